@@ -1,0 +1,239 @@
+#include "cpu/features.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#define QRT_X86 1
+#elif defined(__aarch64__)
+#include <sys/auxv.h>
+#define QRT_ARM64 1
+#endif
+
+namespace qrt::cpu {
+namespace {
+
+#if QRT_X86
+void cpuid(unsigned leaf, unsigned sub, unsigned r[4]) {
+  __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
+}
+// XGETBV is encoded by hand so that this file needs no -mxsave (it must build for baseline x86-64).
+unsigned long long xgetbv0() {
+  unsigned lo, hi;
+  __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (static_cast<unsigned long long>(hi) << 32) | lo;
+}
+#endif
+
+Features detect() {
+  Features f;
+#if QRT_X86
+  unsigned r[4];
+  cpuid(0, 0, r);
+  unsigned max_leaf = r[0];
+  char vendor[13] = {};
+  std::memcpy(vendor, &r[1], 4);
+  std::memcpy(vendor + 4, &r[3], 4);
+  std::memcpy(vendor + 8, &r[2], 4);
+  f.vendor = vendor;
+  cpuid(1, 0, r);
+  f.sse41 = r[2] & (1u << 19);
+  f.sse42 = r[2] & (1u << 20);
+  f.fma = r[2] & (1u << 12);
+  f.f16c = r[2] & (1u << 29);
+  bool osxsave = r[2] & (1u << 27);
+  bool avx_bit = r[2] & (1u << 28);
+  if (osxsave) {
+    unsigned long long xcr0 = xgetbv0();
+    f.os_avx = (xcr0 & 0x6) == 0x6;            // SSE + AVX state
+    f.os_avx512 = (xcr0 & 0xe6) == 0xe6;       // + opmask, ZMM_Hi256, Hi16_ZMM
+  }
+  f.avx = avx_bit && f.os_avx;
+  if (!f.avx) f.fma = f.f16c = false;
+  if (max_leaf >= 7) {
+    cpuid(7, 0, r);
+    unsigned max_sub = r[0];
+    f.avx2 = f.avx && (r[1] & (1u << 5));
+    bool os512 = f.os_avx512;
+    f.avx512f = os512 && (r[1] & (1u << 16));
+    f.avx512dq = os512 && (r[1] & (1u << 17));
+    f.avx512bw = os512 && (r[1] & (1u << 30));
+    f.avx512vl = os512 && (r[1] & (1u << 31));
+    f.avx512vnni = os512 && (r[2] & (1u << 11));
+    f.avx512fp16 = os512 && (r[3] & (1u << 23));
+    f.amx_int8 = r[3] & (1u << 25);
+    if (max_sub >= 1) {
+      cpuid(7, 1, r);
+      f.avxvnni = f.avx2 && (r[0] & (1u << 4));
+      f.avx512bf16 = os512 && (r[0] & (1u << 5));
+    }
+  }
+  cpuid(0x80000000u, 0, r);
+  if (r[0] >= 0x80000004u) {
+    char brand[49] = {};
+    for (unsigned i = 0; i < 3; ++i) {
+      cpuid(0x80000002u + i, 0, r);
+      std::memcpy(brand + 16 * i, r, 16);
+    }
+    f.brand = brand;
+    while (!f.brand.empty() && f.brand.back() == ' ') f.brand.pop_back();
+    size_t s = f.brand.find_first_not_of(' ');
+    f.brand = s == std::string::npos ? "" : f.brand.substr(s);
+  }
+#elif QRT_ARM64
+  f.vendor = "arm";
+  f.neon = true;
+  unsigned long hw = getauxval(AT_HWCAP);
+  f.neondot = hw & (1ul << 20);  // HWCAP_ASIMDDP
+#endif
+  return f;
+}
+
+struct CapState {
+  std::once_flag once;
+  std::atomic<int> cap{0};
+  Status env_status;
+};
+CapState& cap_state();
+
+constexpr const char* kNames[kNumIsas] = {"ref",    "avx2",       "avxvnni", "avx512",
+                                          "avx512vnni", "avx512bf16", "neon",    "neondot"};
+
+Isa best_supported() {
+  Isa best = Isa::kRef;
+  for (Isa i : arch_isas())
+    if (isa_supported(i) && isa_compiled(i)) best = i;
+  return best;
+}
+
+std::string names_list(bool supported_only) {
+  std::string s;
+  for (Isa i : arch_isas()) {
+    if (supported_only && !(isa_supported(i) && isa_compiled(i))) continue;
+    if (!s.empty()) s += ", ";
+    s += isa_name(i);
+  }
+  return s;
+}
+
+Status check_name(const std::string& name, Isa* out, const char* origin) {
+  Isa isa;
+  if (!parse_isa(name, &isa)) {
+    return InvalidArgument(std::string(origin) + "='" + name + "' is not a known ISA level; valid: " +
+                           names_list(false) + " (this CPU runs: " + names_list(true) + ")");
+  }
+  if (!isa_supported(isa) || !isa_compiled(isa)) {
+    return InvalidArgument(std::string(origin) + "='" + name + "' is not available " +
+                           (isa_supported(isa) ? "in this build" : "on this CPU") +
+                           "; this CPU runs: " + names_list(true));
+  }
+  *out = isa;
+  return OkStatus();
+}
+
+CapState& cap_state() {
+  static CapState s;
+  std::call_once(s.once, [] {
+    Isa cap = best_supported();
+    if (const char* env = std::getenv("QRT_ISA"); env && *env) {
+      Isa parsed;
+      s.env_status = check_name(env, &parsed, "QRT_ISA");
+      if (s.env_status.ok()) cap = parsed;
+    }
+    s.cap.store(static_cast<int>(cap));
+  });
+  return s;
+}
+
+}  // namespace
+
+const Features& features() {
+  static const Features f = detect();
+  return f;
+}
+
+const char* isa_name(Isa isa) {
+  int i = static_cast<int>(isa);
+  return (i >= 0 && i < kNumIsas) ? kNames[i] : "unknown";
+}
+
+bool parse_isa(const std::string& name, Isa* out) {
+  for (Isa i : arch_isas()) {
+    if (name == kNames[static_cast<int>(i)]) {
+      *out = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<Isa> arch_isas() {
+#if QRT_X86
+  return {Isa::kRef, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvx512Bf16};
+#elif QRT_ARM64
+  return {Isa::kRef, Isa::kNeon, Isa::kNeonDot};
+#else
+  return {Isa::kRef};
+#endif
+}
+
+bool isa_supported(Isa isa) {
+  const Features& f = features();
+  bool avx512 = f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.fma && f.f16c;
+  bool avx2 = f.avx2 && f.fma && f.f16c;
+  switch (isa) {
+    case Isa::kRef: return true;
+    case Isa::kAvx2: return avx2;
+    case Isa::kAvxVnni: return avx2 && f.avxvnni;
+    case Isa::kAvx512: return avx512;
+    case Isa::kAvx512Vnni: return avx512 && f.avx512vnni;
+    case Isa::kAvx512Bf16: return avx512 && f.avx512vnni && f.avx512bf16;
+    case Isa::kNeon: return f.neon;
+    case Isa::kNeonDot: return f.neondot;
+  }
+  return false;
+}
+
+bool isa_compiled(Isa isa) {
+  switch (isa) {
+    case Isa::kRef: return true;
+#if QRT_X86
+    // The ISA libraries are built from every *_<isa>.cc present; a level whose folder has no file
+    // yet still counts as compiled (its families simply fall back to the next level down).
+    case Isa::kAvx2:
+    case Isa::kAvxVnni:
+    case Isa::kAvx512:
+    case Isa::kAvx512Vnni:
+    case Isa::kAvx512Bf16: return true;
+#endif
+#if QRT_ARM64
+    case Isa::kNeon:
+    case Isa::kNeonDot: return true;
+#endif
+    default: return false;
+  }
+}
+
+Isa isa_cap() { return static_cast<Isa>(cap_state().cap.load(std::memory_order_relaxed)); }
+
+Status isa_env_status() { return cap_state().env_status; }
+
+Status set_isa_cap(const std::string& name) {
+  CapState& s = cap_state();
+  Isa isa;
+  QRT_RETURN_IF_ERROR(check_name(name, &isa, "ISA cap"));
+  s.cap.store(static_cast<int>(isa));
+  return OkStatus();
+}
+
+bool isa_enabled(Isa isa) {
+  return isa_supported(isa) && isa_compiled(isa) &&
+         static_cast<int>(isa) <= static_cast<int>(isa_cap()) &&
+         // x86 and arm levels never mix, whatever the numeric order says
+         (isa == Isa::kRef || (static_cast<int>(isa) >= 6) == (static_cast<int>(isa_cap()) >= 6));
+}
+
+}  // namespace qrt::cpu

@@ -1,0 +1,60 @@
+// CPU feature detection and the QRT_ISA cap.
+//
+// Detection runs once per process (cpuid leaves 1, 7.0, 7.1 plus XGETBV: AVX and AVX-512 count only
+// when the OS saves their registers). Kernel variants are tagged with an `Isa` level; a family's
+// table lists its variants best first and `isa_enabled()` says which may run: the CPU supports
+// the level, the level was compiled in, and it does not exceed the cap from QRT_ISA (or
+// set_isa_cap()). The levels form one order so that a cap has a single meaning:
+//   ref < avx2 < avxvnni < avx512 < avx512vnni < avx512bf16      (x86-64)
+//   ref < neon < neondot                                         (aarch64)
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "qrt/status.h"
+
+namespace qrt::cpu {
+
+enum class Isa : int {
+  kRef = 0,
+  kAvx2 = 1,        // AVX2 + FMA + F16C
+  kAvxVnni = 2,     // AVX2 + AVX-VNNI (vpdpbusd on ymm)
+  kAvx512 = 3,      // AVX-512 F/BW/DQ/VL
+  kAvx512Vnni = 4,  // AVX-512 + VNNI
+  kAvx512Bf16 = 5,  // AVX-512 + VNNI + BF16 (vdpbf16ps)
+  kNeon = 6,        // aarch64 baseline
+  kNeonDot = 7,     // aarch64 + dot product (sdot/udot)
+};
+constexpr int kNumIsas = 8;
+
+struct Features {
+  std::string vendor, brand;
+  bool sse41 = false, sse42 = false, avx = false, avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
+  bool avx512vnni = false, avxvnni = false, avx512bf16 = false, avx512fp16 = false;
+  bool amx_int8 = false;
+  bool os_avx = false, os_avx512 = false;  // XCR0 says the OS saves ymm / zmm+opmask state
+  bool neon = false, neondot = false;
+};
+
+const Features& features();
+const char* isa_name(Isa isa);
+// Parses "ref", "avx2", ...; false for an unknown name.
+bool parse_isa(const std::string& name, Isa* out);
+// All level names of this architecture, lowest first ("ref, avx2, ...").
+std::vector<Isa> arch_isas();
+// The CPU (and OS) can execute this level's instructions.
+bool isa_supported(Isa isa);
+// The level's kernels were compiled into this build.
+bool isa_compiled(Isa isa);
+// The highest level allowed: min(best supported, cap). Reads QRT_ISA on first use.
+Isa isa_cap();
+// Status of the QRT_ISA environment variable: an unknown or unsupported value is an error that
+// lists the valid names. Sessions call this so that a typo is never a silent fallback.
+Status isa_env_status();
+// Overrides the cap for this process (tests); an error if unknown or unsupported here.
+Status set_isa_cap(const std::string& name);
+bool isa_enabled(Isa isa);
+
+}  // namespace qrt::cpu

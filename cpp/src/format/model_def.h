@@ -1,0 +1,103 @@
+// The in-memory form of a .qmodel: what the reader produces from a file (after validating every
+// byte of it) and what the writer serialises. One implementation of the layout lives behind
+// read_model()/write_model(); everything else in qrt sees only these structs.
+//
+// Ownership: names, shapes, attributes and quantization parameters are owned copies (they are
+// small). Constant tensor bytes are NOT copied: `data` points into the caller's buffer (the mmap
+// of the file when loading, the converter's arrays when writing), which must outlive the ModelDef.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "qrt/status.h"
+
+namespace qrt::format {
+
+// Element types. Values are stored in the file: never renumber, only append.
+enum class DType : uint8_t {
+  kUndefined = 0,
+  kF32 = 1,
+  kF16 = 2,
+  kBF16 = 3,
+  kS8 = 4,
+  kU8 = 5,
+  kS32 = 6,
+  kS64 = 7,
+  kBool = 8,
+};
+constexpr int kNumDTypes = 9;
+const char* dtype_name(DType t);              // "f32", "f16", "bf16", "s8", "u8", "s32", "s64", "bool"
+bool parse_dtype(const std::string& s, DType* out);
+size_t dtype_size(DType t);                   // bytes per element; 0 for kUndefined
+
+// real = scale * (q - zero_point). Per tensor: axis = -1 and one scale/zero point. Per axis:
+// scales.size() == zero_points.size() == shape[axis].
+struct QuantParams {
+  int32_t axis = -1;
+  std::vector<float> scales;
+  std::vector<int32_t> zero_points;
+  bool empty() const { return scales.empty(); }
+};
+
+struct TensorDef {
+  std::string name;
+  DType dtype = DType::kUndefined;
+  std::vector<int64_t> shape;      // -1 marks a dynamic dimension (graph inputs/outputs)
+  std::vector<std::string> dim_names;  // empty, or one per dim ("" for unnamed/static)
+  bool is_constant = false;
+  const uint8_t* data = nullptr;   // constants: element bytes, little-endian, row-major
+  uint64_t nbytes = 0;             // constants: == numel * dtype_size
+  QuantParams quant;
+};
+
+enum class AttrType : uint8_t { kInt = 1, kFloat = 2, kString = 3, kInts = 4, kFloats = 5 };
+
+struct AttrDef {
+  std::string name;
+  AttrType type = AttrType::kInt;
+  int64_t i = 0;
+  float f = 0.f;
+  std::string s;
+  std::vector<int64_t> ints;
+  std::vector<float> floats;
+};
+
+constexpr int32_t kNoTensor = -1;  // an absent optional input
+
+struct NodeDef {
+  std::string op_type;             // see docs/FORMAT.md "Operators"
+  uint16_t op_version = 1;
+  std::string name;
+  std::vector<int32_t> inputs;     // tensor indices, kNoTensor for an absent optional input
+  std::vector<int32_t> outputs;    // tensor indices
+  std::vector<AttrDef> attrs;
+
+  const AttrDef* attr(const std::string& n) const {
+    for (const AttrDef& a : attrs)
+      if (a.name == n) return &a;
+    return nullptr;
+  }
+};
+
+struct ModelDef {
+  uint32_t format_major = 0, format_minor = 0;  // filled by the reader
+  std::vector<TensorDef> tensors;
+  std::vector<NodeDef> nodes;                   // in a valid execution order
+  std::vector<int32_t> inputs, outputs;         // graph inputs/outputs, tensor indices
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
+// Parses and validates a whole file image. On success every index is in range, every constant's
+// bytes lie inside [data, data+size), names are unique, nodes are topologically ordered (each
+// input is a constant, a graph input or an earlier node's output), dtypes/attr types are valid.
+// `data` must stay alive and unchanged while the ModelDef is used.
+Result<ModelDef> read_model(const uint8_t* data, size_t size);
+
+// Serialises `m` (validated the same way first) into `out`.
+Status write_model(const ModelDef& m, std::vector<uint8_t>* out);
+
+}  // namespace qrt::format
