@@ -95,7 +95,11 @@ struct ModelDef {
 // bytes lie inside [data, data+size), names are unique, nodes are topologically ordered (each
 // input is a constant, a graph input or an earlier node's output), dtypes/attr types are valid.
 // `data` must stay alive and unchanged while the ModelDef is used.
-Result<ModelDef> read_model(const uint8_t* data, size_t size);
+struct ReadOptions {
+  // Also verify the weights blob's checksum (touches every page of a mapped file).
+  bool verify_weights = false;
+};
+Result<ModelDef> read_model(const uint8_t* data, size_t size, const ReadOptions& options = {});
 
 // Serialises `m` (validated the same way first) into `out`.
 Status write_model(const ModelDef& m, std::vector<uint8_t>* out);
