@@ -4,18 +4,31 @@
 // must equal it bit for bit):
 //   acc[m][n]  = sum_k A[m][k] * B[n][k]  -  a_zero_point * colsum[n]  +  bias[n]     (int32)
 //                where colsum[n] = sum_k B[n][k] is computed by pack(); bias may be null (= 0).
+//                All int32 arithmetic is modulo 2^32 (two's complement wrap-around), so the
+//                result does not depend on the summation order; it equals the mathematical value
+//                whenever that fits in int32 (always true for K <= 2^16 and |bias| small).
 //   kRequantU8:  r = (float)acc[m][n] * scale[n]            (float32 multiply, no FMA)
 //                r = min(max(r, qmin - out_zero_point), qmax - out_zero_point)
 //                C_u8[m][n] = (uint8) (out_zero_point + nearbyint(r))   (round half to even)
-//   kDequantF32: C_f32[m][n] = (float)acc[m][n] * scale[n] + (bias_f32 ? bias_f32[n] : 0)
-//                (multiply, then add: two roundings, never an FMA)
+//   kDequantF32: p = (float)acc[m][n] * scale[n];  C_f32[m][n] = bias_f32 ? p + bias_f32[n] : p
+//                (multiply, then add: two roundings, never an FMA; a null bias_f32 adds nothing,
+//                 which matters only for the sign of a zero)
+//   (float)acc and nearbyint use the current rounding mode, which must be the default
+//   round-to-nearest-even (SIMD code uses cvtdq2ps / cvtps2dq, which follow MXCSR likewise).
 // Layouts: A is M x K row-major u8 with row stride lda (elements, >= K). B (for pack) is N x K
 // row-major s8 with row stride ldb: each output channel's weights contiguous, as OIHW conv
 // weights and Gemm(transB=1) weights already are. C is M x N with row stride ldc (elements).
 // Kernels never read A or B outside those bounds (K tails are masked), never write C outside
-// rows [m_begin, m_end) x columns [n_begin, n_end).
+// rows [m_begin, m_end) x columns [n_begin, n_end). scale/bias/bias_f32 are read only at [0, N).
+// Packed layout of the SIMD variants ("c4", see gemm_u8s8_pack.h and docs/KERNELS_INT8.md):
+//   [colsum: int32 x round_up(N, nr), padded to 64 bytes]
+//   [panel 0 .. ceil(N/nr)-1: for each group g of 4 k's (ceil(K/4) groups):
+//        nr x 4 bytes, byte j*4+t = B[panel*nr + j][4g + t]  (zero beyond N and K)]
+// so one 64-byte load feeds vpdpbusd with 16 columns x 4 k. The reference packs colsum + a plain
+// copy of B. Packed buffers are private to the kernel that packed them.
 // Threading: run() computes the tile [m_begin, m_end) x [n_begin, n_end); n_begin must be a
-// multiple of nr (n_end may be N). Different tiles may run concurrently on the same packed B.
+// multiple of nr (n_end may be N or any value <= N). Different tiles may run concurrently on the
+// same packed B; run() allocates nothing and has no global state.
 // int32 overflow: callers guarantee K <= 2^16 (|acc| < 2^31 for any u8 x s8 data at that depth).
 #pragma once
 

@@ -1,0 +1,299 @@
+// gemm_u8s8: every variant against the scalar reference, bit for bit (see kernels/gemm_u8s8.h).
+// Covers M < mr and tails, K around the 4-byte group (1, 3, 4, 5, 63..65, 768), N tails
+// (1, nr-1, nr+1, odd), zero points 0/128/255, clamps, both epilogues, strided A/C, tiles and
+// sub-tiles, accumulator stress with 255 x -128 up to K = 65536, int32 wrap-around, guard pages
+// after every input and sentinel-filled outputs.
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+#include "harness.h"
+#include "kernels/gemm_u8s8.h"
+#include "kernels/int8_test_util.h"
+
+namespace {
+
+using qrt::kernels::GemmU8S8Epilogue;
+using qrt::kernels::GemmU8S8Kernel;
+using namespace qrt_test::int8;
+using Kind = GemmU8S8Epilogue::Kind;
+
+struct Tile {
+  size_t m0, m1, n0, n1;
+};
+
+struct GemmCase {
+  size_t M = 1, N = 1, K = 1, lda = 0, ldb = 0, ldc = 0;
+  Kind kind = Kind::kRequantU8;
+  int32_t a_zp = 0, out_zp = 0, qmin = 0, qmax = 255;
+  bool bias = true, bias_f32 = true;
+  enum class Data { kRandom, kExtreme, kSaturated } data = Data::kRandom;
+  bool cancel_bias = false;   // kSaturated: choose bias so that acc is small (exact in float)
+  bool wrap_bias = false;     // bias near INT32_MAX so that acc wraps modulo 2^32
+  uint64_t seed = 1;
+  std::vector<Tile> tiles;    // run the kernel on these tiles (default: whole matrix)
+  bool ref_same_tiles = false;  // reference computes only the same tiles (else: all of C)
+
+  std::string describe(const GemmU8S8Kernel& k) const {
+    std::ostringstream os;
+    os << k.name << " M=" << M << " N=" << N << " K=" << K << " lda=" << (lda ? lda : K)
+       << " ldc=" << (ldc ? ldc : N) << (kind == Kind::kRequantU8 ? " requant" : " dequant")
+       << " a_zp=" << a_zp << " out_zp=" << out_zp << " q=[" << qmin << "," << qmax << "]"
+       << " bias=" << bias << " data=" << static_cast<int>(data) << " seed=" << seed
+       << " tiles=" << tiles.size();
+    return os.str();
+  }
+};
+
+// Runs one case on kernel k and on the reference; true if C matches byte for byte.
+bool check_case(const GemmU8S8Kernel& k, const GemmU8S8Kernel& ref, GemmCase c) {
+  const size_t lda = c.lda ? c.lda : c.K, ldb = c.ldb ? c.ldb : c.K, ldc = c.ldc ? c.ldc : c.N;
+  Rng rng(c.seed);
+  GuardedBuffer<uint8_t> A(c.M * lda);
+  GuardedBuffer<int8_t> B(c.N * ldb);
+  GuardedBuffer<int32_t> bias(c.N);
+  GuardedBuffer<float> scale(c.N), bias_f(c.N);
+  for (size_t i = 0; i < A.size(); ++i) {
+    const size_t kk = i % lda;
+    switch (c.data) {
+      case GemmCase::Data::kRandom: A[i] = static_cast<uint8_t>(rng.uniform(0, 255)); break;
+      case GemmCase::Data::kExtreme: A[i] = rng.uniform(0, 1) ? 255 : 0; break;
+      case GemmCase::Data::kSaturated:
+        A[i] = kk + 3 >= c.K ? static_cast<uint8_t>(rng.uniform(0, 255)) : 255;
+        break;
+    }
+  }
+  for (size_t i = 0; i < B.size(); ++i) {
+    const size_t kk = i % ldb;
+    switch (c.data) {
+      case GemmCase::Data::kRandom: B[i] = static_cast<int8_t>(rng.uniform(-128, 127)); break;
+      case GemmCase::Data::kExtreme: B[i] = rng.uniform(0, 1) ? 127 : -128; break;
+      case GemmCase::Data::kSaturated:
+        B[i] = kk + 3 >= c.K ? static_cast<int8_t>(rng.uniform(-128, 127)) : int8_t(-128);
+        break;
+    }
+  }
+  const double typical = std::sqrt(static_cast<double>(c.K)) * 6000.0 + 1.0;
+  for (size_t n = 0; n < c.N; ++n) {
+    bias[n] = rng.uniform(-100000, 100000);
+    double s = rng.uniformf(0.5f, 2.0f) * 150.0 / typical;
+    if (n % 5 == 1) s = std::ldexp(1.0, static_cast<int>(std::lround(std::log2(s))));  // ties
+    scale[n] = static_cast<float>(s);
+    bias_f[n] = rng.uniformf(-3.0f, 3.0f);
+  }
+  if (c.cancel_bias) {
+    // Every row has the same first K-3 products: cancel them so |acc| < 2^24 is exact in float.
+    const int64_t big = static_cast<int64_t>(c.K > 3 ? c.K - 3 : 0) * 255 * (-128);
+    const int64_t zpart = static_cast<int64_t>(c.a_zp) * (c.K > 3 ? c.K - 3 : 0) * (-128);
+    for (size_t n = 0; n < c.N; ++n) {
+      bias[n] = static_cast<int32_t>(-(big - zpart)) + rng.uniform(-1000, 1000);
+      scale[n] = 1.0f;
+    }
+  }
+  if (c.wrap_bias)
+    for (size_t n = 0; n < c.N; ++n) bias[n] = INT32_MAX - rng.uniform(0, 1000);
+
+  AlignedBuffer pk(k.packed_size(c.N, c.K)), pr(ref.packed_size(c.N, c.K));
+  k.pack(c.N, c.K, B.data(), ldb, pk.data());
+  ref.pack(c.N, c.K, B.data(), ldb, pr.data());
+  bool ok = true;
+  if (!pk.tail_intact()) {
+    QRT_EXPECT(false) << c.describe(k) << ": pack wrote past packed_size()";
+    ok = false;
+  }
+
+  GemmU8S8Epilogue ep;
+  ep.kind = c.kind;
+  ep.a_zero_point = c.a_zp;
+  ep.bias = c.bias ? bias.data() : nullptr;
+  ep.scale = scale.data();
+  ep.out_zero_point = c.out_zp;
+  ep.qmin = c.qmin;
+  ep.qmax = c.qmax;
+  ep.bias_f32 = c.bias_f32 ? bias_f.data() : nullptr;
+
+  const size_t esz = c.kind == Kind::kRequantU8 ? 1 : 4;
+  const size_t cbytes = c.M * ldc * esz;
+  GuardedBuffer<uint8_t> Ck(cbytes), Cr(cbytes);
+  std::memset(Ck.data(), 0xA5, cbytes);  // also a NaN pattern for floats (0xA5A5A5A5 is not)
+  std::memset(Cr.data(), 0xA5, cbytes);
+  std::vector<Tile> tiles = c.tiles;
+  if (tiles.empty()) tiles.push_back({0, c.M, 0, c.N});
+  for (const Tile& t : tiles)
+    k.run(c.M, c.N, c.K, A.data(), lda, pk.data(), ep, Ck.data(), ldc, t.m0, t.m1, t.n0, t.n1);
+  if (c.ref_same_tiles) {
+    for (const Tile& t : tiles)
+      ref.run(c.M, c.N, c.K, A.data(), lda, pr.data(), ep, Cr.data(), ldc, t.m0, t.m1, t.n0, t.n1);
+  } else {
+    ref.run(c.M, c.N, c.K, A.data(), lda, pr.data(), ep, Cr.data(), ldc, 0, c.M, 0, c.N);
+  }
+  if (std::memcmp(Ck.data(), Cr.data(), cbytes) != 0) {
+    for (size_t i = 0; i < cbytes; ++i) {
+      if (Ck[i] == Cr[i]) continue;
+      const size_t e = i / esz, m = e / ldc, n = e % ldc;
+      std::ostringstream got, want;
+      if (esz == 1) {
+        got << int(Ck[i]);
+        want << int(Cr[i]);
+      } else {
+        float g, w;
+        std::memcpy(&g, Ck.data() + e * 4, 4);
+        std::memcpy(&w, Cr.data() + e * 4, 4);
+        got << g;
+        want << w;
+      }
+      QRT_EXPECT(false) << c.describe(k) << ": first mismatch at m=" << m << " n=" << n
+                        << (n >= c.N ? " (row padding: written outside the tile)" : "")
+                        << " got " << got.str() << " want " << want.str();
+      break;
+    }
+    ok = false;
+  }
+  return ok;
+}
+
+// Variants other than the reference; prints which ones the test covers.
+std::vector<const GemmU8S8Kernel*> simd_variants(const char* test) {
+  std::vector<const GemmU8S8Kernel*> v;
+  std::vector<std::string> names;
+  for (const GemmU8S8Kernel* k : qrt::kernels::gemm_u8s8_variants())
+    if (k->isa != qrt::cpu::Isa::kRef) v.push_back(k), names.push_back(k->name);
+  std::printf("    %s covers: %s\n", test, names.empty() ? "(no SIMD variant on this CPU)"
+                                                          : join_names(names).c_str());
+  return v;
+}
+
+const GemmU8S8Kernel& ref_kernel() { return *qrt::kernels::gemm_u8s8_variants().back(); }
+
+}  // namespace
+
+QRT_TEST(Int8Gemm, ReferenceIsLastAndSelectionHonoursCap) {
+  const auto& v = qrt::kernels::gemm_u8s8_variants();
+  QRT_ASSERT(!v.empty());
+  QRT_EXPECT(v.back()->isa == qrt::cpu::Isa::kRef) << v.back()->name;
+  const std::string before = qrt::cpu::isa_name(qrt::cpu::isa_cap());
+  QRT_EXPECT(qrt::cpu::set_isa_cap("ref").ok());
+  QRT_EXPECT(qrt::kernels::select_gemm_u8s8().isa == qrt::cpu::Isa::kRef);
+  for (const GemmU8S8Kernel* k : v) {
+    QRT_EXPECT(qrt::cpu::set_isa_cap(qrt::cpu::isa_name(k->isa)).ok()) << k->name;
+    QRT_EXPECT(qrt::kernels::select_gemm_u8s8().isa == k->isa)
+        << "cap " << qrt::cpu::isa_name(k->isa) << " selected "
+        << qrt::kernels::select_gemm_u8s8().name;
+  }
+  QRT_EXPECT(qrt::cpu::set_isa_cap(before).ok());
+}
+
+QRT_TEST(Int8Gemm, ShapesAllVariants) {
+  auto ks = simd_variants("Int8Gemm.ShapesAllVariants");
+  if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
+  const size_t Ms[] = {1, 2, 3, 7, 16, 17, 128};
+  const size_t Ks[] = {1, 3, 4, 5, 63, 64, 65, 768};
+  int cases = 0, failed = 0;
+  for (const GemmU8S8Kernel* k : ks) {
+    const size_t nr = k->nr;
+    const size_t Ns[] = {1, nr - 1, nr + 1, 37, 2 * nr + 3};
+    uint64_t seed = 100;
+    for (size_t M : Ms)
+      for (size_t K : Ks)
+        for (size_t N : Ns) {
+          if (N == 0) continue;
+          GemmCase c;
+          c.M = M, c.N = N, c.K = K, c.seed = ++seed;
+          c.kind = seed % 3 == 0 ? Kind::kDequantF32 : Kind::kRequantU8;
+          const int32_t zps[] = {0, 128, 255, 17};
+          c.a_zp = zps[seed % 4];
+          c.out_zp = zps[(seed / 4) % 4];
+          c.bias = seed % 7 != 0;
+          c.bias_f32 = seed % 5 != 0;
+          ++cases;
+          if (!check_case(*k, ref_kernel(), c)) ++failed;
+        }
+  }
+  std::printf("    %d cases, %d failed\n", cases, failed);
+}
+
+QRT_TEST(Int8Gemm, ZeroPointsClampsEpilogues) {
+  auto ks = simd_variants("Int8Gemm.ZeroPointsClampsEpilogues");
+  if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
+  int cases = 0;
+  for (const GemmU8S8Kernel* k : ks) {
+    uint64_t seed = 5000;
+    for (int32_t a_zp : {0, 128, 255})
+      for (int32_t out_zp : {0, 128, 255})
+        for (int clamp = 0; clamp < 3; ++clamp)
+          for (Kind kind : {Kind::kRequantU8, Kind::kDequantF32})
+            for (int b = 0; b < 2; ++b) {
+              GemmCase c;
+              c.M = 9, c.N = k->nr * 2 + 5, c.K = 131, c.seed = ++seed;
+              c.a_zp = a_zp, c.out_zp = out_zp, c.kind = kind, c.bias = b, c.bias_f32 = b;
+              if (clamp == 1) c.qmin = out_zp, c.qmax = 255;           // ReLU
+              if (clamp == 2) c.qmin = std::min(out_zp, 200), c.qmax = std::min(out_zp + 40, 255);
+              ++cases;
+              check_case(*k, ref_kernel(), c);
+            }
+  }
+  std::printf("    %d cases\n", cases);
+}
+
+QRT_TEST(Int8Gemm, LongKAccumulatorStress) {
+  auto ks = simd_variants("Int8Gemm.LongKAccumulatorStress");
+  if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
+  int cases = 0;
+  for (const GemmU8S8Kernel* k : ks) {
+    uint64_t seed = 9000;
+    for (size_t K : {4096, 4099, 16387, 65536}) {
+      // 255 x -128 everywhere but the last 3 k; bias cancels the known part so every acc bit
+      // shows in the float output (dequant, scale 1).
+      GemmCase c;
+      c.M = 7, c.N = k->nr + 3, c.K = K, c.seed = ++seed, c.data = GemmCase::Data::kSaturated;
+      c.kind = Kind::kDequantF32, c.cancel_bias = true, c.bias_f32 = false;
+      c.a_zp = K == 65536 ? 0 : 3;
+      check_case(*k, ref_kernel(), c), ++cases;
+      // Random extremes (0/255 x -128/127) through the requant epilogue.
+      GemmCase e;
+      e.M = 5, e.N = k->nr + 1, e.K = K, e.seed = ++seed, e.data = GemmCase::Data::kExtreme;
+      e.a_zp = K == 65536 ? 0 : 255, e.out_zp = 128;
+      check_case(*k, ref_kernel(), e), ++cases;
+      // Wrap-around: bias near INT32_MAX makes acc wrap; results are defined modulo 2^32.
+      GemmCase w = e;
+      w.seed = ++seed, w.kind = Kind::kDequantF32, w.wrap_bias = true, w.a_zp = 0;
+      check_case(*k, ref_kernel(), w), ++cases;
+    }
+  }
+  std::printf("    %d cases\n", cases);
+}
+
+QRT_TEST(Int8Gemm, StridesAndTiles) {
+  auto ks = simd_variants("Int8Gemm.StridesAndTiles");
+  if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
+  int cases = 0;
+  for (const GemmU8S8Kernel* k : ks) {
+    const size_t nr = k->nr;
+    uint64_t seed = 7000;
+    for (size_t M : {1, 5, 13, 40})
+      for (size_t K : {7, 64, 301}) {
+        for (Kind kind : {Kind::kRequantU8, Kind::kDequantF32}) {
+          const size_t N = 3 * nr + 7;
+          // Strided A and C, whole matrix computed as four tiles.
+          GemmCase c;
+          c.M = M, c.N = N, c.K = K, c.lda = K + 13, c.ldb = K + 5, c.ldc = N + 9;
+          c.kind = kind, c.seed = ++seed, c.a_zp = 77, c.out_zp = 100;
+          const size_t ms = M / 2, ns = nr * (1 + seed % 2);
+          c.tiles = {{0, ms, 0, ns}, {0, ms, ns, N}, {ms, M, 0, ns}, {ms, M, ns, N}};
+          check_case(*k, ref_kernel(), c), ++cases;
+          // One interior sub-tile only (ending inside a panel): nothing else may be written.
+          GemmCase s = c;
+          s.seed = ++seed;
+          s.tiles = {{M / 3, M - M / 4, nr, 2 * nr + 3}};
+          s.ref_same_tiles = true;
+          check_case(*k, ref_kernel(), s), ++cases;
+          // Empty tiles are no-ops.
+          GemmCase z = c;
+          z.tiles = {{0, 0, 0, N}, {0, M, nr, nr}};
+          z.ref_same_tiles = true;
+          check_case(*k, ref_kernel(), z), ++cases;
+        }
+      }
+  }
+  std::printf("    %d cases\n", cases);
+}
