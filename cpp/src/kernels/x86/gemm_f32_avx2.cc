@@ -1,0 +1,246 @@
+// AVX2 + FMA fp32 GEMM kernels: fp32, fp16 (F16C) and bf16 (zero-extend + shift) weights, fp32
+// accumulation; plus the unpacked A x B kernel for attention.
+//
+// Packed layout: panels of NR = 16 columns, k-major (for each k the 16 weights of the panel
+// contiguously), tail panel zero-padded. Micro-kernel 6 x 16 (12 ymm accumulators, 2 weight
+// vectors, 1 broadcast); KC = 256 blocks keep a panel block (16 KB fp32) in L1 across the M loop.
+// M = 1 uses 4 accumulator sets over k (FMA latency). N tails use vmaskmovps for bias/C/B.
+#include <immintrin.h>
+
+#include <cmath>
+
+#include "kernels/gemm_f32.h"
+
+namespace qrt::kernels::avx2 {
+namespace {
+
+constexpr size_t kKc = 256;
+
+struct WF32 {
+  using T = float;
+  static __m256 load(const float* p, __m256i) { return _mm256_loadu_ps(p); }
+};
+struct WF16 {
+  using T = uint16_t;
+  static __m256 load(const uint16_t* p, __m256i) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+};
+struct WBF16 {
+  using T = uint16_t;
+  static __m256 load(const uint16_t* p, __m256i) {
+    __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+  }
+};
+// Unpacked B rows, full panel / partial panel (vmaskmovps never touches masked-out lanes).
+struct BRowF32 {
+  using T = float;
+  static __m256 load(const float* p, __m256i) { return _mm256_loadu_ps(p); }
+};
+struct BRowF32Masked {
+  using T = float;
+  static __m256 load(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
+};
+
+struct Epi {
+  const float* bias;
+  __m256 vmin, vmax;
+  bool first, last;
+};
+
+struct Masks {
+  __m256i m[2];
+  bool full[2], any[2];
+};
+
+template <int NV>
+inline void store_tile_row(__m256* acc, float* c, const Epi& e, const Masks& mk) {
+  for (int v = 0; v < NV; ++v) {
+    if (!mk.any[v]) continue;
+    __m256 x = acc[v];
+    float* cv = c + 8 * v;
+    if (mk.full[v]) {
+      if (e.first) {
+        if (e.bias) x = _mm256_add_ps(x, _mm256_loadu_ps(e.bias + 8 * v));
+      } else {
+        x = _mm256_add_ps(x, _mm256_loadu_ps(cv));
+      }
+      if (e.last) x = _mm256_min_ps(e.vmax, _mm256_max_ps(e.vmin, x));
+      _mm256_storeu_ps(cv, x);
+    } else {
+      if (e.first) {
+        if (e.bias) x = _mm256_add_ps(x, _mm256_maskload_ps(e.bias + 8 * v, mk.m[v]));
+      } else {
+        x = _mm256_add_ps(x, _mm256_maskload_ps(cv, mk.m[v]));
+      }
+      if (e.last) x = _mm256_min_ps(e.vmax, _mm256_max_ps(e.vmin, x));
+      _mm256_maskstore_ps(cv, mk.m[v], x);
+    }
+  }
+}
+
+template <class W, int MR, int NV>
+inline void ukernel(size_t kc, const float* a, size_t lda, const typename W::T* b, size_t ldbk,
+                    float* c, size_t ldc, const Epi& e, const Masks& mk) {
+  __m256 acc[MR][NV];
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = _mm256_setzero_ps();
+  for (size_t k = 0; k < kc; ++k) {
+    __m256 bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = W::load(b + 8 * v, mk.m[v]);
+    b += ldbk;
+    for (int m = 0; m < MR; ++m) {
+      __m256 av = _mm256_broadcast_ss(a + m * lda + k);
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm256_fmadd_ps(av, bv[v], acc[m][v]);
+    }
+  }
+  for (int m = 0; m < MR; ++m) store_tile_row<NV>(acc[m], c + m * ldc, e, mk);
+}
+
+template <class W, int NV>
+inline void ukernel_m1(size_t kc, const float* a, const typename W::T* b, size_t ldbk, float* c,
+                       const Epi& e, const Masks& mk) {
+  __m256 acc[4][NV];
+  for (int u = 0; u < 4; ++u)
+    for (int v = 0; v < NV; ++v) acc[u][v] = _mm256_setzero_ps();
+  size_t k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    for (int u = 0; u < 4; ++u) {
+      __m256 av = _mm256_broadcast_ss(a + k + u);
+      for (int v = 0; v < NV; ++v)
+        acc[u][v] = _mm256_fmadd_ps(av, W::load(b + u * ldbk + 8 * v, mk.m[v]), acc[u][v]);
+    }
+    b += 4 * ldbk;
+  }
+  for (; k < kc; ++k, b += ldbk) {
+    __m256 av = _mm256_broadcast_ss(a + k);
+    for (int v = 0; v < NV; ++v)
+      acc[0][v] = _mm256_fmadd_ps(av, W::load(b + 8 * v, mk.m[v]), acc[0][v]);
+  }
+  for (int v = 0; v < NV; ++v)
+    acc[0][v] = _mm256_add_ps(_mm256_add_ps(acc[0][v], acc[1][v]),
+                              _mm256_add_ps(acc[2][v], acc[3][v]));
+  store_tile_row<NV>(acc[0], c, e, mk);
+}
+
+template <class W, int R, int NV>
+struct RowTail {
+  static void go(size_t r, size_t kc, const float* a, size_t lda, const typename W::T* b,
+                 size_t ldbk, float* c, size_t ldc, const Epi& e, const Masks& mk) {
+    if (r == R) {
+      if constexpr (R == 1) {
+        ukernel_m1<W, NV>(kc, a, b, ldbk, c, e, mk);
+      } else {
+        ukernel<W, R, NV>(kc, a, lda, b, ldbk, c, ldc, e, mk);
+      }
+    } else {
+      RowTail<W, R - 1, NV>::go(r, kc, a, lda, b, ldbk, c, ldc, e, mk);
+    }
+  }
+};
+template <class W, int NV>
+struct RowTail<W, 0, NV> {
+  static void go(size_t, size_t, const float*, size_t, const typename W::T*, size_t, float*,
+                 size_t, const Epi&, const Masks&) {}
+};
+
+template <class W, int MR, int NV>
+void drive_panel(size_t K, const float* A, size_t lda, const typename W::T* panel, size_t ldbk,
+                 float* C, size_t ldc, size_t m_begin, size_t m_end, Epi& e, const Masks& mk) {
+  size_t k0 = 0;
+  do {
+    size_t kc = K - k0 < kKc ? K - k0 : kKc;
+    e.first = k0 == 0;
+    e.last = k0 + kc >= K;
+    const typename W::T* bp = panel + k0 * ldbk;
+    size_t m0 = m_begin;
+    for (; m0 + MR <= m_end; m0 += MR)
+      ukernel<W, MR, NV>(kc, A + m0 * lda + k0, lda, bp, ldbk, C + m0 * ldc, ldc, e, mk);
+    if (m0 < m_end)
+      RowTail<W, MR - 1, NV>::go(m_end - m0, kc, A + m0 * lda + k0, lda, bp, ldbk, C + m0 * ldc,
+                                 ldc, e, mk);
+    k0 += kc;
+  } while (k0 < K);
+}
+
+// WTail: the loader used for a partial last panel (masked for unpacked B, same W when packed).
+template <class W, class WTail, int MR, int NV>
+void drive(size_t K, const float* A, size_t lda, const typename W::T* b_base, size_t panel_stride,
+           size_t ldbk, const float* bias, float fmin, float fmax, float* C, size_t ldc,
+           size_t m_begin, size_t m_end, size_t n_begin, size_t n_end) {
+  constexpr size_t NR = 8 * NV;
+  Epi e;
+  e.vmin = _mm256_set1_ps(fmin);
+  e.vmax = _mm256_set1_ps(fmax);
+  for (size_t n0 = n_begin; n0 < n_end; n0 += NR) {
+    size_t nrem = n_end - n0 < NR ? n_end - n0 : NR;
+    Masks mk;
+    for (int v = 0; v < NV; ++v) {
+      int lo = 8 * v;
+      int cnt = static_cast<int>(nrem) - lo;
+      cnt = cnt < 0 ? 0 : (cnt > 8 ? 8 : cnt);
+      mk.m[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      mk.full[v] = cnt == 8;
+      mk.any[v] = cnt > 0;
+    }
+    const typename W::T* panel = b_base + (n0 / NR) * panel_stride;
+    e.bias = bias ? bias + n0 : nullptr;
+    if (nrem == NR) {
+      drive_panel<W, MR, NV>(K, A, lda, panel, ldbk, C + n0, ldc, m_begin, m_end, e, mk);
+    } else {
+      drive_panel<WTail, MR, NV>(K, A, lda, panel, ldbk, C + n0, ldc, m_begin, m_end, e, mk);
+    }
+  }
+}
+
+template <class W, int NR>
+size_t packed_size(size_t N, size_t K) {
+  return (N + NR - 1) / NR * NR * K * sizeof(typename W::T);
+}
+
+template <class W, int NR>
+void pack(size_t N, size_t K, const void* Wv, size_t ldb, void* packed) {
+  using T = typename W::T;
+  const T* w = static_cast<const T*>(Wv);
+  T* out = static_cast<T*>(packed);
+  for (size_t n0 = 0; n0 < N; n0 += NR, out += NR * K) {
+    size_t nr = N - n0 < NR ? N - n0 : NR;
+    for (size_t k = 0; k < K; ++k) {
+      for (size_t j = 0; j < nr; ++j) out[k * NR + j] = w[(n0 + j) * ldb + k];
+      for (size_t j = nr; j < NR; ++j) out[k * NR + j] = T(0);
+    }
+  }
+}
+
+constexpr int kMr = 6, kNv = 2, kNr = 16;
+
+template <class W>
+void run(size_t M, size_t N, size_t K, const float* A, size_t lda, const void* packed,
+         const float* bias, float fmin, float fmax, float* C, size_t ldc, size_t m_begin,
+         size_t m_end, size_t n_begin, size_t n_end) {
+  drive<W, W, kMr, kNv>(K, A, lda, static_cast<const typename W::T*>(packed), size_t(kNr) * K, kNr,
+                        bias, fmin, fmax, C, ldc, m_begin, m_end, n_begin, n_end);
+}
+
+}  // namespace
+
+extern const GemmF32Kernel gemm_f32f32_6x16_avx2 = {
+    "gemm_f32f32_6x16_avx2", cpu::Isa::kAvx2, format::DType::kF32, kMr, kNr,
+    packed_size<WF32, kNr>, pack<WF32, kNr>, run<WF32>};
+extern const GemmF32Kernel gemm_f32f16_6x16_avx2 = {
+    "gemm_f32f16_6x16_avx2", cpu::Isa::kAvx2, format::DType::kF16, kMr, kNr,
+    packed_size<WF16, kNr>, pack<WF16, kNr>, run<WF16>};
+extern const GemmF32Kernel gemm_f32bf16_6x16_avx2 = {
+    "gemm_f32bf16_6x16_avx2", cpu::Isa::kAvx2, format::DType::kBF16, kMr, kNr,
+    packed_size<WBF16, kNr>, pack<WBF16, kNr>, run<WBF16>};
+
+void gemm_f32_nn_avx2(size_t M, size_t N, size_t K, const float* A, size_t lda, const float* B,
+                      size_t ldb, float* C, size_t ldc) {
+  drive<BRowF32, BRowF32Masked, kMr, kNv>(K, A, lda, B, kNr, ldb, nullptr, -INFINITY, INFINITY, C,
+                                          ldc, 0, M, 0, N);
+}
+extern const GemmF32NNKernel gemm_f32_nn_avx2_kernel = {"gemm_f32_nn_6x16_avx2", cpu::Isa::kAvx2,
+                                                        gemm_f32_nn_avx2};
+
+}  // namespace qrt::kernels::avx2

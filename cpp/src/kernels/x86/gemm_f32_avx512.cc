@@ -1,0 +1,225 @@
+// AVX-512 fp32 GEMM kernels: fp32, fp16 (F16C vcvtph2ps) and bf16 (zero-extend + shift) weights,
+// fp32 FMA accumulation; plus the unpacked A x B kernel for attention.
+//
+// Packed layout (all three weight dtypes): panels of NR = 32 columns; panel p holds, for k = 0..K-1,
+// the 32 weights W[32p + j][k] contiguously (k-major, "K x NR"), tail panel zero-padded. So one
+// k step of a panel is 2 zmm of fp32 (128 B) or 1 ymm pair of fp16/bf16 (64 B).
+// Micro-kernel: MR x 32 accumulators (8 x 2 zmm); per k: 2 weight vectors, MR broadcasts of A,
+// 2*MR FMAs. The panel is walked in KC = 256 blocks so that its block (32 KB fp32) stays in L1
+// across the M loop; C is read back between K blocks, bias and clamp are applied after the last.
+// M = 1 (GEMV) uses 4 independent accumulator sets over k to hide the FMA latency; it is
+// memory-bound, so fp16/bf16 weights stream half the bytes of fp32.
+#include <immintrin.h>
+
+// GCC 12 reports _mm512_undefined_ps() inside max/min/cvtph intrinsics as maybe-uninitialized.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <cmath>
+
+#include "kernels/gemm_f32.h"
+
+namespace qrt::kernels::avx512 {
+namespace {
+
+constexpr size_t kKc = 256;
+
+struct WF32 {
+  using T = float;
+  static __m512 load(const float* p, __mmask16) { return _mm512_loadu_ps(p); }
+};
+struct WF16 {
+  using T = uint16_t;
+  static __m512 load(const uint16_t* p, __mmask16) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+};
+struct WBF16 {
+  using T = uint16_t;
+  static __m512 load(const uint16_t* p, __mmask16) {
+    __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+  }
+};
+// Unpacked fp32 B rows (gemm_f32_nn): masked loads never touch columns >= N.
+struct BRowF32 {
+  using T = float;
+  static __m512 load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+};
+
+struct Epi {
+  const float* bias;  // already offset to the panel's first column, or null
+  __m512 vmin, vmax;
+  bool first, last;
+};
+
+template <class W, int NV>
+inline void store_tile_row(__m512* acc, float* c, const Epi& e, const __mmask16* mk) {
+  for (int v = 0; v < NV; ++v) {
+    if (!mk[v]) continue;
+    __m512 x = acc[v];
+    if (e.first) {
+      if (e.bias) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk[v], e.bias + 16 * v));
+    } else {
+      x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mk[v], c + 16 * v));
+    }
+    if (e.last) x = _mm512_min_ps(e.vmax, _mm512_max_ps(e.vmin, x));
+    _mm512_mask_storeu_ps(c + 16 * v, mk[v], x);
+  }
+}
+
+// MR rows x NV*16 columns over kc steps. b advances by ldbk elements per k.
+template <class W, int MR, int NV>
+inline void ukernel(size_t kc, const float* a, size_t lda, const typename W::T* b, size_t ldbk,
+                    float* c, size_t ldc, const Epi& e, const __mmask16* mk) {
+  __m512 acc[MR][NV];
+  for (int m = 0; m < MR; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_setzero_ps();
+  for (size_t k = 0; k < kc; ++k) {
+    __m512 bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = W::load(b + 16 * v, mk[v]);
+    b += ldbk;
+    for (int m = 0; m < MR; ++m) {
+      __m512 av = _mm512_set1_ps(a[m * lda + k]);
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_fmadd_ps(av, bv[v], acc[m][v]);
+    }
+  }
+  for (int m = 0; m < MR; ++m) store_tile_row<W, NV>(acc[m], c + m * ldc, e, mk);
+}
+
+// One row: four accumulator sets over k (k mod 4) so that FMA latency does not bound a GEMV.
+template <class W, int NV>
+inline void ukernel_m1(size_t kc, const float* a, const typename W::T* b, size_t ldbk, float* c,
+                       const Epi& e, const __mmask16* mk) {
+  __m512 acc[4][NV];
+  for (int u = 0; u < 4; ++u)
+    for (int v = 0; v < NV; ++v) acc[u][v] = _mm512_setzero_ps();
+  size_t k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    for (int u = 0; u < 4; ++u) {
+      __m512 av = _mm512_set1_ps(a[k + u]);
+      for (int v = 0; v < NV; ++v)
+        acc[u][v] = _mm512_fmadd_ps(av, W::load(b + u * ldbk + 16 * v, mk[v]), acc[u][v]);
+    }
+    b += 4 * ldbk;
+  }
+  for (; k < kc; ++k, b += ldbk) {
+    __m512 av = _mm512_set1_ps(a[k]);
+    for (int v = 0; v < NV; ++v)
+      acc[0][v] = _mm512_fmadd_ps(av, W::load(b + 16 * v, mk[v]), acc[0][v]);
+  }
+  for (int v = 0; v < NV; ++v)
+    acc[0][v] = _mm512_add_ps(_mm512_add_ps(acc[0][v], acc[1][v]),
+                              _mm512_add_ps(acc[2][v], acc[3][v]));
+  store_tile_row<W, NV>(acc[0], c, e, mk);
+}
+
+template <class W, int R, int NV>
+struct RowTail {
+  static void go(size_t r, size_t kc, const float* a, size_t lda, const typename W::T* b,
+                 size_t ldbk, float* c, size_t ldc, const Epi& e, const __mmask16* mk) {
+    if (r == R) {
+      if constexpr (R == 1) {
+        ukernel_m1<W, NV>(kc, a, b, ldbk, c, e, mk);
+      } else {
+        ukernel<W, R, NV>(kc, a, lda, b, ldbk, c, ldc, e, mk);
+      }
+    } else {
+      RowTail<W, R - 1, NV>::go(r, kc, a, lda, b, ldbk, c, ldc, e, mk);
+    }
+  }
+};
+template <class W, int NV>
+struct RowTail<W, 0, NV> {
+  static void go(size_t, size_t, const float*, size_t, const typename W::T*, size_t, float*,
+                 size_t, const Epi&, const __mmask16*) {}
+};
+
+// Computes C[m_begin:m_end, n_begin:n_end). For packed weights: b_base = packed panels (panel
+// stride NR*K, k stride NR). For unpacked B rows: panel stride NR, k stride ldb.
+template <class W, int MR, int NV>
+void drive(size_t K, const float* A, size_t lda, const typename W::T* b_base, size_t panel_stride,
+           size_t ldbk, const float* bias, float fmin, float fmax, float* C, size_t ldc,
+           size_t m_begin, size_t m_end, size_t n_begin, size_t n_end) {
+  constexpr size_t NR = 16 * NV;
+  Epi e;
+  e.vmin = _mm512_set1_ps(fmin);
+  e.vmax = _mm512_set1_ps(fmax);
+  for (size_t n0 = n_begin; n0 < n_end; n0 += NR) {
+    size_t nrem = n_end - n0 < NR ? n_end - n0 : NR;
+    __mmask16 mk[NV];
+    for (int v = 0; v < NV; ++v) {
+      size_t lo = 16 * v;
+      size_t cnt = nrem > lo ? (nrem - lo > 16 ? 16 : nrem - lo) : 0;
+      mk[v] = static_cast<__mmask16>((1u << cnt) - 1u);
+    }
+    const typename W::T* panel = b_base + (n0 / NR) * panel_stride;
+    e.bias = bias ? bias + n0 : nullptr;
+    size_t k0 = 0;
+    do {
+      size_t kc = K - k0 < kKc ? K - k0 : kKc;
+      e.first = k0 == 0;
+      e.last = k0 + kc >= K;
+      const typename W::T* bp = panel + k0 * ldbk;
+      size_t m0 = m_begin;
+      for (; m0 + MR <= m_end; m0 += MR)
+        ukernel<W, MR, NV>(kc, A + m0 * lda + k0, lda, bp, ldbk, C + m0 * ldc + n0, ldc, e, mk);
+      if (m0 < m_end)
+        RowTail<W, MR - 1, NV>::go(m_end - m0, kc, A + m0 * lda + k0, lda, bp, ldbk,
+                                   C + m0 * ldc + n0, ldc, e, mk);
+      k0 += kc;
+    } while (k0 < K);
+  }
+}
+
+template <class W, int NR>
+size_t packed_size(size_t N, size_t K) {
+  return (N + NR - 1) / NR * NR * K * sizeof(typename W::T);
+}
+
+template <class W, int NR>
+void pack(size_t N, size_t K, const void* Wv, size_t ldb, void* packed) {
+  using T = typename W::T;
+  const T* w = static_cast<const T*>(Wv);
+  T* out = static_cast<T*>(packed);
+  for (size_t n0 = 0; n0 < N; n0 += NR, out += NR * K) {
+    size_t nr = N - n0 < NR ? N - n0 : NR;
+    for (size_t k = 0; k < K; ++k) {
+      for (size_t j = 0; j < nr; ++j) out[k * NR + j] = w[(n0 + j) * ldb + k];
+      for (size_t j = nr; j < NR; ++j) out[k * NR + j] = T(0);
+    }
+  }
+}
+
+constexpr int kMr = 8, kNv = 2, kNr = 32;
+
+template <class W>
+void run(size_t M, size_t N, size_t K, const float* A, size_t lda, const void* packed,
+         const float* bias, float fmin, float fmax, float* C, size_t ldc, size_t m_begin,
+         size_t m_end, size_t n_begin, size_t n_end) {
+  drive<W, kMr, kNv>(K, A, lda, static_cast<const typename W::T*>(packed), size_t(kNr) * K, kNr,
+                     bias, fmin, fmax, C, ldc, m_begin, m_end, n_begin, n_end);
+}
+
+}  // namespace
+
+extern const GemmF32Kernel gemm_f32f32_8x32_avx512 = {
+    "gemm_f32f32_8x32_avx512", cpu::Isa::kAvx512, format::DType::kF32, kMr, kNr,
+    packed_size<WF32, kNr>, pack<WF32, kNr>, run<WF32>};
+extern const GemmF32Kernel gemm_f32f16_8x32_avx512 = {
+    "gemm_f32f16_8x32_avx512", cpu::Isa::kAvx512, format::DType::kF16, kMr, kNr,
+    packed_size<WF16, kNr>, pack<WF16, kNr>, run<WF16>};
+extern const GemmF32Kernel gemm_f32bf16_8x32_avx512 = {
+    "gemm_f32bf16_8x32_avx512", cpu::Isa::kAvx512, format::DType::kBF16, kMr, kNr,
+    packed_size<WBF16, kNr>, pack<WBF16, kNr>, run<WBF16>};
+
+void gemm_f32_nn_avx512(size_t M, size_t N, size_t K, const float* A, size_t lda, const float* B,
+                        size_t ldb, float* C, size_t ldc) {
+  drive<BRowF32, kMr, kNv>(K, A, lda, B, kNr, ldb, nullptr, -INFINITY, INFINITY, C, ldc, 0, M, 0,
+                           N);
+}
+extern const GemmF32NNKernel gemm_f32_nn_avx512_kernel = {"gemm_f32_nn_8x32_avx512",
+                                                          cpu::Isa::kAvx512, gemm_f32_nn_avx512};
+
+}  // namespace qrt::kernels::avx512
