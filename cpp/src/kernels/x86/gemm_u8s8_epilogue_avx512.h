@@ -1,0 +1,58 @@
+// Internal: the gemm_u8s8 epilogue on 16 int32 columns (zmm), for files built with AVX-512 flags.
+// Exactly the reference arithmetic: acc + (bias - a_zp * colsum) in int32 (wrap-around), then
+// cvtdq2ps, mulps, [maxps, minps, cvtps2dq (MXCSR nearest-even = nearbyint), + out_zp] or
+// [addps bias_f32]. Masked loads/stores keep every access inside [0, n_end).
+// Internal linkage only (anonymous namespace): each ISA file gets its own copy (ODR).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/gemm_u8s8.h"
+
+namespace qrt::kernels {
+namespace {
+
+struct ColVec16 {
+  __m512i off;     // bias - a_zp * colsum
+  __m512 sc, bf;   // scale, bias_f32
+  __mmask16 mask;  // columns < n_end
+};
+
+// Column parameters for columns [n, n+16) (n < n_end); colsum16 points at colsum[n] (padded).
+__attribute__((always_inline)) inline ColVec16 col_vec16(const GemmU8S8Epilogue& ep,
+                                                         const int32_t* colsum16, size_t n,
+                                                         size_t n_end) {
+  ColVec16 cv;
+  const size_t cnt = n_end - n;
+  cv.mask = cnt >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cnt) - 1);
+  const __m512i zs = _mm512_mullo_epi32(_mm512_set1_epi32(ep.a_zero_point),
+                                        _mm512_loadu_si512(colsum16));
+  const __m512i b = ep.bias ? _mm512_maskz_loadu_epi32(cv.mask, ep.bias + n) : _mm512_setzero_si512();
+  cv.off = _mm512_sub_epi32(b, zs);
+  cv.sc = _mm512_maskz_loadu_ps(cv.mask, ep.scale + n);
+  cv.bf = ep.bias_f32 ? _mm512_maskz_loadu_ps(cv.mask, ep.bias_f32 + n) : _mm512_setzero_ps();
+  return cv;
+}
+
+// Stores one row's 16 columns; c_row is row m of C (element 0), n the first column.
+__attribute__((always_inline)) inline void store_row16(const GemmU8S8Epilogue& ep,
+                                                       const ColVec16& cv, __m512i acc,
+                                                       void* c_row, size_t n) {
+  const __m512 p = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, cv.off)), cv.sc);
+  if (ep.kind == GemmU8S8Epilogue::Kind::kRequantU8) {
+    const __m512 lo = _mm512_set1_ps(static_cast<float>(ep.qmin - ep.out_zero_point));
+    const __m512 hi = _mm512_set1_ps(static_cast<float>(ep.qmax - ep.out_zero_point));
+    const __m512 r = _mm512_min_ps(_mm512_max_ps(p, lo), hi);
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(r), _mm512_set1_epi32(ep.out_zero_point));
+    _mm_mask_storeu_epi8(static_cast<uint8_t*>(c_row) + n, cv.mask, _mm512_cvtepi32_epi8(q));
+  } else {
+    const __m512 o = ep.bias_f32 ? _mm512_add_ps(p, cv.bf) : p;
+    _mm512_mask_storeu_ps(static_cast<float*>(c_row) + n, cv.mask, o);
+  }
+}
+
+}  // namespace
+}  // namespace qrt::kernels
