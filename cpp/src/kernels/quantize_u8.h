@@ -1,12 +1,19 @@
 // Dynamic quantization of fp32 activations to u8 (for int8-dynamic Dense/MatMul).
 //
 // Contract (ref/quantize_u8_ref.cc is the specification; SIMD variants equal it bit for bit):
-//   minmax(x, n): lo = min(0, min_i x[i]), hi = max(0, max_i x[i]); returns false if any x[i]
-//     is NaN or +-Inf (the caller reports an error: a dynamic range cannot be chosen).
-//   choose_params(lo, hi): scale = (hi - lo) / 255 (1.0 when hi == lo), zero_point =
-//     clamp(nearbyint(-lo / scale), 0, 255)   -- so 0.0 is exactly representable.
-//   quantize(x, n, scale, zp, q): v = x[i] / scale (IEEE division); v = max(v, -zp) then
-//     min(v, 255 - zp) in that order; q[i] = zp + nearbyint(v)   (round half to even).
+//   minmax(x, n): lo = min(0, min_i x[i]), hi = max(0, max_i x[i]), computed as: lo = hi = +0.0f;
+//     for each x: if (x < lo) lo = x; if (x > hi) hi = x   (so a -0.0f input never replaces the
+//     +0.0f start: the result is unique, whatever order a SIMD variant scans in). Returns false if
+//     any x[i] is NaN or +-Inf (the caller reports an error: a dynamic range cannot be chosen);
+//     lo/hi are then unspecified. n == 0 gives lo = hi = 0 and true. Reads exactly x[0..n).
+//   choose_params(lo, hi) (lo <= 0 <= hi, finite; one portable implementation, no variants):
+//     scale = (hi - lo) / 255.0f in float; if that overflows to +Inf, scale = hi/255.0f - lo/255.0f;
+//     if hi == lo, or scale is below FLT_MIN (zero or subnormal), scale = 1.0f.
+//     zero_point = (int) nearbyint(min(max(-lo / scale, 0.0f), 255.0f))  -- 0.0 is representable.
+//   quantize(x, n, scale, zp, q): v = x[i] / scale (IEEE division, never a reciprocal multiply);
+//     v = (v > -zp) ? v : -zp;  v = (v < 255 - zp) ? v : 255 - zp   (the semantics of maxps/minps
+//     with v first: a NaN input becomes -zp, i.e. q = 0);  q[i] = zp + nearbyint(v)
+//     (round half to even; the default rounding mode). Writes exactly q[0..n).
 #pragma once
 
 #include <cstddef>

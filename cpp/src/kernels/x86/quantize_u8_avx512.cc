@@ -1,0 +1,74 @@
+// quantize_u8 for AVX-512: 16 floats per step, masked loads/stores for the tail (no over-read).
+// minmax keeps per-lane lo/hi with minps(x, lo) / maxps(x, hi): the accumulator is the second
+// operand, so equal values (+-0) and NaN keep it, exactly the reference's strict comparisons;
+// lanes start at +0, so the cross-lane reduction is order-independent. Non-finite values are
+// flagged by their all-ones exponent. quantize: divps (IEEE), maxps/minps with v first, cvtps2dq
+// (nearest-even) - the reference's operations one for one.
+// GCC 12 warns falsely inside the intrinsic headers (_mm512_undefined_*; GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include "kernels/quantize_u8.h"
+
+namespace qrt::kernels {
+namespace avx512 {
+namespace {
+
+bool minmax(const float* x, size_t n, float* lo, float* hi) {
+  __m512 l = _mm512_setzero_ps(), h = _mm512_setzero_ps();
+  const __m512i expmask = _mm512_set1_epi32(0x7F800000);
+  __mmask16 bad = 0;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    l = _mm512_min_ps(v, l);
+    h = _mm512_max_ps(v, h);
+    bad |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(v), expmask), expmask);
+  }
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);  // masked-off lanes are +0: no effect
+    l = _mm512_min_ps(v, l);
+    h = _mm512_max_ps(v, h);
+    bad |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(v), expmask), expmask);
+  }
+  alignas(64) float ls[16], hs[16];
+  _mm512_store_ps(ls, l);
+  _mm512_store_ps(hs, h);
+  float lr = 0.0f, hr = 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    if (ls[j] < lr) lr = ls[j];
+    if (hs[j] > hr) hr = hs[j];
+  }
+  *lo = lr;
+  *hi = hr;
+  return bad == 0;
+}
+
+inline __m128i quant16(__m512 v, __m512 scale, __m512 lo, __m512 hi, __m512i zp) {
+  v = _mm512_div_ps(v, scale);
+  v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+  return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), zp));
+}
+
+void quantize(const float* x, size_t n, float scale, int32_t zero_point, uint8_t* q) {
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(-zero_point));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(255 - zero_point));
+  const __m512i zp = _mm512_set1_epi32(zero_point);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), quant16(_mm512_loadu_ps(x + i), s, lo, hi, zp));
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm_mask_storeu_epi8(q + i, m, quant16(_mm512_maskz_loadu_ps(m, x + i), s, lo, hi, zp));
+  }
+}
+
+}  // namespace
+}  // namespace avx512
+
+extern const QuantizeU8Kernel quantize_f32u8_avx512 = {"quantize_f32u8_avx512", cpu::Isa::kAvx512,
+                                                       avx512::minmax, avx512::quantize};
+
+}  // namespace qrt::kernels
