@@ -7,6 +7,8 @@
 
 #include <cstdlib>
 #include <functional>
+#include <ostream>
+#include <type_traits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -53,10 +55,22 @@ class FailStream {
   std::ostringstream os_;
 };
 
+// Prints chars as numbers (int8/uint8 data), everything else as it streams.
+template <typename T>
+auto printable(const T& v) {
+  if constexpr (std::is_arithmetic_v<T>) return +v;
+  else return std::cref(v);
+}
+template <typename T>
+std::ostream& operator<<(std::ostream& os, std::reference_wrapper<const T> r) {
+  if constexpr (std::is_same_v<T, std::string> || std::is_arithmetic_v<T>) return os << r.get();
+  else return os << "<value>";
+}
+
 template <typename A, typename B>
 std::string eq_message(const char* ea, const char* eb, const A& a, const B& b) {
   std::ostringstream os;
-  os << ea << " == " << eb << " failed: " << +a << " vs " << +b;
+  os << ea << " == " << eb << " failed: " << printable(a) << " vs " << printable(b);
   return os.str();
 }
 

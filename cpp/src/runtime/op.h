@@ -124,5 +124,8 @@ void register_quant_ops(OpRegistry& r);        // ops/quant_*.cc: QuantizeLinear
 void register_dense_conv_ops(OpRegistry& r);   // ops/dense.cc, ops/conv2d.cc, ops/pool2d.cc
 void register_float_ops(OpRegistry& r);        // ops/float_*.cc: elementwise, activations, norms, ...
 void register_shape_ops(OpRegistry& r);        // ops/shape_*.cc: Reshape, Transpose, Concat, ...
+// Called last: wraps Add/Mul so that u8 inputs get the requantizing kernel and other dtypes the
+// float group's op (dtype-polymorphic op types, resolved once at load).
+void register_quant_overrides(OpRegistry& r);
 
 }  // namespace qrt::rt

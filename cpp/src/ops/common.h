@@ -1,0 +1,54 @@
+// Helpers shared by the dense/conv/pool/quant ops.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "runtime/op.h"
+
+namespace qrt::rt {
+
+// The fused activation of Conv2d/Dense, as a real-valued clamp [lo, hi].
+struct Activation {
+  std::string name = "none";
+  float lo = -INFINITY, hi = INFINITY;
+};
+Result<Activation> parse_activation(const CreateContext& c);
+
+// The u8 clamp [qmin, qmax] that realises `act` on a tensor quantized with (scale, zp).
+void activation_u8_range(const Activation& act, float scale, int32_t zp, int32_t* qmin,
+                         int32_t* qmax);
+
+// Per-tensor (scale, zero point) of a quantized record; an error naming the tensor otherwise.
+Status per_tensor_params(const CreateContext& c, const format::TensorDef* t, const char* role,
+                         float* scale, int32_t* zp);
+
+// Splits [0, n) into `parts` ranges whose starts are multiples of `align`.
+inline void split_range(size_t n, size_t parts, size_t align, size_t part, size_t* begin,
+                        size_t* end) {
+  size_t blocks = (n + align - 1) / align;
+  size_t per = blocks / parts, extra = blocks % parts;
+  size_t b0 = part * per + std::min(part, extra);
+  size_t b1 = b0 + per + (part < extra ? 1 : 0);
+  *begin = std::min(n, b0 * align);
+  *end = std::min(n, b1 * align);
+}
+
+// 64-byte aligned owned storage for packed weights.
+struct PackedBuffer {
+  PackedBuffer() = default;
+  explicit PackedBuffer(size_t bytes);
+  ~PackedBuffer();
+  PackedBuffer(PackedBuffer&& o) noexcept : p(o.p), n(o.n) { o.p = nullptr; o.n = 0; }
+  PackedBuffer& operator=(PackedBuffer&& o) noexcept {
+    std::swap(p, o.p);
+    std::swap(n, o.n);
+    return *this;
+  }
+  void* p = nullptr;
+  size_t n = 0;
+};
+
+}  // namespace qrt::rt

@@ -1,0 +1,192 @@
+// Conv2d, NHWC: X [N,H,W,C], W [O,KH,KW,C/group], B [O] -> Y [N,OH,OW,O].
+// 1×1 stride-1 unpadded convolutions are the GEMM itself (pixels × channels); others go through
+// im2col with k ordered (kh, kw, c) to match the weight layout, padding with the input's zero
+// point (u8) or 0.0 (f32), into the same GEMM. Groups run one GEMM per group on a slice of the
+// weights.
+#include <cstring>
+#include <vector>
+
+#include "ops/common.h"
+#include "ops/dense_conv.h"
+
+namespace qrt::rt {
+namespace {
+
+struct ConvGeom {
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t pt = 0, pl = 0, pb = 0, pr = 0;
+  int64_t group = 1, cin = 0, cout = 0;
+};
+
+class Conv2dOp : public Op {
+ public:
+  static Result<std::unique_ptr<Op>> create(const CreateContext& c) {
+    auto op = std::make_unique<Conv2dOp>();
+    ConvGeom& g = op->g_;
+    const format::TensorDef* x = c.input(0);
+    const format::TensorDef* w = c.input(1);
+    const format::TensorDef* b = c.input(2);
+    if (c.node.inputs.size() < 2 || c.node.inputs.size() > 3 || c.node.outputs.size() != 1 || !x)
+      return InvalidArgument(c.where() + "expects inputs (X, W[, B]) and one output");
+    if (!w || !w->is_constant || w->shape.size() != 4)
+      return InvalidArgument(c.where() + "weights must be a constant of shape [O, KH, KW, C/group]");
+    for (int64_t d : w->shape)
+      if (d <= 0) return InvalidArgument(c.where() + "weights have an empty dimension");
+    QRT_ASSIGN_OR_RETURN(auto strides, c.attr_ints("strides", {1, 1}));
+    QRT_ASSIGN_OR_RETURN(auto pads, c.attr_ints("pads", {0, 0, 0, 0}));
+    QRT_ASSIGN_OR_RETURN(auto dil, c.attr_ints("dilations", {1, 1}));
+    QRT_ASSIGN_OR_RETURN(g.group, c.attr_int("group", 1));
+    if (strides.size() != 2 || pads.size() != 4 || dil.size() != 2)
+      return InvalidArgument(c.where() + "strides/dilations need 2 values and pads 4 (top, left, bottom, right)");
+    g.sh = strides[0]; g.sw = strides[1]; g.dh = dil[0]; g.dw = dil[1];
+    g.pt = pads[0]; g.pl = pads[1]; g.pb = pads[2]; g.pr = pads[3];
+    for (int64_t v : {g.sh, g.sw, g.dh, g.dw})
+      if (v < 1 || v > 1024) return InvalidArgument(c.where() + "strides and dilations must be in [1, 1024]");
+    for (int64_t v : pads)
+      if (v < 0 || v > 1024) return InvalidArgument(c.where() + "pads must be in [0, 1024]");
+    g.cout = w->shape[0];
+    g.kh = w->shape[1];
+    g.kw = w->shape[2];
+    if (g.group < 1 || g.cout % g.group)
+      return InvalidArgument(c.where() + "group " + std::to_string(g.group) +
+                             " must divide the output channels " + std::to_string(g.cout));
+    g.cin = w->shape[3] * g.group;
+    const size_t og = static_cast<size_t>(g.cout / g.group);
+    const size_t K = static_cast<size_t>(g.kh * g.kw * w->shape[3]);
+    QRT_ASSIGN_OR_RETURN(int64_t wo, c.attr_int("weight_only", 0));
+    const size_t esz = format::dtype_size(w->dtype);
+    for (int64_t gi = 0; gi < g.group; ++gi) {
+      // A view of this group's weights (and scales, bias) as a Dense of [og, K].
+      format::TensorDef ws;
+      ws.name = w->name;
+      ws.dtype = w->dtype;
+      ws.shape = {static_cast<int64_t>(og), static_cast<int64_t>(K)};
+      ws.is_constant = true;
+      ws.data = w->data + gi * og * K * esz;
+      ws.quant.axis = w->quant.axis;
+      if (w->quant.scales.size() == static_cast<size_t>(g.cout)) {
+        ws.quant.scales.assign(w->quant.scales.begin() + gi * og, w->quant.scales.begin() + (gi + 1) * og);
+        ws.quant.zero_points.assign(og, 0);
+        for (size_t i = 0; i < og && !w->quant.zero_points.empty(); ++i)
+          ws.quant.zero_points[i] = w->quant.zero_points[gi * og + i];
+      } else {
+        ws.quant.scales = w->quant.scales;
+        ws.quant.zero_points = w->quant.zero_points;
+      }
+      format::TensorDef bs;
+      if (b) {
+        if (!b->is_constant || shape_numel(b->shape) != static_cast<size_t>(g.cout))
+          return InvalidArgument(c.where() + "bias must be a constant with " + std::to_string(g.cout) + " elements");
+        bs = *b;
+        bs.shape = {static_cast<int64_t>(og)};
+        bs.data = b->data + gi * og * format::dtype_size(b->dtype);
+      }
+      LinearWeights lw;
+      QRT_RETURN_IF_ERROR(lw.init(c, x, &ws, b ? &bs : nullptr, og, K, wo != 0));
+      op->groups_.push_back(std::move(lw));
+    }
+    const LinearWeights& l0 = op->groups_[0];
+    op->pad_u8_ = static_cast<uint8_t>(l0.mode == LinearWeights::Mode::kStatic ? l0.x_zp : 0);
+    op->elem_ = l0.mode == LinearWeights::Mode::kStatic ? 1 : 4;
+    return std::unique_ptr<Op>(std::move(op));
+  }
+
+  bool direct() const {
+    return g_.kh == 1 && g_.kw == 1 && g_.sh == 1 && g_.sw == 1 && g_.pt == 0 && g_.pl == 0 &&
+           g_.pb == 0 && g_.pr == 0 && g_.group == 1;
+  }
+
+  Status infer(InferContext& ctx) const override {
+    const ValueInfo* x = ctx.inputs[0];
+    if (x->shape.size() != 4 || x->shape[3] != g_.cin)
+      return InvalidArgument(ctx.where() + "input must be NHWC [N, H, W, " + std::to_string(g_.cin) +
+                             "], got " + shape_str(x->shape));
+    int64_t H = x->shape[1], W = x->shape[2];
+    int64_t ekh = (g_.kh - 1) * g_.dh + 1, ekw = (g_.kw - 1) * g_.dw + 1;
+    if (H + g_.pt + g_.pb < ekh || W + g_.pl + g_.pr < ekw)
+      return InvalidArgument(ctx.where() + "input " + shape_str(x->shape) +
+                             " is smaller than the (dilated, padded) kernel");
+    int64_t OH = (H + g_.pt + g_.pb - ekh) / g_.sh + 1;
+    int64_t OW = (W + g_.pl + g_.pr - ekw) / g_.sw + 1;
+    ctx.outputs[0]->shape = {x->shape[0], OH, OW, g_.cout};
+    const LinearWeights& l0 = groups_[0];
+    ctx.outputs[0]->dtype = l0.mode == LinearWeights::Mode::kStatic ? DType::kU8 : DType::kF32;
+    size_t M = static_cast<size_t>(x->shape[0] * OH * OW);
+    size_t col = direct() ? 0 : (M * l0.K * elem_ + 63) / 64 * 64;
+    ctx.scratch_bytes = col + l0.scratch_bytes(M);
+    return OkStatus();
+  }
+
+  template <typename T>
+  void im2col(const T* x, int64_t N, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t gi,
+              T pad, T* col, ThreadPool* pool) const {
+    const int64_t C = g_.cin, cg = g_.cin / g_.group;
+    const size_t K = static_cast<size_t>(g_.kh * g_.kw * cg);
+    const size_t rows = static_cast<size_t>(N * OH);
+    pool->parallel_for(rows, [&](size_t r) {
+      int64_t n = static_cast<int64_t>(r) / OH, oh = static_cast<int64_t>(r) % OH;
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        T* dst = col + (r * OW + ow) * K;
+        for (int64_t i = 0; i < g_.kh; ++i) {
+          int64_t ih = oh * g_.sh - g_.pt + i * g_.dh;
+          for (int64_t j = 0; j < g_.kw; ++j, dst += cg) {
+            int64_t iw = ow * g_.sw - g_.pl + j * g_.dw;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+              for (int64_t cc = 0; cc < cg; ++cc) dst[cc] = pad;
+            } else {
+              std::memcpy(dst, x + ((n * H + ih) * W + iw) * C + gi * cg, cg * sizeof(T));
+            }
+          }
+        }
+      }
+    });
+  }
+
+  Status run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    Tensor& y = ctx.out(0);
+    const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2];
+    const int64_t OH = y.shape[1], OW = y.shape[2];
+    const size_t M = static_cast<size_t>(N * OH * OW);
+    const LinearWeights& l0 = groups_[0];
+    if (direct())
+      return l0.compute(M, x.data, static_cast<size_t>(g_.cin), y.data, static_cast<size_t>(g_.cout),
+                        ctx.scratch, ctx.pool);
+    auto* col = static_cast<uint8_t*>(ctx.scratch);
+    void* gemm_scratch = col + (M * l0.K * elem_ + 63) / 64 * 64;
+    const size_t og = static_cast<size_t>(g_.cout / g_.group);
+    for (int64_t gi = 0; gi < g_.group; ++gi) {
+      if (elem_ == 1)
+        im2col<uint8_t>(x.as<uint8_t>(), N, H, W, OH, OW, gi, pad_u8_, col, ctx.pool);
+      else
+        im2col<float>(x.as<float>(), N, H, W, OH, OW, gi, 0.f, reinterpret_cast<float*>(col), ctx.pool);
+      void* out = static_cast<uint8_t*>(y.data) + gi * og * elem_;
+      QRT_RETURN_IF_ERROR(groups_[gi].compute(M, col, l0.K, out, static_cast<size_t>(g_.cout),
+                                              gemm_scratch, ctx.pool));
+    }
+    return OkStatus();
+  }
+
+  bool foldable() const override { return false; }
+  std::string kernel_name() const override {
+    return (direct() ? "" : "im2col+") + groups_[0].kernel_name() +
+           (g_.group > 1 ? " x" + std::to_string(g_.group) + " groups" : "");
+  }
+  size_t packed_bytes() const override {
+    size_t n = 0;
+    for (const auto& l : groups_) n += l.packed.n;
+    return n;
+  }
+
+ private:
+  ConvGeom g_;
+  std::vector<LinearWeights> groups_;
+  uint8_t pad_u8_ = 0;
+  size_t elem_ = 4;
+};
+
+}  // namespace
+
+void register_conv2d_op(OpRegistry& r) { r.add("Conv2d", Conv2dOp::create); }
+
+}  // namespace qrt::rt

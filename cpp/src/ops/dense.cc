@@ -1,0 +1,258 @@
+// Dense: Y[..., N] = act(X[..., K] · W[N, K]^T + B[N]). The kernel family is chosen from the
+// dtypes of X and W (docs/ARCHITECTURE.md): f32 × f32/f16/bf16 (float GEMM), u8 × s8 with a u8
+// output (static int8, requantized in the GEMM epilogue), f32 × s8 (int8-dynamic: X quantized per
+// run, the GEMM dequantizes to f32) and f32 × s8 with weight_only=1 (weights dequantized at load).
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/gemm_f32.h"
+#include "kernels/gemm_u8s8.h"
+#include "kernels/quantize_u8.h"
+#include "ops/common.h"
+#include "ops/dense_conv.h"
+
+namespace qrt::rt {
+
+Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
+                           const format::TensorDef* w, const format::TensorDef* b, size_t n,
+                           size_t k, bool weight_only) {
+  N = n;
+  K = k;
+  if (!w || !w->is_constant) return Unsupported(c.where() + "weights must be a constant");
+  if (!x) return InvalidArgument(c.where() + "input X is missing");
+  QRT_ASSIGN_OR_RETURN(act, parse_activation(c));
+  const DType wd = w->dtype, xd = x->dtype;
+  if (b && !b->is_constant) return Unsupported(c.where() + "bias must be a constant");
+  if (b && static_cast<size_t>(shape_numel(b->shape)) != N)
+    return InvalidArgument(c.where() + "bias has " + std::to_string(shape_numel(b->shape)) +
+                           " elements, expected " + std::to_string(N));
+
+  if (wd == DType::kF32 || wd == DType::kF16 || wd == DType::kBF16) {
+    if (xd != DType::kF32)
+      return Unsupported(c.where() + "float weights need an f32 input, got " +
+                         format::dtype_name(xd));
+    mode = Mode::kFloat;
+    if (b && b->dtype != DType::kF32) return InvalidArgument(c.where() + "bias must be f32");
+    fk = &kernels::select_gemm_f32(wd);
+    packed = PackedBuffer(fk->packed_size(N, K));
+    fk->pack(N, K, w->data, K, packed.p);
+    if (b) bias_f32.assign(reinterpret_cast<const float*>(b->data),
+                           reinterpret_cast<const float*>(b->data) + N);
+    return OkStatus();
+  }
+  if (wd != DType::kS8)
+    return Unsupported(c.where() + "weights of dtype " + format::dtype_name(wd) +
+                       " are not supported (f32, f16, bf16, s8)");
+  // s8 weights: symmetric, per output channel (axis 0) or per tensor.
+  const auto& wq = w->quant;
+  if (wq.scales.empty())
+    return InvalidArgument(c.where() + "s8 weights '" + w->name + "' carry no scales");
+  if (!(wq.scales.size() == 1 || (wq.axis == 0 && wq.scales.size() == N)))
+    return InvalidArgument(c.where() + "weights '" + w->name + "' need 1 or " +
+                           std::to_string(N) + " scales along axis 0, found " +
+                           std::to_string(wq.scales.size()) + " along axis " +
+                           std::to_string(wq.axis));
+  for (int32_t z : wq.zero_points)
+    if (z != 0)
+      return Unsupported(c.where() + "weights '" + w->name +
+                         "' have a non-zero zero point; qrt weights are symmetric");
+  std::vector<float> wscale(N);
+  for (size_t i = 0; i < N; ++i) wscale[i] = wq.scales[wq.scales.size() == 1 ? 0 : i];
+  const int8_t* wdata = reinterpret_cast<const int8_t*>(w->data);
+
+  if (xd == DType::kF32 && weight_only) {
+    // int8-weight: the file stores int8 (a quarter of fp32); weights are widened once at load.
+    mode = Mode::kFloat;
+    std::vector<float> deq(N * K);
+    for (size_t i = 0; i < N; ++i)
+      for (size_t j = 0; j < K; ++j) deq[i * K + j] = wscale[i] * static_cast<float>(wdata[i * K + j]);
+    fk = &kernels::select_gemm_f32(DType::kF32);
+    packed = PackedBuffer(fk->packed_size(N, K));
+    fk->pack(N, K, deq.data(), K, packed.p);
+    if (b) {
+      if (b->dtype != DType::kF32) return InvalidArgument(c.where() + "bias must be f32");
+      bias_f32.assign(reinterpret_cast<const float*>(b->data),
+                      reinterpret_cast<const float*>(b->data) + N);
+    }
+    return OkStatus();
+  }
+  qk = &kernels::select_gemm_u8s8();
+  packed = PackedBuffer(qk->packed_size(N, K));
+  qk->pack(N, K, wdata, K, packed.p);
+  if (xd == DType::kF32) {
+    mode = Mode::kDynamic;
+    w_scale = wscale;
+    if (b) {
+      if (b->dtype != DType::kF32) return InvalidArgument(c.where() + "bias must be f32 (int8-dynamic)");
+      bias_f32.assign(reinterpret_cast<const float*>(b->data),
+                      reinterpret_cast<const float*>(b->data) + N);
+    }
+    return OkStatus();
+  }
+  if (xd != DType::kU8)
+    return Unsupported(c.where() + "s8 weights need a u8 (static) or f32 (dynamic) input, got " +
+                       format::dtype_name(xd));
+  mode = Mode::kStatic;
+  const format::TensorDef* y = c.output(0);
+  float ys;
+  int32_t yz;
+  QRT_RETURN_IF_ERROR(per_tensor_params(c, x, "input", &x_scale, &x_zp));
+  QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &ys, &yz));
+  if (y->dtype != DType::kU8) return Unsupported(c.where() + "static int8 output must be u8");
+  if (x_zp < 0 || x_zp > 255 || yz < 0 || yz > 255)
+    return InvalidArgument(c.where() + "u8 zero points must lie in [0, 255]");
+  y_zp = yz;
+  requant_scale.resize(N);
+  for (size_t i = 0; i < N; ++i)
+    requant_scale[i] = static_cast<float>(static_cast<double>(x_scale) * wscale[i] / ys);
+  activation_u8_range(act, ys, yz, &qmin, &qmax);
+  if (b) {
+    if (b->dtype != DType::kS32) return InvalidArgument(c.where() + "bias must be s32 (static int8)");
+    bias_s32.assign(reinterpret_cast<const int32_t*>(b->data),
+                    reinterpret_cast<const int32_t*>(b->data) + N);
+  }
+  return OkStatus();
+}
+
+std::string LinearWeights::kernel_name() const {
+  return qk ? qk->name : (fk ? fk->name : "");
+}
+
+size_t LinearWeights::scratch_bytes(size_t M) const {
+  if (mode != Mode::kDynamic) return 0;
+  return (M * K + 63) / 64 * 64 + N * sizeof(float);
+}
+
+Status LinearWeights::compute(size_t M, const void* A, size_t lda, void* C, size_t ldc,
+                              void* scratch, ThreadPool* pool) const {
+  const size_t T = static_cast<size_t>(pool->threads());
+  const size_t mr = static_cast<size_t>(qk ? qk->mr : fk->mr);
+  const size_t nr = static_cast<size_t>(qk ? qk->nr : fk->nr);
+  // Split rows when there are enough of them for every thread, else columns (M=1 GEMV).
+  const bool by_rows = M >= T * mr * 2 || N <= nr;
+  const size_t tasks = T == 1 ? 1 : T;
+  auto tile = [&](size_t t, size_t* m0, size_t* m1, size_t* n0, size_t* n1) {
+    if (by_rows) {
+      split_range(M, tasks, mr, t, m0, m1);
+      *n0 = 0;
+      *n1 = N;
+    } else {
+      *m0 = 0;
+      *m1 = M;
+      split_range(N, tasks, nr, t, n0, n1);
+    }
+  };
+  if (mode == Mode::kFloat) {
+    float lo = act.lo, hi = act.hi;
+    pool->parallel_for(tasks, [&](size_t t) {
+      size_t m0, m1, n0, n1;
+      tile(t, &m0, &m1, &n0, &n1);
+      if (m0 < m1 && n0 < n1)
+        fk->run(M, N, K, static_cast<const float*>(A), lda, packed.p,
+                bias_f32.empty() ? nullptr : bias_f32.data(), lo, hi, static_cast<float*>(C), ldc,
+                m0, m1, n0, n1);
+    });
+    return OkStatus();
+  }
+  kernels::GemmU8S8Epilogue ep;
+  const uint8_t* a8 = static_cast<const uint8_t*>(A);
+  size_t lda8 = lda;
+  if (mode == Mode::kStatic) {
+    ep.kind = kernels::GemmU8S8Epilogue::Kind::kRequantU8;
+    ep.a_zero_point = x_zp;
+    ep.bias = bias_s32.empty() ? nullptr : bias_s32.data();
+    ep.scale = requant_scale.data();
+    ep.out_zero_point = y_zp;
+    ep.qmin = qmin;
+    ep.qmax = qmax;
+  } else {
+    // int8-dynamic: one (scale, zero point) for the whole input, chosen from its live range.
+    const auto& qz = kernels::select_quantize_u8();
+    const float* x = static_cast<const float*>(A);
+    auto* q = static_cast<uint8_t*>(scratch);
+    float* scale = reinterpret_cast<float*>(q + (M * K + 63) / 64 * 64);
+    float lo = 0.f, hi = 0.f;
+    for (size_t m = 0; m < M; ++m) {
+      float l, h;
+      if (!qz.minmax(x + m * lda, K, &l, &h))
+        return InvalidArgument("input contains NaN or Inf; int8-dynamic cannot choose a range");
+      lo = std::min(lo, l);
+      hi = std::max(hi, h);
+    }
+    float s;
+    int32_t z;
+    kernels::choose_u8_params(lo, hi, &s, &z);
+    for (size_t m = 0; m < M; ++m) qz.quantize(x + m * lda, K, s, z, q + m * K);
+    for (size_t i = 0; i < N; ++i) scale[i] = s * w_scale[i];
+    a8 = q;
+    lda8 = K;
+    ep.kind = kernels::GemmU8S8Epilogue::Kind::kDequantF32;
+    ep.a_zero_point = z;
+    ep.scale = scale;
+    ep.bias_f32 = bias_f32.empty() ? nullptr : bias_f32.data();
+  }
+  pool->parallel_for(tasks, [&](size_t t) {
+    size_t m0, m1, n0, n1;
+    tile(t, &m0, &m1, &n0, &n1);
+    if (m0 < m1 && n0 < n1) qk->run(M, N, K, a8, lda8, packed.p, ep, C, ldc, m0, m1, n0, n1);
+  });
+  if (mode == Mode::kDynamic && (std::isfinite(act.lo) || std::isfinite(act.hi))) {
+    for (size_t m = 0; m < M; ++m) {
+      float* row = static_cast<float*>(C) + m * ldc;
+      for (size_t i = 0; i < N; ++i) row[i] = std::min(std::max(row[i], act.lo), act.hi);
+    }
+  }
+  return OkStatus();
+}
+
+namespace {
+
+class DenseOp : public Op {
+ public:
+  static Result<std::unique_ptr<Op>> create(const CreateContext& c) {
+    auto op = std::make_unique<DenseOp>();
+    const format::TensorDef* w = c.input(1);
+    if (c.node.inputs.size() < 2 || c.node.inputs.size() > 3 || c.node.outputs.size() != 1)
+      return InvalidArgument(c.where() + "expects inputs (X, W[, B]) and one output");
+    if (!w || w->shape.size() != 2 || w->shape[0] <= 0 || w->shape[1] <= 0)
+      return InvalidArgument(c.where() + "weights must be a constant of shape [N, K]");
+    QRT_ASSIGN_OR_RETURN(int64_t wo, c.attr_int("weight_only", 0));
+    QRT_RETURN_IF_ERROR(op->lw_.init(c, c.input(0), w, c.input(2), w->shape[0], w->shape[1], wo != 0));
+    return std::unique_ptr<Op>(std::move(op));
+  }
+
+  Status infer(InferContext& ctx) const override {
+    const ValueInfo* x = ctx.inputs[0];
+    if (x->shape.empty() || x->shape.back() != static_cast<int64_t>(lw_.K))
+      return InvalidArgument(ctx.where() + "input shape " + shape_str(x->shape) +
+                             " must end in K=" + std::to_string(lw_.K));
+    if (lw_.K > 65536 && lw_.mode != LinearWeights::Mode::kFloat)
+      return Unsupported(ctx.where() + "int8 K > 65536 could overflow int32 accumulators");
+    Shape y = x->shape;
+    y.back() = static_cast<int64_t>(lw_.N);
+    ctx.outputs[0]->shape = y;
+    ctx.outputs[0]->dtype = lw_.mode == LinearWeights::Mode::kStatic ? DType::kU8 : DType::kF32;
+    ctx.scratch_bytes = lw_.scratch_bytes(x->numel() / lw_.K);
+    return OkStatus();
+  }
+
+  Status run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    size_t M = x.numel() / lw_.K;
+    return lw_.compute(M, x.data, lw_.K, ctx.out(0).data, lw_.N, ctx.scratch, ctx.pool);
+  }
+
+  bool foldable() const override { return false; }
+  std::string kernel_name() const override { return lw_.kernel_name(); }
+  size_t packed_bytes() const override { return lw_.packed.n; }
+
+ private:
+  LinearWeights lw_;
+};
+
+}  // namespace
+
+void register_dense_op(OpRegistry& r) { r.add("Dense", DenseOp::create); }
+
+}  // namespace qrt::rt

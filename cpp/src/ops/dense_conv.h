@@ -1,0 +1,41 @@
+// The GEMM behind Dense and Conv2d: weights packed once at load for the selected kernel, plus
+// the epilogue parameters of the mode the dtypes select.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kernels/gemm_f32.h"
+#include "kernels/gemm_u8s8.h"
+#include "ops/common.h"
+
+namespace qrt::rt {
+
+struct LinearWeights {
+  enum class Mode { kFloat, kStatic, kDynamic };
+  Mode mode = Mode::kFloat;
+  size_t N = 0, K = 0;
+  Activation act;
+  const kernels::GemmF32Kernel* fk = nullptr;
+  const kernels::GemmU8S8Kernel* qk = nullptr;
+  PackedBuffer packed;
+  std::vector<float> bias_f32, requant_scale, w_scale;
+  std::vector<int32_t> bias_s32;
+  float x_scale = 1.f;
+  int32_t x_zp = 0, y_zp = 0, qmin = 0, qmax = 255;
+
+  // w: [N, K] constant (a slice for grouped convolution); b: [N] or null.
+  Status init(const CreateContext& c, const format::TensorDef* x, const format::TensorDef* w,
+              const format::TensorDef* b, size_t n, size_t k, bool weight_only);
+  size_t scratch_bytes(size_t M) const;
+  // C[M x N] (row stride ldc) from A[M x K] (row stride lda); dtypes per mode.
+  Status compute(size_t M, const void* A, size_t lda, void* C, size_t ldc, void* scratch,
+                 ThreadPool* pool) const;
+  std::string kernel_name() const;
+};
+
+void register_dense_op(OpRegistry& r);
+void register_conv2d_op(OpRegistry& r);
+void register_pool2d_ops(OpRegistry& r);
+
+}  // namespace qrt::rt

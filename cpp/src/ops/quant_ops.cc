@@ -1,0 +1,229 @@
+// Quantize/dequantize boundaries and the requantizing u8 Add/Mul.
+// QuantizeLinear:   q = clamp(zp + nearbyint(x / scale), qmin, qmax) with the OUTPUT record's
+//                   per-tensor (scale, zp); NaN maps to qmin (the u8 kernel's documented rule).
+// DequantizeLinear: x = scale[c] * (q - zp[c]) with the INPUT record's per-tensor or per-axis params.
+// u8 Add: real = sa(qa - za) + sb(qb - zb);  q = zo + nearbyint(clamp(real / so));  Mul likewise
+// with the product. Inputs broadcast numpy-style (the common cases: same shape, or one scalar).
+#include <cmath>
+#include <cstring>
+
+#include "kernels/quantize_u8.h"
+#include "ops/common.h"
+
+namespace qrt::rt {
+namespace {
+
+class QuantizeOp : public Op {
+ public:
+  static Result<std::unique_ptr<Op>> create(const CreateContext& c) {
+    auto op = std::make_unique<QuantizeOp>();
+    const format::TensorDef* x = c.input(0);
+    const format::TensorDef* y = c.output(0);
+    if (!x || !y || c.node.outputs.size() != 1)
+      return InvalidArgument(c.where() + "expects one input and one output");
+    if (x->dtype != DType::kF32) return Unsupported(c.where() + "input must be f32");
+    if (y->dtype != DType::kU8 && y->dtype != DType::kS8)
+      return Unsupported(c.where() + "output must be u8 or s8");
+    QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &op->scale_, &op->zp_));
+    op->s8_ = y->dtype == DType::kS8;
+    int32_t lo = op->s8_ ? -128 : 0, hi = op->s8_ ? 127 : 255;
+    if (op->zp_ < lo || op->zp_ > hi) return InvalidArgument(c.where() + "zero point out of range");
+    return std::unique_ptr<Op>(std::move(op));
+  }
+  Status infer(InferContext& ctx) const override {
+    ctx.outputs[0]->shape = ctx.inputs[0]->shape;
+    ctx.outputs[0]->dtype = s8_ ? DType::kS8 : DType::kU8;
+    return OkStatus();
+  }
+  Status run(const RunContext& ctx) const override {
+    const float* x = ctx.in(0).as<float>();
+    size_t n = ctx.in(0).numel();
+    if (!s8_) {
+      const auto& k = kernels::select_quantize_u8();
+      size_t T = static_cast<size_t>(ctx.pool->threads());
+      size_t tasks = n >= 65536 ? T : 1;
+      ctx.pool->parallel_for(tasks, [&](size_t t) {
+        size_t b, e;
+        split_range(n, tasks, 64, t, &b, &e);
+        if (b < e) k.quantize(x + b, e - b, scale_, zp_, ctx.out(0).as<uint8_t>() + b);
+      });
+      return OkStatus();
+    }
+    int8_t* q = ctx.out(0).as<int8_t>();
+    for (size_t i = 0; i < n; ++i) {
+      float v = x[i] / scale_;
+      float lo = static_cast<float>(-128 - zp_), hi = static_cast<float>(127 - zp_);
+      v = v >= lo ? v : lo;  // NaN -> lo
+      v = v <= hi ? v : hi;
+      q[i] = static_cast<int8_t>(zp_ + static_cast<int32_t>(std::nearbyint(v)));
+    }
+    return OkStatus();
+  }
+  std::string kernel_name() const override {
+    return s8_ ? "quantize_f32s8_ref" : kernels::select_quantize_u8().name;
+  }
+
+ private:
+  float scale_ = 1.f;
+  int32_t zp_ = 0;
+  bool s8_ = false;
+};
+
+class DequantizeOp : public Op {
+ public:
+  static Result<std::unique_ptr<Op>> create(const CreateContext& c) {
+    auto op = std::make_unique<DequantizeOp>();
+    const format::TensorDef* x = c.input(0);
+    if (!x || c.node.outputs.size() != 1) return InvalidArgument(c.where() + "expects one input and one output");
+    if (x->dtype != DType::kU8 && x->dtype != DType::kS8 && x->dtype != DType::kS32)
+      return Unsupported(c.where() + "input must be u8, s8 or s32");
+    if (x->quant.empty()) return InvalidArgument(c.where() + "input '" + x->name + "' has no quantization parameters");
+    op->dtype_ = x->dtype;
+    op->axis_ = x->quant.axis;
+    op->scales_ = x->quant.scales;
+    op->zps_ = x->quant.zero_points;
+    op->zps_.resize(op->scales_.size(), 0);
+    return std::unique_ptr<Op>(std::move(op));
+  }
+  Status infer(InferContext& ctx) const override {
+    const Shape& s = ctx.inputs[0]->shape;
+    if (scales_.size() > 1) {
+      int64_t ax = axis_ < 0 ? axis_ + static_cast<int64_t>(s.size()) : axis_;
+      if (ax < 0 || ax >= static_cast<int64_t>(s.size()) || s[ax] != static_cast<int64_t>(scales_.size()))
+        return InvalidArgument(ctx.where() + "per-axis parameters (" + std::to_string(scales_.size()) +
+                               " along axis " + std::to_string(axis_) + ") do not fit shape " + shape_str(s));
+    }
+    ctx.outputs[0]->shape = s;
+    ctx.outputs[0]->dtype = DType::kF32;
+    return OkStatus();
+  }
+  Status run(const RunContext& ctx) const override {
+    const Tensor& x = ctx.in(0);
+    float* y = ctx.out(0).as<float>();
+    size_t n = x.numel(), inner = 1, axis_len = 1;
+    if (scales_.size() > 1) {
+      size_t ax = static_cast<size_t>(axis_ < 0 ? axis_ + static_cast<int64_t>(x.shape.size()) : axis_);
+      axis_len = static_cast<size_t>(x.shape[ax]);
+      for (size_t d = ax + 1; d < x.shape.size(); ++d) inner *= static_cast<size_t>(x.shape[d]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      size_t c = scales_.size() > 1 ? (i / inner) % axis_len : 0;
+      int32_t q = dtype_ == DType::kU8 ? x.as<uint8_t>()[i]
+                  : dtype_ == DType::kS8 ? x.as<int8_t>()[i] : x.as<int32_t>()[i];
+      y[i] = scales_[c] * static_cast<float>(q - zps_[c]);
+    }
+    return OkStatus();
+  }
+  std::string kernel_name() const override { return "dequantize_ref"; }
+
+ private:
+  DType dtype_ = DType::kU8;
+  int32_t axis_ = -1;
+  std::vector<float> scales_;
+  std::vector<int32_t> zps_;
+};
+
+class QBinaryOp : public Op {
+ public:
+  static Result<std::unique_ptr<Op>> create(const CreateContext& c, bool mul) {
+    auto op = std::make_unique<QBinaryOp>();
+    op->mul_ = mul;
+    if (c.node.inputs.size() != 2 || c.node.outputs.size() != 1)
+      return InvalidArgument(c.where() + "expects two inputs and one output");
+    const format::TensorDef* a = c.input(0);
+    const format::TensorDef* b = c.input(1);
+    const format::TensorDef* y = c.output(0);
+    if (!a || !b || a->dtype != DType::kU8 || b->dtype != DType::kU8 || y->dtype != DType::kU8)
+      return Unsupported(c.where() + "quantized form needs u8 inputs and output");
+    QRT_RETURN_IF_ERROR(per_tensor_params(c, a, "input A", &op->sa_, &op->za_));
+    QRT_RETURN_IF_ERROR(per_tensor_params(c, b, "input B", &op->sb_, &op->zb_));
+    QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &op->so_, &op->zo_));
+    QRT_ASSIGN_OR_RETURN(auto act, parse_activation(c));
+    activation_u8_range(act, op->so_, op->zo_, &op->qmin_, &op->qmax_);
+    return std::unique_ptr<Op>(std::move(op));
+  }
+  Status infer(InferContext& ctx) const override {
+    const Shape& a = ctx.inputs[0]->shape;
+    const Shape& b = ctx.inputs[1]->shape;
+    size_t r = std::max(a.size(), b.size());
+    Shape y(r);
+    for (size_t i = 0; i < r; ++i) {
+      int64_t da = i + a.size() >= r ? a[i + a.size() - r] : 1;
+      int64_t db = i + b.size() >= r ? b[i + b.size() - r] : 1;
+      if (da != db && da != 1 && db != 1)
+        return InvalidArgument(ctx.where() + "shapes " + shape_str(a) + " and " + shape_str(b) + " do not broadcast");
+      y[i] = da == 1 ? db : da;
+    }
+    ctx.outputs[0]->shape = y;
+    ctx.outputs[0]->dtype = DType::kU8;
+    return OkStatus();
+  }
+  Status run(const RunContext& ctx) const override {
+    const Tensor& a = ctx.in(0);
+    const Tensor& b = ctx.in(1);
+    Tensor& y = ctx.out(0);
+    const size_t r = y.shape.size();
+    // Strides of a and b in y's index space (0 along broadcast dimensions).
+    std::vector<size_t> sa(r, 0), sb(r, 0), dims(r);
+    size_t ta = 1, tb = 1;
+    for (size_t i = r; i-- > 0;) {
+      dims[i] = static_cast<size_t>(y.shape[i]);
+      size_t ia = i + a.shape.size() - r, ib = i + b.shape.size() - r;
+      if (i + a.shape.size() >= r) { if (a.shape[ia] != 1) sa[i] = ta; ta *= static_cast<size_t>(a.shape[ia]); }
+      if (i + b.shape.size() >= r) { if (b.shape[ib] != 1) sb[i] = tb; tb *= static_cast<size_t>(b.shape[ib]); }
+    }
+    const uint8_t* pa = a.as<uint8_t>();
+    const uint8_t* pb = b.as<uint8_t>();
+    uint8_t* py = y.as<uint8_t>();
+    const size_t n = y.numel();
+    const float lo = static_cast<float>(qmin_ - zo_), hi = static_cast<float>(qmax_ - zo_);
+    const float ma = sa_ / so_, mb = sb_ / so_, mm = sa_ * sb_ / so_;
+    std::vector<size_t> idx(r, 0);
+    size_t oa = 0, ob = 0;
+    for (size_t i = 0; i < n; ++i) {
+      float va = static_cast<float>(pa[oa] - za_), vb = static_cast<float>(pb[ob] - zb_);
+      float v = mul_ ? va * vb * mm : va * ma + vb * mb;
+      v = std::min(std::max(v, lo), hi);
+      py[i] = static_cast<uint8_t>(zo_ + static_cast<int32_t>(std::nearbyint(v)));
+      for (size_t d = r; d-- > 0;) {  // odometer over y's index
+        oa += sa[d];
+        ob += sb[d];
+        if (++idx[d] < dims[d]) break;
+        oa -= sa[d] * dims[d];
+        ob -= sb[d] * dims[d];
+        idx[d] = 0;
+      }
+    }
+    return OkStatus();
+  }
+  bool foldable() const override { return false; }
+  std::string kernel_name() const override { return mul_ ? "qmul_u8_ref" : "qadd_u8_ref"; }
+
+ private:
+  bool mul_ = false;
+  float sa_ = 1, sb_ = 1, so_ = 1;
+  int32_t za_ = 0, zb_ = 0, zo_ = 0, qmin_ = 0, qmax_ = 255;
+};
+
+}  // namespace
+
+void register_quant_ops(OpRegistry& r) {
+  r.add("QuantizeLinear", QuantizeOp::create);
+  r.add("DequantizeLinear", DequantizeOp::create);
+}
+
+void register_quant_overrides(OpRegistry& r) {
+  for (const char* name : {"Add", "Mul"}) {
+    const bool mul = std::string(name) == "Mul";
+    const OpFactory* prev = r.find(name, 1);
+    OpFactory float_factory = prev ? *prev : OpFactory();
+    r.add(name, [mul, float_factory, name](const CreateContext& c) -> Result<std::unique_ptr<Op>> {
+      const format::TensorDef* a = c.input(0);
+      if (a && a->dtype == DType::kU8) return QBinaryOp::create(c, mul);
+      if (float_factory) return float_factory(c);
+      return Unsupported(c.where() + std::string(name) + " is only implemented for u8 in this build");
+    });
+  }
+}
+
+}  // namespace qrt::rt

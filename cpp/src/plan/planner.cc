@@ -1,0 +1,98 @@
+#include "plan/planner.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+namespace qrt::plan {
+
+size_t align_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+static bool overlaps(const Buffer& a, const Buffer& b) {
+  return a.first <= b.last && b.first <= a.last;
+}
+
+Plan greedy_plan(const std::vector<Buffer>& buffers) {
+  const size_t n = buffers.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (buffers[a].size != buffers[b].size) return buffers[a].size > buffers[b].size;
+    return buffers[a].first < buffers[b].first;
+  });
+  Plan p;
+  p.offsets.assign(n, 0);
+  std::vector<size_t> placed;  // indices, kept sorted by offset
+  std::vector<std::pair<size_t, size_t>> live;  // (offset, end) of placed buffers overlapping in time
+  for (size_t idx : order) {
+    const Buffer& b = buffers[idx];
+    size_t size = align_up(b.size);
+    live.clear();
+    for (size_t j : placed)
+      if (overlaps(b, buffers[j])) live.emplace_back(p.offsets[j], p.offsets[j] + align_up(buffers[j].size));
+    std::sort(live.begin(), live.end());
+    size_t best = SIZE_MAX, best_gap = SIZE_MAX, cursor = 0;
+    for (const auto& [off, end] : live) {
+      if (off > cursor) {
+        size_t gap = off - cursor;
+        if (gap >= size && gap < best_gap) {
+          best = cursor;
+          best_gap = gap;
+        }
+      }
+      cursor = std::max(cursor, end);
+    }
+    if (best == SIZE_MAX) best = cursor;
+    p.offsets[idx] = best;
+    p.arena_size = std::max(p.arena_size, best + size);
+    placed.insert(std::upper_bound(placed.begin(), placed.end(), idx,
+                                   [&](size_t a, size_t c) { return p.offsets[a] < p.offsets[c]; }),
+                  idx);
+  }
+  return p;
+}
+
+Plan linear_plan(const std::vector<Buffer>& buffers) {
+  Plan p;
+  for (const Buffer& b : buffers) {
+    p.offsets.push_back(p.arena_size);
+    p.arena_size += align_up(b.size);
+  }
+  return p;
+}
+
+size_t lower_bound(const std::vector<Buffer>& buffers) {
+  std::map<int, long long> delta;
+  for (const Buffer& b : buffers) {
+    delta[b.first] += static_cast<long long>(align_up(b.size));
+    delta[b.last + 1] -= static_cast<long long>(align_up(b.size));
+  }
+  long long cur = 0, best = 0;
+  for (const auto& [step, d] : delta) {
+    cur += d;
+    best = std::max(best, cur);
+  }
+  return static_cast<size_t>(best);
+}
+
+size_t naive_size(const std::vector<Buffer>& buffers) { return linear_plan(buffers).arena_size; }
+
+std::string validate(const std::vector<Buffer>& buffers, const Plan& plan) {
+  if (plan.offsets.size() != buffers.size()) return "offset count != buffer count";
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    size_t ei = plan.offsets[i] + buffers[i].size;
+    if (plan.offsets[i] % kAlignment) return "buffer " + std::to_string(i) + " misaligned";
+    if (ei > plan.arena_size) return "buffer " + std::to_string(i) + " exceeds the arena";
+    for (size_t j = i + 1; j < buffers.size(); ++j) {
+      if (!overlaps(buffers[i], buffers[j]) || buffers[i].size == 0 || buffers[j].size == 0)
+        continue;
+      size_t ej = plan.offsets[j] + buffers[j].size;
+      if (plan.offsets[i] < ej && plan.offsets[j] < ei)
+        return "buffers " + std::to_string(i) + " and " + std::to_string(j) +
+               " are live together and overlap";
+    }
+  }
+  return "";
+}
+
+}  // namespace qrt::plan

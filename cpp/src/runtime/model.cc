@@ -1,0 +1,91 @@
+#include "format/mapped_file.h"
+#include "runtime/model_impl.h"
+
+namespace qrt {
+
+const char* version() { return "0.1.0"; }
+
+const char* element_type_name(ElementType t) {
+  return format::dtype_name(static_cast<format::DType>(t));
+}
+size_t element_size(ElementType t) { return format::dtype_size(static_cast<format::DType>(t)); }
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+const std::vector<TensorInfo>& Model::inputs() const { return impl_->inputs; }
+const std::vector<TensorInfo>& Model::outputs() const { return impl_->outputs; }
+const std::vector<std::pair<std::string, std::string>>& Model::metadata() const {
+  return impl_->def.metadata;
+}
+size_t Model::file_bytes() const { return impl_->file_bytes; }
+size_t Model::packed_bytes() const { return impl_->packed_bytes; }
+
+namespace {
+
+TensorInfo info_of(const format::TensorDef& t) {
+  TensorInfo i;
+  i.name = t.name;
+  i.dtype = static_cast<ElementType>(t.dtype);
+  i.shape = t.shape;
+  i.dim_names = t.dim_names;
+  return i;
+}
+
+Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, const uint8_t* data,
+                                           size_t size, const LoadOptions& options) {
+  auto impl = std::make_unique<Model::Impl>();
+  impl->storage = std::move(storage);
+  impl->file_bytes = size;
+  format::ReadOptions ro;
+  ro.verify_weights = options.verify_weights;
+  QRT_ASSIGN_OR_RETURN(impl->def, format::read_model(data, size, ro));
+  const format::ModelDef& def = impl->def;
+
+  // Every unsupported op type is reported at once, with its nodes, so a user sees the whole list.
+  std::string unsupported;
+  const rt::OpRegistry& reg = rt::OpRegistry::global();
+  for (const format::NodeDef& n : def.nodes) {
+    if (!reg.find(n.op_type, n.op_version)) {
+      unsupported += "\n  " + n.op_type + " (version " + std::to_string(n.op_version) +
+                     ", node '" + n.name + "')" +
+                     (reg.has(n.op_type) ? ": this version is newer than the runtime" : "");
+    }
+  }
+  if (!unsupported.empty())
+    return Unsupported("model uses operators this runtime does not implement:" + unsupported);
+
+  impl->ops.reserve(def.nodes.size());
+  for (const format::NodeDef& n : def.nodes) {
+    rt::CreateContext cc{n, def};
+    auto op = (*reg.find(n.op_type, n.op_version))(cc);
+    if (!op.ok()) return op.status();
+    impl->packed_bytes += op.value()->packed_bytes();
+    impl->ops.push_back(std::move(op).value());
+  }
+  for (int32_t i : def.inputs) impl->inputs.push_back(info_of(def.tensors[i]));
+  for (int32_t i : def.outputs) impl->outputs.push_back(info_of(def.tensors[i]));
+  return std::shared_ptr<const Model>(std::make_shared<Model>(std::move(impl)));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Model>> Model::load(const std::string& path,
+                                                 const LoadOptions& options) {
+  auto mf = format::MappedFile::open(path);
+  if (!mf.ok()) return mf.status();
+  std::shared_ptr<format::MappedFile> file = mf.value();
+  auto r = build(file, file->data(), file->size(), options);
+  if (!r.ok()) return r.status().with_context("'" + path + "': ");
+  return r;
+}
+
+Result<std::shared_ptr<const Model>> Model::load_from_buffer(const void* data, size_t size,
+                                                             const LoadOptions& options) {
+  // Copied into a 64-byte aligned block so that weights keep the alignment the format promises.
+  auto mf = format::MappedFile::copy_of(data, size);
+  if (!mf.ok()) return mf.status();
+  std::shared_ptr<format::MappedFile> file = mf.value();
+  return build(file, file->data(), file->size(), options);
+}
+
+}  // namespace qrt

@@ -1,0 +1,23 @@
+// Model internals shared by model.cc and session.cc.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format/model_def.h"
+#include "qrt/qrt.h"
+#include "runtime/op.h"
+
+namespace qrt {
+
+struct Model::Impl {
+  std::shared_ptr<const void> storage;  // keeps the mmap / aligned copy alive (weights point into it)
+  size_t file_bytes = 0;
+  format::ModelDef def;
+  std::vector<std::unique_ptr<rt::Op>> ops;  // one per node
+  std::vector<TensorInfo> inputs, outputs;
+  size_t packed_bytes = 0;
+};
+
+}  // namespace qrt

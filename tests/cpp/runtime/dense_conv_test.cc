@@ -1,0 +1,166 @@
+// End-to-end through writer -> loader -> session for the dense/conv/pool/quant ops, against
+// straightforward loops written here from the spec (docs/FORMAT.md quantization rules).
+#include <cmath>
+#include <random>
+
+#include "harness.h"
+#include "ops/op_test_util.h"
+#include "plan/planner.h"
+
+using namespace qrt_test;
+using qrt::TensorView;
+
+namespace {
+
+std::vector<float> randn(size_t n, uint32_t seed) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> d;
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(g);
+  return v;
+}
+
+}  // namespace
+
+QRT_TEST(Runtime, DenseF32MatchesLoopsAndThreads) {
+  const int M = 5, K = 37, N = 19;
+  auto x = randn(M * K, 1), w = randn(N * K, 2), b = randn(N, 3);
+  for (int threads : {1, 2, 3}) {
+    ModelBuilder mb;
+    int xi = mb.input("x", DType::kF32, {M, K});
+    int wi = mb.constant_f32("w", {N, K}, w);
+    int bi = mb.constant_f32("b", {N}, b);
+    int yi = mb.value("y", DType::kF32);
+    mb.node("Dense", {xi, wi, bi}, {yi}).attrs.push_back(ModelBuilder::attr_str("activation", "relu"));
+    mb.output(yi);
+    auto out = mb.run({{"x", TensorView::of(x.data(), {M, K})}}, threads);
+    QRT_ASSERT(out.ok());
+    const float* y = out.value()[0].data<float>();
+    QRT_EXPECT(out.value()[0].shape == std::vector<int64_t>({M, N}));
+    for (int m = 0; m < M; ++m)
+      for (int n = 0; n < N; ++n) {
+        double acc = b[n];
+        for (int k = 0; k < K; ++k) acc += double(x[m * K + k]) * w[n * K + k];
+        acc = std::max(acc, 0.0);
+        QRT_EXPECT(std::fabs(y[m * N + n] - acc) < 1e-4 * (1 + std::fabs(acc))) << m << n << y[m * N + n] << acc;
+      }
+  }
+}
+
+QRT_TEST(Runtime, Conv2dU8MatchesSpecLoops) {
+  // NHWC 1x7x6x5 input, 3x3 kernel, stride 2, pads (1,1,1,1), 4 output channels, ReLU.
+  const int H = 7, W = 6, C = 5, O = 4, KH = 3, KW = 3, S = 2;
+  std::mt19937 g(7);
+  std::vector<uint8_t> x(H * W * C);
+  for (auto& v : x) v = uint8_t(g() % 256);
+  std::vector<int8_t> w(O * KH * KW * C);
+  for (auto& v : w) v = int8_t(int(g() % 255) - 127);
+  std::vector<int32_t> bias = {100, -50, 0, 7};
+  const float xs = 0.02f, ys = 0.05f;
+  const int xz = 120, yz = 30;
+  std::vector<float> wsc = {0.01f, 0.02f, 0.005f, 0.03f};
+  qrt::format::QuantParams wq;
+  wq.axis = 0;
+  wq.scales = wsc;
+  wq.zero_points = {0, 0, 0, 0};
+  ModelBuilder mb;
+  int xi = mb.input("x", DType::kU8, {1, H, W, C}, per_tensor(xs, xz));
+  int wi = mb.constant<int8_t>("w", DType::kS8, {O, KH, KW, C}, w, wq);
+  qrt::format::QuantParams bq;
+  int bi = mb.constant<int32_t>("b", DType::kS32, {O}, bias, bq);
+  int yi = mb.value("y", DType::kU8, per_tensor(ys, yz));
+  auto& n = mb.node("Conv2d", {xi, wi, bi}, {yi});
+  n.attrs = {ModelBuilder::attr_ints("strides", {S, S}), ModelBuilder::attr_ints("pads", {1, 1, 1, 1}),
+             ModelBuilder::attr_str("activation", "relu")};
+  mb.output(yi);
+  auto out = mb.run({{"x", TensorView::of(x.data(), {1, H, W, C})}}, 2);
+  QRT_ASSERT(out.ok());
+  const int OH = (H + 2 - KH) / S + 1, OW = (W + 2 - KW) / S + 1;
+  QRT_EXPECT(out.value()[0].shape == std::vector<int64_t>({1, OH, OW, O}));
+  const uint8_t* y = out.value()[0].data<uint8_t>();
+  for (int oh = 0; oh < OH; ++oh)
+    for (int ow = 0; ow < OW; ++ow)
+      for (int o = 0; o < O; ++o) {
+        int32_t acc = bias[o];
+        for (int i = 0; i < KH; ++i)
+          for (int j = 0; j < KW; ++j)
+            for (int c = 0; c < C; ++c) {
+              int ih = oh * S - 1 + i, iw = ow * S - 1 + j;
+              int xv = (ih < 0 || ih >= H || iw < 0 || iw >= W) ? xz : x[(ih * W + iw) * C + c];
+              acc += (xv - xz) * w[((o * KH + i) * KW + j) * C + c];
+            }
+        float mult = float(double(xs) * wsc[o] / ys);
+        float r = float(acc) * mult;
+        r = std::min(std::max(r, float(yz - yz)), float(255 - yz));  // ReLU: qmin = zero point
+        int q = yz + int(std::nearbyint(r));
+        QRT_EXPECT_EQ(int(y[(oh * OW + ow) * O + o]), q) << "at" << oh << ow << o;
+      }
+}
+
+QRT_TEST(Runtime, InputValidationErrors) {
+  ModelBuilder mb;
+  int xi = mb.input("x", DType::kF32, {-1, 4});
+  int wi = mb.constant_f32("w", {2, 4}, std::vector<float>(8, 1.f));
+  int yi = mb.value("y", DType::kF32);
+  mb.node("Dense", {xi, wi}, {yi});
+  mb.output(yi);
+  auto model = mb.load();
+  QRT_ASSERT(model.ok());
+  auto sess = qrt::Session::create(model.value());
+  QRT_ASSERT(sess.ok());
+  std::vector<float> x(12);
+  auto r1 = sess.value()->run({{"x", TensorView::of(x.data(), {3, 5})}});
+  QRT_EXPECT(!r1.ok() && r1.status().message().find("dimension 1 must be 4") != std::string::npos) << r1.status().message();
+  auto r2 = sess.value()->run({{"nope", TensorView::of(x.data(), {3, 4})}});
+  QRT_EXPECT(!r2.ok() && r2.status().message().find("unknown input 'nope'") != std::string::npos);
+  auto r3 = sess.value()->run({});
+  QRT_EXPECT(!r3.ok() && r3.status().message().find("missing input 'x'") != std::string::npos);
+  std::vector<int32_t> xi32(12);
+  auto r4 = sess.value()->run({{"x", TensorView::of(xi32.data(), {3, 4})}});
+  QRT_EXPECT(!r4.ok() && r4.status().code() == qrt::StatusCode::kInvalidArgument);
+  // Varying batch sizes: plans are cached with a bound, results stay right.
+  for (int batch : {1, 3, 2, 7, 1, 5, 9, 3}) {
+    std::vector<float> xb(batch * 4, 1.f);
+    auto r = sess.value()->run({{"x", TensorView::of(xb.data(), {batch, 4})}});
+    QRT_ASSERT(r.ok());
+    QRT_EXPECT(r.value()[0].shape == std::vector<int64_t>({batch, 2}));
+    QRT_EXPECT(r.value()[0].data<float>()[0] == 4.f);
+  }
+}
+
+QRT_TEST(Runtime, UnsupportedOpsAreListedTogether) {
+  ModelBuilder mb;
+  int xi = mb.input("x", DType::kF32, {2});
+  int a = mb.value("a", DType::kF32);
+  int b = mb.value("b", DType::kF32);
+  mb.node("FancyOp", {xi}, {a}, "first");
+  mb.node("OtherOp", {a}, {b}, "second");
+  mb.output(b);
+  auto m = mb.load();
+  QRT_ASSERT(!m.ok());
+  QRT_EXPECT(m.status().code() == qrt::StatusCode::kUnsupported);
+  QRT_EXPECT(m.status().message().find("FancyOp") != std::string::npos &&
+             m.status().message().find("OtherOp (version 1, node 'second')") != std::string::npos)
+      << m.status().message();
+}
+
+QRT_TEST(Planner, RandomIntervalsNeverOverlapAndRespectBounds) {
+  std::mt19937 g(42);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<qrt::plan::Buffer> bufs(1 + g() % 40);
+    for (auto& b : bufs) {
+      b.first = int(g() % 30);
+      b.last = b.first + int(g() % 10);
+      b.size = g() % 5000;
+    }
+    auto p = qrt::plan::greedy_plan(bufs);
+    QRT_EXPECT(qrt::plan::validate(bufs, p).empty()) << qrt::plan::validate(bufs, p);
+    QRT_EXPECT(qrt::plan::lower_bound(bufs) <= p.arena_size);
+    QRT_EXPECT(p.arena_size <= qrt::plan::naive_size(bufs));
+  }
+  // A chain a->b->c->d: two buffers alive at a time, arena = the two largest neighbours.
+  std::vector<qrt::plan::Buffer> chain = {{640, 0, 1}, {128, 1, 2}, {640, 2, 3}, {64, 3, 4}};
+  auto p = qrt::plan::greedy_plan(chain);
+  QRT_EXPECT_EQ(p.arena_size, size_t(768));
+  QRT_EXPECT_EQ(qrt::plan::lower_bound(chain), size_t(768));
+}
