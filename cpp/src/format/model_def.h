@@ -98,10 +98,44 @@ struct ModelDef {
 struct ReadOptions {
   // Also verify the weights blob's checksum (touches every page of a mapped file).
   bool verify_weights = false;
+  // Verify the header, section table and structural section checksums (always on in
+  // production). Only the fuzzer and corruption tests turn this off, to reach the parser behind
+  // the checksums; the parser is safe on any bytes either way.
+  bool verify_checksums = true;
 };
 Result<ModelDef> read_model(const uint8_t* data, size_t size, const ReadOptions& options = {});
 
 // Serialises `m` (validated the same way first) into `out`.
 Status write_model(const ModelDef& m, std::vector<uint8_t>* out);
+
+// ---- additions (format owner) ----------------------------------------------------------------
+
+// What the header and section table say (for `qrt inspect`); validates the header, the table
+// and the section bounds, not the sections' contents.
+struct SectionInfo {
+  uint32_t kind = 0;            // SectionKind (qrt/format.h); may be unknown
+  uint32_t flags = 0;
+  uint64_t offset = 0, size = 0;
+  uint32_t crc32c = 0;
+};
+struct FileInfo {
+  uint32_t format_major = 0, format_minor = 0;
+  uint32_t flags = 0;
+  uint64_t file_size = 0;
+  uint64_t section_table_offset = 0;
+  std::vector<SectionInfo> sections;
+};
+Result<FileInfo> read_file_info(const uint8_t* data, size_t size, bool verify_checksums = true);
+
+// Checks everything about `m` that does not depend on the bytes of a file: dtypes, shapes,
+// names, quantization parameters, attribute types, graph structure. read_model and write_model
+// both call it.
+Status validate_model(const ModelDef& m);
+
+// Elements of a shape with all dims >= 0; false if a dim is negative or the count overflows.
+bool shape_numel(const std::vector<int64_t>& shape, uint64_t* numel);
+
+// Writes the serialised model to `path` (replacing it).
+Status write_model_file(const ModelDef& m, const std::string& path);
 
 }  // namespace qrt::format
