@@ -1,0 +1,304 @@
+// qrt._core: the pybind11 module. Only binding code lives in cpp/bindings; the runtime it wraps
+// is the same C++ API applications use (qrt/qrt.h).
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+
+#include "cpu/features.h"
+#include "errors.h"
+#include "kernels/gemm_f32.h"
+#include "kernels/gemm_u8s8.h"
+#include "kernels/quantize_u8.h"
+#include "qrt/qrt.h"
+#include "runtime/op.h"
+
+namespace py = pybind11;
+
+void register_format_bindings(py::module_& m);
+
+namespace qrt::py_impl {
+
+using qrt::py::StatusError;
+using qrt::py::unwrap;
+
+py::object g_errors;  // the qrt.errors module, imported once
+
+void translate(const StatusError& e) {
+  const char* cls = "InternalError";
+  switch (e.status().code()) {
+    case StatusCode::kInvalidArgument: cls = "InvalidArgumentError"; break;
+    case StatusCode::kFormatError: cls = "FormatError"; break;
+    case StatusCode::kUnsupported: cls = "UnsupportedError"; break;
+    case StatusCode::kOutOfMemory: cls = "QrtMemoryError"; break;
+    case StatusCode::kNotFound:
+      PyErr_SetString(PyExc_FileNotFoundError, e.status().message().c_str());
+      return;
+    default: break;
+  }
+  py::object c = g_errors.attr(cls);
+  PyErr_SetString(c.ptr(), e.status().message().c_str());
+}
+
+const char* numpy_dtype(ElementType t) {
+  switch (t) {
+    case ElementType::kF32: return "float32";
+    case ElementType::kF16: return "float16";
+    case ElementType::kBF16: return "uint16";
+    case ElementType::kS8: return "int8";
+    case ElementType::kU8: return "uint8";
+    case ElementType::kS32: return "int32";
+    case ElementType::kS64: return "int64";
+    case ElementType::kBool: return "bool";
+    default: return "void";
+  }
+}
+
+ElementType element_type_of(const py::dtype& d) {
+  switch (d.kind()) {
+    case 'f':
+      if (d.itemsize() == 4) return ElementType::kF32;
+      if (d.itemsize() == 2) return ElementType::kF16;
+      break;
+    case 'i':
+      if (d.itemsize() == 1) return ElementType::kS8;
+      if (d.itemsize() == 4) return ElementType::kS32;
+      if (d.itemsize() == 8) return ElementType::kS64;
+      break;
+    case 'u':
+      if (d.itemsize() == 1) return ElementType::kU8;
+      break;
+    case 'b': return ElementType::kBool;
+    default: break;
+  }
+  return ElementType::kUndefined;
+}
+
+py::dict tensor_info(const TensorInfo& t) {
+  py::dict d;
+  d["name"] = t.name;
+  d["dtype"] = element_type_name(t.dtype);
+  d["numpy_dtype"] = numpy_dtype(t.dtype);
+  py::list shape;
+  for (size_t i = 0; i < t.shape.size(); ++i) {
+    if (t.shape[i] >= 0)
+      shape.append(t.shape[i]);
+    else if (i < t.dim_names.size() && !t.dim_names[i].empty())
+      shape.append(t.dim_names[i]);
+    else
+      shape.append(py::none());
+  }
+  d["shape"] = shape;
+  return d;
+}
+
+// A loaded model plus one session: what qrt.InferenceSession wraps.
+class PySession {
+ public:
+  PySession(std::shared_ptr<const Model> model, int threads, size_t cache) {
+    SessionOptions o;
+    o.threads = threads;
+    o.plan_cache_size = cache;
+    session_ = unwrap(Session::create(model, o));
+    model_ = std::move(model);
+  }
+
+  py::list inputs() const {
+    py::list l;
+    for (const auto& t : model_->inputs()) l.append(tensor_info(t));
+    return l;
+  }
+  py::list outputs() const {
+    py::list l;
+    for (const auto& t : model_->outputs()) l.append(tensor_info(t));
+    return l;
+  }
+
+  // feeds: list of numpy arrays in graph-input order (the Python wrapper resolves names).
+  py::list run(const py::list& feeds) {
+    const auto& mins = model_->inputs();
+    if (feeds.size() != mins.size())
+      throw StatusError(InvalidArgument("expected " + std::to_string(mins.size()) + " inputs"));
+    std::vector<py::array> keep;
+    std::vector<TensorView> views;
+    for (size_t i = 0; i < mins.size(); ++i) {
+      py::array a = py::reinterpret_borrow<py::array>(feeds[i]);
+      ElementType et = element_type_of(a.dtype());
+      if (et != mins[i].dtype) {
+        std::string got = py::str(a.dtype());
+        throw StatusError(InvalidArgument("input '" + mins[i].name + "': expected dtype " +
+                                          element_type_name(mins[i].dtype) + " (numpy " +
+                                          numpy_dtype(mins[i].dtype) + "), got numpy " + got));
+      }
+      // Non-contiguous or misaligned arrays are copied into a contiguous one (never a wrong read).
+      if (!(a.flags() & py::array::c_style) || !(a.flags() & py::array::aligned))
+        a = py::array::ensure(a, py::array::c_style | py::array::forcecast);
+      TensorView v;
+      v.dtype = et;
+      v.shape.assign(a.shape(), a.shape() + a.ndim());
+      v.data = a.data();
+      views.push_back(v);
+      keep.push_back(a);
+    }
+    std::vector<py::object> outs(model_->outputs().size());
+    Status st;
+    {
+      py::gil_scoped_release nogil;
+      st = session_->run_with(views, [&](size_t j, ElementType dt, const std::vector<int64_t>& shape) -> void* {
+        py::gil_scoped_acquire gil;
+        py::array arr(py::dtype(numpy_dtype(dt)), std::vector<py::ssize_t>(shape.begin(), shape.end()));
+        outs[j] = arr;
+        return arr.mutable_data();
+      });
+    }
+    qrt::py::throw_if_error(st);
+    py::list result;
+    for (auto& o : outs) result.append(o);
+    return result;
+  }
+
+  py::dict memory_plan() const {
+    MemoryPlan p = session_->memory_plan();
+    py::dict d;
+    d["arena_bytes"] = p.arena_bytes;
+    d["naive_bytes"] = p.naive_bytes;
+    d["lower_bound_bytes"] = p.lower_bound_bytes;
+    py::list rows;
+    for (const auto& e : p.entries) {
+      py::dict r;
+      r["tensor"] = e.tensor;
+      r["offset"] = e.offset;
+      r["bytes"] = e.bytes;
+      r["first_step"] = e.first_step;
+      r["last_step"] = e.last_step;
+      rows.append(r);
+    }
+    d["entries"] = rows;
+    return d;
+  }
+
+  py::list kernel_report() const {
+    py::list l;
+    for (const auto& e : session_->kernel_report()) {
+      py::dict d;
+      d["node"] = e.node;
+      d["op"] = e.op;
+      d["kernel"] = e.kernel;
+      l.append(d);
+    }
+    return l;
+  }
+
+  py::dict model_info() const {
+    py::dict d;
+    py::dict meta;
+    for (const auto& [k, v] : model_->metadata()) meta[py::str(k)] = v;
+    d["metadata"] = meta;
+    d["file_bytes"] = model_->file_bytes();
+    d["packed_bytes"] = model_->packed_bytes();
+    return d;
+  }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<Session> session_;
+};
+
+py::dict cpu_info() {
+  const cpu::Features& f = cpu::features();
+  py::dict d;
+  d["vendor"] = f.vendor;
+  d["brand"] = f.brand;
+  py::dict feats;
+#define QRT_FEAT(x) feats[#x] = f.x;
+  QRT_FEAT(sse41) QRT_FEAT(sse42) QRT_FEAT(avx) QRT_FEAT(avx2) QRT_FEAT(fma) QRT_FEAT(f16c)
+  QRT_FEAT(avx512f) QRT_FEAT(avx512bw) QRT_FEAT(avx512dq) QRT_FEAT(avx512vl) QRT_FEAT(avx512vnni)
+  QRT_FEAT(avxvnni) QRT_FEAT(avx512bf16) QRT_FEAT(avx512fp16) QRT_FEAT(amx_int8) QRT_FEAT(os_avx)
+  QRT_FEAT(os_avx512) QRT_FEAT(neon) QRT_FEAT(neondot)
+#undef QRT_FEAT
+  d["features"] = feats;
+  py::list avail;
+  for (cpu::Isa i : cpu::arch_isas())
+    if (cpu::isa_supported(i) && cpu::isa_compiled(i)) avail.append(cpu::isa_name(i));
+  d["isa_available"] = avail;
+  d["isa_cap"] = cpu::isa_name(cpu::isa_cap());
+  py::dict kern;
+  kern["gemm_u8s8"] = kernels::select_gemm_u8s8().name;
+  kern["quantize_u8"] = kernels::select_quantize_u8().name;
+  kern["gemm_f32"] = kernels::select_gemm_f32(format::DType::kF32).name;
+  kern["gemm_f32f16"] = kernels::select_gemm_f32(format::DType::kF16).name;
+  kern["gemm_f32bf16"] = kernels::select_gemm_f32(format::DType::kBF16).name;
+  d["kernels"] = kern;
+  return d;
+}
+
+py::dict kernel_variants() {
+  py::dict d;
+  py::list g;
+  for (auto* k : kernels::gemm_u8s8_variants()) g.append(py::make_tuple(k->name, cpu::isa_name(k->isa)));
+  d["gemm_u8s8"] = g;
+  py::list q;
+  for (auto* k : kernels::quantize_u8_variants()) q.append(py::make_tuple(k->name, cpu::isa_name(k->isa)));
+  d["quantize_u8"] = q;
+  for (auto dt : {format::DType::kF32, format::DType::kF16, format::DType::kBF16}) {
+    py::list l;
+    for (auto* k : kernels::gemm_f32_variants(dt)) l.append(py::make_tuple(k->name, cpu::isa_name(k->isa)));
+    d[(std::string("gemm_f32") + (dt == format::DType::kF32 ? "" : format::dtype_name(dt))).c_str()] = l;
+  }
+  return d;
+}
+
+}  // namespace qrt::py_impl
+
+PYBIND11_MODULE(_core, m) {
+  using namespace qrt::py_impl;
+  m.doc() = "qrt runtime core (C++)";
+  g_errors = py::module_::import("qrt.errors");
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const qrt::py::StatusError& e) {
+      translate(e);
+    }
+  });
+  m.attr("__version__") = qrt::version();
+  m.def("cpu_info", &cpu_info, "Detected CPU features, the ISA cap and the kernel chosen per family.");
+  m.def("kernel_variants", &kernel_variants, "Every compiled kernel variant this CPU can run, per family.");
+  m.def("isa_env_error", [] {
+    qrt::Status s = qrt::cpu::isa_env_status();
+    return s.ok() ? std::string() : s.message();
+  });
+  m.def("set_isa_cap", [](const std::string& name) { qrt::py::throw_if_error(qrt::cpu::set_isa_cap(name)); },
+        "Caps kernel selection for models loaded afterwards (tests; QRT_ISA sets it per process).");
+  m.def("operators", [] { return qrt::rt::OpRegistry::global().op_types(); });
+
+  py::class_<PySession>(m, "Session")
+      .def(py::init([](const py::object& src, int threads, size_t cache, bool verify) {
+             qrt::LoadOptions lo;
+             lo.verify_weights = verify;
+             std::shared_ptr<const qrt::Model> model;
+             if (py::isinstance<py::bytes>(src) || py::isinstance<py::bytearray>(src) ||
+                 py::isinstance<py::memoryview>(src)) {
+               py::buffer_info b = py::buffer(src).request();
+               py::gil_scoped_release nogil;
+               model = unwrap(qrt::Model::load_from_buffer(b.ptr, static_cast<size_t>(b.size * b.itemsize), lo));
+             } else {
+               std::string path = py::str(src);
+               py::gil_scoped_release nogil;
+               model = unwrap(qrt::Model::load(path, lo));
+             }
+             return std::make_unique<PySession>(std::move(model), threads, cache);
+           }),
+           py::arg("source"), py::arg("threads") = 1, py::arg("plan_cache_size") = 4,
+           py::arg("verify_weights") = false)
+      .def("inputs", &PySession::inputs)
+      .def("outputs", &PySession::outputs)
+      .def("run", &PySession::run)
+      .def("memory_plan", &PySession::memory_plan)
+      .def("kernel_report", &PySession::kernel_report)
+      .def("model_info", &PySession::model_info);
+
+  register_format_bindings(m);
+}
