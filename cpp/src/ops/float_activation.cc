@@ -1,0 +1,171 @@
+// Unary elementwise ops with ONNX semantics, f32 (Neg and Abs also s64/s32):
+//   Sqrt Neg Exp Log Abs Relu LeakyRelu(alpha) Clip(min/max inputs, or attributes of opset < 11)
+//   Sigmoid Tanh Erf Gelu(approximate "none"|"tanh") Silu HardSigmoid(alpha, beta) HardSwish
+// Large tensors are split over the thread pool in contiguous chunks.
+#include <cmath>
+#include <limits>
+
+#include "ops/float_ops.h"
+#include "ops/op_util.h"
+
+namespace qrt::rt::ops {
+namespace {
+
+enum class Un {
+  kSqrt, kNeg, kExp, kLog, kAbs, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kErf, kGelu,
+  kGeluTanh, kSilu, kHardSigmoid, kHardSwish
+};
+
+inline float sigmoid(float x) {
+  if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
+  float e = std::exp(x);
+  return e / (1.f + e);
+}
+
+template <typename T, typename F>
+void map(ThreadPool* pool, const T* x, T* y, size_t n, const F& f) {
+  parallel_range(pool, n, 1 << 14, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) y[i] = f(x[i]);
+  });
+}
+
+class UnaryOp : public Op {
+ public:
+  explicit UnaryOp(Un k) : k_(k) {}
+
+  Status init(const CreateContext& c) {
+    QRT_RETURN_IF_ERROR(check_arity(c, 1, k_ == Un::kClip ? 3 : 1, 1, 1));
+    if (k_ == Un::kLeakyRelu) {
+      QRT_ASSIGN_OR_RETURN(alpha_, c.attr_float("alpha", 0.01f));
+    } else if (k_ == Un::kHardSigmoid) {
+      QRT_ASSIGN_OR_RETURN(alpha_, c.attr_float("alpha", 0.2f));
+      QRT_ASSIGN_OR_RETURN(beta_, c.attr_float("beta", 0.5f));
+    } else if (k_ == Un::kClip) {
+      QRT_ASSIGN_OR_RETURN(alpha_, c.attr_float("min", -std::numeric_limits<float>::infinity()));
+      QRT_ASSIGN_OR_RETURN(beta_, c.attr_float("max", std::numeric_limits<float>::infinity()));
+    } else if (k_ == Un::kGelu) {
+      QRT_ASSIGN_OR_RETURN(std::string ap, c.attr_string("approximate", "none"));
+      if (ap == "tanh") {
+        k_ = Un::kGeluTanh;
+      } else if (ap != "none") {
+        return InvalidArgument(c.where() + "attribute 'approximate' must be \"none\" or \"tanh\", got \"" +
+                               ap + "\"");
+      }
+    }
+    return OkStatus();
+  }
+
+  Status infer(InferContext& c) const override {
+    if (k_ == Un::kNeg || k_ == Un::kAbs) {
+      QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32}));
+    } else {
+      QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kF32}));
+    }
+    for (size_t i = 1; i < c.inputs.size(); ++i) {  // Clip min / max
+      if (!c.inputs[i]) continue;
+      QRT_RETURN_IF_ERROR(expect_dtype(c, i, {DType::kF32}));
+      if (c.inputs[i]->numel() != 1)
+        return InvalidArgument(c.where() + (i == 1 ? "min" : "max") +
+                               " must be a scalar, got shape " + shape_str(c.inputs[i]->shape));
+    }
+    c.outputs[0]->dtype = c.inputs[0]->dtype;
+    c.outputs[0]->shape = c.inputs[0]->shape;
+    return OkStatus();
+  }
+
+  Status run(const RunContext& c) const override {
+    const Tensor& xt = c.in(0);
+    Tensor& yt = c.out(0);
+    const size_t n = xt.numel();
+    if (xt.dtype == DType::kS64) return run_int<int64_t>(c, n);
+    if (xt.dtype == DType::kS32) return run_int<int32_t>(c, n);
+    const float* x = xt.as<float>();
+    float* y = yt.as<float>();
+    ThreadPool* p = c.pool;
+    const float alpha = alpha_, beta = beta_;
+    switch (k_) {
+      case Un::kSqrt: map(p, x, y, n, [](float v) { return std::sqrt(v); }); break;
+      case Un::kNeg: map(p, x, y, n, [](float v) { return -v; }); break;
+      case Un::kExp: map(p, x, y, n, [](float v) { return std::exp(v); }); break;
+      case Un::kLog: map(p, x, y, n, [](float v) { return std::log(v); }); break;
+      case Un::kAbs: map(p, x, y, n, [](float v) { return std::fabs(v); }); break;
+      case Un::kRelu: map(p, x, y, n, [](float v) { return v > 0.f ? v : (v == v ? 0.f : v); }); break;
+      case Un::kLeakyRelu:
+        map(p, x, y, n, [alpha](float v) { return v >= 0.f ? v : alpha * v; });
+        break;
+      case Un::kClip: {
+        float lo = alpha, hi = beta;
+        if (c.has_in(1)) lo = c.in(1).as<float>()[0];
+        if (c.has_in(2)) hi = c.in(2).as<float>()[0];
+        // ONNX: min > max gives max everywhere (clamp to min, then to max).
+        map(p, x, y, n, [lo, hi](float v) {
+          v = v < lo ? lo : v;
+          return v > hi ? hi : v;
+        });
+        break;
+      }
+      case Un::kSigmoid: map(p, x, y, n, sigmoid); break;
+      case Un::kTanh: map(p, x, y, n, [](float v) { return std::tanh(v); }); break;
+      case Un::kErf: map(p, x, y, n, [](float v) { return std::erf(v); }); break;
+      case Un::kGelu:
+        map(p, x, y, n, [](float v) {
+          return 0.5f * v * (1.f + std::erf(v * 0.70710678118654752f));
+        });
+        break;
+      case Un::kGeluTanh:
+        map(p, x, y, n, [](float v) {
+          const float k = 0.79788456080286536f;  // sqrt(2/pi)
+          return 0.5f * v * (1.f + std::tanh(k * (v + 0.044715f * v * v * v)));
+        });
+        break;
+      case Un::kSilu: map(p, x, y, n, [](float v) { return v * sigmoid(v); }); break;
+      case Un::kHardSigmoid:
+        map(p, x, y, n, [alpha, beta](float v) {
+          return std::max(0.f, std::min(1.f, alpha * v + beta));
+        });
+        break;
+      case Un::kHardSwish:
+        map(p, x, y, n, [](float v) {
+          return v * std::max(0.f, std::min(1.f, v * (1.f / 6.f) + 0.5f));
+        });
+        break;
+    }
+    return OkStatus();
+  }
+
+ private:
+  template <typename T>
+  Status run_int(const RunContext& c, size_t n) const {
+    const T* x = c.in(0).as<T>();
+    T* y = c.out(0).as<T>();
+    // Wrap-around negation of the minimum value, as two's complement hardware does.
+    auto neg = [](T v) { return static_cast<T>(T(0) - static_cast<std::make_unsigned_t<T>>(v)); };
+    if (k_ == Un::kNeg) {
+      map(c.pool, x, y, n, neg);
+    } else {
+      map(c.pool, x, y, n, [neg](T v) { return v < 0 ? neg(v) : v; });
+    }
+    return OkStatus();
+  }
+
+  Un k_;
+  float alpha_ = 0.f, beta_ = 0.f;
+};
+
+}  // namespace
+
+void register_activation_ops(OpRegistry& r) {
+  const std::pair<const char*, Un> ops[] = {
+      {"Sqrt", Un::kSqrt},       {"Neg", Un::kNeg},
+      {"Exp", Un::kExp},         {"Log", Un::kLog},
+      {"Abs", Un::kAbs},         {"Relu", Un::kRelu},
+      {"LeakyRelu", Un::kLeakyRelu}, {"Clip", Un::kClip},
+      {"Sigmoid", Un::kSigmoid}, {"Tanh", Un::kTanh},
+      {"Erf", Un::kErf},         {"Gelu", Un::kGelu},
+      {"Silu", Un::kSilu},       {"HardSigmoid", Un::kHardSigmoid},
+      {"HardSwish", Un::kHardSwish},
+  };
+  for (const auto& [name, k] : ops) r.add(name, make_factory<UnaryOp>(k));
+}
+
+}  // namespace qrt::rt::ops

@@ -1,0 +1,280 @@
+// Broadcasting elementwise ops with ONNX semantics: Add Sub Mul Div Pow Min Max Equal Where.
+//   f32 for all; s64/s32 for Add Sub Mul Div Min Max Equal (shape arithmetic, folded at plan
+//   time); u8/s8 Add and Mul with per-tensor quantization, requantized to the output record's
+//   parameters (static int8 mode); Equal also on bool/u8/s8; Where on any dtype.
+#include <cmath>
+#include <limits>
+
+#include "ops/broadcast.h"
+#include "ops/float_ops.h"
+#include "ops/op_util.h"
+
+namespace qrt::rt::ops {
+namespace {
+
+enum class Bin { kAdd, kSub, kMul, kDiv, kPow, kMin, kMax, kEqual };
+
+template <typename T>
+inline T fmin_nan(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
+  }
+  return b < a ? b : a;
+}
+template <typename T>
+inline T fmax_nan(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
+  }
+  return a < b ? b : a;
+}
+
+class BinaryOp : public Op {
+ public:
+  explicit BinaryOp(Bin k) : k_(k) {}
+  Status init(const CreateContext& c) {
+    bool variadic = k_ == Bin::kMin || k_ == Bin::kMax;
+    return check_arity(c, variadic ? 1 : 2, variadic ? 64 : 2, 1, 1);
+  }
+
+  Status infer(InferContext& c) const override {
+    const DType t = c.inputs[0]->dtype;
+    std::vector<const Shape*> shapes;
+    for (size_t i = 0; i < c.inputs.size(); ++i) {
+      if (!c.inputs[i]) return InvalidArgument(c.where() + "input " + std::to_string(i) + " is absent");
+      if (k_ == Bin::kPow && i == 1) {
+        QRT_RETURN_IF_ERROR(expect_dtype(c, 1, {DType::kF32, DType::kS64, DType::kS32}));
+      } else if (c.inputs[i]->dtype != t) {
+        return InvalidArgument(c.where() + "input " + std::to_string(i) + " dtype " +
+                               dt_name(c.inputs[i]->dtype) + " differs from input 0's " +
+                               dt_name(t));
+      }
+      shapes.push_back(&c.inputs[i]->shape);
+    }
+    QRT_RETURN_IF_ERROR(check_dtype(c, t));
+    Shape out;
+    if (!broadcast_shape(shapes, &out)) {
+      std::string s;
+      for (const Shape* sh : shapes) s += (s.empty() ? "" : " and ") + shape_str(*sh);
+      return InvalidArgument(c.where() + "shapes " + s + " are not broadcast-compatible");
+    }
+    c.outputs[0]->dtype = k_ == Bin::kEqual ? DType::kBool : t;
+    c.outputs[0]->shape = out;
+    if (k_ == Bin::kPow && c.inputs[1]->dtype != DType::kF32)
+      c.scratch_bytes = c.inputs[1]->numel() * sizeof(float);
+    return OkStatus();
+  }
+
+  Status run(const RunContext& c) const override {
+    const Tensor& a = c.in(0);
+    Tensor& o = c.out(0);
+    if (o.numel() == 0) return OkStatus();
+    if (c.num_inputs == 1) {  // Min/Max of one input
+      std::memcpy(o.data, a.data, a.numel() * elem_size(a.dtype));
+      return OkStatus();
+    }
+    if (is_quant(a.dtype) && k_ != Bin::kEqual) return run_quant(c);
+    switch (a.dtype) {
+      case DType::kF32: return run_typed<float>(c);
+      case DType::kS64: return run_typed<int64_t>(c);
+      case DType::kS32: return run_typed<int32_t>(c);
+      case DType::kBool: case DType::kU8: case DType::kS8: return run_typed<uint8_t>(c);
+      default: return Internal("unreachable dtype");
+    }
+  }
+
+ private:
+  Status check_dtype(const InferContext& c, DType t) const {
+    switch (k_) {
+      case Bin::kAdd: case Bin::kMul:
+        if (is_quant(t)) return check_quant(c);
+        return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32});
+      case Bin::kSub: case Bin::kDiv: case Bin::kMin: case Bin::kMax:
+        return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32});
+      case Bin::kPow: return expect_dtype(c, 0, {DType::kF32});
+      case Bin::kEqual:
+        if (t == DType::kU8 || t == DType::kS8) return OkStatus();  // raw values compared
+        return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32, DType::kBool});
+    }
+    return OkStatus();
+  }
+
+  Status check_quant(const InferContext& c) const {
+    const format::QuantParams* qs[3] = {c.inputs[0]->quant, c.inputs[1]->quant,
+                                        c.outputs[0]->quant};
+    const char* names[3] = {"input 0", "input 1", "output"};
+    for (int i = 0; i < 3; ++i) {
+      if (!qs[i] || qs[i]->scales.size() != 1 || qs[i]->zero_points.size() != 1 ||
+          !(qs[i]->scales[0] > 0.f) || !std::isfinite(qs[i]->scales[0]))
+        return InvalidArgument(c.where() + names[i] + " of a quantized " +
+                               (k_ == Bin::kAdd ? "Add" : "Mul") +
+                               " needs per-tensor quantization parameters with a positive scale");
+    }
+    return OkStatus();
+  }
+
+  template <typename T>
+  Status run_typed(const RunContext& c) const {
+    Tensor& o = c.out(0);
+    if (k_ == Bin::kEqual) {
+      broadcast_binary(c.pool, c.in(0).as<T>(), c.in(0).shape, c.in(1).as<T>(), c.in(1).shape,
+                       o.as<uint8_t>(), o.shape, [](T x, T y) -> uint8_t { return x == y; });
+      return OkStatus();
+    }
+    if constexpr (std::is_same_v<T, uint8_t>) {
+      return Internal("unreachable");
+    } else {
+      if (k_ == Bin::kMin || k_ == Bin::kMax) {
+        // Fold the inputs left to right into the output (which has the final shape).
+        const bool mn = k_ == Bin::kMin;
+        auto f = [mn](T x, T y) { return mn ? fmin_nan(x, y) : fmax_nan(x, y); };
+        broadcast_binary(c.pool, c.in(0).as<T>(), c.in(0).shape, c.in(1).as<T>(), c.in(1).shape,
+                         o.as<T>(), o.shape, f);
+        for (size_t i = 2; i < c.num_inputs; ++i)
+          broadcast_binary(c.pool, o.as<T>(), o.shape, c.in(i).as<T>(), c.in(i).shape, o.as<T>(),
+                           o.shape, f);
+        return OkStatus();
+      }
+      const T* a = c.in(0).as<T>();
+      const T* b = c.in(1).as<T>();
+      const Shape &sa = c.in(0).shape, &sb = c.in(1).shape;
+      T* y = o.as<T>();
+      switch (k_) {
+        case Bin::kAdd: broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) { return x + z; }); break;
+        case Bin::kSub: broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) { return x - z; }); break;
+        case Bin::kMul: broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) { return x * z; }); break;
+        case Bin::kDiv: {
+          if constexpr (std::is_integral_v<T>) {
+            size_t nb = c.in(1).numel();
+            for (size_t i = 0; i < nb; ++i)
+              if (b[i] == 0)
+                return InvalidArgument("node '" + c.node->name +
+                                       "' (Div): integer division by zero");
+            // INT_MIN / -1 overflows; it wraps to INT_MIN as two's complement would.
+            broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) {
+              return z == -1 ? static_cast<T>(T(0) - static_cast<std::make_unsigned_t<T>>(x)) : T(x / z);
+            });
+          } else {
+            broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) { return x / z; });
+          }
+          break;
+        }
+        case Bin::kPow: {
+          if constexpr (std::is_same_v<T, float>) {
+            const Tensor& e = c.in(1);
+            const float* ev = e.as<float>();
+            if (e.dtype != DType::kF32) {
+              float* tmp = static_cast<float*>(c.scratch);
+              std::vector<int64_t> iv = tensor_ints(e);
+              for (size_t i = 0; i < iv.size(); ++i) tmp[i] = static_cast<float>(iv[i]);
+              ev = tmp;
+            }
+            broadcast_binary(c.pool, a, sa, ev, e.shape, y, o.shape,
+                             [](float x, float z) { return std::pow(x, z); });
+          }
+          break;
+        }
+        default: break;
+      }
+      return OkStatus();
+    }
+  }
+
+  // Quantized Add/Mul: dequantize through 256-entry tables, compute in f32, requantize (round
+  // half to even) to the output record's parameters and saturate.
+  Status run_quant(const RunContext& c) const {
+    const Tensor &a = c.in(0), &b = c.in(1);
+    Tensor& o = c.out(0);
+    const bool is_u8 = a.dtype == DType::kU8;
+    float ta[256], tb[256];
+    auto table = [is_u8](const format::QuantParams* q, float* t) {
+      for (int v = 0; v < 256; ++v) {
+        int raw = is_u8 ? v : static_cast<int>(static_cast<int8_t>(v));
+        t[v] = q->scales[0] * static_cast<float>(raw - q->zero_points[0]);
+      }
+    };
+    table(a.quant, ta);
+    table(b.quant, tb);
+    const float inv = 1.f / o.quant->scales[0];
+    const float zp = static_cast<float>(o.quant->zero_points[0]);
+    const float lo = is_u8 ? 0.f : -128.f, hi = is_u8 ? 255.f : 127.f;
+    const bool add = k_ == Bin::kAdd;
+    auto f = [&](uint8_t x, uint8_t y) -> uint8_t {
+      float r = add ? ta[x] + tb[y] : ta[x] * tb[y];
+      float q = std::nearbyint(r * inv) + zp;
+      q = q < lo ? lo : (q > hi ? hi : q);
+      return is_u8 ? static_cast<uint8_t>(q) : static_cast<uint8_t>(static_cast<int8_t>(q));
+    };
+    broadcast_binary(c.pool, a.as<uint8_t>(), a.shape, b.as<uint8_t>(), b.shape, o.as<uint8_t>(),
+                     o.shape, f);
+    return OkStatus();
+  }
+
+  Bin k_;
+};
+
+// Where(condition: bool, X, Y): any dtype for X/Y, three-way broadcasting.
+class WhereOp : public Op {
+ public:
+  Status init(const CreateContext& c) { return check_arity(c, 3, 3, 1, 1); }
+  Status infer(InferContext& c) const override {
+    QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kBool}));
+    if (c.inputs[1]->dtype != c.inputs[2]->dtype)
+      return InvalidArgument(c.where() + "X dtype " + dt_name(c.inputs[1]->dtype) +
+                             " differs from Y dtype " + dt_name(c.inputs[2]->dtype));
+    if (elem_size(c.inputs[1]->dtype) == 0)
+      return InvalidArgument(c.where() + "X has undefined dtype");
+    Shape out;
+    if (!broadcast_shape({&c.inputs[0]->shape, &c.inputs[1]->shape, &c.inputs[2]->shape}, &out))
+      return InvalidArgument(c.where() + "shapes " + shape_str(c.inputs[0]->shape) + ", " +
+                             shape_str(c.inputs[1]->shape) + " and " +
+                             shape_str(c.inputs[2]->shape) + " are not broadcast-compatible");
+    c.outputs[0]->dtype = c.inputs[1]->dtype;
+    c.outputs[0]->shape = out;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    switch (elem_size(c.in(1).dtype)) {
+      case 1: return run_typed<uint8_t>(c);
+      case 2: return run_typed<uint16_t>(c);
+      case 4: return run_typed<uint32_t>(c);
+      default: return run_typed<uint64_t>(c);
+    }
+  }
+
+ private:
+  template <typename T>
+  Status run_typed(const RunContext& c) const {
+    Tensor& o = c.out(0);
+    BroadcastPlan p = make_broadcast_plan({&c.in(0).shape, &c.in(1).shape, &c.in(2).shape}, o.shape);
+    const uint8_t* cond = c.in(0).as<uint8_t>();
+    const T* x = c.in(1).as<T>();
+    const T* y = c.in(2).as<T>();
+    T* out = o.as<T>();
+    const int64_t s0 = p.strides[0].back(), s1 = p.strides[1].back(), s2 = p.strides[2].back();
+    const int64_t n = p.inner();
+    for_each_row(c.pool, p, [&](const BroadcastCursor& cur, int64_t oo) {
+      const uint8_t* cp = cond + cur.offset(0);
+      const T* xp = x + cur.offset(1);
+      const T* yp = y + cur.offset(2);
+      for (int64_t i = 0; i < n; ++i) out[oo + i] = cp[i * s0] ? xp[i * s1] : yp[i * s2];
+    });
+    return OkStatus();
+  }
+};
+
+}  // namespace
+
+void register_elementwise_ops(OpRegistry& r) {
+  r.add("Add", make_factory<BinaryOp>(Bin::kAdd));
+  r.add("Sub", make_factory<BinaryOp>(Bin::kSub));
+  r.add("Mul", make_factory<BinaryOp>(Bin::kMul));
+  r.add("Div", make_factory<BinaryOp>(Bin::kDiv));
+  r.add("Pow", make_factory<BinaryOp>(Bin::kPow));
+  r.add("Min", make_factory<BinaryOp>(Bin::kMin));
+  r.add("Max", make_factory<BinaryOp>(Bin::kMax));
+  r.add("Equal", make_factory<BinaryOp>(Bin::kEqual));
+  r.add("Where", make_factory<WhereOp>());
+}
+
+}  // namespace qrt::rt::ops

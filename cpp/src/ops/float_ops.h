@@ -1,0 +1,14 @@
+// Registration entry points of the float op group's files (called by register_float_ops in
+// ops/float_ops_registry.cc). Internal to cpp/src/ops.
+#pragma once
+
+#include "runtime/op.h"
+
+namespace qrt::rt::ops {
+void register_elementwise_ops(OpRegistry& r);  // float_elementwise.cc: Add Sub Mul Div Pow Min Max Equal Where
+void register_activation_ops(OpRegistry& r);   // float_activation.cc: Sqrt Neg Exp ... HardSwish Clip
+void register_norm_ops(OpRegistry& r);         // float_norm.cc: Softmax LayerNormalization BatchNormalization
+void register_matmul_ops(OpRegistry& r);       // float_matmul.cc: MatMul
+void register_reduce_ops(OpRegistry& r);       // float_reduce.cc: ReduceMean ReduceSum ReduceL2
+void register_cast_ops(OpRegistry& r);         // float_cast.cc: Cast Identity
+}  // namespace qrt::rt::ops

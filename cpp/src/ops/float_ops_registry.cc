@@ -1,0 +1,14 @@
+// The float op group: ONNX-semantics compute ops (docs/ARCHITECTURE.md, "Operators in a .qmodel").
+#include "ops/float_ops.h"
+#include "runtime/op.h"
+
+namespace qrt::rt {
+void register_float_ops(OpRegistry& r) {
+  ops::register_elementwise_ops(r);
+  ops::register_activation_ops(r);
+  ops::register_norm_ops(r);
+  ops::register_matmul_ops(r);
+  ops::register_reduce_ops(r);
+  ops::register_cast_ops(r);
+}
+}  // namespace qrt::rt

@@ -1,0 +1,198 @@
+// Reductions with ONNX semantics, f32: ReduceMean ReduceSum ReduceL2.
+//   axes: attribute (older opsets) or input 1 (ReduceSum opset 13, the others opset 18), which
+//   must be known at plan time; keepdims (default 1); noop_with_empty_axes (default 0: empty
+//   axes reduce everything; 1: identity).
+// Sums accumulate in f64. The input is collapsed into runs of kept / reduced dimensions so both
+// "reduce the innermost run" (contiguous sums) and "keep the innermost run" (vector
+// accumulators) read memory in order.
+#include <cmath>
+
+#include "ops/float_ops.h"
+#include "ops/op_util.h"
+
+namespace qrt::rt::ops {
+namespace {
+
+enum class Red { kMean, kSum, kL2 };
+
+struct ReducePlan {
+  Shape out;
+  std::vector<bool> reduced;  // per input dim
+  bool noop = false;
+};
+
+class ReduceOp : public Op {
+ public:
+  explicit ReduceOp(Red k) : k_(k) {}
+  Status init(const CreateContext& c) {
+    QRT_RETURN_IF_ERROR(check_arity(c, 1, 2, 1, 1));
+    QRT_ASSIGN_OR_RETURN(keepdims_, c.attr_int("keepdims", 1));
+    QRT_ASSIGN_OR_RETURN(noop_empty_, c.attr_int("noop_with_empty_axes", 0));
+    has_attr_axes_ = c.node.attr("axes") != nullptr;
+    QRT_ASSIGN_OR_RETURN(attr_axes_, c.attr_ints("axes", {}));
+    return OkStatus();
+  }
+
+  Status infer(InferContext& c) const override {
+    QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kF32}));
+    ReducePlan p;
+    QRT_RETURN_IF_ERROR(plan(c, &p));
+    c.outputs[0]->dtype = DType::kF32;
+    c.outputs[0]->shape = p.out;
+    auto st = std::make_shared<ReducePlan>(std::move(p));
+    c.state = st;
+    return OkStatus();
+  }
+
+  Status run(const RunContext& c) const override {
+    const ReducePlan& p = *static_cast<const ReducePlan*>(c.state);
+    const Tensor& xt = c.in(0);
+    float* y = c.out(0).as<float>();
+    const float* x = xt.as<float>();
+    if (p.noop) {
+      std::memcpy(y, x, xt.numel() * sizeof(float));
+      return OkStatus();
+    }
+    if (c.out(0).numel() == 0) return OkStatus();
+    // Collapse: drop size-1 dims, merge neighbours of the same kind.
+    const Shape& s = xt.shape;
+    std::vector<int64_t> st = strides_of(s);
+    std::vector<int64_t> dims, strides;
+    std::vector<bool> red;
+    size_t count = 1;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (p.reduced[i]) count *= static_cast<size_t>(s[i]);
+      if (s[i] == 1) continue;
+      if (!dims.empty() && red.back() == p.reduced[i]) {
+        dims.back() *= s[i];
+        strides.back() = st[i];
+      } else {
+        dims.push_back(s[i]);
+        strides.push_back(st[i]);
+        red.push_back(p.reduced[i]);
+      }
+    }
+    std::vector<int64_t> kd, ks, rd, rs;  // kept / reduced dims and strides
+    for (size_t i = 0; i < dims.size(); ++i) {
+      (red[i] ? rd : kd).push_back(dims[i]);
+      (red[i] ? rs : ks).push_back(strides[i]);
+    }
+    const bool inner_reduced = !red.empty() && red.back();
+    auto offset = [](size_t idx, const std::vector<int64_t>& d, const std::vector<int64_t>& s2,
+                     size_t skip_last) {
+      int64_t off = 0;
+      for (size_t i = d.size() - skip_last; i-- > 0;) {
+        off += static_cast<int64_t>(idx % static_cast<size_t>(d[i])) * s2[i];
+        idx /= static_cast<size_t>(d[i]);
+      }
+      return off;
+    };
+    const bool sq = k_ == Red::kL2;
+    const Red k = k_;
+    auto finish = [k, count](double acc) {
+      if (k == Red::kMean) return static_cast<float>(acc / static_cast<double>(count));
+      if (k == Red::kL2) return static_cast<float>(std::sqrt(acc));
+      return static_cast<float>(acc);
+    };
+    const size_t nout = c.out(0).numel();
+    if (inner_reduced || kd.empty()) {
+      const size_t inner = inner_reduced ? static_cast<size_t>(rd.back()) : 1;
+      const size_t skip = inner_reduced ? 1 : 0;
+      size_t outer_red = 1;
+      for (size_t i = 0; i + skip < rd.size(); ++i) outer_red *= static_cast<size_t>(rd[i]);
+      parallel_range(c.pool, nout, std::max<size_t>(1, 8192 / std::max<size_t>(count, 1)),
+                     [&](size_t b, size_t e) {
+        for (size_t o = b; o < e; ++o) {
+          const float* base = x + offset(o, kd, ks, 0);
+          double acc = 0.0;
+          for (size_t r = 0; r < outer_red; ++r) {
+            const float* q = base + offset(r, rd, rs, skip);
+            if (sq) {
+              for (size_t i = 0; i < inner; ++i) acc += static_cast<double>(q[i]) * q[i];
+            } else {
+              for (size_t i = 0; i < inner; ++i) acc += q[i];
+            }
+          }
+          y[o] = finish(acc);
+        }
+      });
+      return OkStatus();
+    }
+    // Innermost run kept (stride 1): accumulate a vector of `inner` outputs at a time.
+    const size_t inner = static_cast<size_t>(kd.back());
+    const size_t outer = nout / inner;
+    size_t nred = 1;
+    for (int64_t d : rd) nred *= static_cast<size_t>(d);
+    parallel_range(c.pool, outer, 1, [&](size_t b, size_t e) {
+      std::vector<double> acc(inner);
+      for (size_t o = b; o < e; ++o) {
+        const float* base = x + offset(o, kd, ks, 1);
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (size_t r = 0; r < nred; ++r) {
+          const float* q = base + offset(r, rd, rs, 0);
+          if (sq) {
+            for (size_t i = 0; i < inner; ++i) acc[i] += static_cast<double>(q[i]) * q[i];
+          } else {
+            for (size_t i = 0; i < inner; ++i) acc[i] += q[i];
+          }
+        }
+        for (size_t i = 0; i < inner; ++i) y[o * inner + i] = finish(acc[i]);
+      }
+    });
+    return OkStatus();
+  }
+
+ private:
+  Status plan(const InferContext& c, ReducePlan* p) const {
+    const Shape& s = c.inputs[0]->shape;
+    const int64_t rank = static_cast<int64_t>(s.size());
+    std::vector<int64_t> axes = attr_axes_;
+    bool given = has_attr_axes_;
+    if (c.inputs.size() > 1 && c.inputs[1]) {
+      if (has_attr_axes_)
+        return InvalidArgument(c.where() + "axes given both as attribute and as input");
+      QRT_RETURN_IF_ERROR(read_ints(c.where(), "axes (input 1)", c.inputs[1], &axes));
+      given = true;
+    }
+    (void)given;
+    p->reduced.assign(s.size(), false);
+    if (axes.empty()) {
+      if (noop_empty_) {
+        p->noop = true;
+        p->out = s;
+        return OkStatus();
+      }
+      p->reduced.assign(s.size(), true);
+    }
+    for (int64_t a : axes) {
+      int64_t n;
+      QRT_RETURN_IF_ERROR(norm_axis(c.where(), "axis", a, rank, &n));
+      if (p->reduced[n])
+        return InvalidArgument(c.where() + "axis " + std::to_string(a) + " appears twice");
+      p->reduced[n] = true;
+    }
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (!p->reduced[i]) {
+        p->out.push_back(s[i]);
+      } else if (keepdims_) {
+        p->out.push_back(1);
+      }
+    }
+    return OkStatus();
+  }
+
+  Red k_;
+  int64_t keepdims_ = 1, noop_empty_ = 0;
+  bool has_attr_axes_ = false;
+  std::vector<int64_t> attr_axes_;
+};
+
+}  // namespace
+
+void register_reduce_ops(OpRegistry& r) {
+  r.add("ReduceMean", make_factory<ReduceOp>(Red::kMean));
+  r.add("ReduceSum", make_factory<ReduceOp>(Red::kSum));
+  r.add("ReduceL2", make_factory<ReduceOp>(Red::kL2));
+}
+
+}  // namespace qrt::rt::ops

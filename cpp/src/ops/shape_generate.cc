@@ -1,0 +1,278 @@
+// Ops that produce shapes or fill tensors:
+//   Shape(start?, end?)          any input dtype -> s64 [n]. The value is known from the input's
+//                                shape alone, so infer() also publishes it as the output's
+//                                plan-time value (ValueInfo::data, owned by the plan state):
+//                                Shape -> Gather -> Concat -> Reshape chains fold at plan time.
+//   Range(start, limit, delta)   f32 / s64 / s32 scalars, known at plan time
+//   ConstantOfShape(shape; value) value: float or int attribute (default f32 0); the output
+//                                record's dtype, when set, decides the element type
+//   Expand(input, shape)         bidirectional broadcast to `shape`, any dtype
+//   Tile(input, repeats)         any dtype
+#include <cmath>
+
+#include "ops/broadcast.h"
+#include "ops/op_util.h"
+#include "ops/shape_ops.h"
+
+namespace qrt::rt::ops {
+namespace {
+
+class ShapeOp : public Op {
+ public:
+  Status init(const CreateContext& c) {
+    QRT_RETURN_IF_ERROR(check_arity(c, 1, 1, 1, 1));
+    QRT_ASSIGN_OR_RETURN(start_, c.attr_int("start", 0));
+    has_end_ = c.node.attr("end") != nullptr;
+    QRT_ASSIGN_OR_RETURN(end_, c.attr_int("end", 0));
+    return OkStatus();
+  }
+  Status infer(InferContext& c) const override {
+    auto v = std::make_shared<std::vector<int64_t>>(dims(c.inputs[0]->shape));
+    c.outputs[0]->dtype = DType::kS64;
+    c.outputs[0]->shape = {static_cast<int64_t>(v->size())};
+    c.outputs[0]->data = v->data();
+    c.state = v;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    std::vector<int64_t> v = dims(c.in(0).shape);
+    if (!v.empty()) std::memcpy(c.out(0).data, v.data(), v.size() * 8);
+    return OkStatus();
+  }
+
+ private:
+  std::vector<int64_t> dims(const Shape& s) const {
+    const int64_t r = static_cast<int64_t>(s.size());
+    auto clamp = [r](int64_t v) {
+      if (v < 0) v += r;
+      return std::min(std::max<int64_t>(v, 0), r);
+    };
+    int64_t b = clamp(start_), e = has_end_ ? clamp(end_) : r;
+    std::vector<int64_t> v;
+    for (int64_t i = b; i < e; ++i) v.push_back(s[i]);
+    return v;
+  }
+  int64_t start_ = 0, end_ = 0;
+  bool has_end_ = false;
+};
+
+class RangeOp : public Op {
+ public:
+  Status init(const CreateContext& c) { return check_arity(c, 3, 3, 1, 1); }
+  Status infer(InferContext& c) const override {
+    QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32}));
+    const DType t = c.inputs[0]->dtype;
+    double v[3];
+    static const char* names[] = {"start", "limit", "delta"};
+    for (size_t i = 0; i < 3; ++i) {
+      const ValueInfo* x = c.inputs[i];
+      if (x->dtype != t)
+        return InvalidArgument(c.where() + names[i] + " dtype " + dt_name(x->dtype) +
+                               " differs from start's " + dt_name(t));
+      if (x->numel() != 1)
+        return InvalidArgument(c.where() + names[i] + " must be a scalar, got shape " +
+                               shape_str(x->shape));
+      if (!x->data)
+        return Unsupported(c.where() + names[i] +
+                           " must be a constant or computable at plan time (it decides the "
+                           "output length)");
+      Tensor tmp;
+      tmp.dtype = t;
+      tmp.data = const_cast<void*>(x->data);
+      v[i] = tensor_scalar(tmp);
+    }
+    if (v[2] == 0.0) return InvalidArgument(c.where() + "delta must not be 0");
+    double n = std::ceil((v[1] - v[0]) / v[2]);
+    if (!(n >= 0.0)) n = 0.0;
+    if (n > 1e12) return InvalidArgument(c.where() + "range has too many elements");
+    c.outputs[0]->dtype = t;
+    c.outputs[0]->shape = {static_cast<int64_t>(n)};
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    Tensor& y = c.out(0);
+    const size_t n = y.numel();
+    const DType t = y.dtype;
+    if (t == DType::kF32) {
+      const float s = c.in(0).as<float>()[0], d = c.in(2).as<float>()[0];
+      for (size_t i = 0; i < n; ++i) y.as<float>()[i] = s + static_cast<float>(i) * d;
+    } else if (t == DType::kS64) {
+      const int64_t s = c.in(0).as<int64_t>()[0], d = c.in(2).as<int64_t>()[0];
+      for (size_t i = 0; i < n; ++i) y.as<int64_t>()[i] = s + static_cast<int64_t>(i) * d;
+    } else {
+      const int32_t s = c.in(0).as<int32_t>()[0], d = c.in(2).as<int32_t>()[0];
+      for (size_t i = 0; i < n; ++i) y.as<int32_t>()[i] = s + static_cast<int32_t>(i) * d;
+    }
+    return OkStatus();
+  }
+};
+
+class ConstantOfShapeOp : public Op {
+ public:
+  Status init(const CreateContext& c) {
+    QRT_RETURN_IF_ERROR(check_arity(c, 1, 1, 1, 1));
+    const format::AttrDef* a = c.node.attr("value");
+    DType t = DType::kF32;
+    if (a) {
+      if (a->type == format::AttrType::kFloat || (a->type == format::AttrType::kFloats && a->floats.size() == 1)) {
+        value_ = a->type == format::AttrType::kFloat ? a->f : a->floats[0];
+      } else if (a->type == format::AttrType::kInt || (a->type == format::AttrType::kInts && a->ints.size() == 1)) {
+        value_ = static_cast<double>(a->type == format::AttrType::kInt ? a->i : a->ints[0]);
+        t = DType::kS64;
+      } else {
+        return InvalidArgument(c.where() + "attribute 'value' must be one float or int");
+      }
+    }
+    const format::TensorDef* o = c.output(0);
+    if (o && o->dtype != DType::kUndefined) t = o->dtype;
+    if (elem_size(t) == 0) return InvalidArgument(c.where() + "output dtype is undefined");
+    dtype_ = t;
+    return OkStatus();
+  }
+  Status infer(InferContext& c) const override {
+    std::vector<int64_t> shape;
+    QRT_RETURN_IF_ERROR(read_ints(c.where(), "shape (input 0)", c.inputs[0], &shape));
+    for (int64_t d : shape)
+      if (d < 0)
+        return InvalidArgument(c.where() + "shape " + shape_str(shape) + " has a negative dim");
+    c.outputs[0]->dtype = dtype_;
+    c.outputs[0]->shape = shape;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    Tensor& y = c.out(0);
+    const size_t n = y.numel(), es = elem_size(dtype_);
+    if (n == 0) return OkStatus();
+    uint8_t one[8] = {};
+    switch (dtype_) {  // the element's bytes
+      case DType::kF32: { float f = static_cast<float>(value_); std::memcpy(one, &f, 4); break; }
+      case DType::kS64: { int64_t v = static_cast<int64_t>(value_); std::memcpy(one, &v, 8); break; }
+      case DType::kS32: { int32_t v = static_cast<int32_t>(value_); std::memcpy(one, &v, 4); break; }
+      case DType::kBool: one[0] = value_ != 0.0; break;
+      case DType::kU8: one[0] = static_cast<uint8_t>(value_); break;
+      case DType::kS8: one[0] = static_cast<uint8_t>(static_cast<int8_t>(value_)); break;
+      default: break;  // f16/bf16: only 0 is meaningful without a converter here
+    }
+    char* out = static_cast<char*>(y.data);
+    for (size_t i = 0; i < n; ++i) std::memcpy(out + i * es, one, es);
+    return OkStatus();
+  }
+
+ private:
+  double value_ = 0.0;
+  DType dtype_ = DType::kF32;
+};
+
+// Copies `x` broadcast to shape `so` (elements of `es` bytes).
+template <typename T>
+void broadcast_copy_t(ThreadPool* pool, const Tensor& x, void* out, const Shape& so) {
+  BroadcastPlan p = make_broadcast_plan({&x.shape}, so);
+  const T* in = x.as<T>();
+  T* o = static_cast<T*>(out);
+  const int64_t s = p.strides[0].back(), n = p.inner();
+  for_each_row(pool, p, [&](const BroadcastCursor& c, int64_t oo) {
+    const T* src = in + c.offset(0);
+    if (s) {
+      std::memcpy(o + oo, src, static_cast<size_t>(n) * sizeof(T));
+    } else {
+      std::fill(o + oo, o + oo + n, *src);
+    }
+  });
+}
+
+class ExpandOp : public Op {
+ public:
+  Status init(const CreateContext& c) { return check_arity(c, 2, 2, 1, 1); }
+  Status infer(InferContext& c) const override {
+    const ValueInfo* x = c.inputs[0];
+    if (elem_size(x->dtype) == 0) return InvalidArgument(c.where() + "input has undefined dtype");
+    std::vector<int64_t> shape;
+    QRT_RETURN_IF_ERROR(read_ints(c.where(), "shape (input 1)", c.inputs[1], &shape));
+    Shape out;
+    if (!broadcast_shape({&x->shape, &shape}, &out))
+      return InvalidArgument(c.where() + "input shape " + shape_str(x->shape) +
+                             " cannot be expanded to " + shape_str(shape));
+    QRT_RETURN_IF_ERROR(check_passthrough_quant(c, 0, 0));
+    c.outputs[0]->dtype = x->dtype;
+    c.outputs[0]->shape = out;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    const Tensor& x = c.in(0);
+    Tensor& y = c.out(0);
+    if (y.numel() == 0) return OkStatus();
+    switch (elem_size(x.dtype)) {
+      case 1: broadcast_copy_t<uint8_t>(c.pool, x, y.data, y.shape); break;
+      case 2: broadcast_copy_t<uint16_t>(c.pool, x, y.data, y.shape); break;
+      case 4: broadcast_copy_t<uint32_t>(c.pool, x, y.data, y.shape); break;
+      default: broadcast_copy_t<uint64_t>(c.pool, x, y.data, y.shape); break;
+    }
+    return OkStatus();
+  }
+};
+
+class TileOp : public Op {
+ public:
+  Status init(const CreateContext& c) { return check_arity(c, 2, 2, 1, 1); }
+  Status infer(InferContext& c) const override {
+    const ValueInfo* x = c.inputs[0];
+    if (elem_size(x->dtype) == 0) return InvalidArgument(c.where() + "input has undefined dtype");
+    std::vector<int64_t> rep;
+    QRT_RETURN_IF_ERROR(read_ints(c.where(), "repeats (input 1)", c.inputs[1], &rep));
+    if (rep.size() != x->shape.size())
+      return InvalidArgument(c.where() + "repeats " + shape_str(rep) + " must have one entry per " +
+                             "input dim, input shape is " + shape_str(x->shape));
+    Shape out = x->shape;
+    for (size_t i = 0; i < rep.size(); ++i) {
+      if (rep[i] < 0)
+        return InvalidArgument(c.where() + "repeats " + shape_str(rep) + " has a negative entry");
+      out[i] *= rep[i];
+    }
+    QRT_RETURN_IF_ERROR(check_passthrough_quant(c, 0, 0));
+    c.outputs[0]->dtype = x->dtype;
+    c.outputs[0]->shape = out;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    const Tensor& x = c.in(0);
+    Tensor& y = c.out(0);
+    if (y.numel() == 0) return OkStatus();
+    const size_t es = elem_size(x.dtype);
+    const Shape &is = x.shape, &os = y.shape;
+    if (os.empty()) {
+      std::memcpy(y.data, x.data, es);
+      return OkStatus();
+    }
+    std::vector<int64_t> ist = strides_of(is);
+    const size_t r = os.size(), in_row = static_cast<size_t>(is.back()) * es;
+    const size_t out_row = static_cast<size_t>(os.back()) * es;
+    const size_t rows = y.numel() / static_cast<size_t>(os.back());
+    const char* in = static_cast<const char*>(x.data);
+    char* out = static_cast<char*>(y.data);
+    parallel_range(c.pool, rows, 64, [&](size_t b, size_t e) {
+      for (size_t row = b; row < e; ++row) {
+        int64_t off = 0;
+        size_t q = row;
+        for (size_t i = r - 1; i-- > 0;) {
+          off += static_cast<int64_t>((q % static_cast<size_t>(os[i])) % static_cast<size_t>(is[i])) * ist[i];
+          q /= static_cast<size_t>(os[i]);
+        }
+        char* o = out + row * out_row;
+        for (size_t k = 0; k < out_row; k += in_row) std::memcpy(o + k, in + off * static_cast<int64_t>(es), in_row);
+      }
+    });
+    return OkStatus();
+  }
+};
+
+}  // namespace
+
+void register_generate_ops(OpRegistry& r) {
+  r.add("Shape", make_factory<ShapeOp>());
+  r.add("Range", make_factory<RangeOp>());
+  r.add("ConstantOfShape", make_factory<ConstantOfShapeOp>());
+  r.add("Expand", make_factory<ExpandOp>());
+  r.add("Tile", make_factory<TileOp>());
+}
+
+}  // namespace qrt::rt::ops
