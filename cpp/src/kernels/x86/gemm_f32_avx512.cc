@@ -5,8 +5,11 @@
 // the 32 weights W[32p + j][k] contiguously (k-major, "K x NR"), tail panel zero-padded. So one
 // k step of a panel is 2 zmm of fp32 (128 B) or 1 ymm pair of fp16/bf16 (64 B).
 // Micro-kernel: MR x 32 accumulators (8 x 2 zmm); per k: 2 weight vectors, MR broadcasts of A,
-// 2*MR FMAs. The panel is walked in KC = 256 blocks so that its block (32 KB fp32) stays in L1
-// across the M loop; C is read back between K blocks, bias and clamp are applied after the last.
+// 2*MR FMAs. Blocking (BLIS order): rows in MC = 128 blocks, k in KC = 256 blocks; each
+// (MC x KC) block of A is first copied into per-thread scratch as MR-row micro-panels, k-major
+// ([k][MR], so the broadcasts read one sequential stream: unpacked rows whose stride is a multiple
+// of 4 KB alias in L1), then every weight panel's KC block (32 KB fp32) stays in L1 while the
+// micro-panels stream from L2. C is read back between K blocks; bias and clamp follow the last.
 // M = 1 (GEMV) uses 4 independent accumulator sets over k to hide the FMA latency; it is
 // memory-bound, so fp16/bf16 weights stream half the bytes of fp32.
 #include <immintrin.h>
@@ -17,6 +20,7 @@
 #endif
 
 #include <cmath>
+#include <cstdlib>
 
 #include "kernels/gemm_f32.h"
 
@@ -173,6 +177,126 @@ void drive(size_t K, const float* A, size_t lda, const typename W::T* b_base, si
   }
 }
 
+// ---- packed-A path (weights packed, A copied into micro-panels) --------------------------------
+
+constexpr size_t kMc = 128;
+
+struct Scratch {
+  void* p = nullptr;
+  size_t bytes = 0;
+  ~Scratch() { std::free(p); }
+  float* get(size_t n_floats) {
+    size_t n = n_floats * sizeof(float);
+    if (n > bytes) {
+      std::free(p);
+      bytes = (n + 4095) / 4096 * 4096;
+      p = std::aligned_alloc(64, bytes);
+      if (!p) std::abort();
+    }
+    return static_cast<float*>(p);
+  }
+};
+thread_local Scratch g_scratch;
+
+// Copies rows [0, rows) x [0, kc) of A into micro-panels of MR rows: panel t holds, for each k,
+// its r = min(MR, rows - t*MR) values contiguously ([k][r]).
+template <int MR>
+void pack_a(size_t rows, size_t kc, const float* A, size_t lda, float* out) {
+  for (size_t m0 = 0; m0 < rows; m0 += MR) {
+    size_t r = rows - m0 < MR ? rows - m0 : MR;
+    const float* a = A + m0 * lda;
+    if (r == MR) {
+      for (size_t k = 0; k < kc; ++k)
+        for (int m = 0; m < MR; ++m) out[k * MR + m] = a[m * lda + k];
+    } else {
+      for (size_t k = 0; k < kc; ++k)
+        for (size_t m = 0; m < r; ++m) out[k * r + m] = a[m * lda + k];
+    }
+    out += r * kc;
+  }
+}
+
+// R rows x NV*16 columns, A packed [k][R].
+template <class W, int R, int NV>
+inline void ukernel_pa(size_t kc, const float* a, const typename W::T* b, size_t ldbk, float* c,
+                       size_t ldc, const Epi& e, const __mmask16* mk) {
+  __m512 acc[R][NV];
+  for (int m = 0; m < R; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_setzero_ps();
+  for (size_t k = 0; k < kc; ++k, a += R, b += ldbk) {
+    __m512 bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = W::load(b + 16 * v, mk[v]);
+    for (int m = 0; m < R; ++m) {
+      __m512 av = _mm512_set1_ps(a[m]);
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm512_fmadd_ps(av, bv[v], acc[m][v]);
+    }
+  }
+  for (int m = 0; m < R; ++m) store_tile_row<W, NV>(acc[m], c + m * ldc, e, mk);
+}
+
+template <class W, int R, int NV>
+struct RowTailPa {
+  static void go(size_t r, size_t kc, const float* a, const typename W::T* b, size_t ldbk,
+                 float* c, size_t ldc, const Epi& e, const __mmask16* mk) {
+    if (r == R) {
+      if constexpr (R == 1) {
+        ukernel_m1<W, NV>(kc, a, b, ldbk, c, e, mk);
+      } else {
+        ukernel_pa<W, R, NV>(kc, a, b, ldbk, c, ldc, e, mk);
+      }
+    } else {
+      RowTailPa<W, R - 1, NV>::go(r, kc, a, b, ldbk, c, ldc, e, mk);
+    }
+  }
+};
+template <class W, int NV>
+struct RowTailPa<W, 0, NV> {
+  static void go(size_t, size_t, const float*, const typename W::T*, size_t, float*, size_t,
+                 const Epi&, const __mmask16*) {}
+};
+
+template <class W, int MR, int NV>
+void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* packed,
+                    const float* bias, float fmin, float fmax, float* C, size_t ldc,
+                    size_t m_begin, size_t m_end, size_t n_begin, size_t n_end) {
+  constexpr size_t NR = 16 * NV;
+  if (m_begin >= m_end || n_begin >= n_end) return;
+  Epi e;
+  e.vmin = _mm512_set1_ps(fmin);
+  e.vmax = _mm512_set1_ps(fmax);
+  size_t kc_max = K < kKc ? K : kKc;
+  float* apack = g_scratch.get(kMc * (kc_max ? kc_max : 1));
+  for (size_t mb = m_begin; mb < m_end; mb += kMc) {
+    size_t rows = m_end - mb < kMc ? m_end - mb : kMc;
+    size_t k0 = 0;
+    do {
+      size_t kc = K - k0 < kKc ? K - k0 : kKc;
+      e.first = k0 == 0;
+      e.last = k0 + kc >= K;
+      pack_a<MR>(rows, kc, A + mb * lda + k0, lda, apack);
+      for (size_t n0 = n_begin; n0 < n_end; n0 += NR) {
+        size_t nrem = n_end - n0 < NR ? n_end - n0 : NR;
+        __mmask16 mk[NV];
+        for (int v = 0; v < NV; ++v) {
+          size_t lo = 16 * v;
+          size_t cnt = nrem > lo ? (nrem - lo > 16 ? 16 : nrem - lo) : 0;
+          mk[v] = static_cast<__mmask16>((1u << cnt) - 1u);
+        }
+        const typename W::T* bp = packed + (n0 / NR) * NR * K + k0 * NR;
+        e.bias = bias ? bias + n0 : nullptr;
+        const float* a = apack;
+        size_t m = 0;
+        for (; m + MR <= rows; m += MR, a += MR * kc)
+          ukernel_pa<W, MR, NV>(kc, a, bp, NR, C + (mb + m) * ldc + n0, ldc, e, mk);
+        if (m < rows)
+          RowTailPa<W, MR - 1, NV>::go(rows - m, kc, a, bp, NR, C + (mb + m) * ldc + n0, ldc, e,
+                                       mk);
+      }
+      k0 += kc;
+    } while (k0 < K);
+  }
+}
+
 template <class W, int NR>
 size_t packed_size(size_t N, size_t K) {
   return (N + NR - 1) / NR * NR * K * sizeof(typename W::T);
@@ -198,8 +322,8 @@ template <class W>
 void run(size_t M, size_t N, size_t K, const float* A, size_t lda, const void* packed,
          const float* bias, float fmin, float fmax, float* C, size_t ldc, size_t m_begin,
          size_t m_end, size_t n_begin, size_t n_end) {
-  drive<W, kMr, kNv>(K, A, lda, static_cast<const typename W::T*>(packed), size_t(kNr) * K, kNr,
-                     bias, fmin, fmax, C, ldc, m_begin, m_end, n_begin, n_end);
+  drive_packed_a<W, kMr, kNv>(K, A, lda, static_cast<const typename W::T*>(packed), bias, fmin,
+                              fmax, C, ldc, m_begin, m_end, n_begin, n_end);
 }
 
 }  // namespace
