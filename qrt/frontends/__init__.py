@@ -1,0 +1,1 @@
+"""Model frontends (ONNX; PyTorch through torch.onnx.export)."""
