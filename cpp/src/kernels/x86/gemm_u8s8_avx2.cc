@@ -36,6 +36,7 @@ struct MaddAvx2 {
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_si256();
     const uint8_t* ar[MR];
+    #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) ar[r] = a.A + r * a.lda;
     const int8_t* b = a.panels;
     const size_t kg = a.K / 4;
@@ -55,12 +56,14 @@ struct MaddAvx2 {
     };
     for (size_t g = 0; g < kg; ++g) {
       int32_t a4[MR];
+      #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) std::memcpy(&a4[r], ar[r] + 4 * g, 4);
       step(b, a4);
       b += kNr * 4;
     }
     if (const size_t kt = a.K % 4) {
       int32_t a4[MR];
+      #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         a4[r] = 0;
         std::memcpy(&a4[r], ar[r] + 4 * kg, kt);

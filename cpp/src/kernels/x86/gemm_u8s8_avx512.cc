@@ -33,6 +33,7 @@ struct Madd512 {
 #pragma GCC unroll 16
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_si512();
     const uint8_t* ar[MR];
+    #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) ar[r] = a.A + r * a.lda;
     const int8_t* b = a.panels;
     const size_t kg = a.K / 4;
@@ -52,12 +53,14 @@ struct Madd512 {
     };
     for (size_t g = 0; g < kg; ++g) {
       int32_t a4[MR];
+      #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) std::memcpy(&a4[r], ar[r] + 4 * g, 4);
       step(b, a4);
       b += kNr * 4;
     }
     if (const size_t kt = a.K % 4) {
       int32_t a4[MR];
+      #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         a4[r] = 0;
         std::memcpy(&a4[r], ar[r] + 4 * kg, kt);
@@ -66,17 +69,18 @@ struct Madd512 {
     }
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    const size_t esz = a.ep->kind == GemmU8S8Epilogue::Kind::kRequantU8 ? 1 : 4;
+    const Epi16 e = make_epi16(*a.ep);
+    const size_t esz = e.requant ? 1 : 4;
 #pragma GCC unroll 8
     for (int h = 0; h < NV / 2; ++h) {  // 16 columns from accumulators 2h, 2h+1
       const size_t n = a.n0 + 16 * h;
       if (n >= a.n_end) break;
-      const ColVec16 cv = col_vec16(*a.ep, a.colsum + 16 * h, n, a.n_end);
+      const ColVec16 cv = col_vec16(e, a.colsum + 16 * h, n, a.n_end);
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         const __m512i s = _mm512_add_epi32(_mm512_permutex2var_epi32(acc[r][2 * h], even, acc[r][2 * h + 1]),
                                            _mm512_permutex2var_epi32(acc[r][2 * h], odd, acc[r][2 * h + 1]));
-        store_row16(*a.ep, cv, s, static_cast<uint8_t*>(a.C) + r * a.ldc * esz, n);
+        store_row16(e, cv, s, static_cast<uint8_t*>(a.C) + r * a.ldc * esz, n);
       }
     }
   }

@@ -28,6 +28,7 @@ struct VnniAvx {
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_si256();
     const uint8_t* ar[MR];
+    #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) ar[r] = a.A + r * a.lda;
     const int8_t* b = a.panels;
     const size_t kg = a.K / 4;
@@ -48,12 +49,15 @@ struct VnniAvx {
     }
     if (const size_t kt = a.K % 4) {
       __m256i bv[NV];
+      #pragma GCC unroll 16
       for (int v = 0; v < NV; ++v)
         bv[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + (v / 2) * a.pstride + (v % 2) * 32));
+      #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
         int32_t a4 = 0;
         std::memcpy(&a4, ar[r] + 4 * kg, kt);
         const __m256i av = _mm256_set1_epi32(a4);
+        #pragma GCC unroll 16
         for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_dpbusd_avx_epi32(acc[r][v], av, bv[v]);
       }
     }

@@ -15,6 +15,29 @@
 namespace qrt::kernels {
 namespace {
 
+// Epilogue parameters copied out of the GemmU8S8Epilogue into registers once per tile: stores to
+// C (uint8_t*) may alias anything, so reading ep fields after a store would force reloads.
+struct Epi16 {
+  bool requant;
+  const int32_t* bias;
+  const float *scale, *bias_f32;
+  __m512i a_zp, out_zp;
+  __m512 lo, hi;
+};
+
+__attribute__((always_inline)) inline Epi16 make_epi16(const GemmU8S8Epilogue& ep) {
+  Epi16 e;
+  e.requant = ep.kind == GemmU8S8Epilogue::Kind::kRequantU8;
+  e.bias = ep.bias;
+  e.scale = ep.scale;
+  e.bias_f32 = ep.bias_f32;
+  e.a_zp = _mm512_set1_epi32(ep.a_zero_point);
+  e.out_zp = _mm512_set1_epi32(ep.out_zero_point);
+  e.lo = _mm512_set1_ps(static_cast<float>(ep.qmin - ep.out_zero_point));
+  e.hi = _mm512_set1_ps(static_cast<float>(ep.qmax - ep.out_zero_point));
+  return e;
+}
+
 struct ColVec16 {
   __m512i off;     // bias - a_zp * colsum
   __m512 sc, bf;   // scale, bias_f32
@@ -22,34 +45,29 @@ struct ColVec16 {
 };
 
 // Column parameters for columns [n, n+16) (n < n_end); colsum16 points at colsum[n] (padded).
-__attribute__((always_inline)) inline ColVec16 col_vec16(const GemmU8S8Epilogue& ep,
-                                                         const int32_t* colsum16, size_t n,
-                                                         size_t n_end) {
+__attribute__((always_inline)) inline ColVec16 col_vec16(const Epi16& e, const int32_t* colsum16,
+                                                         size_t n, size_t n_end) {
   ColVec16 cv;
   const size_t cnt = n_end - n;
   cv.mask = cnt >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cnt) - 1);
-  const __m512i zs = _mm512_mullo_epi32(_mm512_set1_epi32(ep.a_zero_point),
-                                        _mm512_loadu_si512(colsum16));
-  const __m512i b = ep.bias ? _mm512_maskz_loadu_epi32(cv.mask, ep.bias + n) : _mm512_setzero_si512();
+  const __m512i zs = _mm512_mullo_epi32(e.a_zp, _mm512_loadu_si512(colsum16));
+  const __m512i b = e.bias ? _mm512_maskz_loadu_epi32(cv.mask, e.bias + n) : _mm512_setzero_si512();
   cv.off = _mm512_sub_epi32(b, zs);
-  cv.sc = _mm512_maskz_loadu_ps(cv.mask, ep.scale + n);
-  cv.bf = ep.bias_f32 ? _mm512_maskz_loadu_ps(cv.mask, ep.bias_f32 + n) : _mm512_setzero_ps();
+  cv.sc = _mm512_maskz_loadu_ps(cv.mask, e.scale + n);
+  cv.bf = e.bias_f32 ? _mm512_maskz_loadu_ps(cv.mask, e.bias_f32 + n) : _mm512_setzero_ps();
   return cv;
 }
 
 // Stores one row's 16 columns; c_row is row m of C (element 0), n the first column.
-__attribute__((always_inline)) inline void store_row16(const GemmU8S8Epilogue& ep,
-                                                       const ColVec16& cv, __m512i acc,
-                                                       void* c_row, size_t n) {
+__attribute__((always_inline)) inline void store_row16(const Epi16& e, const ColVec16& cv,
+                                                       __m512i acc, void* c_row, size_t n) {
   const __m512 p = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, cv.off)), cv.sc);
-  if (ep.kind == GemmU8S8Epilogue::Kind::kRequantU8) {
-    const __m512 lo = _mm512_set1_ps(static_cast<float>(ep.qmin - ep.out_zero_point));
-    const __m512 hi = _mm512_set1_ps(static_cast<float>(ep.qmax - ep.out_zero_point));
-    const __m512 r = _mm512_min_ps(_mm512_max_ps(p, lo), hi);
-    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(r), _mm512_set1_epi32(ep.out_zero_point));
+  if (e.requant) {
+    const __m512 r = _mm512_min_ps(_mm512_max_ps(p, e.lo), e.hi);
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(r), e.out_zp);
     _mm_mask_storeu_epi8(static_cast<uint8_t*>(c_row) + n, cv.mask, _mm512_cvtepi32_epi8(q));
   } else {
-    const __m512 o = ep.bias_f32 ? _mm512_add_ps(p, cv.bf) : p;
+    const __m512 o = e.bias_f32 ? _mm512_add_ps(p, cv.bf) : p;
     _mm512_mask_storeu_ps(static_cast<float*>(c_row) + n, cv.mask, o);
   }
 }

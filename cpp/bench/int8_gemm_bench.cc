@@ -1,0 +1,218 @@
+// int8 kernel benchmarks: the vpdpbusd peak of one core (register-only loop), every gemm_u8s8
+// variant on transformer shapes (K x N in 768x768, 768x3072, 3072x768, 1024x1024; M = 1, 16, 128)
+// with the requantizing epilogue, and quantize_u8 throughput. Single thread; each figure is the
+// best of several timed batches. GOPS counts 2*M*N*K (one multiply + one add per MAC).
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bench_registry.h"
+#include "cpu/features.h"
+#include "kernels/gemm_u8s8.h"
+#include "kernels/quantize_u8.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Best per-call time over `batches` batches of at least min_s seconds each.
+template <class F>
+double time_best(F&& fn, double min_s, int batches) {
+  fn();
+  long iters = 1;
+  for (;;) {
+    auto t0 = Clock::now();
+    for (long i = 0; i < iters; ++i) fn();
+    const double dt = seconds_since(t0);
+    if (dt >= min_s) break;
+    iters = dt > 0 ? std::max(iters * 2, static_cast<long>(iters * min_s / dt * 1.1)) : iters * 16;
+  }
+  double best = 1e30;
+  for (int b = 0; b < batches; ++b) {
+    auto t0 = Clock::now();
+    for (long i = 0; i < iters; ++i) fn();
+    best = std::min(best, seconds_since(t0) / iters);
+  }
+  return best;
+}
+
+// vpdpbusd issue rate on 24 independent zmm (or 12 ymm) accumulators, no memory operands:
+// the ceiling for any u8 x s8 kernel on this core. Returns GOPS (2 ops per MAC).
+// The zmm loop needs the AVX-512 register file, hence the function-level target attribute; it is
+// only called when the CPU has AVX-512 VNNI (this file is otherwise baseline x86-64).
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512vnni"), noinline)) void zmm_loop(long iters) {
+  for (long i = 0; i < iters; ++i)
+    __asm__ volatile(
+#define P(n) "vpdpbusd %%zmm31, %%zmm30, %%zmm" #n "\n\t"
+        P(0) P(1) P(2) P(3) P(4) P(5) P(6) P(7) P(8) P(9) P(10) P(11)
+        P(12) P(13) P(14) P(15) P(16) P(17) P(18) P(19) P(20) P(21) P(22) P(23)
+#undef P
+        ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",
+        "xmm19", "xmm20", "xmm21", "xmm22", "xmm23");
+}
+__attribute__((noinline)) void ymm_loop(long iters) {
+  for (long i = 0; i < iters; ++i)
+    __asm__ volatile(
+#define P(n) "%{vex%} vpdpbusd %%ymm15, %%ymm14, %%ymm" #n "\n\t"
+        P(0) P(1) P(2) P(3) P(4) P(5) P(6) P(7) P(8) P(9) P(10) P(11)
+#undef P
+        ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+        "xmm10", "xmm11");
+}
+#endif
+
+double vnni_peak_gops(bool zmm) {
+#if defined(__x86_64__)
+  // Short batches, best of many: the machine may be shared, and the best batch is the one that
+  // ran alone. The same policy times the kernels, so the ratio stays fair.
+  const long iters = 100000;
+  const double t = time_best([&] { zmm ? zmm_loop(iters) : ymm_loop(iters); }, 0.002, 40);
+  const double instrs = static_cast<double>(iters) * (zmm ? 24 : 12);
+  return instrs * (zmm ? 64 : 32) * 2 / t * 1e-9;
+#else
+  return 0;
+#endif
+}
+
+struct Shape {
+  size_t K, N;
+};
+
+}  // namespace
+
+QRT_BENCHMARK(int8_gemm) {
+  using namespace qrt;
+  const bool zmm_ok = cpu::isa_supported(cpu::Isa::kAvx512Vnni);
+  const bool ymm_ok = cpu::isa_supported(cpu::Isa::kAvxVnni);
+  double peak512 = zmm_ok ? vnni_peak_gops(true) : 0;
+  double peak256 = ymm_ok ? vnni_peak_gops(false) : 0;
+  if (zmm_ok) peak512 = std::max(peak512, vnni_peak_gops(true));
+  if (ymm_ok) peak256 = std::max(peak256, vnni_peak_gops(false));
+  ctx.log("vpdpbusd peak (1 core, register-only): zmm %.1f GOPS, ymm %.1f GOPS\n", peak512, peak256);
+  ctx.emit(bench::Row().set("kind", "peak").set("zmm_vnni_gops", peak512).set("ymm_vnni_gops", peak256));
+
+  std::vector<Shape> shapes = {{768, 768}, {768, 3072}, {3072, 768}, {1024, 1024}};
+  if (const char* env = std::getenv("QRT_BENCH_SHAPES")) {  // e.g. "256x768,4096x4096" (K x N)
+    shapes.clear();
+    for (const char* p = env; *p;) {
+      char* end;
+      const size_t k = std::strtoul(p, &end, 10);
+      const size_t n = std::strtoul(end + 1, &end, 10);
+      if (k && n) shapes.push_back({k, n});
+      p = *end ? end + 1 : end;
+    }
+  }
+  std::vector<size_t> Ms = {1, 16, 128};
+  if (const char* env = std::getenv("QRT_BENCH_M")) {  // e.g. "6,96"
+    Ms.clear();
+    for (const char* p = env; *p;) {
+      char* end;
+      Ms.push_back(std::strtoul(p, &end, 10));
+      p = *end ? end + 1 : end;
+    }
+  }
+  ctx.log("%-30s %5s %5s %5s %10s %9s %8s\n", "kernel", "M", "K", "N", "us", "GOPS", "%peak");
+  for (const Shape& s : shapes) {
+    std::vector<int8_t> B(s.N * s.K);
+    const size_t max_m = *std::max_element(Ms.begin(), Ms.end());
+    std::vector<uint8_t> A(max_m * s.K), C(max_m * s.N);
+    unsigned seed = 12345;
+    for (auto& b : B) b = static_cast<int8_t>(static_cast<int>((seed = seed * 1103515245 + 12345) >> 16) % 255 - 127);
+    for (auto& a : A) a = static_cast<uint8_t>((seed = seed * 1103515245 + 12345) >> 16);
+    std::vector<float> scale(s.N, 1.0f / 65536);
+    std::vector<int32_t> bias(s.N, 1000);
+    kernels::GemmU8S8Epilogue ep;
+    ep.a_zero_point = 128;
+    ep.bias = bias.data();
+    ep.scale = scale.data();
+    ep.out_zero_point = 128;
+    for (const kernels::GemmU8S8Kernel* k : kernels::gemm_u8s8_variants()) {
+      if (k->isa == cpu::Isa::kRef) continue;  // the reference is the spec, not a contender
+      void* packed = std::aligned_alloc(64, (k->packed_size(s.N, s.K) + 63) / 64 * 64);
+      k->pack(s.N, s.K, B.data(), s.K, packed);
+      for (size_t M : Ms) {
+        if (ctx.quick && M != 1 && M != 128) continue;
+        const double t = time_best(
+            [&] { k->run(M, s.N, s.K, A.data(), s.K, packed, ep, C.data(), s.N, 0, M, 0, s.N); },
+            ctx.quick ? 0.004 : 0.004, ctx.quick ? 5 : 25);
+        const double gops = 2.0 * M * s.N * s.K / t * 1e-9;
+        const double peak = k->isa == cpu::Isa::kAvxVnni ? peak256 : peak512;
+        const double pct = peak > 0 ? 100.0 * gops / peak : 0;
+        ctx.log("%-30s %5zu %5zu %5zu %10.2f %9.1f %7.1f%%\n", k->name, M, s.K, s.N, t * 1e6, gops, pct);
+        ctx.emit(bench::Row()
+                     .set("kind", "gemm_u8s8")
+                     .set("kernel", k->name)
+                     .set("M", static_cast<double>(M))
+                     .set("K", static_cast<double>(s.K))
+                     .set("N", static_cast<double>(s.N))
+                     .set("us", t * 1e6)
+                     .set("gops", gops)
+                     .set("pct_peak", pct)
+                     .set("peak_ref", k->isa == cpu::Isa::kAvxVnni ? "ymm_vnni" : "zmm_vnni"));
+      }
+      // Dynamic quantization end to end with the selected kernels (what torch's dynamic Linear
+      // does): minmax + choose params + quantize the fp32 activations, GEMM with fp32 output.
+      if (k == &kernels::select_gemm_u8s8()) {
+        const kernels::QuantizeU8Kernel& qk = kernels::select_quantize_u8();
+        std::vector<float> X(max_m * s.K), Y(max_m * s.N);
+        for (size_t i = 0; i < X.size(); ++i) X[i] = static_cast<float>(A[i]) * 0.01f - 1.0f;
+        for (size_t M : Ms) {
+          if (ctx.quick && M != 1 && M != 128) continue;
+          const double t = time_best(
+              [&] {
+                float lo, hi, sc;
+                int32_t zp;
+                qk.minmax(X.data(), M * s.K, &lo, &hi);
+                kernels::choose_u8_params(lo, hi, &sc, &zp);
+                qk.quantize(X.data(), M * s.K, sc, zp, A.data());
+                kernels::GemmU8S8Epilogue d = ep;
+                d.kind = kernels::GemmU8S8Epilogue::Kind::kDequantF32;
+                d.a_zero_point = zp;
+                d.bias = nullptr;
+                k->run(M, s.N, s.K, A.data(), s.K, packed, d, Y.data(), s.N, 0, M, 0, s.N);
+              },
+              0.004, ctx.quick ? 5 : 25);
+          const double gops = 2.0 * M * s.N * s.K / t * 1e-9;
+          ctx.log("%-30s %5zu %5zu %5zu %10.2f %9.1f   (dynamic: f32 in, quantize + GEMM, f32 out)\n",
+                  (std::string("dyn+") + k->name).c_str(), M, s.K, s.N, t * 1e6, gops);
+          ctx.emit(bench::Row()
+                       .set("kind", "dynamic_f32")
+                       .set("kernel", k->name)
+                       .set("M", static_cast<double>(M))
+                       .set("K", static_cast<double>(s.K))
+                       .set("N", static_cast<double>(s.N))
+                       .set("us", t * 1e6)
+                       .set("gops", gops));
+        }
+      }
+      std::free(packed);
+    }
+  }
+}
+
+QRT_BENCHMARK(int8_quantize) {
+  using namespace qrt;
+  const size_t n = 128 * 768;
+  std::vector<float> x(n);
+  std::vector<uint8_t> q(n);
+  for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>((i * 2654435761u) % 1000) * 0.01f - 5.0f;
+  ctx.log("%-30s %10s %12s %12s\n", "kernel", "n", "minmax GB/s", "quant GB/s");
+  for (const kernels::QuantizeU8Kernel* k : kernels::quantize_u8_variants()) {
+    float lo, hi;
+    const double tm = time_best([&] { k->minmax(x.data(), n, &lo, &hi); }, 0.02, 5);
+    const double tq = time_best([&] { k->quantize(x.data(), n, 0.04f, 128, q.data()); }, 0.02, 5);
+    const double gm = n * 4 / tm * 1e-9, gq = n * 5 / tq * 1e-9;
+    ctx.log("%-30s %10zu %12.1f %12.1f\n", k->name, n, gm, gq);
+    ctx.emit(bench::Row().set("kind", "quantize_u8").set("kernel", k->name).set("n", double(n))
+                 .set("minmax_gbps", gm).set("quantize_gbps", gq));
+  }
+}
