@@ -181,6 +181,12 @@ inline OpRun run_op(const std::string& op_type, const std::vector<Val>& inputs,
   std::unique_ptr<Op> op = std::move(created).value();
 
   static const QuantParams kEmpty;
+  // Plan-time values (one spare byte so that an empty constant still has a non-null pointer).
+  std::vector<std::vector<uint8_t>> known_buf(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    known_buf[i] = inputs[i].bytes;
+    known_buf[i].push_back(0);
+  }
   std::vector<ValueInfo> in_vi(inputs.size()), out_vi(opt.num_outputs);
   InferContext ic{n, {}, {}};
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -192,7 +198,7 @@ inline OpRun run_op(const std::string& op_type, const std::vector<Val>& inputs,
     in_vi[i].dtype = t.dtype;
     in_vi[i].shape = t.shape;
     in_vi[i].quant = &t.quant;
-    in_vi[i].data = inputs[i].known ? inputs[i].bytes.data() : nullptr;
+    in_vi[i].data = inputs[i].known ? known_buf[i].data() : nullptr;
     ic.inputs.push_back(&in_vi[i]);
   }
   for (size_t i = 0; i < opt.num_outputs; ++i) {
