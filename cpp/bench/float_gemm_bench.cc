@@ -1,0 +1,245 @@
+// Float kernel benchmarks: FMA / vdpbf16ps peak (register-only loops), the gemm_f32 family on
+// transformer shapes (M = 128 GEMM, M = 1 GEMV), gemm_f32_nn, dwconv and vmath.
+// Single thread; each figure is the best of several timed batches of >= 20 ms.
+#include <immintrin.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cpu/features.h"
+#include "float_bench.h"
+#include <algorithm>
+#include "kernels/gemm_f32.h"
+
+namespace qrt::bench_float {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double time_best(const std::function<void()>& fn, double min_batch_s, int batches) {
+  return time_best_pair(fn, nullptr, min_batch_s, batches).first;
+}
+
+namespace {
+int calibrate(const std::function<void()>& fn, double min_batch_s) {
+  fn();  // warm-up (caches, page faults)
+  int iters = 1;
+  for (;;) {
+    double t0 = now_s();
+    for (int i = 0; i < iters; ++i) fn();
+    double dt = now_s() - t0;
+    if (dt >= min_batch_s || iters > (1 << 24)) return iters;
+    iters *= dt > 0 ? std::max(2, static_cast<int>(min_batch_s / dt * 1.2)) : 16;
+  }
+}
+}  // namespace
+
+std::pair<double, double> time_best_pair(const std::function<void()>& fn,
+                                         const std::function<void()>& ref, double min_batch_s,
+                                         int batches) {
+  int iters = calibrate(fn, min_batch_s), ref_iters = ref ? calibrate(ref, min_batch_s) : 0;
+  double best = 1e30, best_ref = 1e30;
+  for (int b = 0; b < batches; ++b) {
+    double t0 = now_s();
+    for (int i = 0; i < iters; ++i) fn();
+    best = std::min(best, (now_s() - t0) / iters);
+    if (ref) {
+      t0 = now_s();
+      for (int i = 0; i < ref_iters; ++i) ref();
+      best_ref = std::min(best_ref, (now_s() - t0) / ref_iters);
+    }
+  }
+  return {best, best_ref};
+}
+
+namespace {
+
+// Register-only loops in inline asm (compilers keep intrinsic accumulator arrays in memory):
+// 16 (AVX2: 12) independent accumulator chains on zeroed registers, no loads, so the rate is the
+// FMA (or vdpbf16ps) issue rate of one core. 2 flops per fp32 lane per FMA; 4 flops per lane per
+// vdpbf16ps (two products, two adds).
+#if defined(__x86_64__)
+#define QRT_R16(op, s) \
+  op " " s "2\n" op " " s "3\n" op " " s "4\n" op " " s "5\n" op " " s "6\n" op " " s "7\n" \
+  op " " s "8\n" op " " s "9\n" op " " s "10\n" op " " s "11\n" op " " s "12\n" op " " s "13\n"
+__attribute__((target("avx512f,fma"), noinline)) void fma_loop_avx512(long n) {
+  __asm__ volatile(
+      "vpxord %%zmm0, %%zmm0, %%zmm0\n"
+      "vmovaps %%zmm0, %%zmm1\n" QRT_R16("vmovaps %%zmm0,", "%%zmm")
+      "vmovaps %%zmm0, %%zmm14\n vmovaps %%zmm0, %%zmm15\n"
+      "vmovaps %%zmm0, %%zmm16\n vmovaps %%zmm0, %%zmm17\n"
+      "1:\n" QRT_R16("vfmadd231ps %%zmm0, %%zmm1,", "%%zmm")
+      "vfmadd231ps %%zmm0, %%zmm1, %%zmm14\n vfmadd231ps %%zmm0, %%zmm1, %%zmm15\n"
+      "vfmadd231ps %%zmm0, %%zmm1, %%zmm16\n vfmadd231ps %%zmm0, %%zmm1, %%zmm17\n"
+      "dec %0\n jnz 1b\n"
+      : "+r"(n)
+      :
+      : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17");
+}
+__attribute__((target("avx2,fma"), noinline)) void fma_loop_avx2(long n) {
+  __asm__ volatile(
+      "vpxor %%ymm0, %%ymm0, %%ymm0\n"
+      "vmovaps %%ymm0, %%ymm1\n" QRT_R16("vmovaps %%ymm0,", "%%ymm")
+      "1:\n" QRT_R16("vfmadd231ps %%ymm0, %%ymm1,", "%%ymm")
+      "dec %0\n jnz 1b\n"
+      : "+r"(n)
+      :
+      : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+        "xmm10", "xmm11", "xmm12", "xmm13");
+}
+__attribute__((target("avx512f,avx512bf16"), noinline)) void dpbf16_loop(long n) {
+  __asm__ volatile(
+      "vpxord %%zmm0, %%zmm0, %%zmm0\n"
+      "vmovaps %%zmm0, %%zmm1\n" QRT_R16("vmovaps %%zmm0,", "%%zmm")
+      "vmovaps %%zmm0, %%zmm14\n vmovaps %%zmm0, %%zmm15\n"
+      "vmovaps %%zmm0, %%zmm16\n vmovaps %%zmm0, %%zmm17\n"
+      "1:\n" QRT_R16("vdpbf16ps %%zmm0, %%zmm1,", "%%zmm")
+      "vdpbf16ps %%zmm0, %%zmm1, %%zmm14\n vdpbf16ps %%zmm0, %%zmm1, %%zmm15\n"
+      "vdpbf16ps %%zmm0, %%zmm1, %%zmm16\n vdpbf16ps %%zmm0, %%zmm1, %%zmm17\n"
+      "dec %0\n jnz 1b\n"
+      : "+r"(n)
+      :
+      : "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+        "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17");
+}
+#undef QRT_R16
+#endif
+
+constexpr long kPeakIters = 200000;
+
+// The register-only loop matching a kernel's ISA (bf16 kernels are compared with the fp32 FMA
+// peak, which is the bar they must beat); null when the CPU lacks it. flops per call in *flops.
+std::function<void()> peak_fn(int kind, double* flops) {
+#if defined(__x86_64__)
+  if (kind == 0 && cpu::isa_supported(cpu::Isa::kAvx512)) {
+    *flops = 16.0 * 16 * 2 * kPeakIters;
+    return [] { fma_loop_avx512(kPeakIters); };
+  }
+  if (kind == 1 && cpu::isa_supported(cpu::Isa::kAvx2)) {
+    *flops = 12.0 * 8 * 2 * kPeakIters;
+    return [] { fma_loop_avx2(kPeakIters); };
+  }
+  if (kind == 2 && cpu::isa_supported(cpu::Isa::kAvx512Bf16)) {
+    *flops = 16.0 * 16 * 4 * kPeakIters;
+    return [] { dpbf16_loop(kPeakIters); };
+  }
+#endif
+  *flops = 0;
+  return nullptr;
+}
+
+int peak_kind(cpu::Isa isa) {
+  return isa == cpu::Isa::kAvx2 ? 1 : isa == cpu::Isa::kRef ? -1 : 0;
+}
+
+struct AlignedBuf {
+  void* p;
+  explicit AlignedBuf(size_t bytes) : p(std::aligned_alloc(64, (bytes + 63) / 64 * 64)) {}
+  ~AlignedBuf() { std::free(p); }
+};
+
+// Times fn interleaved with the ISA's peak loop; fills seconds, gflops, pct_peak.
+void measure(Result& r, const std::function<void()>& fn, double flops, cpu::Isa isa, bool quick) {
+  double pflops = 0;
+  std::function<void()> ref = peak_fn(peak_kind(isa), &pflops);
+  auto [t, tp] = time_best_pair(fn, ref, quick ? 0.005 : 0.01, quick ? 4 : 30);
+  r.seconds = t;
+  r.gflops = flops / t * 1e-9;
+  r.pct_peak = ref ? 100.0 * r.gflops / (pflops / tp * 1e-9) : 0;
+}
+
+}  // namespace
+
+Peaks measure_peaks() {
+  Peaks p;
+  double* dst[3] = {&p.avx512_fma, &p.avx2_fma, &p.dpbf16};
+  for (int kind = 0; kind < 3; ++kind) {
+    double flops = 0;
+    std::function<void()> fn = peak_fn(kind, &flops);
+    if (fn) *dst[kind] = flops / time_best(fn, 0.01, 30) * 1e-9;
+  }
+  return p;
+}
+
+std::vector<Result> bench_gemm_f32(bool quick) {
+  struct Shape {
+    size_t M, K, N;
+  };
+  const Shape shapes[] = {{128, 768, 768}, {128, 768, 3072}, {128, 3072, 768},
+                          {1, 3072, 768},  {1, 768, 3072},   {1, 768, 768}};
+  std::vector<Result> out;
+  for (const Shape& s : shapes) {
+    std::vector<float> A(s.M * s.K), bias(s.N), C(s.M * s.N);
+    for (size_t i = 0; i < A.size(); ++i) A[i] = static_cast<float>((i * 37) % 101) / 101.f - 0.5f;
+    std::vector<float> W(s.N * s.K);
+    for (size_t i = 0; i < W.size(); ++i) W[i] = static_cast<float>((i * 53) % 97) / 97.f - 0.5f;
+    std::vector<uint16_t> Wh(W.size()), Wb(W.size());
+    for (size_t i = 0; i < W.size(); ++i) {
+      Wh[i] = kernels::f32_to_f16(W[i]);
+      Wb[i] = kernels::f32_to_bf16(W[i]);
+    }
+    for (auto dt : {format::DType::kF32, format::DType::kF16, format::DType::kBF16}) {
+      const void* Wp = dt == format::DType::kF32 ? static_cast<const void*>(W.data())
+                       : dt == format::DType::kF16 ? static_cast<const void*>(Wh.data())
+                                                   : static_cast<const void*>(Wb.data());
+      for (const kernels::GemmF32Kernel* k : kernels::gemm_f32_variants(dt)) {
+        if (k->isa == cpu::Isa::kRef && (s.M > 1 || quick)) continue;
+        AlignedBuf packed(k->packed_size(s.N, s.K));
+        k->pack(s.N, s.K, Wp, s.K, packed.p);
+        Result r;
+        measure(
+            r,
+            [&] {
+              k->run(s.M, s.N, s.K, A.data(), s.K, packed.p, bias.data(), 0.f, INFINITY,
+                     C.data(), s.N, 0, s.M, 0, s.N);
+            },
+            2.0 * s.M * s.N * s.K, k->isa, quick);
+        r.bench = "gemm_f32";
+        r.kernel = k->name;
+        r.dtype = dt == format::DType::kF32 ? "f32" : dt == format::DType::kF16 ? "f16" : "bf16";
+        r.M = s.M;
+        r.K = s.K;
+        r.N = s.N;
+        r.weight_gbps =
+            s.N * s.K * static_cast<double>(dt == format::DType::kF32 ? 4 : 2) / r.seconds * 1e-9;
+        out.push_back(r);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<Result> bench_gemm_f32_nn(bool quick) {
+  struct Shape {
+    size_t M, K, N;
+  };
+  // Attention with 12 heads of 64 at sequence length 128: Q K^T (K = 64) and P V (K = 128).
+  const Shape shapes[] = {{128, 64, 128}, {128, 128, 64}, {384, 64, 384}};
+  std::vector<Result> out;
+  for (const Shape& s : shapes) {
+    std::vector<float> A(s.M * s.K, 0.25f), B(s.K * s.N, 0.5f), C(s.M * s.N);
+    for (const kernels::GemmF32NNKernel* k : kernels::gemm_f32_nn_variants()) {
+      if (k->isa == cpu::Isa::kRef) continue;
+      Result r;
+      measure(r, [&] { k->run(s.M, s.N, s.K, A.data(), s.K, B.data(), s.N, C.data(), s.N); },
+              2.0 * s.M * s.N * s.K, k->isa, quick);
+      r.bench = "gemm_f32_nn";
+      r.kernel = k->name;
+      r.dtype = "f32";
+      r.M = s.M;
+      r.K = s.K;
+      r.N = s.N;
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+}  // namespace qrt::bench_float
