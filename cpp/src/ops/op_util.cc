@@ -30,13 +30,13 @@ const char* dt_name(DType t) {
 
 Status norm_axis(const std::string& where, const char* what, int64_t axis, int64_t rank,
                  int64_t* out, bool allow_end) {
+  // Valid: [-rank, rank) or, with allow_end, [-rank, rank]; negative values count from rank.
   int64_t hi = allow_end ? rank : rank - 1;
-  int64_t a = axis < 0 ? axis + hi + 1 : axis;
-  if (axis < -(hi + 1) || axis > hi || a < 0)
+  if (axis < -rank || axis > hi)
     return InvalidArgument(where + what + " " + std::to_string(axis) + " is out of range [" +
-                           std::to_string(-(hi + 1)) + ", " + std::to_string(hi) +
-                           "] for rank " + std::to_string(rank));
-  *out = a;
+                           std::to_string(-rank) + ", " + std::to_string(hi) + "] for rank " +
+                           std::to_string(rank));
+  *out = axis < 0 ? axis + rank : axis;
   return OkStatus();
 }
 

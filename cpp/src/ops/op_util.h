@@ -23,8 +23,8 @@ const char* dt_name(DType t);
 inline bool is_int(DType t) { return t == DType::kS32 || t == DType::kS64; }
 inline bool is_quant(DType t) { return t == DType::kU8 || t == DType::kS8; }
 
-// Normalises `axis` from [-rank, rank) (or [-rank, rank] with allow_end, for Unsqueeze/Flatten
-// style positions) to [0, rank) / [0, rank]. `what` names the attribute or input in errors.
+// Normalises `axis` from [-rank, rank) (or [-rank, rank] with allow_end, Flatten's range) to
+// [0, rank) / [0, rank]; negative values count from rank. `what` names the attribute in errors.
 Status norm_axis(const std::string& where, const char* what, int64_t axis, int64_t rank,
                  int64_t* out, bool allow_end = false);
 
