@@ -4,6 +4,7 @@ exporter, opset 17) and then the ONNX frontend. torch is optional and imported o
 from __future__ import annotations
 
 import io
+import warnings
 
 
 def is_torch_module(obj) -> bool:
@@ -40,9 +41,11 @@ def export_to_onnx(module, example_inputs, opset: int = 17):
     module.eval()
     buf = io.BytesIO()
     try:
-        torch.onnx.export(module, args, buf, input_names=names,
-                          dynamic_axes={n: {0: "batch"} for n in names},
-                          opset_version=opset, dynamo=False, do_constant_folding=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter's notice
+            torch.onnx.export(module, args, buf, input_names=names,
+                              dynamic_axes={n: {0: "batch"} for n in names},
+                              opset_version=opset, dynamo=False, do_constant_folding=True)
     finally:
         module.train(was_training)
     return onnx.load_from_string(buf.getvalue()), names

@@ -88,6 +88,9 @@ class Tensor:
     # Name of the tensor of the source ONNX model holding the same values, up to a permutation of
     # axes (layout changes keep the link). Calibration and accuracy reports observe that tensor.
     source: str | None = None
+    # False when the values are those of `source` in a different element order that is not an
+    # axis permutation (e.g. a Flatten of NHWC data): fine for ranges, not for comparisons.
+    source_order_kept: bool = True
 
     @property
     def is_constant(self) -> bool:

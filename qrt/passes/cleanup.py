@@ -29,6 +29,9 @@ def run(g: Graph) -> int:
             # The producer writes the graph output directly.
             producers[src].outputs = [out if o == src else o for o in producers[src].outputs]
             g.replace_uses(src, out, outputs_too=False)
+            hints = getattr(g, "activation_hints", {})
+            if src in hints and out not in hints:
+                hints[out] = hints[src]
             t = g.tensors.pop(src, None)
             if t is not None and out in g.tensors:
                 g.tensors[out].source = g.tensors[out].source or t.source

@@ -318,6 +318,7 @@ def _flatten_fold_once(g: Graph) -> bool:
                 carry_weight_hint(g, u.inputs[1], wn, {0: 0})
                 u.inputs[1] = wn
             node.inputs[0] = x
+            g.tensor(node.outputs[0]).source_order_kept = False
             g.prune()
             return True
     return False

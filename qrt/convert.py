@@ -1,0 +1,193 @@
+"""``qrt.convert``: ONNX model (or torch module) -> .qmodel.
+
+Pipeline: frontend (ONNX import, shape inference) -> passes (fold, fuse, NHWC) -> support check
+-> quantizer (per mode; calibration for static int8) -> model dict -> ``qrt._core.write_model``.
+``build()`` stops before writing and returns the model dict, so every stage can be tested
+without the compiled module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from qrt import passes
+from qrt.calibrate.observers import METHODS
+from qrt.frontends.onnx.importer import ImportedModel, import_onnx
+from qrt.frontends.torch import export_to_onnx, is_torch_module
+from qrt.ir import Graph
+from qrt.ir.errors import invalid_argument, unsupported
+from qrt.ir.serialize import to_model_dict
+from qrt.passes.layout import UNCONVERTED_REASON
+from qrt.quantize import quantizer as Q
+from qrt.quantize.report import ConversionReport
+from qrt.quantize.scheme import MODES, RUNTIME_OPS
+
+
+def qrt_version() -> str:
+    try:
+        from qrt import __version__  # type: ignore[attr-defined]
+
+        return str(__version__)
+    except ImportError:
+        try:
+            from importlib.metadata import version
+
+            return version("qrt")
+        except Exception:
+            return "0.1.0"
+
+
+def check_supported(g: Graph) -> None:
+    """Raise UnsupportedError listing every op type the runtime cannot execute, with nodes."""
+    reasons = getattr(g, UNCONVERTED_REASON, {})
+    bad: dict[str, list[str]] = {}
+    for n in g.nodes:
+        if n.op not in RUNTIME_OPS:
+            why = reasons.get(n.name)
+            bad.setdefault(n.op, []).append(f"'{n.name}'" + (f" ({why})" if why else ""))
+    dt = [f"'{t.name}' ({t.dtype[len('unsupported:'):]})" for t in g.tensors.values()
+          if t.dtype.startswith("unsupported:")]
+    if bad or dt:
+        lines = [f"  {op}: {', '.join(names)}" for op, names in sorted(bad.items())]
+        if dt:
+            lines.append(f"  tensors of unsupported element types: {', '.join(dt)}")
+        raise unsupported(f"the model uses {len(bad)} operator type(s) qrt cannot run:\n" +
+                          "\n".join(lines))
+
+
+@dataclass
+class BuildResult:
+    model_dict: dict
+    report: ConversionReport
+    graph: Graph
+    imported: ImportedModel
+
+
+def _load(model, example_inputs):
+    if is_torch_module(model):
+        proto, _ = export_to_onnx(model, example_inputs)
+        return import_onnx(proto)
+    return import_onnx(model)
+
+
+def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
+          per_channel: bool = True, exclude=None, allow_float_fallback: bool = False,
+          example_inputs=None, percentile: float = 99.99, progress: bool = True) -> BuildResult:
+    """Everything ``convert`` does except writing the file."""
+    if mode not in MODES:
+        raise invalid_argument(f"unknown mode {mode!r}; expected one of {MODES}")
+    if method not in METHODS:
+        raise invalid_argument(f"unknown calibration method {method!r}; expected one of {METHODS}")
+    exclude = list(exclude or [])
+    imported = _load(model, example_inputs)
+    g = imported.graph
+    passes.run_all(g)
+    check_supported(g)
+    opts = Q.Options(mode=mode, per_channel=per_channel, exclude=exclude,
+                     allow_float_fallback=allow_float_fallback)
+    weight_hints = {k: s for k, (s, a) in getattr(g, "weight_hints", {}).items() if a in (0, -1)}
+    report = ConversionReport(output_path=None, mode=mode, method=method if mode == "int8" else None,
+                              per_channel=per_channel, source_sha256=imported.sha256)
+    int8 = None
+    if mode == "int8":
+        int8 = Q.plan_static(g, opts)
+        uf, tensors = Q.ranges_needed(g, int8)
+        hints = getattr(g, "activation_hints", {})
+        need = sorted({g.tensor(t).source for t in tensors
+                       if t not in hints and g.tensor(t).source not in hints and g.tensor(t).source})
+        ranges = {}
+        if need:
+            from qrt.calibrate.collect import collect
+
+            ranges, report.calibration_batches = collect(
+                imported.onnx_model, need, calibration, method, percentile, progress)
+        qparams = Q.group_params(g, uf, tensors, ranges, hints)
+        Q.apply_static(g, int8, qparams, opts, weight_hints)
+        if hints:
+            report.notes.append(f"{len(hints)} activation range(s) taken from the model's "
+                                "QuantizeLinear/DequantizeLinear nodes")
+    else:
+        Q.apply_weight_modes(g, opts, weight_hints)
+    report.nodes = Q.node_reports(g, mode, int8)
+    kept = [{"name": n.name, "op": n.op, "reason": n.float_reason} for n in report.nodes
+            if n.float_reason]
+    metadata = {
+        "producer": f"qrt {qrt_version()}",
+        "qrt_version": qrt_version(),
+        "source_sha256": imported.sha256,
+        "mode": mode,
+        "method": method if mode == "int8" else "",
+        "per_channel": str(bool(per_channel)).lower(),
+        "exclude": json.dumps(exclude),
+        "float_nodes": json.dumps(kept),
+    }
+    if mode == "int8" and method == "percentile":
+        metadata["percentile"] = repr(float(percentile))
+    return BuildResult(to_model_dict(g, metadata), report, g, imported)
+
+
+def write_model_bytes(model_dict: dict) -> bytes:
+    try:
+        from qrt import _core  # type: ignore[attr-defined]
+    except ImportError as e:
+        raise ImportError("qrt._core (the compiled runtime) is not built: the .qmodel writer "
+                          "lives there; `pip install -e . --no-build-isolation` builds it") from e
+    return bytes(_core.write_model(model_dict))
+
+
+def convert(model, output_path, mode: str = "int8", calibration=None, method: str = "minmax",
+            per_channel: bool = True, exclude=None, allow_float_fallback: bool = False,
+            example_inputs=None, percentile: float = 99.99, progress: bool = True) -> ConversionReport:
+    """Convert a float model to a .qmodel file.
+
+    model: path to an .onnx file, its bytes, an ``onnx.ModelProto`` or a ``torch.nn.Module``
+        (then ``example_inputs`` is required; exported with torch.onnx.export, opset 17).
+    mode: "int8" (static: u8 activations calibrated, s8 per-channel weights, s32 bias),
+        "int8-dynamic" (Dense: s8 weights, activations quantized per run), "int8-weight"
+        (Dense: s8 weights, f32 compute), "fp16", "bf16" (Conv2d/Dense weights), "fp32".
+    calibration: for "int8": an iterable of {input_name: ndarray}, one such dict, or an .npz
+        path. Not needed when the model carries QuantizeLinear/DequantizeLinear everywhere.
+    method: "minmax" | "percentile" (with ``percentile``) | "entropy" | "mse".
+    exclude: node names (the ONNX names) or op types (ONNX or qrt) to keep in float.
+    allow_float_fallback: keep nodes that cannot run in the requested mode in float instead of
+        raising UnsupportedError (they are listed in the report and the file's metadata).
+    Returns a ConversionReport (per-node modes and dtypes, kept-float reasons, accuracy).
+    """
+    t0 = time.perf_counter()
+    res = build(model, mode, calibration, method, per_channel, exclude, allow_float_fallback,
+                example_inputs, percentile, progress)
+    data = write_model_bytes(res.model_dict)
+    path = os.fspath(output_path)
+    with open(path, "wb") as f:
+        f.write(data)
+    report = res.report
+    report.output_path, report.file_bytes = path, len(data)
+    try:
+        from qrt.quantize.accuracy import measure
+
+        measure(res, data, calibration, report)
+    except Exception as e:  # accuracy is informative; never fail a conversion over it
+        report.notes.append(f"accuracy not measured: {type(e).__name__}: {e}")
+    report.notes.append(f"converted in {time.perf_counter() - t0:.1f} s")
+    return report
+
+
+# `qrt.convert` is both this module and the function users call (``qrt.convert(...)``): once the
+# submodule is imported, Python binds the package attribute `convert` to the module, shadowing
+# the function defined in qrt/__init__.py. Making the module callable keeps both spellings
+# working whichever import happened first.
+import sys as _sys
+import types as _types
+
+
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return convert(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,365 @@
+"""qrt.convert: the model dict (schema, dtypes, quantization parameters), every mode, errors,
+simulated int8 accuracy on the digits CNN, QDQ models, torch modules, and — once the runtime
+and its writer binding exist — end-to-end runs against onnxruntime."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import types
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+
+def _import_qrt():
+    try:
+        import qrt  # noqa: F401
+    except ImportError:  # the converter needs no compiled code; stand in for qrt._core
+        sys.modules.setdefault("qrt._core", types.ModuleType("qrt._core"))
+
+
+_import_qrt()
+
+from qrt.convert import build  # noqa: E402
+from qrt.ir.evaluate import Evaluator  # noqa: E402
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "..", "qrt", "data")
+MODEL = os.path.join(DATA, "digits_cnn.onnx")
+RNG = np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return dict(np.load(os.path.join(DATA, "digits.npz")))
+
+
+@pytest.fixture(scope="module")
+def float_logits(digits):
+    s = ort.InferenceSession(MODEL, providers=["CPUExecutionProvider"])
+    return s.run(None, {"input": digits["x_test"]})[0]
+
+
+@pytest.fixture(scope="module")
+def int8_build(digits):
+    return build(MODEL, calibration=[{"input": digits["x_calib"]}], progress=False)
+
+
+def _has_runtime_writer() -> bool:
+    try:
+        from qrt import _core  # type: ignore[attr-defined]
+
+        return hasattr(_core, "write_model") and hasattr(_core, "Session")
+    except ImportError:
+        return False
+
+
+needs_runtime = pytest.mark.skipif(not _has_runtime_writer(),
+                                   reason="qrt._core (runtime + write_model) not built")
+
+
+def check_schema(d: dict) -> None:
+    """Structural checks of the dict handed to qrt._core.write_model."""
+    assert set(d) == {"tensors", "nodes", "inputs", "outputs", "metadata"}
+    n_t = len(d["tensors"])
+    names = [t["name"] for t in d["tensors"]]
+    assert len(set(names)) == n_t
+    produced = set(d["inputs"]) | {i for i, t in enumerate(d["tensors"]) if t["data"] is not None}
+    for node in d["nodes"]:
+        assert node["version"] == 1 and isinstance(node["op"], str)
+        for i in node["inputs"]:
+            assert i == -1 or i in produced, f"{node['name']} reads {names[i]} before it exists"
+        produced.update(node["outputs"])
+        for k, v in node["attrs"].items():
+            assert isinstance(v, (int, float, str)) or (
+                isinstance(v, list) and all(isinstance(x, (int, float)) for x in v)), (k, v)
+    assert all(o in produced for o in d["outputs"])
+    np_of = {"f32": np.float32, "f16": np.float16, "bf16": np.uint16, "s8": np.int8,
+             "u8": np.uint8, "s32": np.int32, "s64": np.int64, "bool": np.bool_}
+    for t in d["tensors"]:
+        assert t["dtype"] in np_of
+        if t["data"] is not None:
+            assert t["data"].dtype == np_of[t["dtype"]] and list(t["data"].shape) == t["shape"]
+            assert t["data"].flags.c_contiguous
+        q = t["quant"]
+        if t["dtype"] == "u8" and t["data"] is None:
+            assert q is not None and q["axis"] == -1 and len(q["scales"]) == 1
+            assert 0 <= q["zero_points"][0] <= 255 and q["scales"][0] > 0
+        if q is not None:
+            assert len(q["scales"]) == len(q["zero_points"])
+            if q["axis"] >= 0:
+                assert len(q["scales"]) == t["shape"][q["axis"]]
+    md = d["metadata"]
+    for k in ("producer", "source_sha256", "mode", "method", "per_channel", "qrt_version",
+              "exclude", "float_nodes"):
+        assert k in md and isinstance(md[k], str)
+    json.loads(md["float_nodes"])
+    json.loads(md["exclude"])
+
+
+def test_int8_model_dict_follows_the_contract(int8_build):
+    d = int8_build.model_dict
+    check_schema(d)
+    tensors = d["tensors"]
+    convs = [n for n in d["nodes"] if n["op"] in ("Conv2d", "Dense")]
+    assert len(convs) == 4
+    for n in convs:
+        x, w, b, y = (tensors[i] for i in n["inputs"] + n["outputs"])
+        assert (x["dtype"], w["dtype"], b["dtype"], y["dtype"]) == ("u8", "s8", "s32", "u8")
+        wq, bq = w["quant"], b["quant"]
+        assert wq["axis"] == 0 and set(wq["zero_points"]) == {0}
+        assert np.abs(w["data"]).max() <= 127
+        # each output channel uses its full range: per-channel symmetric scales
+        assert (np.abs(w["data"].reshape(len(w["data"]), -1)).max(axis=1) == 127).all()
+        expect = np.float32(x["quant"]["scales"][0]) * np.asarray(wq["scales"], np.float32)
+        np.testing.assert_array_equal(np.asarray(bq["scales"], np.float32), expect)
+    conv0 = convs[0]
+    assert tensors[conv0["inputs"][1]]["shape"] == [16, 3, 3, 1]  # [O, KH, KW, C]
+    assert conv0["attrs"]["activation"] == "relu"
+    assert tensors[conv0["outputs"][0]]["quant"]["zero_points"] == [0]  # relu output
+    ops = [n["op"] for n in d["nodes"]]
+    assert ops.count("QuantizeLinear") == 1 and ops.count("DequantizeLinear") == 1
+    assert ops[-1] == "DequantizeLinear"
+    assert tensors[d["outputs"][0]]["name"] == "logits" and tensors[d["outputs"][0]]["dtype"] == "f32"
+    assert tensors[d["inputs"][0]]["shape"] == [-1, 1, 8, 8]
+    assert tensors[d["inputs"][0]]["dim_names"][0] == "batch"
+    assert d["metadata"]["mode"] == "int8" and d["metadata"]["method"] == "minmax"
+
+
+def test_maxpool_and_flatten_keep_their_input_params(int8_build):
+    d = int8_build.model_dict
+    t = d["tensors"]
+    for n in d["nodes"]:
+        if n["op"] in ("MaxPool2d", "Flatten"):
+            assert t[n["inputs"][0]]["quant"] == t[n["outputs"][0]]["quant"]
+            assert t[n["outputs"][0]]["dtype"] == "u8"
+
+
+@pytest.mark.parametrize("method", ["minmax", "percentile", "entropy", "mse"])
+def test_int8_digits_accuracy_simulated(digits, float_logits, method):
+    """The quantized graph, run with the runtime's integer arithmetic in numpy, keeps the float
+    model's accuracy within a point and agrees on >= 98% of predictions."""
+    r = build(MODEL, calibration=[{"input": digits["x_calib"]}], method=method, progress=False)
+    y = Evaluator(r.graph).run({"input": digits["x_test"]})["logits"]
+    acc_f = (float_logits.argmax(1) == digits["y_test"]).mean()
+    acc_q = (y.argmax(1) == digits["y_test"]).mean()
+    assert acc_q >= acc_f - 0.01, (method, acc_q, acc_f)
+    assert (y.argmax(1) == float_logits.argmax(1)).mean() >= 0.98
+
+
+@pytest.mark.parametrize("mode,wdtype,tol", [("fp32", "f32", 1e-5), ("fp16", "f16", 2e-2),
+                                             ("bf16", "bf16", 1e-1)])
+def test_float_modes(digits, float_logits, mode, wdtype, tol):
+    r = build(MODEL, mode=mode, progress=False)
+    check_schema(r.model_dict)
+    t = r.model_dict["tensors"]
+    for n in r.model_dict["nodes"]:
+        if n["op"] in ("Conv2d", "Dense"):
+            assert t[n["inputs"][1]]["dtype"] == wdtype and t[n["inputs"][2]]["dtype"] == "f32"
+    assert not any(n["op"] in ("QuantizeLinear", "DequantizeLinear") for n in r.model_dict["nodes"])
+    y = Evaluator(r.graph).run({"input": digits["x_test"]})["logits"]
+    np.testing.assert_allclose(y, float_logits, atol=tol * np.abs(float_logits).max())
+
+
+@pytest.mark.parametrize("mode", ["int8-dynamic", "int8-weight"])
+def test_dynamic_and_weight_only_quantize_dense_only(digits, float_logits, mode):
+    r = build(MODEL, mode=mode, progress=False)
+    check_schema(r.model_dict)
+    t = r.model_dict["tensors"]
+    dense = [n for n in r.model_dict["nodes"] if n["op"] == "Dense"]
+    assert all(t[n["inputs"][1]]["dtype"] == "s8" and t[n["inputs"][0]]["dtype"] == "f32"
+               and t[n["outputs"][0]]["dtype"] == "f32" for n in dense)
+    assert all(n["attrs"].get("weight_only", 0) == (mode == "int8-weight") for n in dense)
+    conv_reports = [n for n in r.report.nodes if n.op == "Conv2d"]
+    assert all(n.mode == "f32" and "Dense only" in n.float_reason for n in conv_reports)
+    y = Evaluator(r.graph).run({"input": digits["x_test"]})["logits"]
+    assert (y.argmax(1) == float_logits.argmax(1)).mean() >= 0.99
+
+
+def test_exclude_by_name_and_op_type(digits):
+    cal = [{"input": digits["x_calib"]}]
+    r = build(MODEL, calibration=cal, exclude=["/head/head.4/Gemm"], progress=False)
+    last = [n for n in r.report.nodes if n.name == "/head/head.4/Gemm"][0]
+    assert last.mode == "f32" and "excluded" in last.float_reason
+    kept = json.loads(r.model_dict["metadata"]["float_nodes"])
+    assert any(k["name"] == "/head/head.4/Gemm" for k in kept)
+    assert json.loads(r.model_dict["metadata"]["exclude"]) == ["/head/head.4/Gemm"]
+    r = build(MODEL, calibration=cal, exclude=["Conv"], progress=False)
+    assert all(n.mode == "f32" for n in r.report.nodes if n.op == "Conv2d")
+    assert [n.mode for n in r.report.nodes if n.op == "Dense"] == ["int8", "int8"]
+    with pytest.raises(ValueError, match="match no node"):
+        build(MODEL, calibration=cal, exclude=["/no/such/node"], progress=False)
+
+
+def test_bad_arguments_raise_value_errors(digits):
+    with pytest.raises(ValueError, match="unknown mode"):
+        build(MODEL, mode="int4")
+    with pytest.raises(ValueError, match="unknown calibration method"):
+        build(MODEL, method="magic")
+    with pytest.raises(ValueError, match="calibration"):
+        build(MODEL, mode="int8", progress=False)
+    with pytest.raises(ValueError, match="lacks inputs"):
+        build(MODEL, calibration=[{"x": digits["x_calib"]}], progress=False)
+
+
+def test_calibration_from_npz_and_generator(tmp_path, digits):
+    p = tmp_path / "cal.npz"
+    np.savez(p, input=digits["x_calib"])
+    a = build(MODEL, calibration=str(p), progress=False)
+    gen = ({"input": digits["x_calib"][i:i + 10]} for i in range(0, 200, 10))
+    b = build(MODEL, calibration=gen, progress=False)
+    qa = [t["quant"] for t in a.model_dict["tensors"]]
+    qb = [t["quant"] for t in b.model_dict["tensors"]]
+    assert qa == qb  # minmax over the same samples, however they are batched
+    assert b.report.calibration_batches == 20
+
+
+def _tiny(nodes, inits, x_shape=(2, 4), out_shape=(2, 4)):
+    g = helper.make_graph(nodes, "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(out_shape))],
+                          [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+def test_unsupported_ops_error_lists_all_of_them():
+    m = _tiny([helper.make_node("Hardmax", ["x"], ["a"], name="h"),
+               helper.make_node("Round", ["a"], ["b"], name="r1"),
+               helper.make_node("Round", ["b"], ["y"], name="r2")], {})
+    with pytest.raises(NotImplementedError) as e:
+        build(m, mode="fp32")
+    assert "Hardmax: 'h'" in str(e.value) and "Round: 'r1', 'r2'" in str(e.value)
+
+
+def test_int8_with_dynamic_weight_needs_fallback():
+    m = _tiny([helper.make_node("Gemm", ["x", "w"], ["g"], transB=1),
+               helper.make_node("Conv", ["x4", "x4w"], ["y4"], name="dynconv")], {})
+    # a Conv whose weight is a graph input cannot run in int8
+    g = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="dynconv")], "t",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4]),
+         helper.make_tensor_value_info("w", TensorProto.FLOAT, [3, 2, 1, 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    cal = [{"x": RNG.standard_normal((1, 2, 4, 4)).astype(np.float32),
+            "w": RNG.standard_normal((3, 2, 1, 1)).astype(np.float32)}]
+    with pytest.raises(NotImplementedError, match="node 'dynconv' \\(Conv2d\\): weight is not a constant"):
+        build(m, calibration=cal, progress=False)
+    r = build(m, calibration=cal, allow_float_fallback=True, progress=False)
+    rep = [n for n in r.report.nodes if n.name == "dynconv"][0]
+    assert rep.mode == "f32" and "allow_float_fallback" in rep.float_reason
+    assert "dynconv" in r.model_dict["metadata"]["float_nodes"]
+
+
+def test_residual_add_and_concat_stay_int8():
+    c = 4
+    w = {f"w{i}": (RNG.standard_normal((c, c, 3, 3)) * 0.2).astype(np.float32) for i in range(3)}
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["a"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             helper.make_node("Conv", ["ar", "w1"], ["b"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["ar", "b"], ["s"]),
+             helper.make_node("Conv", ["s", "w2"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Concat", ["s", "c"], ["cat"], axis=1),
+             helper.make_node("Softmax", ["cat"], ["y"], axis=1)]
+    m = _tiny(nodes, w, (2, c, 6, 6), (2, 2 * c, 6, 6))
+    xs = [RNG.standard_normal((2, c, 6, 6)).astype(np.float32) for _ in range(4)]
+    r = build(m, calibration=[{"x": x} for x in xs], progress=False)
+    modes = {n.op: n.mode for n in r.report.nodes}
+    assert modes["Add"] == "int8" and modes["Concat"] == "int8" and modes["Softmax"] == "f32"
+    t = r.model_dict["tensors"]
+    cat = [n for n in r.model_dict["nodes"] if n["op"] == "Concat"][0]
+    qs = {json.dumps(t[i]["quant"]) for i in cat["inputs"] + cat["outputs"]}
+    assert len(qs) == 1  # concat inputs and output share parameters
+    ref = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": xs[0]})[0]
+    y = Evaluator(r.graph).run({"x": xs[0]})["y"]
+    np.testing.assert_allclose(y, ref, atol=0.05)
+
+
+def test_qdq_model_keeps_its_scales(digits, tmp_path):
+    """A model quantized by onnxruntime (QDQ format) converts without calibration and keeps
+    ORT's activation scales and weight scales."""
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"input": digits["x_calib"][i:i + 20]} for i in range(0, 200, 20)])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    pre = tmp_path / "pre.onnx"
+    quant_pre_process(MODEL, str(pre))
+    qdq = tmp_path / "qdq.onnx"
+    quantize_static(str(pre), str(qdq), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    per_channel=True)
+    r = build(str(qdq), calibration=None, progress=False)
+    check_schema(r.model_dict)
+    m = onnx.load(str(qdq))
+    ort_scales = {float(numpy_helper.to_array(i)) for i in m.graph.initializer
+                  if i.name.endswith("_scale") and numpy_helper.to_array(i).size == 1}
+    ours = {t["quant"]["scales"][0] for t in r.model_dict["tensors"]
+            if t["dtype"] == "u8" and t["data"] is None}
+    assert ours and ours <= {np.float32(s).item() for s in ort_scales}
+    y = Evaluator(r.graph).run({"input": digits["x_test"]})["logits"]
+    ref = ort.InferenceSession(str(qdq), providers=["CPUExecutionProvider"]).run(None, {"input": digits["x_test"]})[0]
+    assert (y.argmax(1) == ref.argmax(1)).mean() >= 0.99
+
+
+def test_torch_module_converts(digits):
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU6(),
+                              torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 10)).eval()
+    with torch.no_grad():
+        net[1].running_mean.uniform_(-0.5, 0.5)
+        net[1].running_var.uniform_(0.5, 2)
+    x = digits["x_test"][:8]
+    r = build(net, mode="fp32", example_inputs=torch.from_numpy(x), progress=False)
+    ops = [n["op"] for n in r.model_dict["nodes"]]
+    assert "BatchNormalization" not in ops and ops.count("Conv2d") == 1
+    conv = [n for n in r.model_dict["nodes"] if n["op"] == "Conv2d"][0]
+    assert conv["attrs"]["activation"] == "relu6"
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    y = Evaluator(r.graph).run({"input": x})[r.graph.outputs[0]]
+    np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-5)
+
+
+# -- end to end, with the C++ runtime --------------------------------------------------------
+@needs_runtime
+@pytest.mark.parametrize("mode", ["fp32", "fp16", "int8-dynamic", "int8-weight"])
+def test_runtime_float_modes_match_onnxruntime(tmp_path, digits, float_logits, mode):
+    import qrt
+
+    out = tmp_path / "m.qmodel"
+    qrt.convert(MODEL, out, mode=mode, progress=False)
+    y = qrt.InferenceSession(str(out)).run(None, {"input": digits["x_test"]})[0]
+    if mode == "fp32":
+        np.testing.assert_allclose(y, float_logits, rtol=1e-4, atol=1e-4 * np.abs(float_logits).max())
+    else:
+        assert (y.argmax(1) == float_logits.argmax(1)).mean() >= 0.99
+
+
+@needs_runtime
+def test_runtime_int8_matches_the_evaluator_and_keeps_accuracy(tmp_path, digits, float_logits, int8_build):
+    import qrt
+
+    out = tmp_path / "m.qmodel"
+    rep = qrt.convert(MODEL, out, calibration=[{"input": digits["x_calib"]}], progress=False)
+    assert rep.file_bytes == os.path.getsize(out) and rep.sqnr_source == "qrt runtime"
+    y = qrt.InferenceSession(str(out)).run(None, {"input": digits["x_test"]})[0]
+    sim = Evaluator(int8_build.graph).run({"input": digits["x_test"]})["logits"]
+    # same integer arithmetic: outputs equal up to one quantization step of the logits
+    step = [t for t in int8_build.model_dict["tensors"] if t["name"] == "logits_quantized"][0]
+    np.testing.assert_allclose(y, sim, atol=1.01 * step["quant"]["scales"][0])
+    acc_f = (float_logits.argmax(1) == digits["y_test"]).mean()
+    acc_q = (y.argmax(1) == digits["y_test"]).mean()
+    assert acc_q >= acc_f - 0.01
