@@ -3,9 +3,11 @@
 // im2col with k ordered (kh, kw, c) to match the weight layout, padding with the input's zero
 // point (u8) or 0.0 (f32), into the same GEMM. Groups run one GEMM per group on a slice of the
 // weights.
+#include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "kernels/dwconv_f32.h"
 #include "ops/common.h"
 #include "ops/dense_conv.h"
 
@@ -54,6 +56,11 @@ class Conv2dOp : public Op {
     const size_t og = static_cast<size_t>(g.cout / g.group);
     const size_t K = static_cast<size_t>(g.kh * g.kw * w->shape[3]);
     QRT_ASSIGN_OR_RETURN(int64_t wo, c.attr_int("weight_only", 0));
+    if (g.group == g.cin && g.cout == g.cin && x->dtype == DType::kF32 &&
+        (w->dtype == DType::kF32 || w->dtype == DType::kF16 || w->dtype == DType::kBF16)) {
+      QRT_RETURN_IF_ERROR(op->init_depthwise_f32(c, w, b));
+      return std::unique_ptr<Op>(std::move(op));
+    }
     const size_t esz = format::dtype_size(w->dtype);
     for (int64_t gi = 0; gi < g.group; ++gi) {
       // A view of this group's weights (and scales, bias) as a Dense of [og, K].
@@ -91,6 +98,82 @@ class Conv2dOp : public Op {
     return std::unique_ptr<Op>(std::move(op));
   }
 
+  // Depthwise fp32: weights transposed once to [KH][KW][C] for the direct kernel.
+  Status init_depthwise_f32(const CreateContext& c, const format::TensorDef* w,
+                            const format::TensorDef* b) {
+    QRT_ASSIGN_OR_RETURN(act_, parse_activation(c));
+    const size_t C = static_cast<size_t>(g_.cin), taps = static_cast<size_t>(g_.kh * g_.kw);
+    dw_weights_.resize(C * taps);
+    for (size_t ch = 0; ch < C; ++ch)
+      for (size_t t = 0; t < taps; ++t) {
+        size_t i = ch * taps + t;
+        float v;
+        if (w->dtype == DType::kF32) {
+          std::memcpy(&v, w->data + i * 4, 4);
+        } else {
+          uint16_t h;
+          std::memcpy(&h, w->data + i * 2, 2);
+          v = w->dtype == DType::kF16 ? half_to_float(h) : bf16_to_float(h);
+        }
+        dw_weights_[t * C + ch] = v;
+      }
+    if (b) {
+      if (b->dtype != DType::kF32 || shape_numel(b->shape) != C)
+        return InvalidArgument(c.where() + "bias must be f32 with " + std::to_string(C) + " elements");
+      dw_bias_.assign(reinterpret_cast<const float*>(b->data), reinterpret_cast<const float*>(b->data) + C);
+    }
+    dwk_ = &kernels::select_dwconv_f32();
+    return OkStatus();
+  }
+
+  static float bf16_to_float(uint16_t h) {
+    uint32_t u = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  }
+  static float half_to_float(uint16_t h) {
+    uint32_t sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    float v;
+    if (exp == 0) v = std::ldexp(static_cast<float>(man), -24);
+    else if (exp == 31) v = man ? NAN : INFINITY;
+    else v = std::ldexp(static_cast<float>(man | 0x400), static_cast<int>(exp) - 25);
+    return sign ? -v : v;
+  }
+
+  Status run_depthwise_f32(const Tensor& x, Tensor& y, ThreadPool* pool) const {
+    kernels::DwConvF32Shape s;
+    s.H = static_cast<size_t>(x.shape[1]);
+    s.W = static_cast<size_t>(x.shape[2]);
+    s.C = static_cast<size_t>(x.shape[3]);
+    s.KH = static_cast<size_t>(g_.kh);
+    s.KW = static_cast<size_t>(g_.kw);
+    s.stride_h = static_cast<size_t>(g_.sh);
+    s.stride_w = static_cast<size_t>(g_.sw);
+    s.dilation_h = static_cast<size_t>(g_.dh);
+    s.dilation_w = static_cast<size_t>(g_.dw);
+    s.pad_top = static_cast<size_t>(g_.pt);
+    s.pad_left = static_cast<size_t>(g_.pl);
+    s.pad_bottom = static_cast<size_t>(g_.pb);
+    s.pad_right = static_cast<size_t>(g_.pr);
+    const size_t OH = static_cast<size_t>(y.shape[1]), OW = static_cast<size_t>(y.shape[2]);
+    const size_t N = static_cast<size_t>(x.shape[0]);
+    const size_t T = static_cast<size_t>(pool->threads());
+    const size_t tasks = std::min(OH * N, T * 4);
+    pool->parallel_for(tasks, [&](size_t t) {
+      size_t b, e;
+      split_range(OH * N, tasks, 1, t, &b, &e);
+      for (size_t r = b; r < e;) {
+        size_t n = r / OH, oy = r % OH, oy_end = std::min(OH, oy + (e - r));
+        dwk_->run(s, x.as<float>() + n * s.H * s.W * s.C, dw_weights_.data(),
+                  dw_bias_.empty() ? nullptr : dw_bias_.data(), act_.lo, act_.hi,
+                  y.as<float>() + n * OH * OW * s.C, oy, oy_end);
+        r += oy_end - oy;
+      }
+    });
+    return OkStatus();
+  }
+
   bool direct() const {
     return g_.kh == 1 && g_.kw == 1 && g_.sh == 1 && g_.sw == 1 && g_.pt == 0 && g_.pl == 0 &&
            g_.pb == 0 && g_.pr == 0 && g_.group == 1;
@@ -109,6 +192,10 @@ class Conv2dOp : public Op {
     int64_t OH = (H + g_.pt + g_.pb - ekh) / g_.sh + 1;
     int64_t OW = (W + g_.pl + g_.pr - ekw) / g_.sw + 1;
     ctx.outputs[0]->shape = {x->shape[0], OH, OW, g_.cout};
+    if (dwk_) {
+      ctx.outputs[0]->dtype = DType::kF32;
+      return OkStatus();
+    }
     const LinearWeights& l0 = groups_[0];
     ctx.outputs[0]->dtype = l0.mode == LinearWeights::Mode::kStatic ? DType::kU8 : DType::kF32;
     size_t M = static_cast<size_t>(x->shape[0] * OH * OW);
@@ -147,6 +234,7 @@ class Conv2dOp : public Op {
     Tensor& y = ctx.out(0);
     const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2];
     const int64_t OH = y.shape[1], OW = y.shape[2];
+    if (dwk_) return run_depthwise_f32(x, y, ctx.pool);
     const size_t M = static_cast<size_t>(N * OH * OW);
     const LinearWeights& l0 = groups_[0];
     if (direct())
@@ -169,11 +257,12 @@ class Conv2dOp : public Op {
 
   bool foldable() const override { return false; }
   std::string kernel_name() const override {
+    if (dwk_) return dwk_->name;
     return (direct() ? "" : "im2col+") + groups_[0].kernel_name() +
            (g_.group > 1 ? " x" + std::to_string(g_.group) + " groups" : "");
   }
   size_t packed_bytes() const override {
-    size_t n = 0;
+    size_t n = dw_weights_.size() * sizeof(float);
     for (const auto& l : groups_) n += l.packed.n;
     return n;
   }
@@ -181,6 +270,9 @@ class Conv2dOp : public Op {
  private:
   ConvGeom g_;
   std::vector<LinearWeights> groups_;
+  const kernels::DwConvF32Kernel* dwk_ = nullptr;
+  std::vector<float> dw_weights_, dw_bias_;
+  Activation act_;
   uint8_t pad_u8_ = 0;
   size_t elem_ = 4;
 };

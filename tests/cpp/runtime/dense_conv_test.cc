@@ -164,3 +164,63 @@ QRT_TEST(Planner, RandomIntervalsNeverOverlapAndRespectBounds) {
   QRT_EXPECT_EQ(p.arena_size, size_t(768));
   QRT_EXPECT_EQ(qrt::plan::lower_bound(chain), size_t(768));
 }
+
+namespace {
+// Float NHWC conv reference over any group count.
+std::vector<float> conv_ref(const std::vector<float>& x, int N, int H, int W, int C,
+                            const std::vector<float>& w, int O, int KH, int KW, int group,
+                            const std::vector<float>& b, int S, int P, int* OH, int* OW) {
+  *OH = (H + 2 * P - KH) / S + 1;
+  *OW = (W + 2 * P - KW) / S + 1;
+  int cg = C / group, og = O / group;
+  std::vector<float> y(size_t(N) * *OH * *OW * O);
+  for (int n = 0; n < N; ++n)
+    for (int oh = 0; oh < *OH; ++oh)
+      for (int ow = 0; ow < *OW; ++ow)
+        for (int o = 0; o < O; ++o) {
+          double acc = b[o];
+          int g = o / og;
+          for (int i = 0; i < KH; ++i)
+            for (int j = 0; j < KW; ++j)
+              for (int c = 0; c < cg; ++c) {
+                int ih = oh * S - P + i, iw = ow * S - P + j;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                acc += double(x[((n * H + ih) * W + iw) * C + g * cg + c]) *
+                       w[((o * KH + i) * KW + j) * cg + c];
+              }
+          y[((n * *OH + oh) * *OW + ow) * O + o] = float(acc);
+        }
+  return y;
+}
+}  // namespace
+
+QRT_TEST(Runtime, Conv2dF32GroupedAndDepthwiseMatchReference) {
+  struct Case { int N, H, W, C, O, K, group, S, P; };
+  for (Case cs : {Case{2, 9, 7, 6, 6, 3, 6, 1, 1}, Case{1, 8, 8, 6, 6, 5, 6, 2, 2},
+                  Case{1, 6, 5, 6, 4, 3, 2, 1, 0}, Case{1, 5, 5, 3, 8, 1, 1, 1, 0},
+                  Case{1, 11, 10, 3, 5, 3, 1, 2, 1}}) {
+    int cg = cs.C / cs.group;
+    auto x = randn(size_t(cs.N) * cs.H * cs.W * cs.C, 11);
+    auto w = randn(size_t(cs.O) * cs.K * cs.K * cg, 12);
+    auto b = randn(cs.O, 13);
+    ModelBuilder mb;
+    int xi = mb.input("x", DType::kF32, {cs.N, cs.H, cs.W, cs.C});
+    int wi = mb.constant_f32("w", {cs.O, cs.K, cs.K, cg}, w);
+    int bi = mb.constant_f32("b", {cs.O}, b);
+    int yi = mb.value("y", DType::kF32);
+    auto& n = mb.node("Conv2d", {xi, wi, bi}, {yi});
+    n.attrs = {ModelBuilder::attr_ints("strides", {cs.S, cs.S}),
+               ModelBuilder::attr_ints("pads", {cs.P, cs.P, cs.P, cs.P}),
+               ModelBuilder::attr_int("group", cs.group)};
+    mb.output(yi);
+    auto out = mb.run({{"x", TensorView::of(x.data(), {cs.N, cs.H, cs.W, cs.C})}}, 2);
+    QRT_ASSERT(out.ok());
+    int OH, OW;
+    auto ref = conv_ref(x, cs.N, cs.H, cs.W, cs.C, w, cs.O, cs.K, cs.K, cs.group, b, cs.S, cs.P, &OH, &OW);
+    QRT_EXPECT(out.value()[0].shape == std::vector<int64_t>({cs.N, OH, OW, cs.O}));
+    const float* y = out.value()[0].data<float>();
+    for (size_t i = 0; i < ref.size(); ++i)
+      QRT_EXPECT(std::fabs(y[i] - ref[i]) < 1e-4f * (1 + std::fabs(ref[i])))
+          << "case C=" << cs.C << "group=" << cs.group << "i=" << i << y[i] << ref[i];
+  }
+}

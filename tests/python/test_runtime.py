@@ -1,0 +1,191 @@
+"""The Python runtime API: ORT-like session, errors, threads, plans, memory."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import numpy as np
+import pytest
+
+import qrt
+from qrt_testutil import Builder, mlp_model, mlp_reference, per_tensor
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    return mlp_model()
+
+
+def test_run_matches_numpy_and_ort_like_surface(mlp):
+    data, w = mlp
+    sess = qrt.InferenceSession(data, threads=2)
+    (inp,) = sess.get_inputs()
+    assert inp.name == "x" and inp.shape == ["batch", 64] and inp.type == "f32"
+    assert [o.name for o in sess.get_outputs()] == ["y"]
+    x = np.random.default_rng(1).standard_normal((5, 64)).astype(np.float32)
+    (y,) = sess.run(None, {"x": x})
+    np.testing.assert_allclose(y, mlp_reference(x, w), rtol=1e-4, atol=1e-5)
+    (y2,) = sess.run(["y"], {"x": x})
+    np.testing.assert_array_equal(y, y2)
+
+
+def test_outputs_own_their_memory(mlp):
+    sess = qrt.InferenceSession(mlp[0])
+    x = np.ones((2, 64), np.float32)
+    (a,) = sess.run(None, {"x": x})
+    keep = a.copy()
+    sess.run(None, {"x": -x})
+    np.testing.assert_array_equal(a, keep)
+    assert a.flags.owndata or a.base is not None and a.flags.writeable
+
+
+def test_input_errors_are_clear(mlp):
+    sess = qrt.InferenceSession(mlp[0])
+    with pytest.raises(qrt.InvalidArgumentError, match="unknown input 'nope'"):
+        sess.run(None, {"nope": np.zeros((1, 64), np.float32)})
+    with pytest.raises(qrt.InvalidArgumentError, match="missing inputs"):
+        sess.run(None, {})
+    with pytest.raises(ValueError, match="expected dtype f32.*float64"):
+        sess.run(None, {"x": np.zeros((1, 64))})
+    with pytest.raises(qrt.InvalidArgumentError, match="dimension 1 must be 64"):
+        sess.run(None, {"x": np.zeros((1, 65), np.float32)})
+    with pytest.raises(qrt.InvalidArgumentError, match="rank"):
+        sess.run(None, {"x": np.zeros((64,), np.float32)})
+    with pytest.raises(qrt.InvalidArgumentError, match="zero-size"):
+        sess.run(None, {"x": np.zeros((0, 64), np.float32)})
+    with pytest.raises(qrt.InvalidArgumentError, match="unknown output"):
+        sess.run(["zz"], {"x": np.zeros((1, 64), np.float32)})
+    with pytest.raises(qrt.InvalidArgumentError, match="threads"):
+        qrt.InferenceSession(mlp[0], threads=0)
+
+
+def test_non_contiguous_and_readonly_inputs_give_correct_results(mlp):
+    data, w = mlp
+    sess = qrt.InferenceSession(data)
+    big = np.random.default_rng(2).standard_normal((6, 128)).astype(np.float32)
+    x = big[::2, ::2]  # strided view
+    assert not x.flags.c_contiguous
+    (y,) = sess.run(None, {"x": x})
+    np.testing.assert_allclose(y, mlp_reference(np.ascontiguousarray(x), w), rtol=1e-4, atol=1e-5)
+    ro = np.ascontiguousarray(x)
+    ro.setflags(write=False)
+    (y2,) = sess.run(None, {"x": ro})
+    np.testing.assert_array_equal(y, y2)
+
+
+def test_missing_file_and_garbage_bytes():
+    with pytest.raises(FileNotFoundError):
+        qrt.InferenceSession("/nonexistent/model.qmodel")
+    with pytest.raises(qrt.FormatError):
+        qrt.InferenceSession(b"this is not a qmodel file at all, not even close......")
+    with pytest.raises(ValueError):
+        qrt.InferenceSession(b"")
+
+
+def test_unsupported_ops_listed_with_nodes():
+    b = Builder()
+    x = b.input("x", "f32", [2])
+    a = b.value("a", "f32")
+    c = b.value("c", "f32")
+    b.node("NoSuchOp", [x], [a], name="n1")
+    b.node("AlsoMissing", [a], [c], name="n2")
+    b.output(c)
+    with pytest.raises(qrt.UnsupportedError, match=r"(?s)NoSuchOp.*n1.*AlsoMissing.*n2"):
+        qrt.InferenceSession(b.bytes())
+
+
+def test_static_int8_dense_bit_exact_across_isas_and_threads():
+    rng = np.random.default_rng(3)
+    K, N = 77, 45
+    w = rng.integers(-127, 128, size=(N, K), dtype=np.int8)
+    bias = rng.integers(-5000, 5000, size=N).astype(np.int32)
+    b = Builder()
+    x = b.input("x", "u8", [-1, K], quant=per_tensor(0.05, 117))
+    wq = {"axis": 0, "scales": list(rng.uniform(0.001, 0.01, N)), "zero_points": [0] * N}
+    y = b.value("y", "u8", quant=per_tensor(0.2, 9))
+    b.node("Dense", [x, b.const("w", w, quant=wq), b.const("b", bias)], [y], activation="relu")
+    b.output(y)
+    data = b.bytes()
+    xs = rng.integers(0, 256, size=(19, K), dtype=np.uint8)
+    info = qrt.cpu_info()
+    results = {}
+    try:
+        for isa in info["isa_available"]:
+            qrt._core.set_isa_cap(isa)
+            for threads in (1, 2):
+                sess = qrt.InferenceSession(data, threads=threads)
+                results[(isa, threads)] = sess.run(None, {"x": xs})[0]
+    finally:
+        qrt._core.set_isa_cap(info["isa_available"][-1])
+    ref = results[("ref", 1)]
+    # Spec: q = 9 + nearbyint(clamp(acc * (0.05*ws/0.2), 0-9, 255-9)), ReLU => qmin = 9.
+    acc = (xs.astype(np.int64) - 117) @ w.T.astype(np.int64) + bias
+    mult = (0.05 * np.array(wq["scales"], np.float64) / 0.2).astype(np.float32)
+    r = np.clip(acc.astype(np.float32) * mult, np.float32(0), np.float32(246))
+    np.testing.assert_array_equal(ref, (9 + np.rint(r)).astype(np.uint8))
+    for key, out in results.items():
+        np.testing.assert_array_equal(out, ref, err_msg=str(key))
+
+
+def test_concurrent_sessions_bit_identical(mlp):
+    data, _ = mlp
+    x = np.random.default_rng(4).standard_normal((3, 64)).astype(np.float32)
+    expected = qrt.InferenceSession(data).run(None, {"x": x})[0]
+    errors = []
+
+    def worker():
+        s = qrt.InferenceSession(data, threads=1)
+        for _ in range(300):
+            out = s.run(None, {"x": x})[0]
+            if not np.array_equal(out, expected):
+                errors.append("mismatch")
+                return
+
+    ts = [threading.Thread(target=worker) for _ in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_memory_flat_over_many_shapes(mlp):
+    sess = qrt.InferenceSession(mlp[0], plan_cache_size=4)
+    rng = np.random.default_rng(5)
+    for batch in range(1, 60):  # warm up allocator pools
+        sess.run(None, {"x": np.ones((batch, 64), np.float32)})
+    gc.collect()
+    before = _rss_kib()
+    for _ in range(3):
+        for batch in rng.permutation(np.arange(1, 200)):
+            sess.run(None, {"x": np.ones((int(batch), 64), np.float32)})
+    gc.collect()
+    grown = _rss_kib() - before
+    assert grown < 8 * 1024, f"resident memory grew by {grown} KiB over 600 runs with varying shapes"
+
+
+def test_memory_plan_report(mlp):
+    sess = qrt.InferenceSession(mlp[0])
+    sess.run(None, {"x": np.ones((8, 64), np.float32)})
+    plan = sess.memory_plan()
+    assert plan["lower_bound_bytes"] <= plan["arena_bytes"] <= plan["naive_bytes"]
+    assert any(e["tensor"] == "h" for e in plan["entries"])
+    kr = sess.kernel_report()
+    assert [k["node"] for k in kr] == ["fc1", "fc2"] and all(k["kernel"] for k in kr)
+
+
+def test_cpu_info_names_kernels():
+    info = qrt.cpu_info()
+    assert "ref" in info["isa_available"]
+    assert info["kernels"]["gemm_u8s8"]
+    with pytest.raises(qrt.InvalidArgumentError, match="valid: ref"):
+        qrt._core.set_isa_cap("sse9000")
