@@ -65,3 +65,8 @@ QRT_BENCHMARK(float_dwconv) {
   ctx.log("dwconv_f32 NHWC, 1 thread, pad k/2, ReLU6 (Melem/s = output elements)\n");
   emit(ctx, qrt::bench_float::bench_dwconv_f32(ctx.quick), false);
 }
+
+QRT_BENCHMARK(float_vmath) {
+  ctx.log("vmath, 1 thread (Melem/s)\n");
+  emit(ctx, qrt::bench_float::bench_vmath(ctx.quick), false);
+}
