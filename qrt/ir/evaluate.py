@@ -123,6 +123,7 @@ def _grouped_gemm(p: np.ndarray, w: np.ndarray, group: int) -> np.ndarray:
 class Evaluator:
     def __init__(self, g: Graph) -> None:
         self.g = g
+        self._cache: dict = {}
 
     def run(self, feeds: dict[str, np.ndarray], keep_all: bool = False) -> dict[str, np.ndarray]:
         g = self.g
@@ -148,7 +149,7 @@ class Evaluator:
         from qrt.passes.fold_constants import evaluate_node
 
         ins = [self._as_float(node.inputs[k], x) for k, x in enumerate(ins)]
-        return evaluate_node(node, ins)
+        return evaluate_node(node, ins, self._cache)
 
     def _as_float(self, name: str, x):
         if x is None or not name:

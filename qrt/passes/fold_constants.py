@@ -30,13 +30,19 @@ def _attr_value(v):
     return v
 
 
-def evaluate_node(node: Node, inputs: list[np.ndarray | None]) -> list[np.ndarray]:
-    """Runs one ONNX-semantics node on numpy inputs with onnx.reference."""
+def evaluate_node(node: Node, inputs: list[np.ndarray | None], cache: dict | None = None) -> list[np.ndarray]:
+    """Runs one ONNX-semantics node on numpy inputs with onnx.reference (``cache``: reuse the
+    evaluator built for this node)."""
     names = [f"i{k}" if x is not None else "" for k, x in enumerate(inputs)]
-    outs = [f"o{k}" for k in range(len(node.outputs))]
-    proto = helper.make_node(node.op, names, outs,
-                             **{k: _attr_value(v) for k, v in node.attrs.items()})
-    ev = ReferenceEvaluator(proto, opsets={"": EVAL_OPSET})
+    key = (id(node), tuple(names))
+    ev = cache.get(key) if cache is not None else None
+    if ev is None:
+        outs = [f"o{k}" for k in range(len(node.outputs))]
+        proto = helper.make_node(node.op, names, outs,
+                                 **{k: _attr_value(v) for k, v in node.attrs.items()})
+        ev = ReferenceEvaluator(proto, opsets={"": EVAL_OPSET})
+        if cache is not None:
+            cache[key] = ev
     feeds = {n: x for n, x in zip(names, inputs) if n}
     return [np.asarray(r) for r in ev.run(None, feeds)]
 

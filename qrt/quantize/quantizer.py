@@ -72,6 +72,13 @@ class _UnionFind:
             self.parent[rb] = ra
 
 
+def _act_inputs(g: Graph, node: Node, role: str | None) -> list[str]:
+    """The activation inputs that run in u8 for this role (shape/axes operands stay as they are)."""
+    if role in ("compute", "same_params"):
+        return [node.inputs[0]] if node.inputs and g.const(node.inputs[0]) is None else []
+    return [i for i in node.inputs if i and g.const(i) is None]
+
+
 def _unsupported_fallback(problems: list[tuple[Node, str]], opts: Options) -> None:
     if problems and not opts.allow_float_fallback:
         lines = "\n".join(f"  {n.describe()}: {why}" for n, why in problems)
@@ -89,7 +96,7 @@ def plan_static(g: Graph, opts: Options) -> dict[str, str]:
     problems: list[tuple[Node, str]] = []
     for node in g.nodes:
         role = STATIC_ROLES.get(node.op)
-        acts = [i for i in node.inputs if i and g.const(i) is None]
+        acts = _act_inputs(g, node, role)
         if is_excluded(node):
             node.float_reason = "excluded by the user (exclude=...)"
             continue
@@ -106,7 +113,7 @@ def plan_static(g: Graph, opts: Options) -> dict[str, str]:
                 problems.append((node, "bias is not a constant"))
                 continue
         elif role == "same_params":
-            if not acts or acts[0] not in u8 or acts[0] != node.inputs[0]:
+            if not acts or acts[0] not in u8:
                 node.float_reason = "input is f32 (no int8 producer in front)"
                 continue
         else:  # concat, binary
@@ -132,9 +139,7 @@ def ranges_needed(g: Graph, int8: dict[str, str]) -> tuple[_UnionFind, list[str]
         role = int8.get(node.name)
         if role is None:
             continue
-        acts = [i for i in node.inputs if i and g.const(i) is None]
-        if role == "compute":
-            acts = acts[:1]
+        acts = _act_inputs(g, node, role)
         for t in acts + [node.outputs[0]]:
             uf.find(t)
             if t not in tensors:
@@ -196,9 +201,7 @@ def apply_static(g: Graph, int8: dict[str, str], qparams: dict[str, QuantParams]
                     node.inputs[k] = dequantized_name[i]
             new_nodes.append(node)
             continue
-        acts = [i for i in node.inputs if i and g.const(i) is None]
-        if role == "compute":
-            acts = acts[:1]
+        acts = _act_inputs(g, node, role)
         for k, i in enumerate(node.inputs):
             if i not in acts:
                 continue
