@@ -196,6 +196,11 @@ class Evaluator:
         xqp, wqp, yqp = self._qp(node.inputs[0]), self._qp(node.inputs[1]), self._qp(node.outputs[0])
         colsum = w.reshape(w.shape[0], -1).astype(np.int64).sum(axis=1)
         acc = acc_raw.astype(np.int64) - xqp.zero_point * colsum
+        if yqp is None:  # f32 output: kDequantF32, C = (float)acc * (x_s * w_s[n]) + bias_f32[n]
+            y = acc.astype(F32) * (F32(xqp.scale) * np.asarray(wqp.scales, F32))
+            if len(node.inputs) > 2 and node.inputs[2]:
+                y = y + g.tensor(node.inputs[2]).data.astype(F32)
+            return _apply_act_f32(y.astype(F32), node)
         if len(node.inputs) > 2 and node.inputs[2]:
             acc = acc + g.tensor(node.inputs[2]).data.astype(np.int64)
         mult = (F32(xqp.scale) * np.asarray(wqp.scales, F32)) / F32(yqp.scale)

@@ -23,7 +23,7 @@ from qrt.ir import Graph, Node, QuantParams
 from qrt.ir.errors import invalid_argument, unsupported
 from qrt.quantize import params as P
 from qrt.quantize.report import NodeReport
-from qrt.quantize.scheme import ONNX_ALIASES, STATIC_ROLES
+from qrt.quantize.scheme import ONNX_ALIASES, STATIC_FLOAT_OUTPUT, STATIC_ROLES
 
 
 @dataclass
@@ -74,7 +74,7 @@ class _UnionFind:
 
 def _act_inputs(g: Graph, node: Node, role: str | None) -> list[str]:
     """The activation inputs that run in u8 for this role (shape/axes operands stay as they are)."""
-    if role in ("compute", "same_params"):
+    if role in ("compute", "compute_f32", "same_params"):
         return [node.inputs[0]] if node.inputs and g.const(node.inputs[0]) is None else []
     return [i for i in node.inputs if i and g.const(i) is None]
 
@@ -89,7 +89,41 @@ def _unsupported_fallback(problems: list[tuple[Node, str]], opts: Options) -> No
 
 
 def plan_static(g: Graph, opts: Options) -> dict[str, str]:
-    """{node name: role} for the nodes that will run in int8; sets float_reason on the rest."""
+    """{node name: role} for the nodes that will run in int8; sets float_reason on the rest.
+
+    With ``scheme.STATIC_FLOAT_OUTPUT``, a Conv2d/Dense whose u8 output would only be
+    dequantized again (every reader is a float op, possibly through u8 Reshape/Transpose
+    chains that also end in float ops) gets role ``compute_f32``: u8 input with calibrated
+    parameters, s8 weights, f32 bias and f32 output (the GEMM's dequantizing epilogue), so no
+    precision is lost to an output requantization nobody needs. Iterated to a fixed point,
+    since turning one output to f32 can turn the ops behind it to float.
+    """
+    float_out: set[str] = set()
+    while True:
+        for n in g.nodes:
+            n.float_reason = None
+        int8 = _plan_static(g, opts, float_out)
+        if not STATIC_FLOAT_OUTPUT:
+            return int8
+        consumers = g.consumers()
+
+        def feeds_int8(t: str, depth: int = 0) -> bool:
+            for c in consumers.get(t, []):
+                role = int8.get(c.name)
+                if role is None or role == "compute_f32" and c.inputs[0] != t:
+                    continue
+                if role != "same_params" or depth > 50 or feeds_int8(c.outputs[0], depth + 1):
+                    return True
+            return False
+
+        new = {n.name for n in g.nodes if int8.get(n.name) == "compute"
+               and not feeds_int8(n.outputs[0])}
+        if new <= float_out:
+            return int8
+        float_out |= new
+
+
+def _plan_static(g: Graph, opts: Options, float_out: set[str]) -> dict[str, str]:
     is_excluded = excluded_matcher(g, opts.exclude)
     u8: set[str] = set()
     int8: dict[str, str] = {}
@@ -125,6 +159,9 @@ def plan_static(g: Graph, opts: Options) -> dict[str, str]:
                 if any(s is None for s in shapes):
                     node.float_reason = "input rank unknown"
                     continue
+        if role == "compute" and node.name in float_out:
+            int8[node.name] = "compute_f32"
+            continue
         int8[node.name] = role
         u8.update(o for o in node.outputs if o)
     _unsupported_fallback(problems, opts)
@@ -140,7 +177,7 @@ def ranges_needed(g: Graph, int8: dict[str, str]) -> tuple[_UnionFind, list[str]
         if role is None:
             continue
         acts = _act_inputs(g, node, role)
-        for t in acts + [node.outputs[0]]:
+        for t in acts + ([node.outputs[0]] if role != "compute_f32" else []):
             uf.find(t)
             if t not in tensors:
                 tensors.append(t)
@@ -212,8 +249,11 @@ def apply_static(g: Graph, int8: dict[str, str], qparams: dict[str, QuantParams]
                     new_nodes.append(Node("QuantizeLinear", g.unique_name(f"{i}_QuantizeLinear"), [i], [q.name]))
                     quantized_name[i] = q.name
                 node.inputs[k] = quantized_name[i]
-        if role == "compute":
-            _quantize_compute(g, node, qparams, opts, weight_hints)
+        if role in ("compute", "compute_f32"):
+            _quantize_compute(g, node, qparams, opts, weight_hints, float_bias=role == "compute_f32")
+            if role == "compute_f32":
+                new_nodes.append(node)
+                continue
         elif role == "binary":
             for k, i in enumerate(node.inputs):
                 c = g.const(i)
@@ -249,14 +289,15 @@ def apply_static(g: Graph, int8: dict[str, str], qparams: dict[str, QuantParams]
     g.toposort()
 
 
-def _quantize_compute(g: Graph, node: Node, qparams, opts: Options, weight_hints) -> None:
+def _quantize_compute(g: Graph, node: Node, qparams, opts: Options, weight_hints,
+                      float_bias: bool = False) -> None:
     w = g.const(node.inputs[1])
     q, wqp = P.weight_params(w, opts.per_channel, weight_hints.get(node.inputs[1]))
     wname = g.add_constant(f"{node.inputs[1]}_s8", q, "s8")
     g.tensor(wname).quant = wqp
     node.inputs[1] = wname
     b = _bias_name(node)
-    if b:
+    if b and not float_bias:
         bq, bqp = P.quantize_bias(g.const(b), g.tensor(node.inputs[0]).quant.scale, wqp.scales)
         bname = g.add_constant(f"{b}_s32", bq, "s32")
         g.tensor(bname).quant = bqp

@@ -30,6 +30,11 @@ STATIC_ROLES = {
     "Mul": "binary",
 }
 
+# Conv2d/Dense whose output only float ops read keep a f32 output in static int8 (u8 X with
+# calibrated params, s8 W, f32 B -> f32 Y: the GEMM's kDequantF32 epilogue). Off: every int8
+# Conv2d/Dense requantizes to u8 and a DequantizeLinear follows.
+STATIC_FLOAT_OUTPUT = True
+
 # Op types a user may write in `exclude` for the qrt op they became.
 ONNX_ALIASES = {
     "Gemm": "Dense", "MatMul": "Dense", "Conv": "Conv2d", "MaxPool": "MaxPool2d",
