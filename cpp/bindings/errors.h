@@ -9,7 +9,7 @@
 
 #include "qrt/status.h"
 
-namespace qrt::py {
+namespace qrt::binding {
 
 class StatusError : public std::runtime_error {
  public:
@@ -30,4 +30,4 @@ T unwrap(Result<T> r) {
   return std::move(r).value();
 }
 
-}  // namespace qrt::py
+}  // namespace qrt::binding

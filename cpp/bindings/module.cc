@@ -21,10 +21,12 @@ void register_format_bindings(py::module_& m);
 
 namespace qrt::py_impl {
 
-using qrt::py::StatusError;
-using qrt::py::unwrap;
+using qrt::binding::StatusError;
+using qrt::binding::unwrap;
 
-py::object g_errors;  // the qrt.errors module, imported once
+// The qrt.errors module, imported once and deliberately never released: a py::object with static
+// storage would be destroyed after the interpreter has finalised.
+py::handle g_errors;
 
 void translate(const StatusError& e) {
   const char* cls = "InternalError";
@@ -133,7 +135,8 @@ class PySession {
                                           numpy_dtype(mins[i].dtype) + "), got numpy " + got));
       }
       // Non-contiguous or misaligned arrays are copied into a contiguous one (never a wrong read).
-      if (!(a.flags() & py::array::c_style) || !(a.flags() & py::array::aligned))
+      if (!(a.flags() & py::array::c_style) ||
+          !(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
         a = py::array::ensure(a, py::array::c_style | py::array::forcecast);
       TensorView v;
       v.dtype = et;
@@ -153,7 +156,7 @@ class PySession {
         return arr.mutable_data();
       });
     }
-    qrt::py::throw_if_error(st);
+    qrt::binding::throw_if_error(st);
     py::list result;
     for (auto& o : outs) result.append(o);
     return result;
@@ -255,11 +258,11 @@ py::dict kernel_variants() {
 PYBIND11_MODULE(_core, m) {
   using namespace qrt::py_impl;
   m.doc() = "qrt runtime core (C++)";
-  g_errors = py::module_::import("qrt.errors");
+  g_errors = py::module_::import("qrt.errors").release();
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
-    } catch (const qrt::py::StatusError& e) {
+    } catch (const qrt::binding::StatusError& e) {
       translate(e);
     }
   });
@@ -270,7 +273,7 @@ PYBIND11_MODULE(_core, m) {
     qrt::Status s = qrt::cpu::isa_env_status();
     return s.ok() ? std::string() : s.message();
   });
-  m.def("set_isa_cap", [](const std::string& name) { qrt::py::throw_if_error(qrt::cpu::set_isa_cap(name)); },
+  m.def("set_isa_cap", [](const std::string& name) { qrt::binding::throw_if_error(qrt::cpu::set_isa_cap(name)); },
         "Caps kernel selection for models loaded afterwards (tests; QRT_ISA sets it per process).");
   m.def("operators", [] { return qrt::rt::OpRegistry::global().op_types(); });
 
