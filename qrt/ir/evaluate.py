@@ -76,10 +76,11 @@ def _act_bounds_f32(node: Node):
 
 
 def _act_bounds_u8(node: Node, scale: float, zp: int) -> tuple[int, int]:
+    """As the runtime's activation_u8_range: nearbyint(double(bound) / scale) + zp, clamped."""
     lo, hi = _act_bounds_f32(node)
-    qmin = 0 if lo is None else int(np.clip(zp + np.rint(F32(lo) / F32(scale)), 0, 255))
-    qmax = 255 if hi is None else int(np.clip(zp + np.rint(F32(hi) / F32(scale)), 0, 255))
-    return qmin, qmax
+    qmin = 0 if lo is None else int(np.clip(np.rint(float(F32(lo)) / float(F32(scale))) + zp, 0, 255))
+    qmax = 255 if hi is None else int(np.clip(np.rint(float(F32(hi)) / float(F32(scale))) + zp, 0, 255))
+    return min(qmin, qmax), qmax
 
 
 def _apply_act_f32(y: np.ndarray, node: Node) -> np.ndarray:
@@ -203,7 +204,9 @@ class Evaluator:
             return _apply_act_f32(y.astype(F32), node)
         if len(node.inputs) > 2 and node.inputs[2]:
             acc = acc + g.tensor(node.inputs[2]).data.astype(np.int64)
-        mult = (F32(xqp.scale) * np.asarray(wqp.scales, F32)) / F32(yqp.scale)
+        # the runtime: float(double(x_scale) * w_scale[n] / y_scale)
+        mult = (float(F32(xqp.scale)) * np.asarray(wqp.scales, F32).astype(np.float64)
+                / float(F32(yqp.scale))).astype(F32)
         qmin, qmax = _act_bounds_u8(node, yqp.scale, yqp.zero_point)
         return _requant(acc, mult, yqp.zero_point, qmin, qmax)
 

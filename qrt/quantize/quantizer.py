@@ -21,6 +21,7 @@ import numpy as np
 
 from qrt.ir import Graph, Node, QuantParams
 from qrt.ir.errors import invalid_argument, unsupported
+from qrt.quantize import capabilities
 from qrt.quantize import params as P
 from qrt.quantize.report import NodeReport
 from qrt.quantize.scheme import ONNX_ALIASES, STATIC_FLOAT_OUTPUT, STATIC_ROLES
@@ -103,7 +104,7 @@ def plan_static(g: Graph, opts: Options) -> dict[str, str]:
         for n in g.nodes:
             n.float_reason = None
         int8 = _plan_static(g, opts, float_out)
-        if not STATIC_FLOAT_OUTPUT:
+        if not (STATIC_FLOAT_OUTPUT and capabilities.static_float_output()):
             return int8
         consumers = g.consumers()
 
