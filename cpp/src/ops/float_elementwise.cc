@@ -148,8 +148,7 @@ class BinaryOp : public Op {
             size_t nb = c.in(1).numel();
             for (size_t i = 0; i < nb; ++i)
               if (b[i] == 0)
-                return InvalidArgument("node '" + c.node->name +
-                                       "' (Div): integer division by zero");
+                return InvalidArgument("integer division by zero");
             // INT_MIN / -1 overflows; it wraps to INT_MIN as two's complement would.
             broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) {
               return z == -1 ? static_cast<T>(T(0) - static_cast<std::make_unsigned_t<T>>(x)) : T(x / z);
@@ -218,7 +217,7 @@ class WhereOp : public Op {
  public:
   Status init(const CreateContext& c) { return check_arity(c, 3, 3, 1, 1); }
   Status infer(InferContext& c) const override {
-    QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kBool}));
+    QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kBool}, /*onnx_forbids=*/true));
     if (c.inputs[1]->dtype != c.inputs[2]->dtype)
       return InvalidArgument(c.where() + "X dtype " + dt_name(c.inputs[1]->dtype) +
                              " differs from Y dtype " + dt_name(c.inputs[2]->dtype));

@@ -108,14 +108,17 @@ Status check_arity(const CreateContext& c, size_t min_in, size_t max_in, size_t 
   return OkStatus();
 }
 
-Status expect_dtype(const InferContext& c, size_t i, std::initializer_list<DType> allowed) {
+Status expect_dtype(const InferContext& c, size_t i, std::initializer_list<DType> allowed,
+                    bool onnx_forbids) {
   const ValueInfo* v = c.inputs[i];
   for (DType d : allowed)
     if (v->dtype == d) return OkStatus();
   std::string names;
   for (DType d : allowed) names += std::string(names.empty() ? "" : "/") + dt_name(d);
-  return InvalidArgument(c.where() + "input " + std::to_string(i) + " must be " + names + ", got " +
-                         dt_name(v->dtype));
+  std::string msg = c.where() + "input " + std::to_string(i) + " must be " + names + ", got " +
+                    dt_name(v->dtype);
+  if (onnx_forbids || v->dtype == DType::kUndefined) return InvalidArgument(msg);
+  return Unsupported(msg + " (not implemented for this operator)");
 }
 
 bool same_quant(const format::QuantParams* a, const format::QuantParams* b) {

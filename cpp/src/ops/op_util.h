@@ -1,6 +1,8 @@
 // Helpers shared by the ONNX-semantics op groups (ops/float_*.cc, ops/shape_*.cc): dtype names and
 // sizes, axis normalisation, reading plan-time integer inputs, input/output count checks, the
 // create() factory, and chunked parallel loops. Internal to cpp/src/ops.
+// Error messages from create()/infer() start with ctx.where() ("node 'name' (Op): "); run() errors
+// do not, because the session prefixes the node to every run() failure.
 #pragma once
 
 #include <algorithm>
@@ -40,8 +42,11 @@ double tensor_scalar(const Tensor& t);
 // Checks counts of node inputs/outputs (create time): min..max inputs, required inputs present.
 Status check_arity(const CreateContext& c, size_t min_in, size_t max_in, size_t min_out,
                    size_t max_out);
-// Infer-time dtype check: input i must have one of `allowed`.
-Status expect_dtype(const InferContext& c, size_t i, std::initializer_list<DType> allowed);
+// Infer-time dtype check: input i must have one of `allowed`. Otherwise Unsupported (a dtype
+// ONNX allows but qrt does not implement for this op), or InvalidArgument with `onnx_forbids`
+// (a dtype the operator's definition excludes, e.g. a non-bool Where condition).
+Status expect_dtype(const InferContext& c, size_t i, std::initializer_list<DType> allowed,
+                    bool onnx_forbids = false);
 // Two quantization records describe the same mapping (both empty counts as equal).
 bool same_quant(const format::QuantParams* a, const format::QuantParams* b);
 // u8/s8 pass-through ops: the output record must carry the input's parameters (the converter

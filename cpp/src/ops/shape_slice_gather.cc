@@ -150,7 +150,7 @@ class GatherOp : public Op {
   Status infer(InferContext& c) const override {
     const ValueInfo* x = c.inputs[0];
     if (elem_size(x->dtype) == 0) return InvalidArgument(c.where() + "data has undefined dtype");
-    QRT_RETURN_IF_ERROR(expect_dtype(c, 1, {DType::kS64, DType::kS32}));
+    QRT_RETURN_IF_ERROR(expect_dtype(c, 1, {DType::kS64, DType::kS32}, /*onnx_forbids=*/true));
     const int64_t rank = static_cast<int64_t>(x->shape.size());
     if (rank == 0) return InvalidArgument(c.where() + "data must have rank >= 1, got a scalar");
     int64_t a;
@@ -188,7 +188,7 @@ class GatherOp : public Op {
     std::vector<int64_t> idx = tensor_ints(it);
     for (int64_t& k : idx) {
       if (k < -n || k >= n)
-        return InvalidArgument("node '" + c.node->name + "' (Gather): index " + std::to_string(k) +
+        return InvalidArgument("index " + std::to_string(k) +
                                " is out of range for axis " + std::to_string(a) + " of size " +
                                std::to_string(n));
       if (k < 0) k += n;

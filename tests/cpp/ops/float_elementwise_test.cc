@@ -95,7 +95,7 @@ QRT_TEST(FloatOps, IntegerShapeArithmetic) {
   QRT_EXPECT(r.ok() && r.out[0].as<int64_t>()[1] == 2);
   r = run_op("Div", {i64({2}, {1, 2}), i64({2}, {1, 0})});
   QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << r.message();
-  QRT_EXPECT(r.status.message().find("n0") != std::string::npos) << r.message();
+  QRT_EXPECT(r.status.message().find("division by zero") != std::string::npos) << r.message();
   r = run_op("Div", {i64({1}, {INT64_MIN}), i64({1}, {-1})});
   QRT_EXPECT(r.ok() && r.out[0].as<int64_t>()[0] == INT64_MIN);
 }
@@ -161,5 +161,5 @@ QRT_TEST(FloatOps, BinaryErrors) {
   r = run_op("Sub", {f32({1}, {0})});
   QRT_EXPECT(r.code() == StatusCode::kInvalidArgument && r.stage == "create");
   r = run_op("Pow", {i64({1}, {2}), i64({1}, {2})});
-  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument);
+  QRT_EXPECT(r.code() == StatusCode::kUnsupported) << r.message();
 }

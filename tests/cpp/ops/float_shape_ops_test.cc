@@ -245,7 +245,7 @@ QRT_TEST(ShapeOps, GatherIndices) {
   // Out of range: a run-time error when indices are activations, infer-time when known.
   r = run_op("Gather", {x, i64({2}, {0, 3})});
   QRT_EXPECT(r.code() == StatusCode::kInvalidArgument && r.stage == "run") << r.message();
-  QRT_EXPECT(r.status.message().find("n0") != std::string::npos && r.status.message().find("3") != std::string::npos);
+  QRT_EXPECT(r.status.message().find("index 3 is out of range") != std::string::npos) << r.message();
   r = run_op("Gather", {x, i64({1}, {-4})});
   QRT_EXPECT(r.code() == StatusCode::kInvalidArgument && r.stage == "run");
   r = run_op("Gather", {x, known(i64({1}, {7}))});

@@ -1,0 +1,255 @@
+"""qrt's ONNX-semantics operators against onnxruntime on random inputs.
+
+Each case is a small ONNX graph (usually one node, opset 20) run by onnxruntime and, written as a
+.qmodel with the same nodes (tests/python/onnx_node_util.py), by the qrt runtime with 1 and 2
+threads. Tolerances are per operator and stated in each case (rtol, atol):
+  exact arithmetic, data movement, integer ops ........ 0 / 0 (bit-exact) or 1e-6 relative
+  transcendental activations (Exp, Tanh, Erf, Gelu ...) 1e-5 / 1e-6
+  Softmax, LayerNormalization, reductions .............. 1e-5 / 1e-6 (qrt accumulates in f64)
+  MatMul ................................................ 1e-5 / 1e-5 * K (different summation order)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+qrt = pytest.importorskip("qrt")
+
+from onnx import TensorProto, helper  # noqa: E402
+from onnx_node_util import run_qrt  # noqa: E402
+
+OPSET = 20
+NP_TO_ONNX = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float16): TensorProto.FLOAT16,
+              np.dtype(np.int64): TensorProto.INT64, np.dtype(np.int32): TensorProto.INT32,
+              np.dtype(np.int8): TensorProto.INT8, np.dtype(np.uint8): TensorProto.UINT8,
+              np.dtype(np.bool_): TensorProto.BOOL}
+RNG = np.random.default_rng(2024)
+
+
+def rnd(*shape, lo=-2.0, hi=2.0):
+    return RNG.uniform(lo, hi, size=shape).astype(np.float32)
+
+
+def i64(*v):
+    return np.array(v, dtype=np.int64)
+
+
+class Case:
+    def __init__(self, name, op, inputs, attrs=None, rtol=1e-6, atol=0.0, out_types=None,
+                 nodes=None, num_outputs=1):
+        self.name, self.op, self.inputs, self.attrs = name, op, inputs, attrs or {}
+        self.rtol, self.atol = rtol, atol
+        self.out_types = out_types  # ONNX element types of the outputs (default: input 0's)
+        self.nodes = nodes          # a multi-node graph: list of (op, inputs, outputs, attrs)
+        self.num_outputs = num_outputs
+
+    def model(self):
+        ins = [helper.make_tensor_value_info(f"x{i}", NP_TO_ONNX[a.dtype], a.shape)
+               for i, a in enumerate(self.inputs) if a is not None]
+        if self.nodes is None:
+            names = [f"x{i}" if a is not None else "" for i, a in enumerate(self.inputs)]
+            outs = [f"y{k}" for k in range(self.num_outputs)]
+            nodes = [helper.make_node(self.op, names, outs, **self.attrs)]
+        else:
+            nodes = [helper.make_node(op, i, o, **a) for op, i, o, a in self.nodes]
+            outs = [nodes[-1].output[0]]
+        first = next(a for a in self.inputs if a is not None)
+        types = self.out_types or [NP_TO_ONNX[first.dtype]] * len(outs)
+        outputs = [helper.make_tensor_value_info(o, t, None) for o, t in zip(outs, types)]
+        graph = helper.make_graph(nodes, self.name, ins, outputs)
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+        m.ir_version = 9
+        return m
+
+    def feeds(self):
+        return {f"x{i}": a for i, a in enumerate(self.inputs) if a is not None}
+
+
+def binary_cases():
+    shapes = [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (4,)), ((2, 1, 4), (3, 1)), ((), (5,)),
+              ((5, 1, 1), (1, 6, 7)), ((0, 3), (3,)), ((64, 257), (257,))]
+    out = []
+    for op in ["Add", "Sub", "Mul", "Div", "Min", "Max"]:
+        for a, b in shapes:
+            lo = 0.5 if op == "Div" else -2.0
+            out.append(Case(f"{op}_{a}_{b}", op, [rnd(*a), rnd(*b, lo=lo)]))
+    out.append(Case("Pow_bcast", "Pow", [rnd(3, 4, lo=0.1), rnd(4, lo=-2)], rtol=1e-6))
+    out.append(Case("Max_3inputs", "Max", [rnd(3, 1), rnd(4), rnd(2, 1, 1)]))
+    out.append(Case("Min_1input", "Min", [rnd(3, 4)]))
+    for dt in (np.int64, np.int32):
+        a = RNG.integers(-100, 100, size=(3, 4)).astype(dt)
+        b = RNG.integers(1, 9, size=(4,)).astype(dt)
+        for op in ["Add", "Sub", "Mul", "Div"]:
+            out.append(Case(f"{op}_{np.dtype(dt).name}", op, [a, b], rtol=0))
+    return out
+
+
+def unary_cases():
+    specs = [("Sqrt", {}, 0, 4, 1e-6), ("Neg", {}, -4, 4, 0), ("Exp", {}, -10, 10, 1e-5),
+             ("Log", {}, 0.01, 9, 1e-5), ("Abs", {}, -4, 4, 0), ("Relu", {}, -4, 4, 0),
+             ("LeakyRelu", {"alpha": 0.2}, -4, 4, 1e-6), ("Sigmoid", {}, -20, 20, 1e-5),
+             ("Tanh", {}, -6, 6, 1e-5), ("Erf", {}, -4, 4, 1e-5), ("Gelu", {}, -6, 6, 1e-5),
+             ("Gelu", {"approximate": "tanh"}, -6, 6, 1e-5),
+             ("HardSigmoid", {"alpha": 0.3, "beta": 0.4}, -4, 4, 1e-6),
+             ("HardSwish", {}, -6, 6, 1e-6)]
+    out = []
+    for op, attrs, lo, hi, tol in specs:
+        for shape in [(2, 3, 4), (), (0,), (300, 123)]:
+            out.append(Case(f"{op}{attrs}_{shape}", op, [rnd(*shape, lo=lo, hi=hi)], attrs,
+                            rtol=tol, atol=1e-6 if tol else 0))
+    x = rnd(4, 5, lo=-3, hi=3)
+    out.append(Case("Clip_minmax", "Clip", [x, np.float32(-1.0).reshape(()), np.float32(2.0).reshape(())]))
+    out.append(Case("Clip_max_only", "Clip", [x, None, np.float32(0.5).reshape(())]))
+    out.append(Case("Clip_none", "Clip", [x]))
+    out.append(Case("Abs_int64", "Abs", [RNG.integers(-50, 50, size=(7,)).astype(np.int64)], rtol=0))
+    return out
+
+
+def norm_cases():
+    out = []
+    x = rnd(3, 4, 5, lo=-10, hi=10)
+    for axis in (0, 1, 2, -1):
+        out.append(Case(f"Softmax_axis{axis}", "Softmax", [x], {"axis": axis}, rtol=1e-5, atol=1e-6))
+    out.append(Case("Softmax_rows", "Softmax", [rnd(64, 1000, lo=-30, hi=30)], rtol=1e-5, atol=1e-7))
+    for axis in (-1, 1):
+        ns = x.shape[axis:] if axis > 0 else x.shape[-1:]
+        out.append(Case(f"LayerNorm_axis{axis}", "LayerNormalization", [x, rnd(*ns), rnd(*ns)],
+                        {"axis": axis, "epsilon": 1e-3}, rtol=1e-4, atol=1e-5))
+    out.append(Case("LayerNorm_3outputs", "LayerNormalization", [x, rnd(5)], {"axis": -1},
+                    rtol=1e-4, atol=1e-5, num_outputs=3))
+    c = 6
+    out.append(Case("BatchNorm", "BatchNormalization",
+                    [rnd(2, c, 3, 3), rnd(c), rnd(c), rnd(c), rnd(c, lo=0.1, hi=2)],
+                    {"epsilon": 1e-4}, rtol=1e-5, atol=1e-6))
+    return out
+
+
+def matmul_cases():
+    shapes = [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 3, 4), (4, 5)),
+              ((2, 1, 3, 4), (5, 4, 6)), ((1, 64, 96), (2, 96, 80)), ((2, 3, 0), (0, 4)),
+              ((130, 257), (257, 33))]
+    return [Case(f"MatMul_{a}_{b}", "MatMul", [rnd(*a), rnd(*b)], rtol=1e-5, atol=1e-5 * a[-1])
+            for a, b in shapes]
+
+
+def reduce_cases():
+    out = []
+    x = rnd(3, 4, 5)
+    for op in ("ReduceMean", "ReduceSum", "ReduceL2"):
+        for axes in ([1], [0, 2], [-1], []):
+            for keep in (0, 1):
+                ins = [x, i64(*axes)] if axes else [x]
+                out.append(Case(f"{op}_{axes}_{keep}", op, ins, {"keepdims": keep}, rtol=1e-5, atol=1e-6))
+    return out
+
+
+def misc_cases():
+    out = []
+    a = RNG.integers(0, 3, size=(3, 4)).astype(np.int64)
+    out.append(Case("Equal_int64", "Equal", [a, a[0]], out_types=[TensorProto.BOOL]))
+    f = np.array([1, 2, np.nan, 4], np.float32)
+    out.append(Case("Equal_f32", "Equal", [f, np.float32([1, 0, np.nan, 4])], out_types=[TensorProto.BOOL]))
+    out.append(Case("Where_bcast", "Where", [RNG.integers(0, 2, size=(3, 1)).astype(bool), rnd(4), rnd(3, 4)]))
+    for src, to in [(rnd(10, lo=-300, hi=300), TensorProto.FLOAT16), (rnd(10) * 100, TensorProto.INT64),
+                    (rnd(10) * 100, TensorProto.INT32), (RNG.integers(-5, 5, 10), TensorProto.FLOAT),
+                    (rnd(10), TensorProto.BOOL), (rnd(10, lo=-300, hi=300).astype(np.float16), TensorProto.FLOAT),
+                    (rnd(10, lo=0, hi=200), TensorProto.UINT8)]:
+        out.append(Case(f"Cast_{src.dtype}_to_{to}", "Cast", [src], {"to": to}, rtol=0, out_types=[to]))
+    out.append(Case("Identity", "Identity", [rnd(3, 2)]))
+    return out
+
+
+def shape_cases():
+    x = rnd(2, 3, 4)
+    out = [
+        Case("Reshape", "Reshape", [x, i64(4, -1)]),
+        Case("Reshape_zero", "Reshape", [x, i64(0, 0, -1, 2)]),
+        Case("Flatten", "Flatten", [x], {"axis": 2}),
+        Case("Flatten_neg", "Flatten", [x], {"axis": -1}),
+        Case("Transpose_default", "Transpose", [x]),
+        Case("Transpose_nhwc", "Transpose", [rnd(2, 3, 4, 5)], {"perm": [0, 2, 3, 1]}),
+        Case("Transpose_uint8", "Transpose", [RNG.integers(0, 255, (3, 5, 7)).astype(np.uint8)], {"perm": [2, 0, 1]}),
+        Case("Concat", "Concat", [x, rnd(2, 1, 4), rnd(2, 0, 4)], {"axis": 1}),
+        Case("Concat_int64", "Concat", [i64(1, 2), i64(3)], {"axis": 0}),
+        Case("Slice", "Slice", [x, i64(0, 3), i64(1, 0), i64(0, 2), i64(1, -1)]),
+        Case("Slice_neg", "Slice", [x, i64(-2), i64(-100), i64(1), i64(-1)]),
+        Case("Slice_clamp", "Slice", [x, i64(1), i64(2**62), i64(-1), i64(2)]),
+        Case("Gather_axis1", "Gather", [x, np.array([[2, -1], [0, 1]], np.int64)], {"axis": 1}),
+        Case("Gather_scalar", "Gather", [x, np.array(1, np.int64)], {"axis": 0}),
+        Case("Squeeze", "Squeeze", [rnd(1, 3, 1, 2), i64(0, -2)]),
+        Case("Squeeze_all", "Squeeze", [rnd(1, 3, 1, 2)]),
+        Case("Unsqueeze", "Unsqueeze", [rnd(3, 2), i64(0, 3)]),
+        Case("Expand", "Expand", [rnd(3, 1), i64(2, 1, 4)]),
+        Case("Tile", "Tile", [rnd(2, 3), i64(2, 2)]),
+        Case("Shape", "Shape", [x], {"start": 1}, out_types=[TensorProto.INT64]),
+        Case("Range", "Range", [np.float32(1.0).reshape(()), np.float32(4.0).reshape(()),
+                                np.float32(0.5).reshape(())]),
+        Case("ConstantOfShape", "ConstantOfShape", [i64(2, 3)],
+             {"value": helper.make_tensor("v", TensorProto.FLOAT, [1], [2.5])},
+             out_types=[TensorProto.FLOAT]),
+        Case("Split", "Split", [rnd(2, 7), i64(3, 4)], {"axis": 1}, num_outputs=2),
+        Case("Split_num_outputs", "Split", [rnd(7, 2)], {"num_outputs": 3, "axis": 0}, num_outputs=3),
+    ]
+    # A shape subgraph the runtime must fold at plan time: y = Reshape(x, [dim0 * dim1, -1]).
+    out.append(Case("ShapeChain", None, [x], nodes=[
+        ("Shape", ["x0"], ["s"], {}),
+        ("Gather", ["s", "c0"], ["d0"], {}),
+        ("Gather", ["s", "c1"], ["d1"], {}),
+        ("Mul", ["d0", "d1"], ["d01"], {}),
+        ("Concat", ["d01", "cm1"], ["shape"], {"axis": 0}),
+        ("Reshape", ["x0", "shape"], ["y"], {}),
+    ]))
+    return out
+
+
+def _with_constants(case, model):
+    if case.name != "ShapeChain":
+        return model
+    for name, v in (("c0", [0]), ("c1", [1]), ("cm1", [-1])):
+        model.graph.initializer.append(helper.make_tensor(name, TensorProto.INT64, [1], v))
+    return model
+
+
+CASES = binary_cases() + unary_cases() + norm_cases() + matmul_cases() + reduce_cases() + \
+    misc_cases() + shape_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_against_onnxruntime(case):
+    model = _with_constants(case, case.model())
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = sess.run(None, case.feeds())
+    for threads in (1, 2):
+        got = run_qrt(model, case.feeds(), threads=threads)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape, (g.shape, w.shape)
+            assert g.dtype == w.dtype, (g.dtype, w.dtype)
+            if w.dtype.kind == "f" and (case.rtol or case.atol):
+                np.testing.assert_allclose(g, w, rtol=case.rtol, atol=case.atol)
+            else:
+                np.testing.assert_array_equal(g, w)
+
+
+def test_silu_matches_definition():
+    x = rnd(5, 300, lo=-20, hi=20)
+    node = helper.make_node("Silu", ["x0"], ["y0"])
+    graph = helper.make_graph([node], "silu", [helper.make_tensor_value_info("x0", TensorProto.FLOAT, x.shape)],
+                              [helper.make_tensor_value_info("y0", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    (y,) = run_qrt(model, {"x0": x})
+    np.testing.assert_allclose(y, x / (1 + np.exp(-x.astype(np.float64))), rtol=1e-5, atol=1e-6)
+
+
+def test_gather_out_of_range_is_an_error():
+    x = rnd(3, 2)
+    node = helper.make_node("Gather", ["x0", "x1"], ["y0"], axis=0)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x0", TensorProto.FLOAT, x.shape),
+                                            helper.make_tensor_value_info("x1", TensorProto.INT64, [2])],
+                              [helper.make_tensor_value_info("y0", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    with pytest.raises(ValueError, match="out of range"):
+        run_qrt(model, {"x0": x, "x1": np.array([0, 3], np.int64)})
