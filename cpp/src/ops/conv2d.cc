@@ -93,8 +93,9 @@ class Conv2dOp : public Op {
       op->groups_.push_back(std::move(lw));
     }
     const LinearWeights& l0 = op->groups_[0];
-    op->pad_u8_ = static_cast<uint8_t>(l0.mode == LinearWeights::Mode::kStatic ? l0.x_zp : 0);
-    op->elem_ = l0.mode == LinearWeights::Mode::kStatic ? 1 : 4;
+    const bool u8_in = l0.mode == LinearWeights::Mode::kStatic || l0.mode == LinearWeights::Mode::kStaticF32;
+    op->pad_u8_ = static_cast<uint8_t>(u8_in ? l0.x_zp : 0);
+    op->elem_ = u8_in ? 1 : 4;
     return std::unique_ptr<Op>(std::move(op));
   }
 
@@ -197,7 +198,7 @@ class Conv2dOp : public Op {
       return OkStatus();
     }
     const LinearWeights& l0 = groups_[0];
-    ctx.outputs[0]->dtype = l0.mode == LinearWeights::Mode::kStatic ? DType::kU8 : DType::kF32;
+    ctx.outputs[0]->dtype = l0.out_dtype();
     size_t M = static_cast<size_t>(x->shape[0] * OH * OW);
     size_t col = direct() ? 0 : (M * l0.K * elem_ + 63) / 64 * 64;
     ctx.scratch_bytes = col + l0.scratch_bytes(M);

@@ -98,20 +98,26 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
   float ys;
   int32_t yz;
   QRT_RETURN_IF_ERROR(per_tensor_params(c, x, "input", &x_scale, &x_zp));
+  if (x_zp < 0 || x_zp > 255) return InvalidArgument(c.where() + "u8 zero points must lie in [0, 255]");
+  if (b && b->dtype != DType::kS32) return InvalidArgument(c.where() + "bias must be s32 (static int8)");
+  if (b) bias_s32.assign(reinterpret_cast<const int32_t*>(b->data),
+                         reinterpret_cast<const int32_t*>(b->data) + N);
+  if (y && y->dtype == DType::kF32) {
+    // u8 in, f32 out (the last layer of an int8 region): the GEMM dequantizes in its epilogue.
+    mode = Mode::kStaticF32;
+    requant_scale.resize(N);
+    for (size_t i = 0; i < N; ++i)
+      requant_scale[i] = static_cast<float>(static_cast<double>(x_scale) * wscale[i]);
+    return OkStatus();
+  }
   QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &ys, &yz));
-  if (y->dtype != DType::kU8) return Unsupported(c.where() + "static int8 output must be u8");
-  if (x_zp < 0 || x_zp > 255 || yz < 0 || yz > 255)
-    return InvalidArgument(c.where() + "u8 zero points must lie in [0, 255]");
+  if (y->dtype != DType::kU8) return Unsupported(c.where() + "static int8 output must be u8 or f32");
+  if (yz < 0 || yz > 255) return InvalidArgument(c.where() + "u8 zero points must lie in [0, 255]");
   y_zp = yz;
   requant_scale.resize(N);
   for (size_t i = 0; i < N; ++i)
     requant_scale[i] = static_cast<float>(static_cast<double>(x_scale) * wscale[i] / ys);
   activation_u8_range(act, ys, yz, &qmin, &qmax);
-  if (b) {
-    if (b->dtype != DType::kS32) return InvalidArgument(c.where() + "bias must be s32 (static int8)");
-    bias_s32.assign(reinterpret_cast<const int32_t*>(b->data),
-                    reinterpret_cast<const int32_t*>(b->data) + N);
-  }
   return OkStatus();
 }
 
@@ -166,6 +172,11 @@ Status LinearWeights::compute(size_t M, const void* A, size_t lda, void* C, size
     ep.out_zero_point = y_zp;
     ep.qmin = qmin;
     ep.qmax = qmax;
+  } else if (mode == Mode::kStaticF32) {
+    ep.kind = kernels::GemmU8S8Epilogue::Kind::kDequantF32;
+    ep.a_zero_point = x_zp;
+    ep.bias = bias_s32.empty() ? nullptr : bias_s32.data();
+    ep.scale = requant_scale.data();
   } else {
     // int8-dynamic: one (scale, zero point) for the whole input, chosen from its live range.
     const auto& qz = kernels::select_quantize_u8();
@@ -197,7 +208,7 @@ Status LinearWeights::compute(size_t M, const void* A, size_t lda, void* C, size
     tile(t, &m0, &m1, &n0, &n1);
     if (m0 < m1 && n0 < n1) qk->run(M, N, K, a8, lda8, packed.p, ep, C, ldc, m0, m1, n0, n1);
   });
-  if (mode == Mode::kDynamic && (std::isfinite(act.lo) || std::isfinite(act.hi))) {
+  if (mode != Mode::kStatic && (std::isfinite(act.lo) || std::isfinite(act.hi))) {
     for (size_t m = 0; m < M; ++m) {
       float* row = static_cast<float*>(C) + m * ldc;
       for (size_t i = 0; i < N; ++i) row[i] = std::min(std::max(row[i], act.lo), act.hi);
@@ -232,7 +243,7 @@ class DenseOp : public Op {
     Shape y = x->shape;
     y.back() = static_cast<int64_t>(lw_.N);
     ctx.outputs[0]->shape = y;
-    ctx.outputs[0]->dtype = lw_.mode == LinearWeights::Mode::kStatic ? DType::kU8 : DType::kF32;
+    ctx.outputs[0]->dtype = lw_.out_dtype();
     ctx.scratch_bytes = lw_.scratch_bytes(x->numel() / lw_.K);
     return OkStatus();
   }

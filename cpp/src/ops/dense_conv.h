@@ -12,7 +12,9 @@
 namespace qrt::rt {
 
 struct LinearWeights {
-  enum class Mode { kFloat, kStatic, kDynamic };
+  // kStatic: u8 x s8 -> u8 (requantized); kStaticF32: u8 x s8 -> f32 (dequantized, int32 bias);
+  // kDynamic: f32 quantized per run x s8 -> f32; kFloat: f32 x f32/f16/bf16 -> f32.
+  enum class Mode { kFloat, kStatic, kStaticF32, kDynamic };
   Mode mode = Mode::kFloat;
   size_t N = 0, K = 0;
   Activation act;
@@ -32,6 +34,7 @@ struct LinearWeights {
   Status compute(size_t M, const void* A, size_t lda, void* C, size_t ldc, void* scratch,
                  ThreadPool* pool) const;
   std::string kernel_name() const;
+  DType out_dtype() const { return mode == Mode::kStatic ? DType::kU8 : DType::kF32; }
 };
 
 void register_dense_op(OpRegistry& r);
