@@ -264,13 +264,17 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
   Epi e;
   e.vmin = _mm512_set1_ps(fmin);
   e.vmax = _mm512_set1_ps(fmax);
-  size_t kc_max = K < kKc ? K : kKc;
-  float* apack = g_scratch.get(kMc * (kc_max ? kc_max : 1));
+  // Fewer than MR rows (GEMV-like, memory-bound): no K blocking, so each weight panel streams
+  // once, front to back, instead of hopping between panels every KC.
+  const size_t kc_block = m_end - m_begin < static_cast<size_t>(MR) ? (K ? K : 1) : kKc;
+  size_t kc_max = K < kc_block ? K : kc_block;
+  size_t max_rows = m_end - m_begin < kMc ? m_end - m_begin : kMc;
+  float* apack = g_scratch.get(max_rows * (kc_max ? kc_max : 1));
   for (size_t mb = m_begin; mb < m_end; mb += kMc) {
     size_t rows = m_end - mb < kMc ? m_end - mb : kMc;
     size_t k0 = 0;
     do {
-      size_t kc = K - k0 < kKc ? K - k0 : kKc;
+      size_t kc = K - k0 < kc_block ? K - k0 : kc_block;
       e.first = k0 == 0;
       e.last = k0 + kc >= K;
       pack_a<MR>(rows, kc, A + mb * lda + k0, lda, apack);
