@@ -219,7 +219,9 @@ void register_quant_overrides(OpRegistry& r) {
     OpFactory float_factory = prev ? *prev : OpFactory();
     r.add(name, [mul, float_factory, name](const CreateContext& c) -> Result<std::unique_ptr<Op>> {
       const format::TensorDef* a = c.input(0);
-      if (a && a->dtype == DType::kU8) return QBinaryOp::create(c, mul);
+      // Quantized only when the u8 operand carries quantization parameters; a plain integer
+      // Add/Mul (ONNX semantics on uint8) goes to the float group's op like every other dtype.
+      if (a && a->dtype == DType::kU8 && !a->quant.empty()) return QBinaryOp::create(c, mul);
       if (float_factory) return float_factory(c);
       return Unsupported(c.where() + std::string(name) + " is only implemented for u8 in this build");
     });

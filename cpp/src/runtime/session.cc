@@ -325,10 +325,9 @@ Status Session::run_with(const std::vector<TensorView>& inputs, const OutputAllo
                              " (shape " + rt::shape_str(want.shape) + "), got shape " +
                              rt::shape_str(got.shape));
     for (size_t d = 0; d < got.shape.size(); ++d) {
-      if (got.shape[d] <= 0)
-        return InvalidArgument(where + "dimension " + std::to_string(d) + " is " +
-                               std::to_string(got.shape[d]) +
-                               "; zero-size and negative dimensions are not supported");
+      if (got.shape[d] < 0)
+        return InvalidArgument(where + "dimension " + std::to_string(d) + " is negative (" +
+                               std::to_string(got.shape[d]) + ")");
       if (want.shape[d] >= 0 && got.shape[d] != want.shape[d])
         return InvalidArgument(where + "dimension " + std::to_string(d) + " must be " +
                                std::to_string(want.shape[d]) + ", got " +
