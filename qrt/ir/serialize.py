@@ -63,7 +63,10 @@ def to_model_dict(g: Graph, metadata: dict[str, str]) -> dict:
         t = g.tensor(name)
         data = None
         if t.data is not None:
-            data = np.ascontiguousarray(t.data, dtype=numpy_dtype(t.dtype))
+            # np.ascontiguousarray would turn a 0-d scalar into shape (1,)
+            data = np.asarray(t.data, dtype=numpy_dtype(t.dtype))
+            if not data.flags.c_contiguous:
+                data = data.copy(order="C")
         shape = list(data.shape) if data is not None else list(t.shape or [])
         rec = {"name": name, "dtype": t.dtype, "shape": [int(d) for d in shape], "data": data,
                "quant": t.quant.to_dict() if t.quant is not None else None}

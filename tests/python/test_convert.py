@@ -390,3 +390,15 @@ def test_static_float_output_only_where_nothing_int8_reads_it(digits):
     out = lambda n: r.model_dict["tensors"][nodes[n]["outputs"][0]]  # noqa: E731
     assert out("c0")["dtype"] == "u8" and out("c1")["dtype"] == ("f32" if FLOAT_OUT else "u8")
     assert len(t) > 0
+
+
+def test_scalar_constants_keep_rank_zero():
+    g = helper.make_graph(
+        [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "i"], ["y"], axis=0)],
+        "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, [])],
+        [numpy_helper.from_array(np.array(0, np.int64), "i")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    r = build(m, mode="fp32", progress=False)
+    t = {x["name"]: x for x in r.model_dict["tensors"]}
+    assert t["i"]["shape"] == [] and t["i"]["data"].shape == ()
