@@ -2,7 +2,8 @@
 
 Each case is a small ONNX graph (usually one node, opset 20) run by onnxruntime and, written as a
 .qmodel with the same nodes (tests/python/onnx_node_util.py), by the qrt runtime with 1 and 2
-threads. Tolerances are per operator and stated in each case (rtol, atol):
+threads. Zero-size dimensions are covered by the C++ op tests (tests/cpp/ops): the session refuses
+zero-size graph inputs. Tolerances are per operator and stated in each case (rtol, atol):
   exact arithmetic, data movement, integer ops ........ 0 / 0 (bit-exact) or 1e-6 relative
   transcendental activations (Exp, Tanh, Erf, Gelu ...) 1e-5 / 1e-6
   Softmax, LayerNormalization, reductions .............. 1e-5 / 1e-6 (qrt accumulates in f64)
@@ -70,7 +71,7 @@ class Case:
 
 def binary_cases():
     shapes = [((2, 3, 4), (2, 3, 4)), ((2, 3, 4), (4,)), ((2, 1, 4), (3, 1)), ((), (5,)),
-              ((5, 1, 1), (1, 6, 7)), ((0, 3), (3,)), ((64, 257), (257,))]
+              ((5, 1, 1), (1, 6, 7)), ((64, 257), (257,))]
     out = []
     for op in ["Add", "Sub", "Mul", "Div", "Min", "Max"]:
         for a, b in shapes:
@@ -97,12 +98,12 @@ def unary_cases():
              ("HardSwish", {}, -6, 6, 1e-6)]
     out = []
     for op, attrs, lo, hi, tol in specs:
-        for shape in [(2, 3, 4), (), (0,), (300, 123)]:
+        for shape in [(2, 3, 4), (), (300, 123)]:
             out.append(Case(f"{op}{attrs}_{shape}", op, [rnd(*shape, lo=lo, hi=hi)], attrs,
                             rtol=tol, atol=1e-6 if tol else 0))
     x = rnd(4, 5, lo=-3, hi=3)
-    out.append(Case("Clip_minmax", "Clip", [x, np.float32(-1.0).reshape(()), np.float32(2.0).reshape(())]))
-    out.append(Case("Clip_max_only", "Clip", [x, None, np.float32(0.5).reshape(())]))
+    out.append(Case("Clip_minmax", "Clip", [x, np.array(-1.0, np.float32), np.array(2.0, np.float32)]))
+    out.append(Case("Clip_max_only", "Clip", [x, None, np.array(0.5, np.float32)]))
     out.append(Case("Clip_none", "Clip", [x]))
     out.append(Case("Abs_int64", "Abs", [RNG.integers(-50, 50, size=(7,)).astype(np.int64)], rtol=0))
     return out
@@ -129,7 +130,7 @@ def norm_cases():
 
 def matmul_cases():
     shapes = [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 3, 4), (4, 5)),
-              ((2, 1, 3, 4), (5, 4, 6)), ((1, 64, 96), (2, 96, 80)), ((2, 3, 0), (0, 4)),
+              ((2, 1, 3, 4), (5, 4, 6)), ((1, 64, 96), (2, 96, 80)),
               ((130, 257), (257, 33))]
     return [Case(f"MatMul_{a}_{b}", "MatMul", [rnd(*a), rnd(*b)], rtol=1e-5, atol=1e-5 * a[-1])
             for a, b in shapes]
@@ -152,7 +153,8 @@ def misc_cases():
     out.append(Case("Equal_int64", "Equal", [a, a[0]], out_types=[TensorProto.BOOL]))
     f = np.array([1, 2, np.nan, 4], np.float32)
     out.append(Case("Equal_f32", "Equal", [f, np.float32([1, 0, np.nan, 4])], out_types=[TensorProto.BOOL]))
-    out.append(Case("Where_bcast", "Where", [RNG.integers(0, 2, size=(3, 1)).astype(bool), rnd(4), rnd(3, 4)]))
+    out.append(Case("Where_bcast", "Where", [RNG.integers(0, 2, size=(3, 1)).astype(bool), rnd(4), rnd(3, 4)],
+                    out_types=[TensorProto.FLOAT]))
     for src, to in [(rnd(10, lo=-300, hi=300), TensorProto.FLOAT16), (rnd(10) * 100, TensorProto.INT64),
                     (rnd(10) * 100, TensorProto.INT32), (RNG.integers(-5, 5, 10), TensorProto.FLOAT),
                     (rnd(10), TensorProto.BOOL), (rnd(10, lo=-300, hi=300).astype(np.float16), TensorProto.FLOAT),
@@ -172,7 +174,7 @@ def shape_cases():
         Case("Transpose_default", "Transpose", [x]),
         Case("Transpose_nhwc", "Transpose", [rnd(2, 3, 4, 5)], {"perm": [0, 2, 3, 1]}),
         Case("Transpose_uint8", "Transpose", [RNG.integers(0, 255, (3, 5, 7)).astype(np.uint8)], {"perm": [2, 0, 1]}),
-        Case("Concat", "Concat", [x, rnd(2, 1, 4), rnd(2, 0, 4)], {"axis": 1}),
+        Case("Concat", "Concat", [x, rnd(2, 1, 4), rnd(2, 2, 4)], {"axis": 1}),
         Case("Concat_int64", "Concat", [i64(1, 2), i64(3)], {"axis": 0}),
         Case("Slice", "Slice", [x, i64(0, 3), i64(1, 0), i64(0, 2), i64(1, -1)]),
         Case("Slice_neg", "Slice", [x, i64(-2), i64(-100), i64(1), i64(-1)]),
@@ -185,8 +187,8 @@ def shape_cases():
         Case("Expand", "Expand", [rnd(3, 1), i64(2, 1, 4)]),
         Case("Tile", "Tile", [rnd(2, 3), i64(2, 2)]),
         Case("Shape", "Shape", [x], {"start": 1}, out_types=[TensorProto.INT64]),
-        Case("Range", "Range", [np.float32(1.0).reshape(()), np.float32(4.0).reshape(()),
-                                np.float32(0.5).reshape(())]),
+        Case("Range", "Range", [np.array(1.0, np.float32), np.array(4.0, np.float32),
+                                np.array(0.5, np.float32)]),
         Case("ConstantOfShape", "ConstantOfShape", [i64(2, 3)],
              {"value": helper.make_tensor("v", TensorProto.FLOAT, [1], [2.5])},
              out_types=[TensorProto.FLOAT]),

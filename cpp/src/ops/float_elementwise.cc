@@ -102,6 +102,12 @@ class BinaryOp : public Op {
   Status check_quant(const InferContext& c) const {
     const format::QuantParams* qs[3] = {c.inputs[0]->quant, c.inputs[1]->quant,
                                         c.outputs[0]->quant};
+    bool none = true;
+    for (const format::QuantParams* q : qs) none = none && (!q || q->empty());
+    if (none)  // u8/s8 are quantized activations in qrt; raw integer arithmetic is not a path
+      return Unsupported(c.where() + dt_name(c.inputs[0]->dtype) +
+                         " inputs without quantization parameters (raw integer arithmetic) are "
+                         "not implemented");
     const char* names[3] = {"input 0", "input 1", "output"};
     for (int i = 0; i < 3; ++i) {
       if (!qs[i] || qs[i]->scales.size() != 1 || qs[i]->zero_points.size() != 1 ||

@@ -149,7 +149,9 @@ QRT_TEST(FloatOps, QuantizedAddRequantizes) {
   // reals: 0+2=2 -> 14; 5+2=7 -> 24; 25.5+2=27.5 -> 55+10=65
   QRT_EXPECT(r.out[0].as<uint8_t>() == std::vector<uint8_t>({14, 24, 65}));
   r = run_op("Add", {u8({1}, {1}), u8({1}, {1})});
-  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "missing quant params";
+  QRT_EXPECT(r.code() == StatusCode::kUnsupported) << "raw u8 arithmetic" << r.message();
+  r = run_op("Add", {with_quant(u8({1}, {1}), 0.5f, 0), u8({1}, {1})}, {}, o);
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "missing quant params" << r.message();
 }
 
 QRT_TEST(FloatOps, BinaryErrors) {
