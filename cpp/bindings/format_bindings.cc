@@ -21,6 +21,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -416,6 +417,33 @@ pyb::dict read_header_py(const pyb::object& src) {
   return d;
 }
 
+// Benchmark hook (benchmarks/format_load.py): seconds for each of `repeats` opens of `path` —
+// mmap + read_model (header, table, structural checksums, full validation) + unmap — timed in
+// C++ so that building the Python dict is not counted.
+std::vector<double> time_open(const std::string& path, int repeats, bool verify_weights) {
+  std::vector<double> out;
+  pyb::gil_scoped_release nogil;
+  for (int i = 0; i < repeats; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+      auto f = format::MappedFile::open(path);
+      if (!f.ok()) {
+        pyb::gil_scoped_acquire gil;
+        throw qrt::binding::StatusError(f.status());
+      }
+      format::ReadOptions o;
+      o.verify_weights = verify_weights;
+      auto m = format::read_model(f.value()->data(), f.value()->size(), o);
+      if (!m.ok()) {
+        pyb::gil_scoped_acquire gil;
+        throw qrt::binding::StatusError(m.status());
+      }
+    }
+    out.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return out;
+}
+
 }  // namespace
 }  // namespace qrt::py_format
 
@@ -428,6 +456,9 @@ void register_format_bindings(pybind11::module_& m) {
         "read-only numpy views of the file image.");
   m.def("read_header", &read_header_py, pyb::arg("data"),
         "The header and section table of a .qmodel (bytes or path).");
+  m.def("_format_time_open", &time_open, pybind11::arg("path"), pybind11::arg("repeats") = 100,
+        pybind11::arg("verify_weights") = false,
+        "Benchmark: seconds per mmap + read_model + unmap of a .qmodel, timed in C++.");
   m.attr("FORMAT_VERSION") = std::to_string(qrt::format::kFormatMajor) + "." +
                              std::to_string(qrt::format::kFormatMinor);
 }
