@@ -75,8 +75,10 @@ def run_qrt(model, mode, calib_batches, batches, method):
     from qrt.ir.evaluate import Evaluator
 
     t = time.perf_counter()
-    res = build(model, mode=mode, calibration=calib_batches if mode == "int8" else None,
-                method=method, progress=False)
+    plain = mode.endswith(":plain")  # no calibration data: no SmoothQuant
+    mode = mode.split(":")[0]
+    res = build(model, mode=mode, calibration=None if plain or mode not in ("int8", "int8-dynamic")
+                else calib_batches, method=method, progress=False)
     conv = time.perf_counter() - t
     try:
         import qrt
@@ -97,7 +99,8 @@ def main() -> None:
     ap.add_argument("--sentences", type=int, default=300)
     ap.add_argument("--calib", type=int, default=64)
     ap.add_argument("--method", default="percentile")
-    ap.add_argument("--modes", default="int8-dynamic,int8,fp16")
+    # ":plain" = without calibration data (so without SmoothQuant)
+    ap.add_argument("--modes", default="int8-dynamic:plain,int8-dynamic,int8,fp16")
     ap.add_argument("--no-ort", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -115,7 +118,7 @@ def main() -> None:
                 results[name] = {"cosine": cosine(ref, run_ort(path, batches))}
         for mode in args.modes.split(","):
             y, engine, conv, rep = run_qrt(model, mode, calib_batches, batches, args.method)
-            key = f"qrt {mode}" + (f" ({args.method})" if mode == "int8" else "")
+            key = f"qrt {mode}" + (f" ({args.method})" if mode.startswith("int8:") or mode == "int8" else "")
             results[key] = {"cosine": cosine(ref, y), "engine": engine, "convert_s": round(conv, 1),
                             "min_cosine": float(np.min(np.sum(ref * y, 1) / np.linalg.norm(y, axis=1)))}
     if args.json:

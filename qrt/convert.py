@@ -24,8 +24,15 @@ from qrt.ir.errors import invalid_argument, unsupported
 from qrt.ir.serialize import to_model_dict
 from qrt.passes.layout import UNCONVERTED_REASON
 from qrt.quantize import quantizer as Q
+from qrt.quantize import smooth
 from qrt.quantize.report import ConversionReport
 from qrt.quantize.scheme import MODES, RUNTIME_OPS
+
+
+# SmoothQuant on Dense inputs fed by float ops, when calibration data is given
+# (qrt/quantize/smooth.py). A module switch rather than a convert() argument: the public
+# signature stays that of the design notes.
+SMOOTH = True
 
 
 def qrt_version() -> str:
@@ -94,25 +101,48 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
     report = ConversionReport(output_path=None, mode=mode, method=method if mode == "int8" else None,
                               per_channel=per_channel, source_sha256=imported.sha256)
     int8 = None
+    smooth_groups = {}
+    use_smooth = mode in ("int8", "int8-dynamic") and calibration is not None and SMOOTH
+    if use_smooth and mode == "int8-dynamic":
+        smooth_groups = smooth.candidates(g, Q.excluded_matcher(g, exclude))
+    hints = getattr(g, "activation_hints", {})
     if mode == "int8":
         int8 = Q.plan_static(g, opts)
+        if use_smooth:
+            smooth_groups = smooth.candidates(g, Q.excluded_matcher(g, exclude), int8)
+    chan_names = sorted({g.tensor(x).source for x in smooth_groups})
+    if mode == "int8":
         uf, tensors = Q.ranges_needed(g, int8)
-        hints = getattr(g, "activation_hints", {})
         need = sorted({g.tensor(t).source for t in tensors
                        if t not in hints and g.tensor(t).source not in hints and g.tensor(t).source})
         ranges = {}
-        if need:
+        if need or chan_names:
             from qrt.calibrate.collect import collect
 
-            ranges, report.calibration_batches = collect(
-                imported.onnx_model, need, calibration, method, percentile, progress)
+            ranges, report.calibration_batches, stats = collect(
+                imported.onnx_model, need, calibration, method, percentile, progress, chan_names)
+            if smooth.apply(g, smooth_groups, stats, ranges):
+                int8 = Q.plan_static(g, opts)  # the Dense inputs are now the smoothed tensors
+                uf, tensors = Q.ranges_needed(g, int8)
         qparams = Q.group_params(g, uf, tensors, ranges, hints)
         Q.apply_static(g, int8, qparams, opts, weight_hints)
         if hints:
             report.notes.append(f"{len(hints)} activation range(s) taken from the model's "
                                 "QuantizeLinear/DequantizeLinear nodes")
     else:
+        if chan_names:
+            from qrt.calibrate.collect import collect
+
+            _, report.calibration_batches, stats = collect(
+                imported.onnx_model, [], calibration, method, percentile, progress, chan_names)
+            smooth.apply(g, smooth_groups, stats, {})
         Q.apply_weight_modes(g, opts, weight_hints)
+    smoothed = [n for n in g.nodes if "smoothquant_alpha" in n.attrs]
+    if smoothed:
+        report.notes.append(f"SmoothQuant with shift on the inputs of {len(smoothed)} Dense "
+                            f"node(s) (of {sum(len(v) for v in smooth_groups.values())} candidates)")
+    for n in smoothed:  # a converter-side note, not a runtime attribute
+        n.attrs.pop("smoothquant_alpha")
     report.nodes = Q.node_reports(g, mode, int8)
     kept = [{"name": n.name, "op": n.op, "reason": n.float_reason} for n in report.nodes
             if n.float_reason]
@@ -125,6 +155,7 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
         "per_channel": str(bool(per_channel)).lower(),
         "exclude": json.dumps(exclude),
         "float_nodes": json.dumps(kept),
+        "smoothquant": json.dumps(sorted(n.name for n in smoothed)),
     }
     if mode == "int8" and method == "percentile":
         metadata["percentile"] = repr(float(percentile))
