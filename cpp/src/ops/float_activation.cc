@@ -1,10 +1,12 @@
 // Unary elementwise ops with ONNX semantics, f32 (Neg and Abs also s64/s32):
 //   Sqrt Neg Exp Log Abs Relu LeakyRelu(alpha) Clip(min/max inputs, or attributes of opset < 11)
 //   Sigmoid Tanh Erf Gelu(approximate "none"|"tanh") Silu HardSigmoid(alpha, beta) HardSwish
-// Large tensors are split over the thread pool in contiguous chunks.
+// Large tensors are split over the thread pool in contiguous chunks; the transcendental ones run
+// through the SIMD array functions of kernels/vmath.h.
 #include <cmath>
 #include <limits>
 
+#include "kernels/vmath.h"
 #include "ops/float_ops.h"
 #include "ops/op_util.h"
 
@@ -16,10 +18,11 @@ enum class Un {
   kGeluTanh, kSilu, kHardSigmoid, kHardSwish
 };
 
-inline float sigmoid(float x) {
-  if (x >= 0.f) return 1.f / (1.f + std::exp(-x));
-  float e = std::exp(x);
-  return e / (1.f + e);
+// Array functions from kernels/vmath.h (SIMD exp/tanh/sigmoid/erf/GELU/SiLU, <= 4 ulp except
+// the GELU forms; see that header) over contiguous chunks.
+void vmap(ThreadPool* pool, const float* x, float* y, size_t n,
+          void (*fn)(const float*, float*, size_t)) {
+  parallel_range(pool, n, 1 << 14, [&](size_t b, size_t e) { fn(x + b, y + b, e - b); });
 }
 
 template <typename T, typename F>
@@ -86,7 +89,7 @@ class UnaryOp : public Op {
     switch (k_) {
       case Un::kSqrt: map(p, x, y, n, [](float v) { return std::sqrt(v); }); break;
       case Un::kNeg: map(p, x, y, n, [](float v) { return -v; }); break;
-      case Un::kExp: map(p, x, y, n, [](float v) { return std::exp(v); }); break;
+      case Un::kExp: vmap(p, x, y, n, kernels::vexp); break;
       case Un::kLog: map(p, x, y, n, [](float v) { return std::log(v); }); break;
       case Un::kAbs: map(p, x, y, n, [](float v) { return std::fabs(v); }); break;
       case Un::kRelu: map(p, x, y, n, [](float v) { return v > 0.f ? v : (v == v ? 0.f : v); }); break;
@@ -104,21 +107,12 @@ class UnaryOp : public Op {
         });
         break;
       }
-      case Un::kSigmoid: map(p, x, y, n, sigmoid); break;
-      case Un::kTanh: map(p, x, y, n, [](float v) { return std::tanh(v); }); break;
-      case Un::kErf: map(p, x, y, n, [](float v) { return std::erf(v); }); break;
-      case Un::kGelu:
-        map(p, x, y, n, [](float v) {
-          return 0.5f * v * (1.f + std::erf(v * 0.70710678118654752f));
-        });
-        break;
-      case Un::kGeluTanh:
-        map(p, x, y, n, [](float v) {
-          const float k = 0.79788456080286536f;  // sqrt(2/pi)
-          return 0.5f * v * (1.f + std::tanh(k * (v + 0.044715f * v * v * v)));
-        });
-        break;
-      case Un::kSilu: map(p, x, y, n, [](float v) { return v * sigmoid(v); }); break;
+      case Un::kSigmoid: vmap(p, x, y, n, kernels::vsigmoid); break;
+      case Un::kTanh: vmap(p, x, y, n, kernels::vtanh); break;
+      case Un::kErf: vmap(p, x, y, n, kernels::verf); break;
+      case Un::kGelu: vmap(p, x, y, n, kernels::vgelu); break;
+      case Un::kGeluTanh: vmap(p, x, y, n, kernels::vgelu_tanh); break;
+      case Un::kSilu: vmap(p, x, y, n, kernels::vsilu); break;
       case Un::kHardSigmoid:
         map(p, x, y, n, [alpha, beta](float v) {
           return std::max(0.f, std::min(1.f, alpha * v + beta));

@@ -1,11 +1,13 @@
 // Normalisations with ONNX semantics, f32:
 //   Softmax(axis = -1)                   opset 13: one axis, max-subtracted, rows in parallel
+//                                        (contiguous rows: kernels::softmax_row, SIMD)
 //   LayerNormalization(axis = -1, epsilon = 1e-5; X, Scale, B?) -> Y, Mean?, InvStdDev?
 //                                        statistics over dims [axis, rank), accumulated in f64
 //   BatchNormalization(epsilon = 1e-5)   inference mode: X [N, C, ...] with per-channel
 //                                        scale, B, input_mean, input_var
 #include <cmath>
 
+#include "kernels/vmath.h"
 #include "ops/broadcast.h"
 #include "ops/float_ops.h"
 #include "ops/op_util.h"
@@ -49,7 +51,7 @@ class SoftmaxOp : public Op {
     if (outer * n * inner == 0) return OkStatus();
     if (inner == 1) {
       parallel_range(c.pool, outer, std::max<size_t>(1, 4096 / n), [&](size_t b, size_t e) {
-        for (size_t r = b; r < e; ++r) row(x + r * n, y + r * n, n);
+        for (size_t r = b; r < e; ++r) kernels::softmax_row(x + r * n, y + r * n, n);
       });
       return OkStatus();
     }
@@ -78,17 +80,6 @@ class SoftmaxOp : public Op {
   }
 
  private:
-  static void row(const float* x, float* y, size_t n) {
-    float mx = x[0];
-    for (size_t i = 1; i < n; ++i) mx = std::max(mx, x[i]);
-    float sum = 0.f;
-    for (size_t i = 0; i < n; ++i) {
-      y[i] = std::exp(x[i] - mx);
-      sum += y[i];
-    }
-    const float inv = 1.f / sum;
-    for (size_t i = 0; i < n; ++i) y[i] *= inv;
-  }
   int64_t axis_ = -1;
 };
 
