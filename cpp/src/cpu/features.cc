@@ -7,6 +7,10 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #define QRT_X86 1
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
@@ -64,12 +68,21 @@ Features detect() {
     f.avx512vl = os512 && (r[1] & (1u << 31));
     f.avx512vnni = os512 && (r[2] & (1u << 11));
     f.avx512fp16 = os512 && (r[3] & (1u << 23));
+    f.amx_bf16 = r[3] & (1u << 22);
+    f.amx_tile = r[3] & (1u << 24);
     f.amx_int8 = r[3] & (1u << 25);
     if (max_sub >= 1) {
       cpuid(7, 1, r);
       f.avxvnni = f.avx2 && (r[0] & (1u << 4));
       f.avx512bf16 = os512 && (r[0] & (1u << 5));
     }
+  }
+  if (f.amx_tile && osxsave && (xgetbv0() & 0x60000) == 0x60000) {
+    // Linux hands out the 8 KiB tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM for
+    // XFEATURE_XTILEDATA = 18); without it the first tile instruction faults.
+#if defined(__linux__)
+    f.os_amx = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18) == 0;
+#endif
   }
   cpuid(0x80000000u, 0, r);
   if (r[0] >= 0x80000004u) {
@@ -99,8 +112,8 @@ struct CapState {
 };
 CapState& cap_state();
 
-constexpr const char* kNames[kNumIsas] = {"ref",    "avx2",       "avxvnni", "avx512",
-                                          "avx512vnni", "avx512bf16", "neon",    "neondot"};
+constexpr const char* kNames[kNumIsas] = {"ref",        "avx2",       "avxvnni", "avx512", "avx512vnni",
+                                          "avx512bf16", "neon",       "neondot", "amx"};
 
 Isa best_supported() {
   Isa best = Isa::kRef;
@@ -172,7 +185,8 @@ bool parse_isa(const std::string& name, Isa* out) {
 
 std::vector<Isa> arch_isas() {
 #if QRT_X86
-  return {Isa::kRef, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kAvx512Bf16};
+  return {Isa::kRef,        Isa::kAvx2,       Isa::kAvxVnni, Isa::kAvx512,
+          Isa::kAvx512Vnni, Isa::kAvx512Bf16, Isa::kAmx};
 #elif QRT_ARM64
   return {Isa::kRef, Isa::kNeon, Isa::kNeonDot};
 #else
@@ -193,6 +207,8 @@ bool isa_supported(Isa isa) {
     case Isa::kAvx512Bf16: return avx512 && f.avx512vnni && f.avx512bf16;
     case Isa::kNeon: return f.neon;
     case Isa::kNeonDot: return f.neondot;
+    case Isa::kAmx: return avx512 && f.avx512vnni && f.avx512bf16 && f.amx_tile && f.amx_int8 &&
+                           f.amx_bf16 && f.os_amx;
   }
   return false;
 }
@@ -207,7 +223,8 @@ bool isa_compiled(Isa isa) {
     case Isa::kAvxVnni:
     case Isa::kAvx512:
     case Isa::kAvx512Vnni:
-    case Isa::kAvx512Bf16: return true;
+    case Isa::kAvx512Bf16:
+    case Isa::kAmx: return true;
 #endif
 #if QRT_ARM64
     case Isa::kNeon:
@@ -229,11 +246,16 @@ Status set_isa_cap(const std::string& name) {
   return OkStatus();
 }
 
+int isa_rank(Isa isa) {
+  std::vector<Isa> order = arch_isas();
+  for (size_t i = 0; i < order.size(); ++i)
+    if (order[i] == isa) return static_cast<int>(i);
+  return -1;  // not a level of this architecture
+}
+
 bool isa_enabled(Isa isa) {
-  return isa_supported(isa) && isa_compiled(isa) &&
-         static_cast<int>(isa) <= static_cast<int>(isa_cap()) &&
-         // x86 and arm levels never mix, whatever the numeric order says
-         (isa == Isa::kRef || (static_cast<int>(isa) >= 6) == (static_cast<int>(isa_cap()) >= 6));
+  int r = isa_rank(isa);
+  return r >= 0 && isa_supported(isa) && isa_compiled(isa) && r <= isa_rank(isa_cap());
 }
 
 }  // namespace qrt::cpu

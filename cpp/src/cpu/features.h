@@ -5,7 +5,7 @@
 // table lists its variants best first and `isa_enabled()` says which may run: the CPU supports
 // the level, the level was compiled in, and it does not exceed the cap from QRT_ISA (or
 // set_isa_cap()). The levels form one order so that a cap has a single meaning:
-//   ref < avx2 < avxvnni < avx512 < avx512vnni < avx512bf16      (x86-64)
+//   ref < avx2 < avxvnni < avx512 < avx512vnni < avx512bf16 < amx      (x86-64)
 //   ref < neon < neondot                                         (aarch64)
 #pragma once
 
@@ -25,15 +25,17 @@ enum class Isa : int {
   kAvx512Bf16 = 5,  // AVX-512 + VNNI + BF16 (vdpbf16ps)
   kNeon = 6,        // aarch64 baseline
   kNeonDot = 7,     // aarch64 + dot product (sdot/udot)
+  kAmx = 8,         // AVX-512 BF16 level + AMX tiles (AMX-INT8, AMX-BF16), OS permission granted
 };
-constexpr int kNumIsas = 8;
+constexpr int kNumIsas = 9;
 
 struct Features {
   std::string vendor, brand;
   bool sse41 = false, sse42 = false, avx = false, avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
   bool avx512vnni = false, avxvnni = false, avx512bf16 = false, avx512fp16 = false;
-  bool amx_int8 = false;
+  bool amx_int8 = false, amx_bf16 = false, amx_tile = false;
+  bool os_amx = false;  // XCR0 tile state enabled and the kernel granted XTILEDATA to this process
   bool os_avx = false, os_avx512 = false;  // XCR0 says the OS saves ymm / zmm+opmask state
   bool neon = false, neondot = false;
 };
@@ -56,5 +58,7 @@ Status isa_env_status();
 // Overrides the cap for this process (tests); an error if unknown or unsupported here.
 Status set_isa_cap(const std::string& name);
 bool isa_enabled(Isa isa);
+// Position of a level in its architecture's order (ref = 0).
+int isa_rank(Isa isa);
 
 }  // namespace qrt::cpu

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "kernels/dwconv_f32.h"
+#include "kernels/dwconv_u8s8.h"
+#include "kernels/im2col_u8.h"
 #include "ops/common.h"
 #include "ops/dense_conv.h"
 
@@ -59,6 +61,12 @@ class Conv2dOp : public Op {
     if (g.group == g.cin && g.cout == g.cin && x->dtype == DType::kF32 &&
         (w->dtype == DType::kF32 || w->dtype == DType::kF16 || w->dtype == DType::kBF16)) {
       QRT_RETURN_IF_ERROR(op->init_depthwise_f32(c, w, b));
+      return std::unique_ptr<Op>(std::move(op));
+    }
+    const format::TensorDef* yrec = c.output(0);
+    if (g.group == g.cin && g.cout == g.cin && x->dtype == DType::kU8 && w->dtype == DType::kS8 &&
+        yrec && yrec->dtype == DType::kU8) {
+      QRT_RETURN_IF_ERROR(op->init_depthwise_u8(c, x, w, b, yrec));
       return std::unique_ptr<Op>(std::move(op));
     }
     const size_t esz = format::dtype_size(w->dtype);
@@ -124,6 +132,84 @@ class Conv2dOp : public Op {
       dw_bias_.assign(reinterpret_cast<const float*>(b->data), reinterpret_cast<const float*>(b->data) + C);
     }
     dwk_ = &kernels::select_dwconv_f32();
+    return OkStatus();
+  }
+
+  // Depthwise int8: weights transposed to [KH][KW][C] and packed for the direct kernel; the
+  // epilogue is the GEMM's (per-channel float multiplier, zero points, fused clamp).
+  Status init_depthwise_u8(const CreateContext& c, const format::TensorDef* x,
+                           const format::TensorDef* w, const format::TensorDef* b,
+                           const format::TensorDef* y) {
+    QRT_ASSIGN_OR_RETURN(act_, parse_activation(c));
+    const size_t C = static_cast<size_t>(g_.cin), taps = static_cast<size_t>(g_.kh * g_.kw);
+    float xs, ys;
+    int32_t xz, yz;
+    QRT_RETURN_IF_ERROR(per_tensor_params(c, x, "input", &xs, &xz));
+    QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &ys, &yz));
+    if (xz < 0 || xz > 255 || yz < 0 || yz > 255)
+      return InvalidArgument(c.where() + "u8 zero points must lie in [0, 255]");
+    const auto& wq = w->quant;
+    if (!(wq.scales.size() == 1 || (wq.axis == 0 && wq.scales.size() == C)))
+      return InvalidArgument(c.where() + "weights '" + w->name + "' need 1 or " + std::to_string(C) +
+                             " scales along axis 0");
+    for (int32_t z : wq.zero_points)
+      if (z != 0) return Unsupported(c.where() + "weights '" + w->name + "' have a non-zero zero point");
+    std::vector<int8_t> t(C * taps);
+    const int8_t* wd = reinterpret_cast<const int8_t*>(w->data);
+    for (size_t ch = 0; ch < C; ++ch)
+      for (size_t k = 0; k < taps; ++k) t[k * C + ch] = wd[ch * taps + k];
+    dwq_ = &kernels::select_dwconv_u8s8();
+    dwq_packed_ = PackedBuffer(dwq_->packed_size(static_cast<size_t>(g_.kh), static_cast<size_t>(g_.kw), C));
+    dwq_->pack(static_cast<size_t>(g_.kh), static_cast<size_t>(g_.kw), C, t.data(), dwq_packed_.p);
+    dwq_scale_.resize(C);
+    for (size_t ch = 0; ch < C; ++ch)
+      dwq_scale_[ch] = static_cast<float>(static_cast<double>(xs) * wq.scales[wq.scales.size() == 1 ? 0 : ch] / ys);
+    if (b) {
+      if (b->dtype != DType::kS32 || shape_numel(b->shape) != C)
+        return InvalidArgument(c.where() + "bias must be s32 with " + std::to_string(C) + " elements");
+      dwq_bias_.assign(reinterpret_cast<const int32_t*>(b->data), reinterpret_cast<const int32_t*>(b->data) + C);
+    }
+    dwq_xz_ = xz;
+    dwq_yz_ = yz;
+    activation_u8_range(act_, ys, yz, &dwq_qmin_, &dwq_qmax_);
+    return OkStatus();
+  }
+
+  Status run_depthwise_u8(const Tensor& x, Tensor& y, ThreadPool* pool) const {
+    kernels::DwConvU8S8Params p;
+    p.H = static_cast<size_t>(x.shape[1]);
+    p.W = static_cast<size_t>(x.shape[2]);
+    p.C = static_cast<size_t>(x.shape[3]);
+    p.KH = static_cast<size_t>(g_.kh);
+    p.KW = static_cast<size_t>(g_.kw);
+    p.stride_h = static_cast<size_t>(g_.sh);
+    p.stride_w = static_cast<size_t>(g_.sw);
+    p.pad_top = static_cast<size_t>(g_.pt);
+    p.pad_left = static_cast<size_t>(g_.pl);
+    p.pad_bottom = static_cast<size_t>(g_.pb);
+    p.pad_right = static_cast<size_t>(g_.pr);
+    p.dilation_h = static_cast<size_t>(g_.dh);
+    p.dilation_w = static_cast<size_t>(g_.dw);
+    p.OH = static_cast<size_t>(y.shape[1]);
+    p.OW = static_cast<size_t>(y.shape[2]);
+    p.in_zero_point = dwq_xz_;
+    p.out_zero_point = dwq_yz_;
+    p.qmin = dwq_qmin_;
+    p.qmax = dwq_qmax_;
+    p.bias = dwq_bias_.empty() ? nullptr : dwq_bias_.data();
+    p.scale = dwq_scale_.data();
+    const size_t N = static_cast<size_t>(x.shape[0]), OH = p.OH;
+    const size_t tasks = std::min(OH * N, static_cast<size_t>(pool->threads()) * 4);
+    pool->parallel_for(tasks, [&](size_t t) {
+      size_t b, e;
+      split_range(OH * N, tasks, 1, t, &b, &e);
+      for (size_t r = b; r < e;) {
+        size_t n = r / OH, oy = r % OH, oy_end = std::min(OH, oy + (e - r));
+        dwq_->run(p, x.as<uint8_t>() + n * p.H * p.W * p.C, dwq_packed_.p,
+                  y.as<uint8_t>() + n * OH * p.OW * p.C, oy, oy_end);
+        r += oy_end - oy;
+      }
+    });
     return OkStatus();
   }
 
@@ -193,8 +279,8 @@ class Conv2dOp : public Op {
     int64_t OH = (H + g_.pt + g_.pb - ekh) / g_.sh + 1;
     int64_t OW = (W + g_.pl + g_.pr - ekw) / g_.sw + 1;
     ctx.outputs[0]->shape = {x->shape[0], OH, OW, g_.cout};
-    if (dwk_) {
-      ctx.outputs[0]->dtype = DType::kF32;
+    if (dwk_ || dwq_) {
+      ctx.outputs[0]->dtype = dwq_ ? DType::kU8 : DType::kF32;
       return OkStatus();
     }
     const LinearWeights& l0 = groups_[0];
@@ -230,12 +316,46 @@ class Conv2dOp : public Op {
     });
   }
 
+  void im2col_u8(const uint8_t* x, int64_t N, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                 int64_t gi, uint8_t* col, size_t K, ThreadPool* pool) const {
+    const kernels::Im2ColU8Kernel& k = kernels::select_im2col_u8();
+    kernels::Im2ColU8Params p;
+    p.H = static_cast<size_t>(H);
+    p.W = static_cast<size_t>(W);
+    p.C_total = static_cast<size_t>(g_.cin);
+    p.Cg = static_cast<size_t>(g_.cin / g_.group);
+    p.c_begin = static_cast<size_t>(gi) * p.Cg;
+    p.KH = static_cast<size_t>(g_.kh);
+    p.KW = static_cast<size_t>(g_.kw);
+    p.stride_h = static_cast<size_t>(g_.sh);
+    p.stride_w = static_cast<size_t>(g_.sw);
+    p.pad_top = static_cast<size_t>(g_.pt);
+    p.pad_left = static_cast<size_t>(g_.pl);
+    p.dilation_h = static_cast<size_t>(g_.dh);
+    p.dilation_w = static_cast<size_t>(g_.dw);
+    p.OH = static_cast<size_t>(OH);
+    p.OW = static_cast<size_t>(OW);
+    p.zero_point = pad_u8_;
+    const size_t P = static_cast<size_t>(OH * OW), img = static_cast<size_t>(H * W * g_.cin);
+    const size_t tasks = std::min<size_t>(static_cast<size_t>(N) * P, static_cast<size_t>(pool->threads()));
+    pool->parallel_for(tasks, [&](size_t t) {
+      size_t b, e;
+      split_range(static_cast<size_t>(N) * P, tasks, 1, t, &b, &e);
+      for (size_t r = b; r < e;) {
+        size_t n = r / P, p0 = r % P, p1 = std::min(P, p0 + (e - r));
+        k.run(p, x + n * img, col + r * K, K, p0, p1);
+        r += p1 - p0;
+      }
+    });
+  }
+
   Status run(const RunContext& ctx) const override {
     const Tensor& x = ctx.in(0);
     Tensor& y = ctx.out(0);
     const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2];
     const int64_t OH = y.shape[1], OW = y.shape[2];
     if (dwk_) return run_depthwise_f32(x, y, ctx.pool);
+    if (dwq_) return run_depthwise_u8(x, y, ctx.pool);
     const size_t M = static_cast<size_t>(N * OH * OW);
     const LinearWeights& l0 = groups_[0];
     if (direct())
@@ -246,7 +366,7 @@ class Conv2dOp : public Op {
     const size_t og = static_cast<size_t>(g_.cout / g_.group);
     for (int64_t gi = 0; gi < g_.group; ++gi) {
       if (elem_ == 1)
-        im2col<uint8_t>(x.as<uint8_t>(), N, H, W, OH, OW, gi, pad_u8_, col, ctx.pool);
+        im2col_u8(x.as<uint8_t>(), N, H, W, OH, OW, gi, col, l0.K, ctx.pool);
       else
         im2col<float>(x.as<float>(), N, H, W, OH, OW, gi, 0.f, reinterpret_cast<float*>(col), ctx.pool);
       void* out = static_cast<uint8_t*>(y.data) + gi * og * elem_;
@@ -259,11 +379,12 @@ class Conv2dOp : public Op {
   bool foldable() const override { return false; }
   std::string kernel_name() const override {
     if (dwk_) return dwk_->name;
+    if (dwq_) return dwq_->name;
     return (direct() ? "" : "im2col+") + groups_[0].kernel_name() +
            (g_.group > 1 ? " x" + std::to_string(g_.group) + " groups" : "");
   }
   size_t packed_bytes() const override {
-    size_t n = dw_weights_.size() * sizeof(float);
+    size_t n = dw_weights_.size() * sizeof(float) + dwq_packed_.n;
     for (const auto& l : groups_) n += l.packed.n;
     return n;
   }
@@ -274,6 +395,11 @@ class Conv2dOp : public Op {
   const kernels::DwConvF32Kernel* dwk_ = nullptr;
   std::vector<float> dw_weights_, dw_bias_;
   Activation act_;
+  const kernels::DwConvU8S8Kernel* dwq_ = nullptr;
+  PackedBuffer dwq_packed_;
+  std::vector<float> dwq_scale_;
+  std::vector<int32_t> dwq_bias_;
+  int32_t dwq_xz_ = 0, dwq_yz_ = 0, dwq_qmin_ = 0, dwq_qmax_ = 255;
   uint8_t pad_u8_ = 0;
   size_t elem_ = 4;
 };

@@ -146,9 +146,11 @@ Result<std::unique_ptr<Plan>> Session::Impl::build_plan(const std::vector<Tensor
     v.info.dtype = t.dtype;
     v.info.quant = &t.quant;
     if (t.is_constant) {
+      // An empty constant (e.g. no axes) is still a value known at plan time: never null.
+      static const uint64_t kEmpty = 0;
       v.kind = Kind::kConstant;
       v.info.shape = t.shape;
-      v.info.data = t.data;
+      v.info.data = t.data ? static_cast<const void*>(t.data) : &kEmpty;
       v.tensor = {t.dtype, t.shape, const_cast<uint8_t*>(t.data), &t.quant};
       v.defined = true;
     }
