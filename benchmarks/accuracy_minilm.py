@@ -56,6 +56,8 @@ def ort_quantized(model, calib_batches, tmp):
     quant_pre_process(model, pre)
     dyn = os.path.join(tmp, "ort_dynamic.onnx")
     quantize_dynamic(pre, dyn, weight_type=QuantType.QInt8)
+    dyn_pc = os.path.join(tmp, "ort_dynamic_pc.onnx")
+    quantize_dynamic(pre, dyn_pc, weight_type=QuantType.QInt8, per_channel=True)
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -67,10 +69,11 @@ def ort_quantized(model, calib_batches, tmp):
     st = os.path.join(tmp, "ort_static.onnx")
     quantize_static(pre, st, Reader(), quant_format=QuantFormat.QDQ,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
-    return {"ort int8-dynamic": dyn, "ort int8 static QDQ": st}
+    return {"ort int8-dynamic": dyn, "ort int8-dynamic per-channel": dyn_pc,
+            "ort int8 static QDQ": st}
 
 
-def run_qrt(model, mode, calib_batches, batches, method):
+def run_qrt(model, mode, calib_batches, batches, method, simulate=False):
     from qrt.convert import build, write_model_bytes
     from qrt.ir.evaluate import Evaluator
 
@@ -83,6 +86,8 @@ def run_qrt(model, mode, calib_batches, batches, method):
     try:
         import qrt
 
+        if simulate:
+            raise RuntimeError("simulation requested")
         data = write_model_bytes(res.model_dict)
         s = qrt.InferenceSession(data)
         outs = [s.run(None, b)[0] for b in batches]
@@ -102,8 +107,15 @@ def main() -> None:
     # ":plain" = without calibration data (so without SmoothQuant)
     ap.add_argument("--modes", default="int8-dynamic:plain,int8-dynamic,int8,fp16")
     ap.add_argument("--no-ort", action="store_true")
+    ap.add_argument("--simulate-float-output", action="store_true",
+                    help="static int8 with f32-output Dense (a form the runtime may not run "
+                         "yet), run on the converter's evaluator")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.simulate_float_output:
+        from qrt.quantize import capabilities
+
+        capabilities.static_float_output = lambda: True
     tok = M.tokenizer()
     sents = M.corpus(args.sentences + args.calib)
     evals, calib = sents[:args.sentences], sents[args.sentences:]
@@ -117,7 +129,8 @@ def main() -> None:
             for name, path in ort_quantized(model, calib_batches, tmp).items():
                 results[name] = {"cosine": cosine(ref, run_ort(path, batches))}
         for mode in args.modes.split(","):
-            y, engine, conv, rep = run_qrt(model, mode, calib_batches, batches, args.method)
+            y, engine, conv, rep = run_qrt(model, mode, calib_batches, batches, args.method,
+                                           args.simulate_float_output)
             key = f"qrt {mode}" + (f" ({args.method})" if mode.startswith("int8:") or mode == "int8" else "")
             results[key] = {"cosine": cosine(ref, y), "engine": engine, "convert_s": round(conv, 1),
                             "min_cosine": float(np.min(np.sum(ref * y, 1) / np.linalg.norm(y, axis=1)))}
@@ -128,7 +141,7 @@ def main() -> None:
           "mean cosine to fp32")
     for k, v in results.items():
         extra = f"  [{v['engine']}, min {v['min_cosine']:.4f}]" if "engine" in v else ""
-        print(f"  {k:32s} {v['cosine']:.4f}{extra}")
+        print(f"  {k:32s} {v['cosine']:.6f}{extra}")
 
 
 if __name__ == "__main__":
