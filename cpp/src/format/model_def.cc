@@ -2,6 +2,8 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <unordered_set>
 #include <unordered_map>
 #include <vector>
 
@@ -239,8 +241,16 @@ Status validate_model(const ModelDef& m) {
       const int ty = static_cast<int>(at.type);
       if (ty < 1 || ty > 5)
         return FormatError(where + "attribute '" + at.name + "': invalid type " + std::to_string(ty));
-      for (size_t b = 0; b < a; ++b)
-        if (n.attrs[b].name == at.name)
+      if (n.attrs.size() <= 16) {
+        for (size_t b = 0; b < a; ++b)
+          if (n.attrs[b].name == at.name)
+            return FormatError(where + "duplicate attribute '" + at.name + "'");
+      }
+    }
+    if (n.attrs.size() > 16) {  // hostile files: no quadratic scan
+      std::unordered_set<std::string_view> seen;
+      for (const AttrDef& at : n.attrs)
+        if (!seen.insert(at.name).second)
           return FormatError(where + "duplicate attribute '" + at.name + "'");
     }
   }

@@ -104,18 +104,26 @@ class Strings {
                          " bytes after the last string (at most 7 bytes of padding)");
     return OkStatus();
   }
-  // Fetches string `idx`; `what` names the referencing field for the error.
-  Status get(uint32_t idx, const std::string& what, std::string* out) const {
+  // Fetches string `idx`; `what` names the referencing field for the error. Strings are copied
+  // into the ModelDef, and one long string may be referenced many times, so the total copied is
+  // capped (in proportion to the file) to keep memory linear in the file size.
+  Status get(uint32_t idx, const std::string& what, std::string* out) {
     if (idx >= count_)
       return FormatError(what + ": string index " + num(idx) + " out of range [0, " + num(count_) +
                          ")");
     const uint32_t b = idx ? le::u32(ends_ + 4ull * (idx - 1)) : 0;
     const uint32_t e = le::u32(ends_ + 4ull * idx);
+    copied_ += e - b;
+    if (copied_ > budget_)
+      return FormatError(what + ": string references expand to more than " + num(budget_) +
+                         " bytes (8 x the file size + 1 MiB); the file is malformed");
     out->assign(reinterpret_cast<const char*>(bytes_) + b, e - b);
     return OkStatus();
   }
+  void set_budget(uint64_t file_size) { budget_ = 8 * file_size + (1u << 20); }
 
  private:
+  uint64_t copied_ = 0, budget_ = 1u << 20;
   uint32_t count_ = 0;
   const uint8_t* ends_ = nullptr;
   const uint8_t* bytes_ = nullptr;
@@ -140,7 +148,7 @@ std::string tensor_where(uint32_t i, const std::string& name) {
   return "tensor #" + num(i) + (name.empty() ? "" : " '" + name + "'");
 }
 
-Status parse_tensors(Cursor c, const Strings& strings, const SectionInfo& weights,
+Status parse_tensors(Cursor c, Strings& strings, const SectionInfo& weights,
                      const uint8_t* data, ModelDef* m) {
   uint32_t count, record_size;
   QRT_RETURN_IF_ERROR(read_records_header(&c, sizeof(TensorRecord), "tensor", &count, &record_size));
@@ -210,7 +218,7 @@ Status parse_tensors(Cursor c, const Strings& strings, const SectionInfo& weight
   return OkStatus();
 }
 
-Status parse_nodes(Cursor c, const Strings& strings, ModelDef* m) {
+Status parse_nodes(Cursor c, Strings& strings, ModelDef* m) {
   uint32_t count, record_size;
   QRT_RETURN_IF_ERROR(read_records_header(&c, sizeof(NodeRecord), "node", &count, &record_size));
   m->nodes.resize(count);
@@ -305,7 +313,7 @@ Status parse_graph(Cursor c, ModelDef* m) {
   return OkStatus();
 }
 
-Status parse_metadata(Cursor c, const Strings& strings, ModelDef* m) {
+Status parse_metadata(Cursor c, Strings& strings, ModelDef* m) {
   uint32_t count, record_size;
   QRT_RETURN_IF_ERROR(
       read_records_header(&c, sizeof(MetadataRecord), "metadata", &count, &record_size));
@@ -472,6 +480,7 @@ Result<ModelDef> read_model(const uint8_t* data, size_t size, const ReadOptions&
   m.format_major = info.format_major;
   m.format_minor = info.format_minor;
   Strings strings;
+  strings.set_budget(size);
   QRT_RETURN_IF_ERROR(strings.parse(cursor(SectionKind::kStrings)));
   QRT_RETURN_IF_ERROR(parse_tensors(cursor(SectionKind::kTensors), strings, weights, data, &m));
   QRT_RETURN_IF_ERROR(parse_nodes(cursor(SectionKind::kNodes), strings, &m));

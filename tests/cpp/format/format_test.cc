@@ -650,3 +650,58 @@ QRT_TEST(Format, FileInfo) {
   for (size_t i = 0; i < 6; ++i) QRT_EXPECT_EQ(std::string(section_kind_name(r->sections[i].kind)), names[i]);
   QRT_EXPECT_EQ(std::string(section_kind_name(99)), "unknown");
 }
+
+// One long string referenced from many places must not make the reader allocate without bound.
+QRT_TEST(Format, StringAmplificationBounded) {
+  ModelDef m;
+  TensorDef x;
+  x.name = "x";
+  x.dtype = DType::kF32;
+  x.shape = {1};
+  m.tensors.push_back(x);
+  m.inputs = {0};
+  const std::string big(100000, 'a');
+  for (int i = 0; i < 300; ++i) {
+    TensorDef t = x;
+    t.name = "t" + std::to_string(i);
+    m.tensors.push_back(t);
+    NodeDef n;
+    n.op_type = "Identity";
+    n.inputs = {0};
+    n.outputs = {i + 1};
+    AttrDef a;
+    a.name = "s";
+    a.type = AttrType::kString;
+    a.s = big;
+    n.attrs.push_back(a);
+    m.nodes.push_back(n);
+  }
+  m.outputs = {1};
+  std::vector<uint8_t> f;
+  QRT_ASSERT(write_model(m, &f).ok());
+  QRT_EXPECT(f.size() < 200000) << f.size();  // the string is stored once
+  expect_format_error(f, "string references expand");
+  // A few references to the same long string are fine.
+  m.nodes.resize(3);
+  m.tensors.resize(4);
+  QRT_ASSERT(write_model(m, &f).ok());
+  QRT_EXPECT(read_copy(f, f.size()).ok());
+}
+
+QRT_TEST(Format, ManyAttributesNoQuadraticScan) {
+  auto s = make_sample_model();
+  NodeDef& n = s.def.nodes[1];
+  n.attrs.clear();
+  for (int i = 0; i < 50000; ++i) {
+    AttrDef a;
+    a.name = "a" + std::to_string(i);
+    a.type = AttrType::kInt;
+    n.attrs.push_back(a);
+  }
+  std::vector<uint8_t> f;
+  QRT_ASSERT(write_model(s.def, &f).ok());
+  QRT_EXPECT(read_copy(f, f.size()).ok());
+  n.attrs.back().name = "a0";
+  qrt::Status st = write_model(s.def, &f);
+  QRT_EXPECT(!st.ok() && contains(st.message(), "duplicate attribute 'a0'")) << st.message();
+}
