@@ -15,6 +15,8 @@ from qrt_testutil import mlp_model
 def _run(args, env=None, **kw):
     e = dict(os.environ)
     e.update(env or {})
+    # Run away from the source tree so that `-m qrt` imports the installed package.
+    kw["cwd"] = "/"
     return subprocess.run([sys.executable, "-m", "qrt", *args], capture_output=True, text=True, env=e, **kw)
 
 
