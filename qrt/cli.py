@@ -91,7 +91,7 @@ def _cmd_bench(a: argparse.Namespace) -> int:
     from qrt.runtime import InferenceSession
 
     t0 = time.perf_counter()
-    sess = InferenceSession(a.model, threads=a.threads)
+    sess = InferenceSession(a.model, threads=a.threads, profile=a.profile)
     feeds = _load_inputs(sess, a.input) if a.input else _random_inputs(sess, a.dynamic_dim)
     sess.run(None, feeds)
     load_ms = (time.perf_counter() - t0) * 1e3
@@ -122,6 +122,13 @@ def _cmd_bench(a: argparse.Namespace) -> int:
               f"min {result['min_ms']:.3f} ms over {a.runs} runs, {a.threads} thread(s)")
         print(f"load + first run {load_ms:.2f} ms; arena {plan['arena_bytes']} bytes")
         print("kernels: " + ", ".join(result["kernels"]))
+    if a.profile:
+        prof = sorted(sess.profile(), key=lambda e: -e["total_ms"])
+        total = sum(e["total_ms"] for e in prof) or 1.0
+        print(f"\n{'node':40s} {'op':16s} {'kernel':34s} {'ms/run':>8s} {'share':>6s}")
+        for e in prof[:25]:
+            print(f"{e['node'][:40]:40s} {e['op'][:16]:16s} {e['kernel'][:34]:34s} "
+                  f"{e['total_ms'] / e['calls']:8.4f} {100 * e['total_ms'] / total:5.1f}%")
     return 0
 
 
@@ -174,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
             r.add_argument("--warmup", type=int, default=10)
             r.add_argument("--runs", type=int, default=100)
             r.add_argument("--json", action="store_true")
+            r.add_argument("--profile", action="store_true", help="print the slowest nodes")
         r.set_defaults(fn=fn)
 
     d = sub.add_parser("demo", help="quantize the shipped digits model and compare it with float")

@@ -35,6 +35,7 @@ def cpu_info() -> dict:
 class InferenceSession:
     """Loads a ``.qmodel`` (a path, or the file's bytes) and runs it.
 
+    ``profile=True`` times every node (see :meth:`profile`).
     ``threads`` is the intra-op parallelism (the calling thread included). A session holds the
     execution plans for the input shapes it has seen (at most ``plan_cache_size``, least recently
     used evicted) and the activation arena; it is not meant to be called from several threads at
@@ -49,6 +50,7 @@ class InferenceSession:
         threads: int = 1,
         plan_cache_size: int = 4,
         verify_weights: bool = False,
+        profile: bool = False,
     ) -> None:
         if isinstance(threads, bool) or not isinstance(threads, int):
             raise InvalidArgumentError(f"threads must be an int, got {type(threads).__name__}")
@@ -60,7 +62,7 @@ class InferenceSession:
             raise InvalidArgumentError(
                 f"source must be a path or the bytes of a .qmodel, got {type(source).__name__}"
             )
-        self._sess = _core.Session(source, threads, plan_cache_size, verify_weights)
+        self._sess = _core.Session(source, threads, plan_cache_size, verify_weights, profile)
         self._inputs = [NodeArg(d["name"], d["shape"], d["dtype"], d["numpy_dtype"]) for d in self._sess.inputs()]
         self._outputs = [NodeArg(d["name"], d["shape"], d["dtype"], d["numpy_dtype"]) for d in self._sess.outputs()]
         self._input_index = {a.name: i for i, a in enumerate(self._inputs)}
@@ -107,6 +109,11 @@ class InferenceSession:
     def kernel_report(self) -> list[dict]:
         """Which kernel variant each node runs."""
         return self._sess.kernel_report()
+
+    def profile(self) -> list[dict]:
+        """Per-node wall time accumulated over the runs so far (``profile=True`` sessions):
+        node, op, kernel, calls, total_ms — in execution order."""
+        return self._sess.profile()
 
     def model_info(self) -> dict:
         return self._sess.model_info()

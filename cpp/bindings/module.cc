@@ -99,10 +99,11 @@ py::dict tensor_info(const TensorInfo& t) {
 // A loaded model plus one session: what qrt.InferenceSession wraps.
 class PySession {
  public:
-  PySession(std::shared_ptr<const Model> model, int threads, size_t cache) {
+  PySession(std::shared_ptr<const Model> model, int threads, size_t cache, bool profile) {
     SessionOptions o;
     o.threads = threads;
     o.plan_cache_size = cache;
+    o.profile = profile;
     session_ = unwrap(Session::create(model, o));
     model_ = std::move(model);
   }
@@ -194,6 +195,20 @@ class PySession {
     return l;
   }
 
+  py::list profile() const {
+    py::list l;
+    for (const auto& e : session_->profile()) {
+      py::dict d;
+      d["node"] = e.node;
+      d["op"] = e.op;
+      d["kernel"] = e.kernel;
+      d["calls"] = e.calls;
+      d["total_ms"] = e.total_ms;
+      l.append(d);
+    }
+    return l;
+  }
+
   py::dict model_info() const {
     py::dict d;
     py::dict meta;
@@ -278,7 +293,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("operators", [] { return qrt::rt::OpRegistry::global().op_types(); });
 
   py::class_<PySession>(m, "Session")
-      .def(py::init([](const py::object& src, int threads, size_t cache, bool verify) {
+      .def(py::init([](const py::object& src, int threads, size_t cache, bool verify, bool profile) {
              qrt::LoadOptions lo;
              lo.verify_weights = verify;
              std::shared_ptr<const qrt::Model> model;
@@ -292,16 +307,17 @@ PYBIND11_MODULE(_core, m) {
                py::gil_scoped_release nogil;
                model = unwrap(qrt::Model::load(path, lo));
              }
-             return std::make_unique<PySession>(std::move(model), threads, cache);
+             return std::make_unique<PySession>(std::move(model), threads, cache, profile);
            }),
            py::arg("source"), py::arg("threads") = 1, py::arg("plan_cache_size") = 4,
-           py::arg("verify_weights") = false)
+           py::arg("verify_weights") = false, py::arg("profile") = false)
       .def("inputs", &PySession::inputs)
       .def("outputs", &PySession::outputs)
       .def("run", &PySession::run)
       .def("memory_plan", &PySession::memory_plan)
       .def("kernel_report", &PySession::kernel_report)
-      .def("model_info", &PySession::model_info);
+      .def("model_info", &PySession::model_info)
+      .def("profile", &PySession::profile);
 
   register_format_bindings(m);
 }

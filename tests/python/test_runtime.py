@@ -193,3 +193,13 @@ def test_cpu_info_names_kernels():
     assert info["kernels"]["gemm_u8s8"]
     with pytest.raises(qrt.InvalidArgumentError, match="valid: ref"):
         qrt._core.set_isa_cap("sse9000")
+
+
+def test_profile_counts_every_node(mlp):
+    sess = qrt.InferenceSession(mlp[0], profile=True)
+    for _ in range(3):
+        sess.run(None, {"x": np.ones((2, 64), np.float32)})
+    prof = sess.profile()
+    assert [p["node"] for p in prof] == ["fc1", "fc2"]
+    assert all(p["calls"] == 3 and p["total_ms"] > 0 for p in prof)
+    assert qrt.InferenceSession(mlp[0]).profile() == []

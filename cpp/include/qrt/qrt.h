@@ -109,6 +109,7 @@ struct SessionOptions {
   int threads = 1;                      // intra-op parallelism including the caller (>= 1)
   std::shared_ptr<ThreadPool> pool;     // optional shared pool; overrides `threads`
   size_t plan_cache_size = 4;           // plans kept for distinct input-shape sets (LRU, >= 1)
+  bool profile = false;                 // time every node of every run (see Session::profile())
 };
 
 std::shared_ptr<ThreadPool> make_thread_pool(int threads);
@@ -130,6 +131,13 @@ struct KernelReportEntry {
   std::string node, op, kernel;
 };
 
+// Accumulated wall time per node since the session was created (SessionOptions::profile).
+struct ProfileEntry {
+  std::string node, op, kernel;
+  uint64_t calls = 0;
+  double total_ms = 0;
+};
+
 class Session {
  public:
   static Result<std::unique_ptr<Session>> create(std::shared_ptr<const Model> model,
@@ -148,6 +156,9 @@ class Session {
   // The plan for the most recent input shapes (empty before the first run).
   MemoryPlan memory_plan() const;
   std::vector<KernelReportEntry> kernel_report() const;
+  // Per-node timings in execution order (empty unless SessionOptions::profile); nodes folded at
+  // plan time never appear.
+  std::vector<ProfileEntry> profile() const;
   const Model& model() const;
 
   struct Impl;

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <list>
@@ -93,6 +94,9 @@ struct Session::Impl {
   size_t cache_size = 4;
   std::list<std::unique_ptr<Plan>> plans;  // most recently used first
   Plan* current = nullptr;
+  bool profile = false;
+  std::vector<uint64_t> prof_calls;   // per node
+  std::vector<double> prof_ms;
 
   Result<Plan*> plan_for(const std::vector<TensorView>& inputs);
   Result<std::unique_ptr<Plan>> build_plan(const std::vector<TensorView>& inputs);
@@ -306,6 +310,9 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   impl->model = std::move(model);
   impl->pool = options.pool ? options.pool : make_thread_pool(options.threads);
   impl->cache_size = options.plan_cache_size;
+  impl->profile = options.profile;
+  impl->prof_calls.assign(impl->model->impl().def.nodes.size(), 0);
+  impl->prof_ms.assign(impl->model->impl().def.nodes.size(), 0.0);
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
@@ -372,7 +379,14 @@ Status Session::run_with(const std::vector<TensorView>& inputs, const OutputAllo
     rc.scratch = st.scratch;
     rc.state = st.state.get();
     rc.pool = pool;
+    std::chrono::steady_clock::time_point t0;
+    if (impl_->profile) t0 = std::chrono::steady_clock::now();
     Status s = m.ops[st.node]->run(rc);
+    if (impl_->profile) {
+      impl_->prof_calls[st.node]++;
+      impl_->prof_ms[st.node] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    }
     if (!s.ok())
       return s.with_context("node '" + rc.node->name + "' (" + rc.node->op_type + "): ");
   }
@@ -419,6 +433,17 @@ Result<std::vector<Tensor>> Session::run(
   });
   if (!s.ok()) return s;
   return outs;
+}
+
+std::vector<ProfileEntry> Session::profile() const {
+  std::vector<ProfileEntry> r;
+  const Model::Impl& m = impl_->model->impl();
+  for (size_t n = 0; n < m.def.nodes.size(); ++n) {
+    if (!impl_->prof_calls[n]) continue;
+    r.push_back({m.def.nodes[n].name, m.def.nodes[n].op_type, m.ops[n]->kernel_name(),
+                 impl_->prof_calls[n], impl_->prof_ms[n]});
+  }
+  return r;
 }
 
 MemoryPlan Session::memory_plan() const {
