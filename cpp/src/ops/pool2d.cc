@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/pool_u8.h"
 #include "ops/common.h"
 #include "ops/dense_conv.h"
 
@@ -41,6 +42,7 @@ class Pool2dOp : public Op {
       op->pt_ = p[0]; op->pl_ = p[1]; op->pb_ = p[2]; op->pr_ = p[3];
       op->include_pad_ = cip != 0;
     }
+    op->u8_ = x->dtype == DType::kU8;
     if (x->dtype == DType::kU8) {
       QRT_RETURN_IF_ERROR(per_tensor_params(c, x, "input", &op->si_, &op->zi_));
       QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &op->so_, &op->zo_));
@@ -127,21 +129,67 @@ class Pool2dOp : public Op {
     });
   }
 
+  // u8 pooling through the pool_u8 kernels (bit-exact to their reference; see pool_u8.h).
+  void run_u8(const Tensor& x, Tensor& y, ThreadPool* pool) const {
+    const kernels::PoolU8Kernel& k = kernels::select_pool_u8();
+    kernels::PoolU8Params p;
+    p.H = static_cast<size_t>(x.shape[1]);
+    p.W = static_cast<size_t>(x.shape[2]);
+    p.C = static_cast<size_t>(x.shape[3]);
+    p.OH = static_cast<size_t>(y.shape[1]);
+    p.OW = static_cast<size_t>(y.shape[2]);
+    p.in_zero_point = zi_;
+    p.out_zero_point = zo_;
+    p.mult = si_ / so_;
+    const size_t N = static_cast<size_t>(x.shape[0]);
+    const size_t in_img = p.H * p.W * p.C, out_img = p.OH * p.OW * p.C;
+    if (kind_ == PoolKind::kGlobalAvg) {
+      pool->parallel_for(N, [&](size_t n) { k.global_avg_pool(p, x.as<uint8_t>() + n * in_img, y.as<uint8_t>() + n * out_img); });
+      return;
+    }
+    p.KH = static_cast<size_t>(kh_);
+    p.KW = static_cast<size_t>(kw_);
+    p.stride_h = static_cast<size_t>(sh_);
+    p.stride_w = static_cast<size_t>(sw_);
+    p.pad_top = static_cast<size_t>(pt_);
+    p.pad_left = static_cast<size_t>(pl_);
+    p.pad_bottom = static_cast<size_t>(pb_);
+    p.pad_right = static_cast<size_t>(pr_);
+    p.count_include_pad = include_pad_;
+    const size_t rows = N * p.OH;
+    const size_t tasks = std::min(rows, static_cast<size_t>(pool->threads()) * 4);
+    pool->parallel_for(tasks, [&](size_t t) {
+      size_t b, e;
+      split_range(rows, tasks, 1, t, &b, &e);
+      for (size_t r = b; r < e;) {
+        size_t n = r / p.OH, oh = r % p.OH, oh_end = std::min(p.OH, oh + (e - r));
+        if (kind_ == PoolKind::kMax)
+          k.max_pool(p, x.as<uint8_t>() + n * in_img, y.as<uint8_t>() + n * out_img, oh, oh_end);
+        else
+          k.avg_pool(p, x.as<uint8_t>() + n * in_img, y.as<uint8_t>() + n * out_img, oh, oh_end);
+        r += oh_end - oh;
+      }
+    });
+  }
+
   Status run(const RunContext& ctx) const override {
     if (ctx.in(0).dtype == DType::kU8)
-      pool_rows<uint8_t>(ctx.in(0), ctx.out(0), ctx.pool);
+      run_u8(ctx.in(0), ctx.out(0), ctx.pool);
     else
       pool_rows<float>(ctx.in(0), ctx.out(0), ctx.pool);
     return OkStatus();
   }
 
   bool foldable() const override { return false; }
-  std::string kernel_name() const override { return "pool2d_nhwc_ref"; }
+  std::string kernel_name() const override {
+    return u8_ ? kernels::select_pool_u8().name : "pool2d_f32_nhwc";
+  }
 
  private:
   PoolKind kind_ = PoolKind::kMax;
   int64_t kh_ = 1, kw_ = 1, sh_ = 1, sw_ = 1, pt_ = 0, pl_ = 0, pb_ = 0, pr_ = 0;
   bool include_pad_ = false;
+  bool u8_ = false;
   float si_ = 1.f, so_ = 1.f;
   int32_t zi_ = 0, zo_ = 0;
 };

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/qelementwise_u8.h"
 #include "kernels/quantize_u8.h"
 #include "ops/common.h"
 
@@ -176,6 +177,34 @@ class QBinaryOp : public Op {
     const uint8_t* pb = b.as<uint8_t>();
     uint8_t* py = y.as<uint8_t>();
     const size_t n = y.numel();
+    // Same shapes, or one side a single element: the SIMD kernel (same arithmetic as below).
+    const size_t na = a.numel(), nb = b.numel();
+    if ((na == n && (nb == n || nb == 1)) || (nb == n && na == 1)) {
+      const kernels::QElementwiseU8Kernel& k = kernels::select_qelementwise_u8();
+      const bool swap = na != n;  // the kernel broadcasts its second operand only
+      kernels::QElementwiseU8Params p;
+      p.a_zero_point = swap ? zb_ : za_;
+      p.b_zero_point = swap ? za_ : zb_;
+      p.out_zero_point = zo_;
+      p.qmin = qmin_;
+      p.qmax = qmax_;
+      p.a_mult = (swap ? sb_ : sa_) / so_;
+      p.b_mult = (swap ? sa_ : sb_) / so_;
+      p.mult = sa_ * sb_ / so_;
+      const uint8_t* x0 = swap ? pb : pa;
+      const uint8_t* x1 = swap ? pa : pb;
+      const bool scalar = (swap ? na : nb) == 1 && n != 1;
+      const size_t tasks = n >= (1u << 16) ? static_cast<size_t>(ctx.pool->threads()) : 1;
+      ctx.pool->parallel_for(tasks, [&](size_t t) {
+        size_t b0, b1;
+        split_range(n, tasks, 64, t, &b0, &b1);
+        if (b0 >= b1) return;
+        const uint8_t* s1 = scalar ? x1 : x1 + b0;
+        if (mul_) k.mul(p, x0 + b0, s1, scalar, py + b0, b1 - b0);
+        else k.add(p, x0 + b0, s1, scalar, py + b0, b1 - b0);
+      });
+      return OkStatus();
+    }
     const float lo = static_cast<float>(qmin_ - zo_), hi = static_cast<float>(qmax_ - zo_);
     const float ma = sa_ / so_, mb = sb_ / so_, mm = sa_ * sb_ / so_;
     std::vector<size_t> idx(r, 0);
@@ -197,7 +226,7 @@ class QBinaryOp : public Op {
     return OkStatus();
   }
   bool foldable() const override { return false; }
-  std::string kernel_name() const override { return mul_ ? "qmul_u8_ref" : "qadd_u8_ref"; }
+  std::string kernel_name() const override { return kernels::select_qelementwise_u8().name; }
 
  private:
   bool mul_ = false;
