@@ -203,3 +203,25 @@ def test_profile_counts_every_node(mlp):
     assert [p["node"] for p in prof] == ["fc1", "fc2"]
     assert all(p["calls"] == 3 and p["total_ms"] > 0 for p in prof)
     assert qrt.InferenceSession(mlp[0]).profile() == []
+
+
+@pytest.mark.parametrize("bias_dtype", ["s32", "f32"])
+def test_static_int8_dense_with_f32_output(bias_dtype):
+    rng = np.random.default_rng(7)
+    K, N = 40, 12
+    w = rng.integers(-127, 128, size=(N, K), dtype=np.int8)
+    ws = rng.uniform(0.001, 0.01, N).astype(np.float32)
+    xs, xz = 0.05, 100
+    b = Builder()
+    x = b.input("x", "u8", [3, K], quant=per_tensor(xs, xz))
+    y = b.value("y", "f32")
+    bias = rng.integers(-3000, 3000, size=N).astype(np.int32)
+    bias_t = bias if bias_dtype == "s32" else (bias * (xs * ws)).astype(np.float32)
+    b.node("Dense", [x, b.const("w", w, quant={"axis": 0, "scales": list(map(float, ws)), "zero_points": [0] * N}),
+                     b.const("b", bias_t)], [y])
+    b.output(y)
+    xq = rng.integers(0, 256, size=(3, K), dtype=np.uint8)
+    (out,) = qrt.InferenceSession(b.bytes()).run(None, {"x": xq})
+    acc = (xq.astype(np.int64) - xz) @ w.T.astype(np.int64) + bias
+    expect = acc * (np.float64(xs) * ws)
+    np.testing.assert_allclose(out, expect, rtol=1e-5, atol=1e-4)

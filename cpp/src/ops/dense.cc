@@ -99,11 +99,18 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
   int32_t yz;
   QRT_RETURN_IF_ERROR(per_tensor_params(c, x, "input", &x_scale, &x_zp));
   if (x_zp < 0 || x_zp > 255) return InvalidArgument(c.where() + "u8 zero points must lie in [0, 255]");
-  if (b && b->dtype != DType::kS32) return InvalidArgument(c.where() + "bias must be s32 (static int8)");
-  if (b) bias_s32.assign(reinterpret_cast<const int32_t*>(b->data),
-                         reinterpret_cast<const int32_t*>(b->data) + N);
-  if (y && y->dtype == DType::kF32) {
-    // u8 in, f32 out (the last layer of an int8 region): the GEMM dequantizes in its epilogue.
+  const bool f32_out = y && y->dtype == DType::kF32;
+  if (b && b->dtype == DType::kF32 && f32_out) {
+    bias_f32.assign(reinterpret_cast<const float*>(b->data), reinterpret_cast<const float*>(b->data) + N);
+  } else if (b && b->dtype != DType::kS32) {
+    return InvalidArgument(c.where() + "bias must be s32 (static int8), or f32 when the output is f32");
+  } else if (b) {
+    bias_s32.assign(reinterpret_cast<const int32_t*>(b->data),
+                    reinterpret_cast<const int32_t*>(b->data) + N);
+  }
+  if (f32_out) {
+    // u8 in, f32 out (the last layer of an int8 region): the GEMM dequantizes in its epilogue,
+    // adding an s32 bias to the accumulator or an f32 bias after scaling.
     mode = Mode::kStaticF32;
     requant_scale.resize(N);
     for (size_t i = 0; i < N; ++i)
@@ -176,6 +183,7 @@ Status LinearWeights::compute(size_t M, const void* A, size_t lda, void* C, size
     ep.kind = kernels::GemmU8S8Epilogue::Kind::kDequantF32;
     ep.a_zero_point = x_zp;
     ep.bias = bias_s32.empty() ? nullptr : bias_s32.data();
+    ep.bias_f32 = bias_f32.empty() ? nullptr : bias_f32.data();
     ep.scale = requant_scale.data();
   } else {
     // int8-dynamic: one (scale, zero point) for the whole input, chosen from its live range.
