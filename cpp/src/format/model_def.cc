@@ -1,5 +1,6 @@
 // DType helpers and the semantic validation shared by the reader and the writer.
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -131,9 +132,12 @@ Status validate_quant(const ModelDef& m, size_t ti) {
   if (t.dtype == DType::kS8) lo = -128, hi = 127;
   for (size_t i = 0; i < q.scales.size(); ++i) {
     const float s = q.scales[i];
-    if (!std::isfinite(s) || !(s > 0.f))
-      return FormatError(where + "scale[" + std::to_string(i) + "] = " + std::to_string(s) +
-                         " (must be finite and > 0)");
+    if (!std::isnormal(s) || !(s > 0.f)) {  // rejects NaN, inf, 0, negatives and denormals
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", static_cast<double>(s));
+      return FormatError(where + "scale[" + std::to_string(i) + "] = " + buf +
+                         " (must be finite and > 0, and not denormal)");
+    }
     const int64_t z = q.zero_points[i];
     if (z < lo || z > hi)
       return FormatError(where + "zero_point[" + std::to_string(i) + "] = " + std::to_string(z) +

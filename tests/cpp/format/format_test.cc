@@ -509,6 +509,7 @@ QRT_TEST(Format, SemanticErrorsRefusedByReaderAndWriter) {
       {"must be finite and > 0", [](ModelDef* m) { m->tensors[4].quant.scales[1] = NAN; }},
       {"must be finite and > 0", [](ModelDef* m) { m->tensors[4].quant.scales[1] = INFINITY; }},
       {"must be finite and > 0", [](ModelDef* m) { m->tensors[4].quant.scales[1] = -1.f; }},
+      {"not denormal", [](ModelDef* m) { m->tensors[4].quant.scales[1] = 1e-42f; }},
       {"zero_point[0] = 128 outside the s8 range", [](ModelDef* m) { m->tensors[4].quant.zero_points[0] = 128; }},
       {"zero_point[0] = -1 outside the u8 range", [](ModelDef* m) { m->tensors[5].quant.zero_points[0] = -1; }},
       {"only u8, s8 and s32", [](ModelDef* m) { m->tensors[1].quant.scales = {1.f}; m->tensors[1].quant.zero_points = {0}; }},
