@@ -68,7 +68,39 @@ __attribute__((noinline)) void ymm_loop(long iters) {
         ::: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
         "xmm10", "xmm11");
 }
+
+// tdpbusd issue rate: 4 independent 16x16 int32 accumulator tiles (tmm0-3) fed by two A tiles
+// (tmm4/5) and two B tiles (tmm6/7), no tile loads; each tdpbusd is 16*16*64 MACs. Called only
+// when isa_supported(kAmx) (the OS granted the tile state). Inline asm, so no -mamx flags needed.
+struct alignas(64) AmxTileConfig {
+  unsigned char palette, start_row, reserved[14];
+  unsigned short colsb[16];
+  unsigned char rows[16];
+};
+__attribute__((noinline)) void amx_loop(long iters) {
+  AmxTileConfig cfg{};
+  cfg.palette = 1;
+  for (int t = 0; t < 8; ++t) cfg.rows[t] = 16, cfg.colsb[t] = 64;
+  __asm__ volatile("ldtilecfg %0\n\t" "tilezero %%tmm0\n\t" "tilezero %%tmm1\n\t"
+                   "tilezero %%tmm2\n\t" "tilezero %%tmm3\n\t" "tilezero %%tmm4\n\t"
+                   "tilezero %%tmm5\n\t" "tilezero %%tmm6\n\t" "tilezero %%tmm7\n\t"
+                   :: "m"(cfg));
+  for (long i = 0; i < iters; ++i)
+    __asm__ volatile("tdpbusd %%tmm6, %%tmm4, %%tmm0\n\t" "tdpbusd %%tmm7, %%tmm4, %%tmm1\n\t"
+                     "tdpbusd %%tmm6, %%tmm5, %%tmm2\n\t" "tdpbusd %%tmm7, %%tmm5, %%tmm3\n\t" ::);
+  __asm__ volatile("tilerelease" ::);
+}
 #endif
+
+double amx_peak_gops() {
+#if defined(__x86_64__)
+  const long iters = 20000;
+  const double t = time_best([&] { amx_loop(iters); }, 0.002, 40);
+  return static_cast<double>(iters) * 4 * 16 * 16 * 64 * 2 / t * 1e-9;
+#else
+  return 0;
+#endif
+}
 
 double vnni_peak_gops(bool zmm) {
 #if defined(__x86_64__)
@@ -97,8 +129,12 @@ QRT_BENCHMARK(int8_gemm) {
   double peak256 = ymm_ok ? vnni_peak_gops(false) : 0;
   if (zmm_ok) peak512 = std::max(peak512, vnni_peak_gops(true));
   if (ymm_ok) peak256 = std::max(peak256, vnni_peak_gops(false));
-  ctx.log("vpdpbusd peak (1 core, register-only): zmm %.1f GOPS, ymm %.1f GOPS\n", peak512, peak256);
-  ctx.emit(bench::Row().set("kind", "peak").set("zmm_vnni_gops", peak512).set("ymm_vnni_gops", peak256));
+  const bool amx_ok = cpu::isa_supported(cpu::Isa::kAmx);
+  double peak_amx = amx_ok ? std::max(amx_peak_gops(), amx_peak_gops()) : 0;
+  ctx.log("vpdpbusd peak (1 core, register-only): zmm %.1f GOPS, ymm %.1f GOPS; tdpbusd (AMX) peak "
+          "%.1f GOPS\n", peak512, peak256, peak_amx);
+  ctx.emit(bench::Row().set("kind", "peak").set("zmm_vnni_gops", peak512).set("ymm_vnni_gops", peak256)
+               .set("amx_int8_gops", peak_amx));
 
   std::vector<Shape> shapes = {{768, 768}, {768, 3072}, {3072, 768}, {1024, 1024}};
   if (const char* env = std::getenv("QRT_BENCH_SHAPES")) {  // e.g. "256x768,4096x4096" (K x N)
@@ -145,7 +181,9 @@ QRT_BENCHMARK(int8_gemm) {
             [&] { k->run(M, s.N, s.K, A.data(), s.K, packed, ep, C.data(), s.N, 0, M, 0, s.N); },
             ctx.quick ? 0.004 : 0.004, ctx.quick ? 5 : 25);
         const double gops = 2.0 * M * s.N * s.K / t * 1e-9;
-        const double peak = k->isa == cpu::Isa::kAvxVnni ? peak256 : peak512;
+        const double peak = k->isa == cpu::Isa::kAvxVnni ? peak256
+                            : k->isa == cpu::Isa::kAmx  ? peak_amx
+                                                        : peak512;
         const double pct = peak > 0 ? 100.0 * gops / peak : 0;
         ctx.log("%-30s %5zu %5zu %5zu %10.2f %9.1f %7.1f%%\n", k->name, M, s.K, s.N, t * 1e6, gops, pct);
         ctx.emit(bench::Row()
@@ -157,7 +195,9 @@ QRT_BENCHMARK(int8_gemm) {
                      .set("us", t * 1e6)
                      .set("gops", gops)
                      .set("pct_peak", pct)
-                     .set("peak_ref", k->isa == cpu::Isa::kAvxVnni ? "ymm_vnni" : "zmm_vnni"));
+                     .set("peak_ref", k->isa == cpu::Isa::kAvxVnni ? "ymm_vnni"
+                                      : k->isa == cpu::Isa::kAmx    ? "amx_int8"
+                                                                    : "zmm_vnni"));
       }
       // Dynamic quantization end to end with the selected kernels (what torch's dynamic Linear
       // does): minmax + choose params + quantize the fp32 activations, GEMM with fp32 output.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <sstream>
+#include <thread>
 
 #include "harness.h"
 #include "kernels/gemm_u8s8.h"
@@ -186,8 +187,10 @@ QRT_TEST(Int8Gemm, ReferenceIsLastAndSelectionHonoursCap) {
 QRT_TEST(Int8Gemm, ShapesAllVariants) {
   auto ks = simd_variants("Int8Gemm.ShapesAllVariants");
   if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
-  const size_t Ms[] = {1, 2, 3, 7, 16, 17, 128};
-  const size_t Ks[] = {1, 3, 4, 5, 63, 64, 65, 768};
+  // Rows: below / at / above the AMX kernel's 16-row tiles, 32-row blocks and VNNI hand-off.
+  const size_t Ms[] = {1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 47, 128};
+  // Depths: around the 4-byte group and the 64-byte AMX k-block (full blocks + tail).
+  const size_t Ks[] = {1, 3, 4, 5, 63, 64, 65, 130, 768};
   int cases = 0, failed = 0;
   for (const GemmU8S8Kernel* k : ks) {
     const size_t nr = k->nr;
@@ -245,13 +248,13 @@ QRT_TEST(Int8Gemm, LongKAccumulatorStress) {
       // 255 x -128 everywhere but the last 3 k; bias cancels the known part so every acc bit
       // shows in the float output (dequant, scale 1).
       GemmCase c;
-      c.M = 7, c.N = k->nr + 3, c.K = K, c.seed = ++seed, c.data = GemmCase::Data::kSaturated;
+      c.M = 37, c.N = k->nr + 3, c.K = K, c.seed = ++seed, c.data = GemmCase::Data::kSaturated;
       c.kind = Kind::kDequantF32, c.cancel_bias = true, c.bias_f32 = false;
       c.a_zp = K == 65536 ? 0 : 3;
       check_case(*k, ref_kernel(), c), ++cases;
       // Random extremes (0/255 x -128/127) through the requant epilogue.
       GemmCase e;
-      e.M = 5, e.N = k->nr + 1, e.K = K, e.seed = ++seed, e.data = GemmCase::Data::kExtreme;
+      e.M = 21, e.N = k->nr + 1, e.K = K, e.seed = ++seed, e.data = GemmCase::Data::kExtreme;
       e.a_zp = K == 65536 ? 0 : 255, e.out_zp = 128;
       check_case(*k, ref_kernel(), e), ++cases;
       // Wrap-around: bias near INT32_MAX makes acc wrap; results are defined modulo 2^32.
@@ -270,7 +273,7 @@ QRT_TEST(Int8Gemm, StridesAndTiles) {
   for (const GemmU8S8Kernel* k : ks) {
     const size_t nr = k->nr;
     uint64_t seed = 7000;
-    for (size_t M : {1, 5, 13, 40})
+    for (size_t M : {1, 5, 13, 40, 75})
       for (size_t K : {7, 64, 301}) {
         for (Kind kind : {Kind::kRequantU8, Kind::kDequantF32}) {
           const size_t N = 3 * nr + 7;
@@ -294,6 +297,57 @@ QRT_TEST(Int8Gemm, StridesAndTiles) {
           check_case(*k, ref_kernel(), z), ++cases;
         }
       }
+  }
+  std::printf("    %d cases\n", cases);
+}
+
+// Tiles of one GEMM computed concurrently by two threads on the same packed B, each thread with a
+// different row count per call (so AMX tile configurations differ between threads and change
+// between calls): per-thread state only, the result must equal the reference.
+QRT_TEST(Int8Gemm, ConcurrentTilesTwoThreads) {
+  auto ks = simd_variants("Int8Gemm.ConcurrentTilesTwoThreads");
+  if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
+  const size_t M = 203, K = 777;
+  int cases = 0;
+  for (const GemmU8S8Kernel* k : ks) {
+    const size_t N = 3 * k->nr + 5;
+    Rng rng(4242);
+    std::vector<uint8_t> A(M * K);
+    std::vector<int8_t> B(N * K);
+    std::vector<int32_t> bias(N);
+    std::vector<float> scale(N);
+    for (auto& a : A) a = static_cast<uint8_t>(rng.uniform(0, 255));
+    for (auto& b : B) b = static_cast<int8_t>(rng.uniform(-128, 127));
+    for (size_t n = 0; n < N; ++n) bias[n] = rng.uniform(-5000, 5000), scale[n] = 3e-5f;
+    const GemmU8S8Kernel& ref = ref_kernel();
+    AlignedBuffer pk(k->packed_size(N, K)), pr(ref.packed_size(N, K));
+    k->pack(N, K, B.data(), K, pk.data());
+    ref.pack(N, K, B.data(), K, pr.data());
+    GemmU8S8Epilogue ep;
+    ep.a_zero_point = 131, ep.bias = bias.data(), ep.scale = scale.data(), ep.out_zero_point = 9;
+    std::vector<uint8_t> want(M * N), got(M * N, 0xA5);
+    ref.run(M, N, K, A.data(), K, pr.data(), ep, want.data(), N, 0, M, 0, N);
+    // Thread t takes row chunks of sizes {5, 17, 32, 40, 9, 100} (t = 0) or {33, 8, 64, 1, 97}
+    // (t = 1) over disjoint column ranges [0, nr) and [nr, N), repeatedly.
+    auto work = [&](int t) {
+      const size_t sizes0[] = {5, 17, 32, 40, 9, 100}, sizes1[] = {33, 8, 64, 1, 97};
+      const size_t* sz = t == 0 ? sizes0 : sizes1;
+      const size_t nsz = t == 0 ? 6 : 5;
+      const size_t n0 = t == 0 ? 0 : k->nr, n1 = t == 0 ? k->nr : N;
+      for (int rep = 0; rep < 20; ++rep)
+        for (size_t m = 0, i = rep; m < M; ++i) {
+          const size_t m1 = std::min(M, m + sz[i % nsz]);
+          k->run(M, N, K, A.data(), K, pk.data(), ep, got.data(), N, m, m1, n0, n1);
+          m = m1;
+        }
+    };
+    std::thread th(work, 1);
+    work(0);
+    th.join();
+    ++cases;
+    size_t bad = 0;
+    while (bad < got.size() && got[bad] == want[bad]) ++bad;
+    QRT_EXPECT(bad == got.size()) << k->name << ": mismatch at m=" << bad / N << " n=" << bad % N;
   }
   std::printf("    %d cases\n", cases);
 }
