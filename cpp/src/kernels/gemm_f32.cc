@@ -23,6 +23,12 @@ extern const GemmF32Kernel gemm_f32f32_8x32_avx512, gemm_f32f16_8x32_avx512,
 extern const GemmF32NNKernel gemm_f32_nn_avx512_kernel;
 }  // namespace avx512
 #endif
+#if QRT_ENABLE_NEON
+namespace neon {
+extern const GemmF32Kernel gemm_f32f32_6x16_neon, gemm_f32f16_6x16_neon, gemm_f32bf16_6x16_neon;
+extern const GemmF32NNKernel gemm_f32_nn_neon_kernel;
+}  // namespace neon
+#endif
 #if QRT_ENABLE_AVX512BF16
 namespace avx512bf16 {
 extern const GemmF32Kernel gemm_f32bf16_8x32_avx512bf16;
@@ -47,6 +53,9 @@ const std::vector<const GemmF32Kernel*>& f32_list() {
 #if QRT_ENABLE_AVX2
       &avx2::gemm_f32f32_6x16_avx2,
 #endif
+#if QRT_ENABLE_NEON
+      &neon::gemm_f32f32_6x16_neon,
+#endif
       &ref::gemm_f32f32_ref});
   return v;
 }
@@ -58,6 +67,9 @@ const std::vector<const GemmF32Kernel*>& f16_list() {
 #endif
 #if QRT_ENABLE_AVX2
       &avx2::gemm_f32f16_6x16_avx2,
+#endif
+#if QRT_ENABLE_NEON
+      &neon::gemm_f32f16_6x16_neon,
 #endif
       &ref::gemm_f32f16_ref});
   return v;
@@ -77,6 +89,9 @@ const std::vector<const GemmF32Kernel*>& bf16_list() {
 #endif
 #if QRT_ENABLE_AVX2
       &avx2::gemm_f32bf16_6x16_avx2,
+#endif
+#if QRT_ENABLE_NEON
+      &neon::gemm_f32bf16_6x16_neon,
 #endif
       &ref::gemm_f32bf16_ref});
   return v;
@@ -109,6 +124,9 @@ const std::vector<const GemmF32NNKernel*>& gemm_f32_nn_variants() {
 #endif
 #if QRT_ENABLE_AVX2
       &avx2::gemm_f32_nn_avx2_kernel,
+#endif
+#if QRT_ENABLE_NEON
+      &neon::gemm_f32_nn_neon_kernel,
 #endif
       &ref::gemm_f32_nn_ref_kernel});
   return v;
