@@ -225,3 +225,32 @@ def test_static_int8_dense_with_f32_output(bias_dtype):
     acc = (xq.astype(np.int64) - xz) @ w.T.astype(np.int64) + bias
     expect = acc * (np.float64(xs) * ws)
     np.testing.assert_allclose(out, expect, rtol=1e-5, atol=1e-4)
+
+
+def test_mapped_file_and_buffer_agree_after_weight_pages_are_dropped(tmp_path):
+    # Big enough weights (several pages) that loading from a path drops their mapped pages after
+    # packing; a second consumer of the same constant (Add) must still read the right bytes.
+    rng = np.random.default_rng(8)
+    K = N = 256
+    w = rng.standard_normal((N, K)).astype(np.float32)
+    b = Builder()
+    x = b.input("x", "f32", [2, K])
+    wi = b.const("w", w)
+    h = b.value("h", "f32")
+    y = b.value("y", "f32")
+    w2 = b.const("w2", rng.standard_normal((N, K)).astype(np.float32))
+    z = b.value("z", "f32")
+    b.node("Dense", [x, wi], [h])
+    b.node("Dense", [h, w2], [y])
+    b.node("Add", [wi, wi], [z])  # shares 'w' with the first Dense
+    b.output(y)
+    b.output(z)
+    data = b.bytes()
+    path = tmp_path / "m.qmodel"
+    path.write_bytes(data)
+    xv = rng.standard_normal((2, K)).astype(np.float32)
+    from_file = qrt.InferenceSession(str(path)).run(None, {"x": xv})
+    from_bytes = qrt.InferenceSession(data).run(None, {"x": xv})
+    for a, c in zip(from_file, from_bytes):
+        np.testing.assert_array_equal(a, c)
+    np.testing.assert_array_equal(from_file[1], w + w)

@@ -1,3 +1,6 @@
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "format/mapped_file.h"
 #include "runtime/model_impl.h"
 
@@ -31,8 +34,48 @@ TensorInfo info_of(const format::TensorDef& t) {
   return i;
 }
 
+// Weights that Dense/Conv2d packed at load are never read again from the file image. For a
+// memory-mapped file their pages are dropped right after packing (MADV_DONTNEED on a private,
+// never-written file mapping just forgets the pages; a later read would fault them back in from
+// the file), so resident memory holds one copy of the weights, not two, and the load's peak
+// stays near the packed size. Anonymous buffers (load_from_buffer) are never dropped: there
+// DONTNEED would zero them.
+class PackedSourceDropper {
+ public:
+  PackedSourceDropper(const format::ModelDef& def, const uint8_t* base, size_t size, bool enabled)
+      : def_(def), base_(reinterpret_cast<uintptr_t>(base)), size_(size), enabled_(enabled),
+        other_use_(def.tensors.size(), 0), packed_use_(def.tensors.size(), 0) {
+    for (const format::NodeDef& n : def.nodes)
+      for (int32_t i : n.inputs)
+        if (i >= 0) (packs(n) ? packed_use_ : other_use_)[i]++;
+    for (int32_t o : def.outputs) other_use_[o]++;
+  }
+  // Called after node n's op was created (and packed what it needs).
+  void after(const format::NodeDef& n) {
+    if (!enabled_ || !packs(n)) return;
+    for (int32_t i : n.inputs)
+      if (i >= 0 && --packed_use_[i] == 0 && other_use_[i] == 0) drop(def_.tensors[i]);
+  }
+
+ private:
+  static bool packs(const format::NodeDef& n) { return n.op_type == "Dense" || n.op_type == "Conv2d"; }
+  void drop(const format::TensorDef& t) {
+    if (!t.is_constant || !t.data) return;
+    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    uintptr_t b = (reinterpret_cast<uintptr_t>(t.data) + page - 1) & ~(page - 1);
+    uintptr_t e = (reinterpret_cast<uintptr_t>(t.data) + t.nbytes) & ~(page - 1);
+    if (e > b && b >= base_ && e <= base_ + size_) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+  }
+  const format::ModelDef& def_;
+  uintptr_t base_;
+  size_t size_;
+  bool enabled_;
+  std::vector<int> other_use_, packed_use_;
+};
+
 Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, const uint8_t* data,
-                                           size_t size, const LoadOptions& options) {
+                                           size_t size, const LoadOptions& options,
+                                           bool mapped = false) {
   auto impl = std::make_unique<Model::Impl>();
   impl->storage = std::move(storage);
   impl->file_bytes = size;
@@ -55,12 +98,14 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
     return Unsupported("model uses operators this runtime does not implement:" + unsupported);
 
   impl->ops.reserve(def.nodes.size());
+  PackedSourceDropper dropper(def, data, size, mapped);
   for (const format::NodeDef& n : def.nodes) {
     rt::CreateContext cc{n, def};
     auto op = (*reg.find(n.op_type, n.op_version))(cc);
     if (!op.ok()) return op.status();
     impl->packed_bytes += op.value()->packed_bytes();
     impl->ops.push_back(std::move(op).value());
+    dropper.after(n);
   }
   for (int32_t i : def.inputs) impl->inputs.push_back(info_of(def.tensors[i]));
   for (int32_t i : def.outputs) impl->outputs.push_back(info_of(def.tensors[i]));
@@ -74,7 +119,7 @@ Result<std::shared_ptr<const Model>> Model::load(const std::string& path,
   auto mf = format::MappedFile::open(path);
   if (!mf.ok()) return mf.status();
   std::shared_ptr<format::MappedFile> file = mf.value();
-  auto r = build(file, file->data(), file->size(), options);
+  auto r = build(file, file->data(), file->size(), options, file->is_mapped());
   if (!r.ok()) return r.status().with_context("'" + path + "': ");
   return r;
 }
