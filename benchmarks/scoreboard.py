@@ -83,7 +83,7 @@ class Profile:
     profile_s: float         # qrt per-op profile time per variant
 
 
-FULL = Profile("full", 4.0, 5, 0.4, {"cnn": 64, "mlp": 256, "text": 256}, 20.0,
+FULL = Profile("full", 3.0, 5, 0.3, {"cnn": 64, "mlp": 256, "text": 200}, 12.0,
                {"cnn": 16, "mlp": 64, "text": 64}, 3, 16, 2.0)
 QUICK = Profile("quick", 0.5, 2, 0.1, {"cnn": 12, "mlp": 64, "text": 40}, 3.0,
                 {"cnn": 4, "mlp": 16, "text": 16}, 1, 4, 0.5)
@@ -534,7 +534,7 @@ def qrt_details(runner: Runner) -> dict:
             k = f"{row.get('op', '?')}: {row.get('kernel') or '-'}"
             counts[k] = counts.get(k, 0) + 1
         out["kernels"] = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
-        out["kernel_report"] = rep
+        out["_kernel_report"] = rep  # used for the int8 coverage check, not written to the JSON
     except Exception as e:
         out["kernels_error"] = str(e)
     try:
@@ -550,7 +550,7 @@ def _check_int8_coverage(v: Variant) -> None:
     Dense only, so a CNN's convolutions stay fp32) is marked "mixed": it is not an int8 result."""
     if v.precision != "int8":
         return
-    rows = v.qrt.get("kernel_report") or []
+    rows = v.qrt.get("_kernel_report") or []
     heavy = [r for r in rows if r.get("op") in ("Conv2d", "Dense")]
     flt = [r for r in heavy if "u8s8" not in str(r.get("kernel") or "")]
     if heavy and flt:
@@ -624,6 +624,7 @@ def run_model(name: str, prof: Profile, threads: list[int], env: dict, work: Pat
                     if v.engine == "qrt":
                         v.qrt = qrt_details(r)
                         _check_int8_coverage(v)
+                        v.qrt.pop("_kernel_report", None)
         log(f"{name}: latency, {t} thread(s), {len(runners)} variants x {prof.lat_budget_s:.1f} s")
         stats = time_interleaved(runners, prof.lat_budget_s, prof.rounds, prof.warmup_s)
         for v in variants:
@@ -925,6 +926,7 @@ def render_doc(results: dict, json_rel: str, png_rel: str) -> str:
             L += notes
             L.append("\n</details>\n")
 
+    L += _where_time_goes(results)
     L.append("### Anchor figures (context only)\n")
     L.append("Measured earlier on an AMD EPYC (not this machine, not this run), batch 1, ms at 1 / 2 threads, "
              "as quoted in the scoreboard issue:\n")
@@ -950,6 +952,29 @@ def render_doc(results: dict, json_rel: str, png_rel: str) -> str:
     L.append("- `--quick` uses fewer rounds, calibration and accuracy samples; use the full run for figures "
              "you quote.\n")
     return "\n".join(L) + "\n"
+
+
+def _where_time_goes(results: dict) -> list[str]:
+    """Derived from the per-op profiles: where each model's qrt int8 time goes, and which nodes
+    still run a scalar reference kernel (``*_ref``) or no kernel family at all."""
+    L = ["### Where qrt's time goes (1 thread, per-node profile)\n"]
+    any_ = False
+    for m in results["models"]:
+        for v in m["variants"]:
+            if v["engine"] != "qrt" or v["status"] != "ok":
+                continue
+            pr = (v.get("qrt") or {}).get("profile") or {}
+            if not pr.get("ops"):
+                continue
+            any_ = True
+            top = ", ".join(f"{o['op']} {100 * o['share']:.0f}%" for o in pr["ops"][:4])
+            refs = [o for o in pr["ops"] if "_ref" in o["op"] and o["share"] >= 0.01]
+            line = f"- {m['title']}, {v['label']} ({pr['ms_per_run']:.3g} ms/run profiled): {top}"
+            if refs:
+                line += "; reference kernels: " + ", ".join(f"{o['op']} {100 * o['share']:.0f}%" for o in refs)
+            L.append(line)
+    L.append("")
+    return L if any_ else []
 
 
 def _one_para(s: str) -> str:
