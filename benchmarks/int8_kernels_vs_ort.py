@@ -1,14 +1,21 @@
 #!/usr/bin/env python3
 """qrt int8 GEMM kernels beside ONNX Runtime MatMulInteger (and torch dynamic-quantized Linear).
 
-Single thread everywhere. For each K x N in 768x768, 768x3072, 3072x768, 1024x1024 and
-M in 1, 16, 128:
-  * qrt:   the C++ benchmark `qrt_bench --json int8_gemm` (u8 x s8 GEMM with the requantizing
-           epilogue, packed weights; and the dynamic path: f32 in, minmax + quantize + GEMM, f32 out).
+For each thread count in --threads (default 1,2), K x N in 768x768, 768x3072, 3072x768, 1024x1024
+and M in 1, 16, 128:
+  * qrt:   the C++ benchmark `qrt_bench --json int8_gemm` with QRT_BENCH_THREADS (u8 x s8 GEMM with
+           the requantizing epilogue, packed weights, the selected kernel split over the runtime's
+           thread pool as Dense splits it; and, single thread, the dynamic path: f32 in, minmax +
+           quantize + GEMM, f32 out).
   * ORT:   a one-node MatMulInteger model (A u8 input with zero point 128, B s8 initializer, so ORT
            may prepack it), run through IOBinding with a preallocated int32 output; the per-call
            overhead of an equally bound Identity model is printed too, so readers can judge it.
-  * torch: torch.ao.nn.quantized.dynamic.Linear (f32 in, quantize + GEMM + f32 out), if importable.
+           ORT DynamicQuantizeMatMul (com.microsoft; f32 in, s8 weights, f32 out) beside qrt's
+           dynamic path.
+  * torch: torch.ao.nn.quantized.dynamic.Linear (f32 in, quantize + GEMM + f32 out), if importable
+           (single thread only).
+% of peak is against the best register-only peak of the kernel's unit (tdpbusd for the AMX kernel,
+zmm vpdpbusd otherwise) times the thread count.
 Times are the best of several batches, and the best over --rounds full rounds (each round runs
 qrt_bench once and every ORT/torch cell once), so that a shared, busy machine disturbs every
 contender alike. Ratios > 1 mean qrt is faster.
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -50,18 +58,18 @@ def best_time(fn, min_batch_s: float = 0.01, batches: int = 15) -> float:
     return best
 
 
-def ort_session(model_bytes: bytes):
+def ort_session(model_bytes: bytes, threads: int = 1):
     import onnxruntime as ort
 
     so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
+    so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
 
 
-def ort_matmulinteger_time(M: int, K: int, N: int, rng) -> float:
+def ort_matmulinteger_time(M: int, K: int, N: int, rng, threads: int = 1) -> float:
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
@@ -76,7 +84,7 @@ def ort_matmulinteger_time(M: int, K: int, N: int, rng) -> float:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
-    sess = ort_session(model.SerializeToString())
+    sess = ort_session(model.SerializeToString(), threads)
     A = rng.integers(0, 256, size=(M, K), dtype=np.uint8)
     io = sess.io_binding()
     io.bind_ortvalue_input("A", ort.OrtValue.ortvalue_from_numpy(A))
@@ -86,6 +94,33 @@ def ort_matmulinteger_time(M: int, K: int, N: int, rng) -> float:
     Y = io.get_outputs()[0].numpy()
     ref = (A.astype(np.int64) - 128) @ B.astype(np.int64)
     assert np.array_equal(Y, ref), "ORT MatMulInteger disagrees with numpy"
+    return best_time(lambda: sess.run_with_iobinding(io))
+
+
+def ort_dqmm_time(M: int, K: int, N: int, rng, threads: int = 1) -> float:
+    """com.microsoft.DynamicQuantizeMatMul: f32 A quantized per call, s8 B (per-column scale), f32 out."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    B = rng.integers(-127, 128, size=(K, N), dtype=np.int8)
+    graph = helper.make_graph(
+        [helper.make_node("DynamicQuantizeMatMul", ["A", "B", "b_scale", "b_zp"], ["Y"],
+                          domain="com.microsoft")],
+        "dqmm",
+        [helper.make_tensor_value_info("A", TensorProto.FLOAT, [M, K])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [M, N])],
+        initializer=[numpy_helper.from_array(B, "B"),
+                     numpy_helper.from_array(np.full((N,), 0.01, np.float32), "b_scale"),
+                     numpy_helper.from_array(np.zeros((N,), np.int8), "b_zp")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 8
+    sess = ort_session(model.SerializeToString(), threads)
+    A = rng.standard_normal((M, K)).astype(np.float32)
+    io = sess.io_binding()
+    io.bind_ortvalue_input("A", ort.OrtValue.ortvalue_from_numpy(A))
+    io.bind_ortvalue_output("Y", ort.OrtValue.ortvalue_from_numpy(np.empty((M, N), np.float32)))
     return best_time(lambda: sess.run_with_iobinding(io))
 
 
@@ -121,19 +156,22 @@ def torch_dynamic_time(M: int, K: int, N: int):
         return best_time(lambda: q(x))
 
 
-def qrt_figures(qrt_bench: str) -> tuple[dict, dict, float]:
+def qrt_figures(qrt_bench: str, threads: list[int]) -> tuple[dict, dict, dict]:
+    env = dict(os.environ, QRT_BENCH_THREADS=",".join(str(t) for t in threads))
     out = subprocess.run([qrt_bench, "--json", "int8_gemm"], check=True, capture_output=True,
-                         text=True).stdout
+                         text=True, env=env).stdout
     doc = json.loads(out)
     rows = [r for b in doc["benchmarks"] if b["name"] == "int8_gemm" for r in b["rows"]]
-    peak = next((r["zmm_vnni_gops"] for r in rows if r.get("kind") == "peak"), 0.0)
+    peak_row = next((r for r in rows if r.get("kind") == "peak"), {})
+    peaks = {"zmm_vnni": peak_row.get("zmm_vnni_gops") or 0.0,
+             "amx_int8": peak_row.get("amx_int8_gops") or 0.0}
     dyn = {(int(r["M"]), int(r["K"]), int(r["N"])): r for r in rows if r.get("kind") == "dynamic_f32"}
     best_kernel = next(iter(dyn.values()))["kernel"] if dyn else None
     gemm = {}
     for r in rows:
         if r.get("kind") == "gemm_u8s8" and (best_kernel is None or r["kernel"] == best_kernel):
-            gemm[(int(r["M"]), int(r["K"]), int(r["N"]))] = r
-    return gemm, dyn, peak
+            gemm[(int(r.get("threads", 1)), int(r["M"]), int(r["K"]), int(r["N"]))] = r
+    return gemm, dyn, peaks
 
 
 def main() -> int:
@@ -142,72 +180,93 @@ def main() -> int:
     ap.add_argument("--json", help="also write all figures to this file")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--rounds", type=int, default=3, help="best over this many full rounds")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     args = ap.parse_args()
+    threads = [int(t) for t in args.threads.split(",")]
 
     import onnxruntime as ort
 
     rng = np.random.default_rng(0)
     gemm: dict = {}
     dyn: dict = {}
-    peak = 0.0
+    peaks = {"zmm_vnni": 0.0, "amx_int8": 0.0}
     t_ort: dict = {}
+    t_dq: dict = {}
     t_torch: dict = {}
     for rnd in range(args.rounds):
         print(f"round {rnd + 1}/{args.rounds} ...", file=sys.stderr, flush=True)
-        g, d, pk = qrt_figures(args.qrt_bench)
-        peak = max(peak, pk)
+        g, d, pk = qrt_figures(args.qrt_bench, threads)
+        for k in peaks:
+            peaks[k] = max(peaks[k], pk[k])
         for key, row in g.items():
             if key not in gemm or row["us"] < gemm[key]["us"]:
                 gemm[key] = row
         for key, row in d.items():
             if key not in dyn or row["us"] < dyn[key]["us"]:
                 dyn[key] = row
-        for K, N in SHAPES:
-            for M in MS:
-                t = ort_matmulinteger_time(M, K, N, rng)
-                t_ort[(M, K, N)] = min(t, t_ort.get((M, K, N), float("inf")))
-                tt = None if args.no_torch else torch_dynamic_time(M, K, N)
-                if tt is not None:
-                    t_torch[(M, K, N)] = min(tt, t_torch.get((M, K, N), float("inf")))
-    for key, row in gemm.items():  # % of the best peak seen in any round
-        row["pct_peak"] = 100.0 * row["gops"] / peak if peak else 0.0
+        for T in threads:
+            for K, N in SHAPES:
+                for M in MS:
+                    key = (T, M, K, N)
+                    t_ort[key] = min(ort_matmulinteger_time(M, K, N, rng, T), t_ort.get(key, float("inf")))
+                    if T == 1:
+                        t_dq[key] = min(ort_dqmm_time(M, K, N, rng, T), t_dq.get(key, float("inf")))
+                        tt = None if args.no_torch else torch_dynamic_time(M, K, N)
+                        if tt is not None:
+                            t_torch[key] = min(tt, t_torch.get(key, float("inf")))
+    for key, row in gemm.items():  # % of the best peak seen in any round, x threads
+        pk = peaks.get(row.get("peak_ref", "zmm_vnni"), 0.0) * key[0]
+        row["pct_peak"] = 100.0 * row["gops"] / pk if pk else 0.0
     kernel = next(iter(gemm.values()))["kernel"] if gemm else "?"
     overhead = ort_overhead_time(rng)
-    print(f"onnxruntime {ort.__version__}; qrt kernel {kernel}; vpdpbusd peak {peak:.1f} GOPS (1 core)")
+    print(f"onnxruntime {ort.__version__}; qrt kernel {kernel}; 1-core peaks: vpdpbusd zmm "
+          f"{peaks['zmm_vnni']:.1f} GOPS, tdpbusd (AMX) {peaks['amx_int8']:.1f} GOPS")
     print(f"ORT per-call overhead (Identity model, IOBinding): {overhead * 1e6:.1f} us")
-    hdr = (f"{'K x N':>11} {'M':>4} | {'qrt us':>8} {'GOPS':>6} {'%peak':>6} | {'ORT us':>8} {'GOPS':>6}"
-           f" {'ORT/qrt':>7} | {'qrt dyn us':>10} {'torch dyn us':>12} {'torch/qrt':>9}")
-    print(hdr)
-    print("-" * len(hdr))
     results = []
-    for K, N in SHAPES:
-        for M in MS:
-            g = gemm.get((M, K, N))
-            d = dyn.get((M, K, N))
-            t_ort_s = t_ort[(M, K, N)]
-            t_torch_s = t_torch.get((M, K, N))
-            ops = 2.0 * M * K * N
-            q_us = g["us"] if g else float("nan")
-            d_us = d["us"] if d else float("nan")
-            row = {"M": M, "K": K, "N": N, "qrt_us": q_us, "qrt_gops": g["gops"] if g else None,
-                   "qrt_pct_peak": g["pct_peak"] if g else None, "ort_us": t_ort_s * 1e6,
-                   "ort_gops": ops / t_ort_s * 1e-9, "ort_over_qrt": t_ort_s * 1e6 / q_us,
-                   "qrt_dynamic_us": d_us,
-                   "torch_dynamic_us": t_torch_s * 1e6 if t_torch_s else None,
-                   "torch_over_qrt_dynamic": (t_torch_s * 1e6 / d_us) if t_torch_s else None}
-            results.append(row)
-            torch_s = f"{row['torch_dynamic_us']:12.1f} {row['torch_over_qrt_dynamic']:9.2f}" if t_torch_s else f"{'-':>12} {'-':>9}"
-            print(f"{K:>5}x{N:<5} {M:>4} | {q_us:8.1f} {row['qrt_gops'] or 0:6.0f} {row['qrt_pct_peak'] or 0:5.1f}% |"
-                  f" {row['ort_us']:8.1f} {row['ort_gops']:6.0f} {row['ort_over_qrt']:7.2f} | {d_us:10.1f} {torch_s}")
-            sys.stdout.flush()
+    for T in threads:
+        print(f"\n== {T} thread(s) ==")
+        hdr = (f"{'K x N':>11} {'M':>4} | {'qrt us':>8} {'GOPS':>6} {'%peak':>6} | {'ORT us':>8} {'GOPS':>6}"
+               f" {'ORT/qrt':>7}")
+        if T == 1:
+            hdr += f" | {'qrt dyn us':>10} {'ORT DQMM us':>11} {'DQMM/qrt':>8} {'torch dyn us':>12} {'torch/qrt':>9}"
+        print(hdr)
+        print("-" * len(hdr))
+        for K, N in SHAPES:
+            for M in MS:
+                key = (T, M, K, N)
+                g = gemm.get(key)
+                d = dyn.get((M, K, N)) if T == 1 else None
+                t_ort_s = t_ort[key]
+                ops = 2.0 * M * K * N
+                q_us = g["us"] if g else float("nan")
+                row = {"threads": T, "M": M, "K": K, "N": N, "qrt_us": q_us,
+                       "qrt_gops": g["gops"] if g else None,
+                       "qrt_pct_peak": g["pct_peak"] if g else None, "ort_us": t_ort_s * 1e6,
+                       "ort_gops": ops / t_ort_s * 1e-9, "ort_over_qrt": t_ort_s * 1e6 / q_us}
+                line = (f"{K:>5}x{N:<5} {M:>4} | {q_us:8.1f} {row['qrt_gops'] or 0:6.0f} {row['qrt_pct_peak'] or 0:5.1f}% |"
+                        f" {row['ort_us']:8.1f} {row['ort_gops']:6.0f} {row['ort_over_qrt']:7.2f}")
+                if T == 1:
+                    d_us = d["us"] if d else float("nan")
+                    t_dq_s = t_dq[key]
+                    t_torch_s = t_torch.get(key)
+                    row.update({"qrt_dynamic_us": d_us, "ort_dqmm_us": t_dq_s * 1e6,
+                                "ort_dqmm_over_qrt_dynamic": t_dq_s * 1e6 / d_us,
+                                "torch_dynamic_us": t_torch_s * 1e6 if t_torch_s else None,
+                                "torch_over_qrt_dynamic": (t_torch_s * 1e6 / d_us) if t_torch_s else None})
+                    torch_s = (f"{row['torch_dynamic_us']:12.1f} {row['torch_over_qrt_dynamic']:9.2f}"
+                               if t_torch_s else f"{'-':>12} {'-':>9}")
+                    line += f" | {d_us:10.1f} {row['ort_dqmm_us']:11.1f} {row['ort_dqmm_over_qrt_dynamic']:8.2f} {torch_s}"
+                results.append(row)
+                print(line)
+                sys.stdout.flush()
     print("\nqrt: u8 x s8 GEMM + requant epilogue (u8 out); ORT MatMulInteger: int32 out, no epilogue;"
-          "\nqrt dyn / torch dyn: f32 in -> dynamic u8 quantization -> GEMM -> f32 out.")
+          "\nqrt dyn / ORT DQMM / torch dyn: f32 in -> dynamic u8 quantization -> GEMM -> f32 out."
+          "\nRatios > 1: qrt is faster.")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"peak_gops": peak, "ort_overhead_us": overhead * 1e6, "kernel": kernel,
+            json.dump({"peaks_gops": peaks, "ort_overhead_us": overhead * 1e6, "kernel": kernel,
                        "rows": results}, f, indent=1)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

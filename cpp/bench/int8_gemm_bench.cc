@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "cpu/features.h"
 #include "kernels/gemm_u8s8.h"
 #include "kernels/quantize_u8.h"
+#include "runtime/thread_pool.h"
 
 namespace {
 
@@ -119,6 +121,41 @@ struct Shape {
   size_t K, N;
 };
 
+// The runtime's Dense split (ops/dense.cc): rows in multiples of mr when there are at least
+// 2 * threads * mr of them, else columns in multiples of nr; one task per thread.
+void split(size_t n, size_t parts, size_t align, size_t part, size_t* b, size_t* e) {
+  const size_t blocks = (n + align - 1) / align, per = blocks / parts, extra = blocks % parts;
+  const size_t b0 = part * per + std::min(part, extra), b1 = b0 + per + (part < extra ? 1 : 0);
+  *b = std::min(n, b0 * align);
+  *e = std::min(n, b1 * align);
+}
+
+template <class Run>
+void run_split(qrt::rt::ThreadPool* pool, const qrt::kernels::GemmU8S8Kernel& k, size_t M, size_t N,
+               Run&& run) {
+  const size_t T = static_cast<size_t>(pool ? pool->threads() : 1);
+  if (T == 1) return run(size_t(0), M, size_t(0), N);
+  const bool by_rows = M >= T * k.mr * 2 || N <= static_cast<size_t>(k.nr);
+  pool->parallel_for(T, [&](size_t t) {
+    size_t m0 = 0, m1 = M, n0 = 0, n1 = N;
+    if (by_rows) split(M, T, k.mr, t, &m0, &m1);
+    else split(N, T, k.nr, t, &n0, &n1);
+    if (m0 < m1 && n0 < n1) run(m0, m1, n0, n1);
+  });
+}
+
+std::vector<size_t> env_list(const char* name, std::vector<size_t> dflt) {
+  const char* env = std::getenv(name);
+  if (!env) return dflt;
+  std::vector<size_t> v;
+  for (const char* p = env; *p;) {
+    char* end;
+    v.push_back(std::strtoul(p, &end, 10));
+    p = *end ? end + 1 : end;
+  }
+  return v;
+}
+
 }  // namespace
 
 QRT_BENCHMARK(int8_gemm) {
@@ -147,16 +184,11 @@ QRT_BENCHMARK(int8_gemm) {
       p = *end ? end + 1 : end;
     }
   }
-  std::vector<size_t> Ms = {1, 16, 128};
-  if (const char* env = std::getenv("QRT_BENCH_M")) {  // e.g. "6,96"
-    Ms.clear();
-    for (const char* p = env; *p;) {
-      char* end;
-      Ms.push_back(std::strtoul(p, &end, 10));
-      p = *end ? end + 1 : end;
-    }
-  }
-  ctx.log("%-30s %5s %5s %5s %10s %9s %8s\n", "kernel", "M", "K", "N", "us", "GOPS", "%peak");
+  const std::vector<size_t> Ms = env_list("QRT_BENCH_M", {1, 16, 128});  // e.g. "6,96"
+  // QRT_BENCH_THREADS=1,2: thread counts; above 1 only the selected kernel runs, split over the
+  // runtime's thread pool as Dense splits it (% of peak is then against threads x the 1-core peak).
+  const std::vector<size_t> Ts = env_list("QRT_BENCH_THREADS", {1});
+  ctx.log("%-30s %3s %5s %5s %5s %10s %9s %8s\n", "kernel", "thr", "M", "K", "N", "us", "GOPS", "%peak");
   for (const Shape& s : shapes) {
     std::vector<int8_t> B(s.N * s.K);
     const size_t max_m = *std::max_element(Ms.begin(), Ms.end());
@@ -175,29 +207,39 @@ QRT_BENCHMARK(int8_gemm) {
       if (k->isa == cpu::Isa::kRef) continue;  // the reference is the spec, not a contender
       void* packed = std::aligned_alloc(64, (k->packed_size(s.N, s.K) + 63) / 64 * 64);
       k->pack(s.N, s.K, B.data(), s.K, packed);
-      for (size_t M : Ms) {
-        if (ctx.quick && M != 1 && M != 128) continue;
-        const double t = time_best(
-            [&] { k->run(M, s.N, s.K, A.data(), s.K, packed, ep, C.data(), s.N, 0, M, 0, s.N); },
-            ctx.quick ? 0.004 : 0.004, ctx.quick ? 5 : 25);
-        const double gops = 2.0 * M * s.N * s.K / t * 1e-9;
-        const double peak = k->isa == cpu::Isa::kAvxVnni ? peak256
-                            : k->isa == cpu::Isa::kAmx  ? peak_amx
-                                                        : peak512;
-        const double pct = peak > 0 ? 100.0 * gops / peak : 0;
-        ctx.log("%-30s %5zu %5zu %5zu %10.2f %9.1f %7.1f%%\n", k->name, M, s.K, s.N, t * 1e6, gops, pct);
-        ctx.emit(bench::Row()
-                     .set("kind", "gemm_u8s8")
-                     .set("kernel", k->name)
-                     .set("M", static_cast<double>(M))
-                     .set("K", static_cast<double>(s.K))
-                     .set("N", static_cast<double>(s.N))
-                     .set("us", t * 1e6)
-                     .set("gops", gops)
-                     .set("pct_peak", pct)
-                     .set("peak_ref", k->isa == cpu::Isa::kAvxVnni ? "ymm_vnni"
-                                      : k->isa == cpu::Isa::kAmx    ? "amx_int8"
-                                                                    : "zmm_vnni"));
+      for (size_t T : Ts) {
+        if (T > 1 && k != &kernels::select_gemm_u8s8()) continue;
+        std::unique_ptr<rt::ThreadPool> pool(T > 1 ? new rt::ThreadPool(static_cast<int>(T)) : nullptr);
+        for (size_t M : Ms) {
+          if (ctx.quick && M != 1 && M != 128) continue;
+          const double t = time_best(
+              [&] {
+                run_split(pool.get(), *k, M, s.N, [&](size_t m0, size_t m1, size_t n0, size_t n1) {
+                  k->run(M, s.N, s.K, A.data(), s.K, packed, ep, C.data(), s.N, m0, m1, n0, n1);
+                });
+              },
+              0.004, ctx.quick ? 5 : 25);
+          const double gops = 2.0 * M * s.N * s.K / t * 1e-9;
+          const double peak = T * (k->isa == cpu::Isa::kAvxVnni ? peak256
+                                   : k->isa == cpu::Isa::kAmx  ? peak_amx
+                                                               : peak512);
+          const double pct = peak > 0 ? 100.0 * gops / peak : 0;
+          ctx.log("%-30s %3zu %5zu %5zu %5zu %10.2f %9.1f %7.1f%%\n", k->name, T, M, s.K, s.N, t * 1e6,
+                  gops, pct);
+          ctx.emit(bench::Row()
+                       .set("kind", "gemm_u8s8")
+                       .set("kernel", k->name)
+                       .set("threads", static_cast<double>(T))
+                       .set("M", static_cast<double>(M))
+                       .set("K", static_cast<double>(s.K))
+                       .set("N", static_cast<double>(s.N))
+                       .set("us", t * 1e6)
+                       .set("gops", gops)
+                       .set("pct_peak", pct)
+                       .set("peak_ref", k->isa == cpu::Isa::kAvxVnni ? "ymm_vnni"
+                                        : k->isa == cpu::Isa::kAmx    ? "amx_int8"
+                                                                      : "zmm_vnni"));
+        }
       }
       // Dynamic quantization end to end with the selected kernels (what torch's dynamic Linear
       // does): minmax + choose params + quantize the fp32 activations, GEMM with fp32 output.
