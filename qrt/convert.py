@@ -22,11 +22,16 @@ from qrt.frontends.torch import export_to_onnx, is_torch_module
 from qrt.ir import Graph
 from qrt.ir.errors import invalid_argument, unsupported
 from qrt.ir.serialize import to_model_dict
+from qrt.passes import attention
 from qrt.passes.layout import UNCONVERTED_REASON
 from qrt.quantize import quantizer as Q
 from qrt.quantize import smooth
 from qrt.quantize.report import ConversionReport
-from qrt.quantize.scheme import MODES, RUNTIME_OPS
+from qrt.quantize.scheme import MODES
+from qrt.quantize.scheme import RUNTIME_OPS as _SCHEME_RUNTIME_OPS
+
+# The runtime's op types: the scheme's list plus the fused qrt ops that passes run from here add.
+RUNTIME_OPS = _SCHEME_RUNTIME_OPS | {"Attention"}
 
 
 # SmoothQuant on Dense inputs fed by float ops, when calibration data is given
@@ -94,6 +99,9 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
     imported = _load(model, example_inputs)
     g = imported.graph
     passes.run_all(g)
+    # Self-attention subgraphs -> one fused Attention node (after GELU/LayerNorm recognition and
+    # the Gemm/MatMul -> Dense rewrite, so the Q/K/V projections stay Dense).
+    attention.run(g)
     check_supported(g)
     opts = Q.Options(mode=mode, per_channel=per_channel, exclude=exclude,
                      allow_float_fallback=allow_float_fallback)

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/eltwise_f32.h"
 #include "ops/broadcast.h"
 #include "ops/float_ops.h"
 #include "ops/op_util.h"
@@ -145,6 +146,12 @@ class BinaryOp : public Op {
       const T* b = c.in(1).as<T>();
       const Shape &sa = c.in(0).shape, &sb = c.in(1).shape;
       T* y = o.as<T>();
+      if constexpr (std::is_same_v<T, float>) {
+        if (k_ == Bin::kAdd || k_ == Bin::kSub || k_ == Bin::kMul || k_ == Bin::kDiv) {
+          run_simd(c, a, sa, b, sb, y, o.shape);
+          return OkStatus();
+        }
+      }
       switch (k_) {
         case Bin::kAdd: broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) { return x + z; }); break;
         case Bin::kSub: broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) { return x - z; }); break;
@@ -183,6 +190,28 @@ class BinaryOp : public Op {
       }
       return OkStatus();
     }
+  }
+
+  // f32 Add/Sub/Mul/Div: the collapsed broadcast plan's rows through the SIMD row kernels
+  // (innermost strides are 0 or 1: same-shape, trailing-broadcast and scalar cases), rows in
+  // parallel chunks.
+  void run_simd(const RunContext& c, const float* a, const Shape& sa, const float* b,
+                const Shape& sb, float* y, const Shape& so) const {
+    const int op = k_ == Bin::kAdd ? 0 : k_ == Bin::kSub ? 1 : k_ == Bin::kMul ? 2 : 3;
+    const kernels::BinaryF32Fn fn = kernels::select_eltwise_f32().binary[op];
+    BroadcastPlan p = make_broadcast_plan({&sa, &sb}, so);
+    const size_t ia = static_cast<size_t>(p.strides[0].back());
+    const size_t ib = static_cast<size_t>(p.strides[1].back());
+    const size_t n = static_cast<size_t>(p.inner());
+    if (p.dims.size() == 1) {  // one row: split it
+      parallel_range(c.pool, n, 1 << 15, [&](size_t s, size_t e) {
+        fn(a + s * ia, ia, b + s * ib, ib, y + s, e - s);
+      });
+      return;
+    }
+    for_each_row(c.pool, p, [&](const BroadcastCursor& cur, int64_t oo) {
+      fn(a + cur.offset(0), ia, b + cur.offset(1), ib, y + oo, n);
+    });
   }
 
   // Quantized Add/Mul: dequantize through 256-entry tables, compute in f32, requantize (round

@@ -2,7 +2,9 @@
 //   Softmax(axis = -1)                   opset 13: one axis, max-subtracted, rows in parallel
 //                                        (contiguous rows: kernels::softmax_row, SIMD)
 //   LayerNormalization(axis = -1, epsilon = 1e-5; X, Scale, B?) -> Y, Mean?, InvStdDev?
-//                                        statistics over dims [axis, rank), accumulated in f64
+//                                        statistics over dims [axis, rank): Y alone through
+//                                        kernels::layernorm_row (SIMD, f32 two-pass); with the
+//                                        Mean/InvStdDev outputs accumulated in f64
 //   BatchNormalization(epsilon = 1e-5)   inference mode: X [N, C, ...] with per-channel
 //                                        scale, B, input_mean, input_var
 #include <cmath>
@@ -50,8 +52,9 @@ class SoftmaxOp : public Op {
     float* y = c.out(0).as<float>();
     if (outer * n * inner == 0) return OkStatus();
     if (inner == 1) {
-      parallel_range(c.pool, outer, std::max<size_t>(1, 4096 / n), [&](size_t b, size_t e) {
-        for (size_t r = b; r < e; ++r) kernels::softmax_row(x + r * n, y + r * n, n);
+      const kernels::SoftmaxRowFn row = kernels::select_vmath().softmax_row;  // once per run
+      parallel_range(c.pool, outer, std::max<size_t>(1, 8192 / n), [&](size_t b, size_t e) {
+        for (size_t r = b; r < e; ++r) row(x + r * n, y + r * n, n);
       });
       return OkStatus();
     }
@@ -133,6 +136,14 @@ class LayerNormOp : public Op {
     float* y = c.out(0).as<float>();
     float* mean_out = c.num_outputs > 1 && c.outputs[1] ? c.out(1).as<float>() : nullptr;
     float* inv_out = c.num_outputs > 2 && c.outputs[2] ? c.out(2).as<float>() : nullptr;
+    if (!mean_out && !inv_out) {  // SIMD row kernel (f32 two-pass statistics)
+      const kernels::LayerNormRowFn row = kernels::select_vmath().layernorm_row;
+      const float eps = eps_;
+      parallel_range(c.pool, rows, std::max<size_t>(1, 8192 / n), [&](size_t b, size_t e) {
+        for (size_t r = b; r < e; ++r) row(x + r * n, scale, bias, eps, y + r * n, n);
+      });
+      return OkStatus();
+    }
     const double eps = eps_;
     parallel_range(c.pool, rows, std::max<size_t>(1, 4096 / n), [&](size_t b, size_t e) {
       for (size_t r = b; r < e; ++r) {

@@ -11,4 +11,5 @@ void register_norm_ops(OpRegistry& r);         // float_norm.cc: Softmax LayerNo
 void register_matmul_ops(OpRegistry& r);       // float_matmul.cc: MatMul
 void register_reduce_ops(OpRegistry& r);       // float_reduce.cc: ReduceMean ReduceSum ReduceL2
 void register_cast_ops(OpRegistry& r);         // float_cast.cc: Cast Identity
+void register_attention_ops(OpRegistry& r);    // float_attention.cc: Attention (qrt op)
 }  // namespace qrt::rt::ops

@@ -10,5 +10,6 @@ void register_float_ops(OpRegistry& r) {
   ops::register_matmul_ops(r);
   ops::register_reduce_ops(r);
   ops::register_cast_ops(r);
+  ops::register_attention_ops(r);
 }
 }  // namespace qrt::rt

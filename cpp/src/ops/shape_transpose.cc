@@ -2,9 +2,13 @@
 // The permutation is simplified first: size-1 dims are dropped and input dims that stay adjacent
 // and in order are merged, so e.g. NCHW -> NHWC becomes a 3-D [N, C, HW] -> [N, HW, C] copy. The
 // output is written in order, row by row (rows in parallel); a row whose innermost dim is also the
-// input's innermost is one memcpy, otherwise a strided gather.
+// input's innermost is one memcpy, otherwise a strided gather. When the last two simplified output
+// dims [P, Q] have input strides [1, sQ] (a 2-D transpose per outer index: NCHW <-> NHWC,
+// [B,S,H,D] -> [B,H,D,S], ...) 4-byte elements go through kernels::transpose32 (cache blocks,
+// register tiles), split over the pool along P.
 #include <algorithm>
 
+#include "kernels/eltwise_f32.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops.h"
 
@@ -74,6 +78,10 @@ class TransposeOp : public Op {
     }
     const char* in = static_cast<const char*>(x.data);
     char* out = static_cast<char*>(c.out(0).data);
+    if (es == 4 && dims.size() >= 2 && st[dims.size() - 2] == 1 && st.back() != 1) {
+      run_2d(c, dims, st, reinterpret_cast<const uint32_t*>(in), reinterpret_cast<uint32_t*>(out));
+      return OkStatus();
+    }
     const int64_t inner = dims.back(), inner_st = st.back();
     size_t rows = 1;
     for (size_t i = 0; i + 1 < dims.size(); ++i) rows *= static_cast<size_t>(dims[i]);
@@ -99,6 +107,31 @@ class TransposeOp : public Op {
   }
 
  private:
+  static void run_2d(const RunContext& c, const std::vector<int64_t>& dims,
+                     const std::vector<int64_t>& st, const uint32_t* in, uint32_t* out) {
+    const size_t r = dims.size();
+    const size_t P = static_cast<size_t>(dims[r - 2]), Q = static_cast<size_t>(dims[r - 1]);
+    const size_t lds = static_cast<size_t>(st[r - 1]);
+    size_t outer = 1;
+    for (size_t i = 0; i + 2 < r; ++i) outer *= static_cast<size_t>(dims[i]);
+    const kernels::Transpose32Fn fn = kernels::select_eltwise_f32().transpose32;
+    // Work items: (outer index, chunk of P); chunks of >= 64 columns and ~16K elements.
+    const size_t chunk = std::max<size_t>(64, (16384 / std::max<size_t>(Q, 1) + 63) / 64 * 64);
+    const size_t per = (P + chunk - 1) / chunk;
+    parallel_range(c.pool, outer * per, 1, [&](size_t b, size_t e) {
+      for (size_t w = b; w < e; ++w) {
+        const size_t o = w / per, p0 = (w % per) * chunk, p1 = std::min(P, p0 + chunk);
+        int64_t off = 0;
+        size_t q = o;
+        for (size_t i = r - 2; i-- > 0;) {
+          off += static_cast<int64_t>(q % static_cast<size_t>(dims[i])) * st[i];
+          q /= static_cast<size_t>(dims[i]);
+        }
+        fn(in + off + p0, lds, Q, p1 - p0, out + o * P * Q + p0 * Q, Q);
+      }
+    });
+  }
+
   std::vector<int64_t> perm(size_t r) const {
     if (has_perm_) return perm_;
     std::vector<int64_t> p(r);

@@ -1,0 +1,38 @@
+// Elementwise fp32 row kernels for the float ops (ops/float_elementwise.cc, shape_transpose.cc):
+//   binary:    y[i] = a[i * sa] (op) b[i * sb], op in {add, sub, mul, div}, sa/sb 0 or 1
+//              (same-shape rows, a row against a broadcast scalar, a scalar against a row);
+//              IEEE results, identical in every variant (one rounding per element, no FMA).
+//   transpose: dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols, 4-byte elements
+//              (bit copies, any dtype of that size); tiles of the vector width in registers.
+// Every function accepts n = 0 / empty shapes and never touches memory outside the described
+// elements. y may alias a or b exactly (in place); dst must not overlap src.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "cpu/features.h"
+
+namespace qrt::kernels {
+
+enum class EltOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
+
+using BinaryF32Fn = void (*)(const float* a, size_t sa, const float* b, size_t sb, float* y,
+                             size_t n);
+using Transpose32Fn = void (*)(const uint32_t* src, size_t lds, size_t rows, size_t cols,
+                               uint32_t* dst, size_t ldd);
+
+struct EltwiseF32Kernels {
+  const char* name;
+  cpu::Isa isa;
+  BinaryF32Fn binary[4];  // indexed by EltOp
+  Transpose32Fn transpose32;
+};
+
+// Runnable variants, best first, reference last (QRT_ISA cap not applied).
+const std::vector<const EltwiseF32Kernels*>& eltwise_f32_variants();
+// Best variant allowed by the CPU and the cap (look it up once per op run).
+const EltwiseF32Kernels& select_eltwise_f32();
+
+}  // namespace qrt::kernels

@@ -1,0 +1,246 @@
+"""Recognise multi-head self-attention and replace it with one qrt ``Attention`` node.
+
+Pattern (``torch.onnx.export`` of a BERT self-attention, opset 17, after the ``dense`` pass):
+
+    qh = Transpose(Reshape(q, [B, S, H, D]), [0, 2, 1, 3])          q, k, v: [B, S, H*D]
+    kt = Transpose(Reshape(k, [B, S, H, D]), [0, 2, 3, 1])          (or [0, 2, 1, 3] then [0, 1, 3, 2])
+    vh = Transpose(Reshape(v, [B, S, H, Dv]), [0, 2, 1, 3])
+    s  = MatMul(qh, kt)  [Div(s, c) | Mul(s, c) | Mul(c, s)]  [Add(s, mask) | Add(mask, s)]
+    p  = Softmax(s, axis=-1)
+    y  = Reshape(Transpose(MatMul(p, vh), [0, 2, 1, 3]), [B, S, H*Dv])
+
+becomes ``y = Attention(q, k, v[, mask]; num_heads=H, scale=1/c or c)``: the Q/K/V projections
+stay Dense nodes (int8 in the int8 modes), the head split/merge transposes and the S x S score
+tensors disappear. Every intermediate must be read only by the next node of the chain; H, D, Dv
+must be static; the mask must be f32 of rank <= 4 whose known dims broadcast to [B, H, S, S].
+The fused node keeps the name of the Q x K^T MatMul and writes the final Reshape's tensor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qrt.ir import Graph, Node
+from qrt.passes.util import scalar_const
+
+
+def _readers(name: str, consumers) -> list[Node]:
+    """Consumers of ``name`` other than Shape nodes (an exporter's reshape arithmetic reads
+    shapes of intermediates; it dies with the chain, which ``run`` checks)."""
+    return [c for c in consumers.get(name, []) if c.op != "Shape"]
+
+
+def _one_reader(g: Graph, name: str, consumers) -> Node | None:
+    r = _readers(name, consumers)
+    return r[0] if len(r) == 1 and not g.is_graph_output(name) else None
+
+
+def _only(g: Graph, node: Node | None, op: str, consumers) -> Node | None:
+    """``node`` if it is an ``op`` whose output only one node reads (besides Shape nodes)."""
+    if node is None or node.op != op or len(_readers(node.outputs[0], consumers)) != 1:
+        return None
+    if g.is_graph_output(node.outputs[0]):
+        return None
+    return node
+
+
+def _producer(g: Graph, name: str, producers, consumers) -> Node | None:
+    """The node writing ``name`` when nothing else reads ``name``."""
+    p = producers.get(name)
+    return None if p is None else _only(g, p, p.op, consumers)
+
+
+def _perm(n: Node) -> list[int]:
+    return [int(p) for p in n.attrs.get("perm", [])]
+
+
+def _split_heads(g: Graph, t: Node | None, producers, consumers, key: bool):
+    """(x, H, D, nodes) for Transpose(Reshape(x, [B, S, H, D])) in the head-split layout;
+    ``key``: the transposed-key forms. None when the form differs."""
+    if t is None or t.op != "Transpose" or _only(g, t, "Transpose", consumers) is None:
+        return None
+    nodes = [t]
+    perm = _perm(t)
+    if key and perm == [0, 1, 3, 2]:  # [B,H,S,D] -> [B,H,D,S] after the usual split
+        inner = _only(g, producers.get(t.inputs[0]), "Transpose", consumers)
+        if inner is None or _perm(inner) != [0, 2, 1, 3]:
+            return None
+        nodes.append(inner)
+        t = inner
+    elif perm != ([0, 2, 3, 1] if key else [0, 2, 1, 3]):
+        return None
+    r = _only(g, producers.get(t.inputs[0]), "Reshape", consumers)
+    if r is None:
+        return None
+    nodes.append(r)
+    x = r.inputs[0]
+    xs, rs = g.tensor(x).shape, g.tensor(r.outputs[0]).shape
+    if xs is None or rs is None or len(xs) != 3 or len(rs) != 4:
+        return None
+    h, d = rs[2], rs[3]
+    if h <= 0 or d <= 0 or (xs[2] > 0 and xs[2] != h * d):
+        return None
+    if xs[0] > 0 and rs[0] > 0 and xs[0] != rs[0]:
+        return None
+    if g.tensor(x).dtype != "f32":
+        return None
+    return x, h, d, nodes
+
+
+def _scale(g: Graph, n: Node, s: str) -> float | None:
+    """The factor of Div(s, c) / Mul(s, c) / Mul(c, s) with a scalar constant c."""
+    if n.op == "Div" and n.inputs[0] == s:
+        c = scalar_const(g, n.inputs[1])
+        return None if c is None or c == 0 else 1.0 / c
+    if n.op == "Mul":
+        other = n.inputs[1] if n.inputs[0] == s else n.inputs[0]
+        return scalar_const(g, other)
+    return None
+
+
+def _mask_ok(g: Graph, mask: str, b: int, h: int, sq: int, skv: int) -> bool:
+    t = g.tensor(mask)
+    if t.dtype != "f32" or t.shape is None or len(t.shape) > 4:
+        return False
+    full = [b, h, sq, skv][4 - len(t.shape):]
+    return all(m in (1, -1) or f in (-1, m) for m, f in zip(t.shape, full))
+
+
+def _match(g: Graph, sm: Node, producers, consumers):
+    x = sm.inputs[0]
+    xs = g.tensor(x).shape
+    if xs is None or len(xs) != 4 or int(sm.attrs.get("axis", -1)) not in (-1, 3):
+        return None
+    chain = [sm]
+    # Softmax input: [Add(., mask)] of [scaled] MatMul.
+    mask = ""
+    cur = _producer(g, x, producers, consumers)
+    if cur is not None and cur.op == "Add":
+        a, b = cur.inputs
+        pa, pb = producers.get(a), producers.get(b)
+        # The scores side is the one computed from the MatMul (directly or through the scale).
+        def is_scores(p):
+            return p is not None and (p.op == "MatMul" or (p.op in ("Div", "Mul") and any(
+                producers.get(i) is not None and producers[i].op == "MatMul" for i in p.inputs)))
+        if is_scores(pa) and not is_scores(pb):
+            s, mask = a, b
+        elif is_scores(pb) and not is_scores(pa):
+            s, mask = b, a
+        else:
+            return None
+        chain.append(cur)
+        cur = _producer(g, s, producers, consumers)
+    scale = 1.0
+    if cur is not None and cur.op in ("Div", "Mul"):
+        mm_out = next((i for i in cur.inputs if producers.get(i) is not None
+                       and producers[i].op == "MatMul"), None)
+        f = _scale(g, cur, mm_out) if mm_out else None
+        if f is None or not np.isfinite(f):
+            return None
+        scale = f
+        chain.append(cur)
+        cur = _only(g, producers.get(mm_out), "MatMul", consumers)
+    if cur is None or cur.op != "MatMul" or len(_readers(cur.outputs[0], consumers)) != 1:
+        return None
+    qk = cur
+    chain.append(qk)
+    q = _split_heads(g, producers.get(qk.inputs[0]), producers, consumers, key=False)
+    k = _split_heads(g, producers.get(qk.inputs[1]), producers, consumers, key=True)
+    if q is None or k is None or q[1:3] != k[1:3]:
+        return None
+    # Softmax -> MatMul(p, vh) -> Transpose -> Reshape [B, S, H*Dv].
+    pv = _one_reader(g, sm.outputs[0], consumers)
+    if pv is None or pv.op != "MatMul" or pv.inputs[0] != sm.outputs[0]:
+        return None
+    v = _split_heads(g, producers.get(pv.inputs[1]), producers, consumers, key=False)
+    if v is None or v[1] != q[1]:
+        return None
+    tr = _one_reader(g, pv.outputs[0], consumers)
+    if tr is None or tr.op != "Transpose" or _perm(tr) != [0, 2, 1, 3]:
+        return None
+    rs = _one_reader(g, tr.outputs[0], consumers)
+    if rs is None or rs.op != "Reshape":
+        return None
+    ys = g.tensor(rs.outputs[0]).shape
+    h, d, dv = q[1], q[2], v[2]
+    if ys is None or len(ys) != 3 or ys[2] not in (-1, h * dv):
+        return None
+    qs, ks = g.tensor(q[0]).shape, g.tensor(k[0]).shape
+    if mask and not _mask_ok(g, mask, qs[0], h, qs[1], ks[1]):
+        return None
+    chain += q[3] + k[3] + v[3] + [pv, tr, rs]
+    return dict(q=q[0], k=k[0], v=v[0], mask=mask, heads=h, scale=scale, chain=chain, name=qk.name,
+                out=rs.outputs[0])
+
+
+def run(g: Graph) -> int:
+    found = 0
+    for sm in [n for n in g.nodes if n.op == "Softmax"]:
+        if sm not in g.nodes:
+            continue
+        producers, consumers = g.producers(), g.consumers()
+        m = _match(g, sm, producers, consumers)
+        if m is None:
+            continue
+        saved_nodes, saved_tensors = list(g.nodes), dict(g.tensors)
+        ins = [m["q"], m["k"], m["v"]] + ([m["mask"]] if m["mask"] else [])
+        fused = Node("Attention", m["name"], ins, [m["out"]],
+                     {"num_heads": int(m["heads"]), "scale": float(m["scale"])})
+        # In place of the final Reshape (its inputs are all computed before it), then drop the
+        # chain and whatever only fed it (the reshape-shape arithmetic).
+        dead = {id(n) for n in m["chain"]}
+        g.nodes = [fused if n is m["chain"][-1] else n for n in g.nodes if
+                   id(n) not in dead or n is m["chain"][-1]]
+        g.prune()
+        if not _valid(g):
+            g.nodes, g.tensors = saved_nodes, saved_tensors
+            continue
+        found += 1
+    if found:
+        g.toposort()
+    return found
+
+
+def _valid(g: Graph) -> bool:
+    """Every node input is a graph input, a constant or written by an earlier node."""
+    ready = set(g.inputs) | {k for k, t in g.tensors.items() if t.is_constant} | {""}
+    for n in g.nodes:
+        if any(i not in ready for i in n.inputs):
+            return False
+        ready.update(n.outputs)
+    return True
+
+
+def attention_reference(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None,
+                        num_heads: int, scale: float) -> np.ndarray:
+    """The Attention op in numpy (float64 inside, f32 out): the evaluator's implementation."""
+    b, sq, hd = q.shape
+    skv, hdv = k.shape[1], v.shape[2]
+    h = num_heads
+    qh = q.astype(np.float64).reshape(b, sq, h, hd // h).transpose(0, 2, 1, 3)
+    kh = k.astype(np.float64).reshape(b, skv, h, hd // h).transpose(0, 2, 3, 1)
+    vh = v.astype(np.float64).reshape(b, skv, h, hdv // h).transpose(0, 2, 1, 3)
+    s = (qh @ kh) * scale
+    if mask is not None:
+        s = s + mask.astype(np.float64)
+    s = np.exp(s - s.max(axis=-1, keepdims=True))
+    p = s / s.sum(axis=-1, keepdims=True)
+    return (p @ vh).transpose(0, 2, 1, 3).reshape(b, sq, hdv).astype(np.float32)
+
+
+def _evaluate(self, node: Node, ins):
+    mask = ins[3] if len(ins) > 3 else None
+    return [attention_reference(ins[0], ins[1], ins[2], mask, int(node.attrs["num_heads"]),
+                                float(node.attrs.get("scale", 1.0)))]
+
+
+def _register_evaluator() -> None:
+    # The converter's numpy evaluator (qrt/ir/evaluate.py) dispatches on `_op_<op type>`; the
+    # qrt Attention op has no ONNX reference implementation, so it is provided from here.
+    from qrt.ir.evaluate import Evaluator
+
+    if not hasattr(Evaluator, "_op_Attention"):
+        Evaluator._op_Attention = _evaluate
+
+
+_register_evaluator()

@@ -1,0 +1,171 @@
+"""The attention pass (qrt/passes/attention.py) and the fused Attention op: the pass fires on the
+tiny exported BERT of benchmarks/models.py (and on the Hugging Face-style variant: key transposed
+after the head split, Mul by the scale), refuses chains whose intermediates are read elsewhere,
+and converted models match onnxruntime."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+import qrt  # noqa: E402
+from qrt.convert import build  # noqa: E402
+from qrt.ir.evaluate import Evaluator  # noqa: E402
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def M():
+    spec = importlib.util.spec_from_file_location("models", BENCH / "models.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["models"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(M, tmp_path_factory):
+    path = tmp_path_factory.mktemp("attn") / "minilm_tiny.onnx"
+    M.export_onnx("minilm", path, tiny=True)
+    return path
+
+
+def _feeds(batch: int, seq: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, 100, size=(batch, seq)).astype(np.int64)
+    mask = np.ones((batch, seq), np.int64)
+    for b in range(batch):
+        mask[b, seq - 1 - 3 * b:] = 0 if b else 1  # different padding per sequence
+    ids[mask == 0] = 0
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+
+def _ort(path, feeds):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
+
+
+def _ops(graph):
+    return [n.op for n in graph.nodes]
+
+
+def test_pass_fires_on_tiny_bert(tiny_bert):
+    res = build(str(tiny_bert), mode="fp32", progress=False)
+    ops = _ops(res.graph)
+    assert ops.count("Attention") == 2  # one per layer
+    for gone in ("Softmax", "MatMul", "Transpose"):
+        assert gone not in ops, ops
+    att = next(n for n in res.graph.nodes if n.op == "Attention")
+    assert att.attrs["num_heads"] == 4
+    assert att.attrs["scale"] == pytest.approx(1 / math.sqrt(8))
+    assert len(att.inputs) == 4  # the extended attention mask
+    producers = res.graph.producers()
+    assert all(producers[i].op == "Dense" for i in att.inputs[:3])
+
+
+def test_int8_dynamic_keeps_qkv_int8(tiny_bert):
+    res = build(str(tiny_bert), mode="int8-dynamic", calibration=[_feeds(1, 16)], progress=False)
+    g = res.graph
+    producers = g.producers()
+    atts = [n for n in g.nodes if n.op == "Attention"]
+    assert len(atts) == 2
+    for a in atts:
+        for x in a.inputs[:3]:
+            d = producers[x]
+            assert d.op == "Dense" and g.tensor(d.inputs[1]).dtype == "s8"
+
+
+@pytest.mark.parametrize("batch,seq", [(1, 16), (2, 16), (3, 9)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fp32_matches_onnxruntime(tiny_bert, tmp_path, batch, seq, threads):
+    out = tmp_path / "m.qmodel"
+    qrt.convert(str(tiny_bert), str(out), mode="fp32", progress=False)
+    feeds = _feeds(batch, seq)
+    (want,) = _ort(tiny_bert, feeds)
+    (got,) = qrt.InferenceSession(str(out), threads=threads).run(None, feeds)
+    np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
+
+
+def test_evaluator_matches_onnxruntime(tiny_bert):
+    res = build(str(tiny_bert), mode="fp32", progress=False)
+    feeds = _feeds(2, 16, seed=3)
+    (want,) = _ort(tiny_bert, feeds)
+    got = Evaluator(res.graph).run(feeds)[res.graph.outputs[0]]
+    np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+
+
+def test_int8_dynamic_close_to_float(tiny_bert, tmp_path):
+    out = tmp_path / "q.qmodel"
+    qrt.convert(str(tiny_bert), str(out), mode="int8-dynamic", calibration=[_feeds(1, 16)],
+                progress=False)
+    feeds = _feeds(1, 16, seed=7)
+    (want,) = _ort(tiny_bert, feeds)
+    (got,) = qrt.InferenceSession(str(out)).run(None, feeds)
+    cos = float(np.sum(got * want) / (np.linalg.norm(got) * np.linalg.norm(want)))
+    assert cos > 0.99
+
+
+class _HFAttention(torch.nn.Module):
+    """Hugging Face's older BERT form: key transposed after the head split, Mul by the scale,
+    mask added first; optionally returns the probabilities too (then nothing may be fused)."""
+
+    def __init__(self, hidden=32, heads=4, return_probs=False):
+        super().__init__()
+        self.h, self.d = heads, hidden // heads
+        self.q = torch.nn.Linear(hidden, hidden)
+        self.k = torch.nn.Linear(hidden, hidden)
+        self.v = torch.nn.Linear(hidden, hidden)
+        self.return_probs = return_probs
+
+    def _split(self, x):
+        b, s, _ = x.shape
+        return x.view(b, s, self.h, self.d).permute(0, 2, 1, 3)
+
+    def forward(self, x, mask):
+        q, k, v = self._split(self.q(x)), self._split(self.k(x)), self._split(self.v(x))
+        scores = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(self.d))
+        probs = torch.softmax(mask + scores, dim=-1)
+        ctx = torch.matmul(probs, v).permute(0, 2, 1, 3).contiguous()
+        y = ctx.view(ctx.shape[0], ctx.shape[1], self.h * self.d)
+        return (y, probs) if self.return_probs else y
+
+
+def _export(module, path):
+    torch.manual_seed(0)
+    x = torch.randn(2, 10, 32)
+    mask = torch.zeros(2, 1, 10, 10)
+    mask[1, :, :, 7:] = -10000.0
+    names = ["y", "p"] if module.return_probs else ["y"]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module.eval(), (x, mask), str(path), input_names=["x", "mask"],
+                          output_names=names, opset_version=17, dynamo=False,
+                          dynamic_axes={"x": {0: "b", 1: "s"}, "mask": {0: "b", 2: "s", 3: "s"}})
+    return {"x": x.numpy(), "mask": mask.numpy()}
+
+
+@pytest.mark.parametrize("return_probs", [False, True])
+def test_hf_variant_and_refusal(tmp_path, return_probs):
+    torch.manual_seed(1)
+    m = _HFAttention(return_probs=return_probs)
+    path = tmp_path / "hf.onnx"
+    feeds = _export(m, path)
+    res = build(str(path), mode="fp32", progress=False)
+    assert _ops(res.graph).count("Attention") == (0 if return_probs else 1)
+    out = tmp_path / "hf.qmodel"
+    qrt.convert(str(path), str(out), mode="fp32", progress=False)
+    want = _ort(path, feeds)
+    got = qrt.InferenceSession(str(out)).run(None, feeds)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-5, rtol=0)
