@@ -86,9 +86,12 @@ def ort_matmulinteger_time(M: int, K: int, N: int, rng, threads: int = 1) -> flo
     model.ir_version = 8
     sess = ort_session(model.SerializeToString(), threads)
     A = rng.integers(0, 256, size=(M, K), dtype=np.uint8)
+    # OrtValue.ortvalue_from_numpy wraps numpy memory without owning it: keep the arrays alive.
+    Ybuf = np.empty((M, N), np.int32)
+    av, yv = ort.OrtValue.ortvalue_from_numpy(A), ort.OrtValue.ortvalue_from_numpy(Ybuf)
     io = sess.io_binding()
-    io.bind_ortvalue_input("A", ort.OrtValue.ortvalue_from_numpy(A))
-    io.bind_ortvalue_output("Y", ort.OrtValue.ortvalue_from_numpy(np.empty((M, N), np.int32)))
+    io.bind_ortvalue_input("A", av)
+    io.bind_ortvalue_output("Y", yv)
     # Correctness sanity check against numpy.
     sess.run_with_iobinding(io)
     Y = io.get_outputs()[0].numpy()
@@ -118,10 +121,14 @@ def ort_dqmm_time(M: int, K: int, N: int, rng, threads: int = 1) -> float:
     model.ir_version = 8
     sess = ort_session(model.SerializeToString(), threads)
     A = rng.standard_normal((M, K)).astype(np.float32)
+    Ybuf = np.empty((M, N), np.float32)
+    av, yv = ort.OrtValue.ortvalue_from_numpy(A), ort.OrtValue.ortvalue_from_numpy(Ybuf)
     io = sess.io_binding()
-    io.bind_ortvalue_input("A", ort.OrtValue.ortvalue_from_numpy(A))
-    io.bind_ortvalue_output("Y", ort.OrtValue.ortvalue_from_numpy(np.empty((M, N), np.float32)))
-    return best_time(lambda: sess.run_with_iobinding(io))
+    io.bind_ortvalue_input("A", av)
+    io.bind_ortvalue_output("Y", yv)
+    t = best_time(lambda: sess.run_with_iobinding(io))
+    del A, Ybuf  # alive until here
+    return t
 
 
 def ort_overhead_time(rng) -> float:
@@ -135,10 +142,14 @@ def ort_overhead_time(rng) -> float:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     sess = ort_session(model.SerializeToString())
+    Abuf, Ybuf = np.zeros((1, 768), np.uint8), np.zeros((1, 768), np.uint8)
+    av, yv = ort.OrtValue.ortvalue_from_numpy(Abuf), ort.OrtValue.ortvalue_from_numpy(Ybuf)
     io = sess.io_binding()
-    io.bind_ortvalue_input("A", ort.OrtValue.ortvalue_from_numpy(np.zeros((1, 768), np.uint8)))
-    io.bind_ortvalue_output("Y", ort.OrtValue.ortvalue_from_numpy(np.zeros((1, 768), np.uint8)))
-    return best_time(lambda: sess.run_with_iobinding(io))
+    io.bind_ortvalue_input("A", av)
+    io.bind_ortvalue_output("Y", yv)
+    t = best_time(lambda: sess.run_with_iobinding(io))
+    del Abuf, Ybuf  # alive until here
+    return t
 
 
 def torch_dynamic_time(M: int, K: int, N: int):

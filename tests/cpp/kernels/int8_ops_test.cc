@@ -43,11 +43,11 @@ QRT_TEST(Int8Im2Col, AllVariantsAndGroups) {
     uint64_t seed = 1;
     for (size_t Cg : {1, 3, 32, 33, 70})
       for (size_t groups : {1, 2})
-        for (size_t ksz : {1, 3, 5})
+        for (size_t ksz : {1, 3, 5, 7})
           for (size_t stride : {1, 2})
-            for (size_t pad : {0, 1, 2}) {
+            for (size_t pad : {0, 1, 2, 3}) {
               Im2ColU8Params p;
-              p.H = 6, p.W = 7, p.C_total = Cg * groups, p.Cg = Cg, p.c_begin = (groups - 1) * Cg;
+              p.H = 6 + ksz / 2, p.W = 7 + ksz / 3, p.C_total = Cg * groups, p.Cg = Cg, p.c_begin = (groups - 1) * Cg;
               p.KH = p.KW = ksz, p.stride_h = p.stride_w = stride, p.pad_top = p.pad_left = pad;
               p.dilation_h = p.dilation_w = (seed % 3 == 0) ? 2 : 1;
               p.OH = out_size(p.H, ksz, stride, pad, pad, p.dilation_h);

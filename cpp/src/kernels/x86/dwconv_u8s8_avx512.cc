@@ -1,10 +1,17 @@
-// dwconv_u8s8 for AVX-512: 16 channels per zmm, one output pixel at a time.
-// Exactness: x is zero-extended to int32 and the input zero point subtracted (|x - zp| <= 255
-// fits the low int16 half of each dword, the high half is 0 or 0xFFFF); weights are packed as
-// dwords whose low int16 is w and high int16 is 0, so vpmaddwd computes lo(x-zp)*w + hi*0 =
-// (x - zp) * w exactly in int32; padded taps are skipped (they contribute 0 by the contract).
-// int32 adds wrap; the epilogue is the reference's cvtdq2ps, mulps, maxps, minps, cvtps2dq.
-// Packed weights: int32 [KH*KW][round_up(C, 16)] (zero beyond C). Masked loads/stores for C tails.
+// dwconv_u8s8 for AVX-512: up to 64 channels (4 zmm accumulators) per output pixel and pass.
+// Packed weights: int32 [KH*KW][round_up(C, 16)] (each weight sign-extended to a dword, zero
+// beyond C), then int32 wsum[round_up(C, 16)] = sum of the channel's weights over all taps.
+// Exactness: x is zero-extended to a dword (high int16 = 0) and w is a sign-extended dword, so
+// vpmaddwd gives x*w + 0*hi(w) = x*w exactly in int32. The contract's sum over the valid taps of
+// (x - in_zp)*w equals sum(x*w) - in_zp*sum(w) modulo 2^32 (ring identity; all int32 arithmetic
+// here wraps), so
+//   * interior pixels (every tap inside the image): acc = (bias - in_zp*wsum) + sum x*w, with the
+//     first term computed once per channel block;
+//   * border pixels: acc = bias + sum over the valid taps of (x - in_zp)*w, formed in int32 and
+//     multiplied with vpmulld (exact modulo 2^32; vpmaddwd would meet the non-zero high int16 of
+//     a negative x - zp); padded taps are skipped (they contribute 0 by the contract).
+// Epilogue: the reference's cvtdq2ps, mulps, maxps, minps, cvtps2dq (+ out_zp), in that order.
+// Masked loads/stores for C tails (never touching x or y beyond C in a pixel).
 // GCC 12 warns falsely inside the intrinsic headers (_mm512_undefined_*; GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -20,52 +27,146 @@ namespace {
 constexpr size_t kC = 16;
 size_t cpad(size_t C) { return (C + kC - 1) / kC * kC; }
 
-size_t packed_size(size_t KH, size_t KW, size_t C) { return KH * KW * cpad(C) * 4; }
+size_t packed_size(size_t KH, size_t KW, size_t C) { return (KH * KW + 1) * cpad(C) * 4; }
 
 void pack(size_t KH, size_t KW, size_t C, const int8_t* w, void* packed) {
-  uint32_t* p = static_cast<uint32_t*>(packed);
-  const size_t cp = cpad(C);
+  int32_t* p = static_cast<int32_t*>(packed);
+  const size_t cp = cpad(C), taps = KH * KW;
   std::memset(p, 0, packed_size(KH, KW, C));
-  for (size_t t = 0; t < KH * KW; ++t)
-    for (size_t c = 0; c < C; ++c)
-      p[t * cp + c] = static_cast<uint16_t>(static_cast<int16_t>(w[t * C + c]));
+  for (size_t c = 0; c < C; ++c) {
+    uint32_t s = 0;
+    for (size_t t = 0; t < taps; ++t) {
+      p[t * cp + c] = w[t * C + c];
+      s += static_cast<uint32_t>(static_cast<int32_t>(w[t * C + c]));
+    }
+    p[taps * cp + c] = static_cast<int32_t>(s);
+  }
+}
+
+struct Ctx {
+  const DwConvU8S8Params* p;
+  const int32_t* w;  // packed taps
+  const int32_t* wsum;
+  size_t cp;
+  __m512i zp, ozp;
+  __m512 lo, hi;
+};
+
+__attribute__((always_inline)) inline __mmask16 vmask(size_t C, size_t c) {
+  const size_t cnt = C - c;
+  return cnt >= kC ? __mmask16(0xFFFF) : __mmask16((1u << cnt) - 1);
+}
+
+// Output pixel (oh, ow), channels [c0, c0 + 16*NV) (the last vector masked at C).
+// x_org: x at (ih0, iw0) = top-left tap of the window (may lie outside the image when !interior).
+// 16 channels of x (u8) zero-extended to dwords; only the last vector of a block with a C tail
+// (TAIL) uses a masked load, the others a plain vpmovzxbd from memory (one fused uop less).
+template <bool MASKED>
+__attribute__((always_inline)) inline __m512i load_x16(__mmask16 m, const uint8_t* xp) {
+  if constexpr (MASKED) return _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, xp));
+  return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xp)));
+}
+
+template <int NV, bool TAIL>
+__attribute__((always_inline)) inline void pixel(const Ctx& k, const uint8_t* x, ptrdiff_t ih0,
+                                                 ptrdiff_t iw0, bool interior, const __m512i* base,
+                                                 size_t c0, uint8_t* yp) {
+  const DwConvU8S8Params& p = *k.p;
+  const size_t C = p.C;
+  __mmask16 m[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) m[v] = vmask(C, c0 + 16 * v);
+  __m512i acc[NV];
+  if (interior) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[v] = base[v];
+    const uint8_t* xr = x + (static_cast<size_t>(ih0) * p.W + static_cast<size_t>(iw0)) * C + c0;
+    const int32_t* wt = k.w + c0;
+    for (size_t kh = 0; kh < p.KH; ++kh, xr += p.dilation_h * p.W * C) {
+      const uint8_t* xp = xr;
+      for (size_t kw = 0; kw < p.KW; ++kw, xp += p.dilation_w * C, wt += k.cp) {
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+          const __m512i xv = (TAIL && v == NV - 1 ? load_x16<true>(m[v], xp + 16 * v) : load_x16<false>(m[v], xp + 16 * v));
+          acc[v] = _mm512_add_epi32(acc[v], _mm512_madd_epi16(xv, _mm512_load_si512(wt + 16 * v)));
+        }
+      }
+    }
+  } else {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      acc[v] = p.bias ? _mm512_maskz_loadu_epi32(m[v], p.bias + c0 + 16 * v) : _mm512_setzero_si512();
+    const ptrdiff_t H = static_cast<ptrdiff_t>(p.H), W = static_cast<ptrdiff_t>(p.W);
+    for (size_t kh = 0; kh < p.KH; ++kh) {
+      const ptrdiff_t ih = ih0 + static_cast<ptrdiff_t>(kh * p.dilation_h);
+      if (ih < 0 || ih >= H) continue;
+      for (size_t kw = 0; kw < p.KW; ++kw) {
+        const ptrdiff_t iw = iw0 + static_cast<ptrdiff_t>(kw * p.dilation_w);
+        if (iw < 0 || iw >= W) continue;
+        const uint8_t* xp = x + (static_cast<size_t>(ih) * p.W + static_cast<size_t>(iw)) * C + c0;
+        const int32_t* wt = k.w + (kh * p.KW + kw) * k.cp + c0;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+          const __m512i xv =
+              _mm512_sub_epi32((TAIL && v == NV - 1 ? load_x16<true>(m[v], xp + 16 * v) : load_x16<false>(m[v], xp + 16 * v)), k.zp);
+          acc[v] = _mm512_add_epi32(acc[v], _mm512_mullo_epi32(xv, _mm512_load_si512(wt + 16 * v)));
+        }
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[v]), _mm512_maskz_loadu_ps(m[v], p.scale + c0 + 16 * v));
+    r = _mm512_min_ps(_mm512_max_ps(r, k.lo), k.hi);
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(r), k.ozp);
+    _mm_mask_storeu_epi8(yp + c0 + 16 * v, m[v], _mm512_cvtepi32_epi8(q));
+  }
+}
+
+template <int NV, bool TAIL>
+void row_block(const Ctx& k, const uint8_t* x, uint8_t* y, size_t oh, size_t c0) {
+  const DwConvU8S8Params& p = *k.p;
+  __m512i base[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {  // bias - in_zp * wsum, for interior pixels
+    const __mmask16 m = vmask(p.C, c0 + 16 * v);
+    const __m512i b = p.bias ? _mm512_maskz_loadu_epi32(m, p.bias + c0 + 16 * v) : _mm512_setzero_si512();
+    base[v] = _mm512_sub_epi32(b, _mm512_mullo_epi32(k.zp, _mm512_load_si512(k.wsum + c0 + 16 * v)));
+  }
+  const ptrdiff_t ih0 = static_cast<ptrdiff_t>(oh * p.stride_h) - static_cast<ptrdiff_t>(p.pad_top);
+  const bool rows_in = ih0 >= 0 && ih0 + static_cast<ptrdiff_t>((p.KH - 1) * p.dilation_h) <
+                                        static_cast<ptrdiff_t>(p.H);
+  const ptrdiff_t span_w = static_cast<ptrdiff_t>((p.KW - 1) * p.dilation_w);
+  uint8_t* yr = y + oh * p.OW * p.C;
+  for (size_t ow = 0; ow < p.OW; ++ow) {
+    const ptrdiff_t iw0 = static_cast<ptrdiff_t>(ow * p.stride_w) - static_cast<ptrdiff_t>(p.pad_left);
+    const bool interior = rows_in && iw0 >= 0 && iw0 + span_w < static_cast<ptrdiff_t>(p.W);
+    pixel<NV, TAIL>(k, x, ih0, iw0, interior, base, c0, yr + ow * p.C);
+  }
 }
 
 void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_t* y,
          size_t oh_begin, size_t oh_end) {
-  const int32_t* w = static_cast<const int32_t*>(packed);
-  const size_t cp = cpad(p.C);
-  const __m512i zp = _mm512_set1_epi32(p.in_zero_point);
-  const __m512i ozp = _mm512_set1_epi32(p.out_zero_point);
-  const __m512 lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.out_zero_point));
-  const __m512 hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.out_zero_point));
-  const ptrdiff_t H = static_cast<ptrdiff_t>(p.H), W = static_cast<ptrdiff_t>(p.W);
+  Ctx k;
+  k.p = &p;
+  k.cp = cpad(p.C);
+  k.w = static_cast<const int32_t*>(packed);
+  k.wsum = k.w + p.KH * p.KW * k.cp;
+  k.zp = _mm512_set1_epi32(p.in_zero_point);
+  k.ozp = _mm512_set1_epi32(p.out_zero_point);
+  k.lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.out_zero_point));
+  k.hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.out_zero_point));
   for (size_t oh = oh_begin; oh < oh_end; ++oh) {
-    for (size_t ow = 0; ow < p.OW; ++ow) {
-      uint8_t* yp = y + (oh * p.OW + ow) * p.C;
-      for (size_t c = 0; c < p.C; c += kC) {
-        const size_t cnt = p.C - c;
-        const __mmask16 m = cnt >= kC ? __mmask16(0xFFFF) : __mmask16((1u << cnt) - 1);
-        __m512i acc = p.bias ? _mm512_maskz_loadu_epi32(m, p.bias + c) : _mm512_setzero_si512();
-        for (size_t kh = 0; kh < p.KH; ++kh) {
-          const ptrdiff_t ih = static_cast<ptrdiff_t>(oh * p.stride_h + kh * p.dilation_h) -
-                               static_cast<ptrdiff_t>(p.pad_top);
-          if (ih < 0 || ih >= H) continue;
-          for (size_t kw = 0; kw < p.KW; ++kw) {
-            const ptrdiff_t iw = static_cast<ptrdiff_t>(ow * p.stride_w + kw * p.dilation_w) -
-                                 static_cast<ptrdiff_t>(p.pad_left);
-            if (iw < 0 || iw >= W) continue;
-            const uint8_t* xp = x + (static_cast<size_t>(ih) * p.W + static_cast<size_t>(iw)) * p.C + c;
-            const __m512i xv =
-                _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, xp)), zp);
-            const __m512i wv = _mm512_load_si512(w + (kh * p.KW + kw) * cp + c);
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(xv, wv));
-          }
-        }
-        __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_maskz_loadu_ps(m, p.scale + c));
-        r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);
-        const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(r), ozp);
-        _mm_mask_storeu_epi8(yp + c, m, _mm512_cvtepi32_epi8(q));
+    for (size_t c0 = 0; c0 < p.C; c0 += 64) {
+      const bool tail = p.C - c0 < 64 && (p.C - c0) % 16 != 0;
+      switch ((p.C - c0 + 15) / 16 * 2 + tail) {
+        case 2: row_block<1, false>(k, x, y, oh, c0); break;
+        case 3: row_block<1, true>(k, x, y, oh, c0); break;
+        case 4: row_block<2, false>(k, x, y, oh, c0); break;
+        case 5: row_block<2, true>(k, x, y, oh, c0); break;
+        case 6: row_block<3, false>(k, x, y, oh, c0); break;
+        case 7: row_block<3, true>(k, x, y, oh, c0); break;
+        default: row_block<4, false>(k, x, y, oh, c0); break;
       }
     }
   }
@@ -74,7 +175,7 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
 }  // namespace
 }  // namespace avx512
 
-extern const DwConvU8S8Kernel dwconv_u8s8_c16_avx512 = {"dwconv_u8s8_c16_avx512", cpu::Isa::kAvx512,
+extern const DwConvU8S8Kernel dwconv_u8s8_c64_avx512 = {"dwconv_u8s8_c64_avx512", cpu::Isa::kAvx512,
                                                         avx512::packed_size, avx512::pack,
                                                         avx512::run};
 
