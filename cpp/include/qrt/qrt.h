@@ -74,6 +74,8 @@ struct LoadOptions {
   // default because structural sections are always verified and weights cannot cause
   // out-of-bounds access).
   bool verify_weights = false;
+  // Threads that create operators and pack weights in parallel (0: up to 4, by the CPU count).
+  int threads = 0;
 };
 
 class Model {

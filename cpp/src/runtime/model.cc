@@ -1,6 +1,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
 #include "format/mapped_file.h"
 #include "runtime/model_impl.h"
 
@@ -44,13 +48,14 @@ class PackedSourceDropper {
  public:
   PackedSourceDropper(const format::ModelDef& def, const uint8_t* base, size_t size, bool enabled)
       : def_(def), base_(reinterpret_cast<uintptr_t>(base)), size_(size), enabled_(enabled),
-        other_use_(def.tensors.size(), 0), packed_use_(def.tensors.size(), 0) {
+        other_use_(def.tensors.size(), 0), packed_use_(new std::atomic<int>[def.tensors.size()]) {
+    for (size_t t = 0; t < def.tensors.size(); ++t) packed_use_[t].store(0);
     for (const format::NodeDef& n : def.nodes)
       for (int32_t i : n.inputs)
-        if (i >= 0) (packs(n) ? packed_use_ : other_use_)[i]++;
+        if (i >= 0) packs(n) ? void(packed_use_[i]++) : void(other_use_[i]++);
     for (int32_t o : def.outputs) other_use_[o]++;
   }
-  // Called after node n's op was created (and packed what it needs).
+  // Called after node n's op was created (and packed what it needs); thread-safe.
   void after(const format::NodeDef& n) {
     if (!enabled_ || !packs(n)) return;
     for (int32_t i : n.inputs)
@@ -70,7 +75,8 @@ class PackedSourceDropper {
   uintptr_t base_;
   size_t size_;
   bool enabled_;
-  std::vector<int> other_use_, packed_use_;
+  std::vector<int> other_use_;
+  std::unique_ptr<std::atomic<int>[]> packed_use_;
 };
 
 Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, const uint8_t* data,
@@ -97,16 +103,36 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
   if (!unsupported.empty())
     return Unsupported("model uses operators this runtime does not implement:" + unsupported);
 
-  impl->ops.reserve(def.nodes.size());
+  // Ops are created (weights validated and packed) in parallel: packing dominates load time and
+  // nodes are independent. The first error in node order is reported, whatever the timing.
+  const size_t num_nodes = def.nodes.size();
+  impl->ops.resize(num_nodes);
+  std::vector<Status> errors(num_nodes);
   PackedSourceDropper dropper(def, data, size, mapped);
-  for (const format::NodeDef& n : def.nodes) {
-    rt::CreateContext cc{n, def};
-    auto op = (*reg.find(n.op_type, n.op_version))(cc);
-    if (!op.ok()) return op.status();
-    impl->packed_bytes += op.value()->packed_bytes();
-    impl->ops.push_back(std::move(op).value());
-    dropper.after(n);
-  }
+  std::atomic<size_t> next{0};
+  auto create_ops = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < num_nodes;) {
+      const format::NodeDef& n = def.nodes[i];
+      rt::CreateContext cc{n, def};
+      auto op = (*reg.find(n.op_type, n.op_version))(cc);
+      if (!op.ok()) {
+        errors[i] = op.status();
+        continue;
+      }
+      impl->ops[i] = std::move(op).value();
+      dropper.after(n);
+    }
+  };
+  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  size_t threads = options.threads > 0 ? static_cast<size_t>(options.threads) : std::min<size_t>(hw, 4);
+  threads = std::min(threads, num_nodes / 4 + 1);
+  std::vector<std::thread> workers;
+  for (size_t t = 1; t < threads; ++t) workers.emplace_back(create_ops);
+  create_ops();
+  for (auto& w : workers) w.join();
+  for (const Status& e : errors)
+    if (!e.ok()) return e;
+  for (const auto& op : impl->ops) impl->packed_bytes += op->packed_bytes();
   for (int32_t i : def.inputs) impl->inputs.push_back(info_of(def.tensors[i]));
   for (int32_t i : def.outputs) impl->outputs.push_back(info_of(def.tensors[i]));
   return std::shared_ptr<const Model>(std::make_shared<Model>(std::move(impl)));
