@@ -4,7 +4,7 @@ Static int8 roles:
 - ``compute``: Conv2d, Dense — u8 X, s8 W (per axis 0), s32 B, u8 Y; needs a constant weight.
 - ``same_params``: data movement and pooling that run on u8 with the output's parameters equal
   to the input's (MaxPool2d, AvgPool2d, GlobalAvgPool2d, Reshape, Flatten, Transpose, Squeeze,
-  Unsqueeze); quantized when their input already is u8, so int8 runs stay int8.
+  Unsqueeze, Relu); quantized when their input already is u8, so int8 runs stay int8.
 - ``concat``: Concat on u8, all inputs and the output sharing one set of parameters.
 - ``binary``: Add, Mul on u8, requantized to the output's own parameters.
 Everything else runs in float32 and receives dequantized inputs.
@@ -25,6 +25,9 @@ STATIC_ROLES = {
     "Transpose": "same_params",
     "Squeeze": "same_params",
     "Unsqueeze": "same_params",
+    # A Relu that could not fuse into a Conv2d/Dense (after a residual Add) stays in u8: with the
+    # input's parameters it is q = max(q, zero_point).
+    "Relu": "same_params",
     "Concat": "concat",
     "Add": "binary",
     "Mul": "binary",

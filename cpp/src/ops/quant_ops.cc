@@ -4,6 +4,7 @@
 // DequantizeLinear: x = scale[c] * (q - zp[c]) with the INPUT record's per-tensor or per-axis params.
 // u8 Add: real = sa(qa - za) + sb(qb - zb);  q = zo + nearbyint(clamp(real / so));  Mul likewise
 // with the product. Inputs broadcast numpy-style (the common cases: same shape, or one scalar).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -234,6 +235,54 @@ class QBinaryOp : public Op {
   int32_t za_ = 0, zb_ = 0, zo_ = 0, qmin_ = 0, qmax_ = 255;
 };
 
+// u8 Relu: real max(x, 0). With equal input/output parameters (the converter's choice) it is
+// q = max(q, zp); otherwise q_out = zo + nearbyint(clamp(max(q - zi, 0) * si/so, -zo, 255-zo)).
+class QReluOp : public Op {
+ public:
+  static Result<std::unique_ptr<Op>> create(const CreateContext& c) {
+    auto op = std::make_unique<QReluOp>();
+    if (c.node.inputs.size() != 1 || c.node.outputs.size() != 1)
+      return InvalidArgument(c.where() + "expects one input and one output");
+    const format::TensorDef* y = c.output(0);
+    if (!y || y->dtype != DType::kU8) return Unsupported(c.where() + "quantized Relu needs a u8 output");
+    QRT_RETURN_IF_ERROR(per_tensor_params(c, c.input(0), "input", &op->si_, &op->zi_));
+    QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &op->so_, &op->zo_));
+    if (op->zi_ < 0 || op->zi_ > 255 || op->zo_ < 0 || op->zo_ > 255)
+      return InvalidArgument(c.where() + "u8 zero points must lie in [0, 255]");
+    op->same_ = op->si_ == op->so_ && op->zi_ == op->zo_;
+    return std::unique_ptr<Op>(std::move(op));
+  }
+  Status infer(InferContext& ctx) const override {
+    ctx.outputs[0]->shape = ctx.inputs[0]->shape;
+    ctx.outputs[0]->dtype = DType::kU8;
+    return OkStatus();
+  }
+  Status run(const RunContext& ctx) const override {
+    const uint8_t* x = ctx.in(0).as<uint8_t>();
+    uint8_t* y = ctx.out(0).as<uint8_t>();
+    const size_t n = ctx.in(0).numel();
+    if (same_) {
+      const uint8_t z = static_cast<uint8_t>(zi_);
+      for (size_t i = 0; i < n; ++i) y[i] = x[i] > z ? x[i] : z;
+      return OkStatus();
+    }
+    const float m = si_ / so_, hi = static_cast<float>(255 - zo_);
+    for (size_t i = 0; i < n; ++i) {
+      float r = static_cast<float>(std::max(static_cast<int32_t>(x[i]) - zi_, 0)) * m;
+      r = std::min(r, hi);
+      y[i] = static_cast<uint8_t>(zo_ + static_cast<int32_t>(std::nearbyint(r)));
+    }
+    return OkStatus();
+  }
+  bool foldable() const override { return false; }
+  std::string kernel_name() const override { return "relu_u8"; }
+
+ private:
+  float si_ = 1, so_ = 1;
+  int32_t zi_ = 0, zo_ = 0;
+  bool same_ = true;
+};
+
 }  // namespace
 
 void register_quant_ops(OpRegistry& r) {
@@ -242,6 +291,16 @@ void register_quant_ops(OpRegistry& r) {
 }
 
 void register_quant_overrides(OpRegistry& r) {
+  {
+    const OpFactory* prev = r.find("Relu", 1);
+    OpFactory float_factory = prev ? *prev : OpFactory();
+    r.add("Relu", [float_factory](const CreateContext& c) -> Result<std::unique_ptr<Op>> {
+      const format::TensorDef* a = c.input(0);
+      if (a && a->dtype == DType::kU8 && !a->quant.empty()) return QReluOp::create(c);
+      if (float_factory) return float_factory(c);
+      return Unsupported(c.where() + "Relu is only implemented for quantized u8 in this build");
+    });
+  }
   for (const char* name : {"Add", "Mul"}) {
     const bool mul = std::string(name) == "Mul";
     const OpFactory* prev = r.find(name, 1);

@@ -112,3 +112,24 @@ QRT_TEST(QuantOps, AddMulU8SameShapeScalarAndBroadcast) {
     }
   }
 }
+
+QRT_TEST(QuantOps, ReluU8SameAndRequantized) {
+  auto x = rand_u8(300, 9);
+  for (bool same : {true, false}) {
+    const float si = 0.1f, so = same ? 0.1f : 0.07f;
+    const int zi = 77, zo = same ? 77 : 3;
+    ModelBuilder mb;
+    int xi = mb.input("x", DType::kU8, {3, 100}, per_tensor(si, zi));
+    int yi = mb.value("y", DType::kU8, per_tensor(so, zo));
+    mb.node("Relu", {xi}, {yi});
+    mb.output(yi);
+    auto out = mb.run({{"x", TensorView::of(x.data(), {3, 100})}});
+    QRT_ASSERT(out.ok());
+    const uint8_t* y = out.value()[0].data<uint8_t>();
+    for (size_t i = 0; i < x.size(); ++i) {
+      int want = same ? std::max<int>(x[i], zi)
+                      : requant(float(std::max(int(x[i]) - zi, 0)) * (si / so), zo);
+      QRT_EXPECT_EQ(int(y[i]), want) << "same" << same << "i" << i;
+    }
+  }
+}
