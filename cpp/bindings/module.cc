@@ -9,9 +9,17 @@
 
 #include "cpu/features.h"
 #include "errors.h"
+#include "kernels/attention_f32.h"
+#include "kernels/dwconv_f32.h"
+#include "kernels/dwconv_u8s8.h"
+#include "kernels/eltwise_f32.h"
 #include "kernels/gemm_f32.h"
 #include "kernels/gemm_u8s8.h"
+#include "kernels/im2col_u8.h"
+#include "kernels/pool_u8.h"
+#include "kernels/qelementwise_u8.h"
 #include "kernels/quantize_u8.h"
+#include "kernels/vmath.h"
 #include "qrt/qrt.h"
 #include "runtime/op.h"
 
@@ -248,6 +256,19 @@ py::dict cpu_info() {
   kern["gemm_f32"] = kernels::select_gemm_f32(format::DType::kF32).name;
   kern["gemm_f32f16"] = kernels::select_gemm_f32(format::DType::kF16).name;
   kern["gemm_f32bf16"] = kernels::select_gemm_f32(format::DType::kBF16).name;
+  for (auto* k : kernels::gemm_f32_nn_variants())
+    if (cpu::isa_enabled(k->isa)) {
+      kern["gemm_f32_nn"] = k->name;
+      break;
+    }
+  kern["dwconv_u8s8"] = kernels::select_dwconv_u8s8().name;
+  kern["dwconv_f32"] = kernels::select_dwconv_f32().name;
+  kern["im2col_u8"] = kernels::select_im2col_u8().name;
+  kern["pool_u8"] = kernels::select_pool_u8().name;
+  kern["qelementwise_u8"] = kernels::select_qelementwise_u8().name;
+  kern["vmath"] = kernels::select_vmath().name;
+  kern["eltwise_f32"] = kernels::select_eltwise_f32().name;
+  kern["attention_f32"] = kernels::select_attention_f32().name;
   d["kernels"] = kern;
   return d;
 }
