@@ -46,6 +46,13 @@ void activation_u8_range(const Activation& act, float scale, int32_t zp, int32_t
   if (*qmin > *qmax) *qmin = *qmax;
 }
 
+Status check_multiplier(const CreateContext& c, double m, const char* what) {
+  if (!(std::isfinite(m) && m > 0 && static_cast<float>(m) > 0 && std::isfinite(static_cast<float>(m))))
+    return InvalidArgument(c.where() + what + " multiplier " + std::to_string(m) +
+                           " (from the quantization scales) is not a finite positive float");
+  return OkStatus();
+}
+
 Status per_tensor_params(const CreateContext& c, const format::TensorDef* t, const char* role,
                          float* scale, int32_t* zp) {
   if (!t) return InvalidArgument(c.where() + role + " is missing");

@@ -25,6 +25,11 @@ void activation_u8_range(const Activation& act, float scale, int32_t zp, int32_t
 Status per_tensor_params(const CreateContext& c, const format::TensorDef* t, const char* role,
                          float* scale, int32_t* zp);
 
+// A requantization multiplier must be finite and positive: a file whose scales are valid one by
+// one can still multiply or divide them into inf/0 (e.g. 1e-30 / 1e30), and a NaN reaching the
+// float->int conversion of an epilogue would be undefined behaviour.
+Status check_multiplier(const CreateContext& c, double m, const char* what);
+
 // Splits [0, n) into `parts` ranges whose starts are multiples of `align`.
 inline void split_range(size_t n, size_t parts, size_t align, size_t part, size_t* begin,
                         size_t* end) {

@@ -162,8 +162,10 @@ class Conv2dOp : public Op {
     dwq_packed_ = PackedBuffer(dwq_->packed_size(static_cast<size_t>(g_.kh), static_cast<size_t>(g_.kw), C));
     dwq_->pack(static_cast<size_t>(g_.kh), static_cast<size_t>(g_.kw), C, t.data(), dwq_packed_.p);
     dwq_scale_.resize(C);
-    for (size_t ch = 0; ch < C; ++ch)
+    for (size_t ch = 0; ch < C; ++ch) {
       dwq_scale_[ch] = static_cast<float>(static_cast<double>(xs) * wq.scales[wq.scales.size() == 1 ? 0 : ch] / ys);
+      QRT_RETURN_IF_ERROR(check_multiplier(c, dwq_scale_[ch], "requantization"));
+    }
     if (b) {
       if (b->dtype != DType::kS32 || shape_numel(b->shape) != C)
         return InvalidArgument(c.where() + "bias must be s32 with " + std::to_string(C) + " elements");

@@ -46,6 +46,7 @@ class Pool2dOp : public Op {
     if (x->dtype == DType::kU8) {
       QRT_RETURN_IF_ERROR(per_tensor_params(c, x, "input", &op->si_, &op->zi_));
       QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &op->so_, &op->zo_));
+      QRT_RETURN_IF_ERROR(check_multiplier(c, static_cast<double>(op->si_ / op->so_), "pooling"));
       if (kind == PoolKind::kMax && (op->si_ != op->so_ || op->zi_ != op->zo_))
         return InvalidArgument(c.where() + "u8 max pooling needs equal input and output quantization");
     }

@@ -142,6 +142,12 @@ class QBinaryOp : public Op {
     QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &op->so_, &op->zo_));
     QRT_ASSIGN_OR_RETURN(auto act, parse_activation(c));
     activation_u8_range(act, op->so_, op->zo_, &op->qmin_, &op->qmax_);
+    if (mul) {
+      QRT_RETURN_IF_ERROR(check_multiplier(c, static_cast<double>(op->sa_ * op->sb_ / op->so_), "product"));
+    } else {
+      QRT_RETURN_IF_ERROR(check_multiplier(c, static_cast<double>(op->sa_ / op->so_), "input A"));
+      QRT_RETURN_IF_ERROR(check_multiplier(c, static_cast<double>(op->sb_ / op->so_), "input B"));
+    }
     return std::unique_ptr<Op>(std::move(op));
   }
   Status infer(InferContext& ctx) const override {
@@ -250,6 +256,7 @@ class QReluOp : public Op {
     if (op->zi_ < 0 || op->zi_ > 255 || op->zo_ < 0 || op->zo_ > 255)
       return InvalidArgument(c.where() + "u8 zero points must lie in [0, 255]");
     op->same_ = op->si_ == op->so_ && op->zi_ == op->zo_;
+    QRT_RETURN_IF_ERROR(check_multiplier(c, static_cast<double>(op->si_ / op->so_), "Relu"));
     return std::unique_ptr<Op>(std::move(op));
   }
   Status infer(InferContext& ctx) const override {
