@@ -3,6 +3,7 @@
 // im2col with k ordered (kh, kw, c) to match the weight layout, padding with the input's zero
 // point (u8) or 0.0 (f32), into the same GEMM. Groups run one GEMM per group on a slice of the
 // weights.
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -288,6 +289,10 @@ class Conv2dOp : public Op {
     const LinearWeights& l0 = groups_[0];
     ctx.outputs[0]->dtype = l0.out_dtype();
     size_t M = static_cast<size_t>(x->shape[0] * OH * OW);
+    if (fused(M, ctx.threads)) {
+      ctx.scratch_bytes = static_cast<size_t>(ctx.threads) * block_bytes();
+      return OkStatus();
+    }
     size_t col = direct() ? 0 : (M * l0.K * elem_ + 63) / 64 * 64;
     ctx.scratch_bytes = col + l0.scratch_bytes(M);
     return OkStatus();
@@ -321,6 +326,94 @@ class Conv2dOp : public Op {
   void im2col_u8(const uint8_t* x, int64_t N, int64_t H, int64_t W, int64_t OH, int64_t OW,
                  int64_t gi, uint8_t* col, size_t K, ThreadPool* pool) const {
     const kernels::Im2ColU8Kernel& k = kernels::select_im2col_u8();
+    const kernels::Im2ColU8Params p = im2col_params(H, W, OH, OW, gi);
+    const size_t P = static_cast<size_t>(OH * OW), img = static_cast<size_t>(H * W * g_.cin);
+    const size_t tasks = std::min<size_t>(static_cast<size_t>(N) * P, static_cast<size_t>(pool->threads()));
+    pool->parallel_for(tasks, [&](size_t t) {
+      size_t b, e;
+      split_range(static_cast<size_t>(N) * P, tasks, 1, t, &b, &e);
+      for (size_t r = b; r < e;) {
+        size_t n = r / P, p0 = r % P, p1 = std::min(P, p0 + (e - r));
+        k.run(p, x + n * img, col + r * K, K, p0, p1);
+        r += p1 - p0;
+      }
+    });
+  }
+
+  // Fused im2col + GEMM: blocks of kBlockRows output pixels, each gathered into a per-thread
+  // buffer that stays in L2 and multiplied at once, instead of materialising the whole M x K
+  // column matrix and reading it back. Used when there are enough blocks to keep every thread
+  // busy; small late layers split the GEMM's columns instead (the unfused path).
+  static constexpr size_t kBlockRows = 256;
+  size_t block_bytes() const { return (kBlockRows * groups_[0].K * elem_ + 63) / 64 * 64; }
+  bool fused(size_t M, int threads) const {
+    const LinearWeights& l0 = groups_[0];
+    return !direct() && g_.group == 1 && l0.mode != LinearWeights::Mode::kDynamic &&
+           (M + kBlockRows - 1) / kBlockRows >= 2 * static_cast<size_t>(threads);
+  }
+
+  void gather_rows_f32(const float* x, int64_t H, int64_t W, int64_t OH, int64_t OW, size_t r0,
+                       size_t r1, float* col) const {
+    const int64_t C = g_.cin;
+    const size_t K = groups_[0].K, P = static_cast<size_t>(OH * OW);
+    for (size_t r = r0; r < r1; ++r) {
+      const int64_t n = static_cast<int64_t>(r / P), p = static_cast<int64_t>(r % P);
+      const int64_t oh = p / OW, ow = p % OW;
+      float* dst = col + (r - r0) * K;
+      for (int64_t i = 0; i < g_.kh; ++i) {
+        const int64_t ih = oh * g_.sh - g_.pt + i * g_.dh;
+        for (int64_t j = 0; j < g_.kw; ++j, dst += C) {
+          const int64_t iw = ow * g_.sw - g_.pl + j * g_.dw;
+          if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+            std::memset(dst, 0, static_cast<size_t>(C) * sizeof(float));
+          else
+            std::memcpy(dst, x + ((n * H + ih) * W + iw) * C, static_cast<size_t>(C) * sizeof(float));
+        }
+      }
+    }
+  }
+
+  Status run_fused(const Tensor& x, Tensor& y, size_t M, const RunContext& ctx) const {
+    const LinearWeights& l0 = groups_[0];
+    const int64_t H = x.shape[1], W = x.shape[2], OH = y.shape[1], OW = y.shape[2];
+    const size_t K = l0.K, P = static_cast<size_t>(OH * OW), ldc = static_cast<size_t>(g_.cout);
+    const size_t blocks = (M + kBlockRows - 1) / kBlockRows;
+    const size_t img = static_cast<size_t>(H * W * g_.cin);
+    kernels::Im2ColU8Params ip;
+    const kernels::Im2ColU8Kernel* ik = nullptr;
+    if (elem_ == 1) {
+      ik = &kernels::select_im2col_u8();
+      ip = im2col_params(H, W, OH, OW, 0);
+    }
+    // At most threads() tasks run at once; each claims one of that many buffers.
+    std::atomic<uint64_t> busy{0};
+    const size_t slots = static_cast<size_t>(ctx.pool->threads());
+    ctx.pool->parallel_for(blocks, [&](size_t b) {
+      size_t slot = 0;
+      for (;;) {
+        uint64_t cur = busy.load();
+        while (slot < slots && (cur >> slot) & 1) ++slot;
+        if (slot < slots && busy.compare_exchange_weak(cur, cur | (uint64_t(1) << slot))) break;
+        slot = 0;
+      }
+      uint8_t* buf = static_cast<uint8_t*>(ctx.scratch) + slot * block_bytes();
+      const size_t r0 = b * kBlockRows, r1 = std::min(M, r0 + kBlockRows);
+      if (ik) {
+        for (size_t r = r0; r < r1;) {
+          size_t n = r / P, p0 = r % P, p1 = std::min(P, p0 + (r1 - r));
+          ik->run(ip, x.as<uint8_t>() + n * img, buf + (r - r0) * K, K, p0, p1);
+          r += p1 - p0;
+        }
+      } else {
+        gather_rows_f32(x.as<float>(), H, W, OH, OW, r0, r1, reinterpret_cast<float*>(buf));
+      }
+      l0.run_block(r1 - r0, buf, K, static_cast<uint8_t*>(y.data) + r0 * ldc * l0.out_elem(), ldc);
+      busy.fetch_and(~(uint64_t(1) << slot));
+    });
+    return OkStatus();
+  }
+
+  kernels::Im2ColU8Params im2col_params(int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t gi) const {
     kernels::Im2ColU8Params p;
     p.H = static_cast<size_t>(H);
     p.W = static_cast<size_t>(W);
@@ -338,17 +431,7 @@ class Conv2dOp : public Op {
     p.OH = static_cast<size_t>(OH);
     p.OW = static_cast<size_t>(OW);
     p.zero_point = pad_u8_;
-    const size_t P = static_cast<size_t>(OH * OW), img = static_cast<size_t>(H * W * g_.cin);
-    const size_t tasks = std::min<size_t>(static_cast<size_t>(N) * P, static_cast<size_t>(pool->threads()));
-    pool->parallel_for(tasks, [&](size_t t) {
-      size_t b, e;
-      split_range(static_cast<size_t>(N) * P, tasks, 1, t, &b, &e);
-      for (size_t r = b; r < e;) {
-        size_t n = r / P, p0 = r % P, p1 = std::min(P, p0 + (e - r));
-        k.run(p, x + n * img, col + r * K, K, p0, p1);
-        r += p1 - p0;
-      }
-    });
+    return p;
   }
 
   Status run(const RunContext& ctx) const override {
@@ -363,6 +446,7 @@ class Conv2dOp : public Op {
     if (direct())
       return l0.compute(M, x.data, static_cast<size_t>(g_.cin), y.data, static_cast<size_t>(g_.cout),
                         ctx.scratch, ctx.pool);
+    if (fused(M, ctx.pool->threads())) return run_fused(x, y, M, ctx);
     auto* col = static_cast<uint8_t*>(ctx.scratch);
     void* gemm_scratch = col + (M * l0.K * elem_ + 63) / 64 * 64;
     const size_t og = static_cast<size_t>(g_.cout / g_.group);

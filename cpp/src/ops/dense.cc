@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/checks.h"
 #include "kernels/gemm_f32.h"
 #include "kernels/gemm_u8s8.h"
 #include "kernels/quantize_u8.h"
@@ -132,6 +133,42 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
   return OkStatus();
 }
 
+kernels::GemmU8S8Epilogue LinearWeights::static_epilogue() const {
+  kernels::GemmU8S8Epilogue ep;
+  ep.a_zero_point = x_zp;
+  ep.bias = bias_s32.empty() ? nullptr : bias_s32.data();
+  ep.scale = requant_scale.data();
+  if (mode == Mode::kStatic) {
+    ep.kind = kernels::GemmU8S8Epilogue::Kind::kRequantU8;
+    ep.out_zero_point = y_zp;
+    ep.qmin = qmin;
+    ep.qmax = qmax;
+  } else {
+    ep.kind = kernels::GemmU8S8Epilogue::Kind::kDequantF32;
+    ep.bias_f32 = bias_f32.empty() ? nullptr : bias_f32.data();
+  }
+  return ep;
+}
+
+void LinearWeights::run_block(size_t M, const void* A, size_t lda, void* C, size_t ldc) const {
+  if (M == 0) return;
+  if (mode == Mode::kFloat) {
+    fk->run(M, N, K, static_cast<const float*>(A), lda, packed.p,
+            bias_f32.empty() ? nullptr : bias_f32.data(), act.lo, act.hi, static_cast<float*>(C), ldc,
+            0, M, 0, N);
+    return;
+  }
+  QRT_CHECK(mode == Mode::kStatic || mode == Mode::kStaticF32);
+  kernels::GemmU8S8Epilogue ep = static_epilogue();
+  qk->run(M, N, K, static_cast<const uint8_t*>(A), lda, packed.p, ep, C, ldc, 0, M, 0, N);
+  if (mode == Mode::kStaticF32 && (std::isfinite(act.lo) || std::isfinite(act.hi))) {
+    for (size_t m = 0; m < M; ++m) {
+      float* row = static_cast<float*>(C) + m * ldc;
+      for (size_t i = 0; i < N; ++i) row[i] = std::min(std::max(row[i], act.lo), act.hi);
+    }
+  }
+}
+
 std::string LinearWeights::kernel_name() const {
   return qk ? qk->name : (fk ? fk->name : "");
 }
@@ -175,20 +212,8 @@ Status LinearWeights::compute(size_t M, const void* A, size_t lda, void* C, size
   kernels::GemmU8S8Epilogue ep;
   const uint8_t* a8 = static_cast<const uint8_t*>(A);
   size_t lda8 = lda;
-  if (mode == Mode::kStatic) {
-    ep.kind = kernels::GemmU8S8Epilogue::Kind::kRequantU8;
-    ep.a_zero_point = x_zp;
-    ep.bias = bias_s32.empty() ? nullptr : bias_s32.data();
-    ep.scale = requant_scale.data();
-    ep.out_zero_point = y_zp;
-    ep.qmin = qmin;
-    ep.qmax = qmax;
-  } else if (mode == Mode::kStaticF32) {
-    ep.kind = kernels::GemmU8S8Epilogue::Kind::kDequantF32;
-    ep.a_zero_point = x_zp;
-    ep.bias = bias_s32.empty() ? nullptr : bias_s32.data();
-    ep.bias_f32 = bias_f32.empty() ? nullptr : bias_f32.data();
-    ep.scale = requant_scale.data();
+  if (mode == Mode::kStatic || mode == Mode::kStaticF32) {
+    ep = static_epilogue();
   } else {
     // int8-dynamic: one (scale, zero point) for the whole input, chosen from its live range.
     const auto& qz = kernels::select_quantize_u8();

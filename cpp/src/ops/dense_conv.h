@@ -33,7 +33,12 @@ struct LinearWeights {
   // C[M x N] (row stride ldc) from A[M x K] (row stride lda); dtypes per mode.
   Status compute(size_t M, const void* A, size_t lda, void* C, size_t ldc, void* scratch,
                  ThreadPool* pool) const;
+  // The whole M x N product on the calling thread (kFloat, kStatic, kStaticF32 only): the unit of
+  // work when a caller already splits the rows (Conv2d's fused im2col blocks).
+  void run_block(size_t M, const void* A, size_t lda, void* C, size_t ldc) const;
+  kernels::GemmU8S8Epilogue static_epilogue() const;
   std::string kernel_name() const;
+  size_t out_elem() const { return mode == Mode::kStatic ? 1 : 4; }
   DType out_dtype() const { return mode == Mode::kStatic ? DType::kU8 : DType::kF32; }
 };
 

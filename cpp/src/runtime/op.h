@@ -73,6 +73,7 @@ struct InferContext {
   std::vector<ValueInfo*> outputs;        // set dtype and shape (quant is preset from the record)
   size_t scratch_bytes = 0;               // per-run scratch this op needs (64-byte aligned)
   std::shared_ptr<void> state;            // per-plan state handed to run()
+  int threads = 1;                        // the session's pool size (run() sees the same pool)
   std::string where() const;              // "node 'name' (Op): "
 };
 

@@ -172,7 +172,7 @@ Result<std::unique_ptr<Plan>> Session::Impl::build_plan(const std::vector<Tensor
   for (size_t n = 0; n < def.nodes.size(); ++n) {
     const format::NodeDef& node = def.nodes[n];
     const rt::Op& op = *m.ops[n];
-    rt::InferContext ic{node, {}, {}, 0, nullptr};
+    rt::InferContext ic{node, {}, {}, 0, nullptr, pool->pool.threads()};
     bool all_known = true;
     for (int32_t in : node.inputs) {
       if (in < 0) {

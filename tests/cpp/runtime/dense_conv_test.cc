@@ -48,10 +48,15 @@ QRT_TEST(Runtime, DenseF32MatchesLoopsAndThreads) {
 }
 
 QRT_TEST(Runtime, Conv2dU8MatchesSpecLoops) {
-  // NHWC 1x7x6x5 input, 3x3 kernel, stride 2, pads (1,1,1,1), 4 output channels, ReLU.
-  const int H = 7, W = 6, C = 5, O = 4, KH = 3, KW = 3, S = 2;
+  // NHWC input, 3x3 kernel, pads (1,1,1,1), 4 output channels, ReLU. The small image takes the
+  // whole-matrix im2col path; the large batch-2 image the fused per-block path, whose blocks
+  // straddle the two images.
+  struct Case { int NB, H, W, S; };
+  for (Case cs : {Case{1, 7, 6, 2}, Case{2, 33, 37, 1}})
+  for (int threads : {1, 2}) {
+  const int NB = cs.NB, H = cs.H, W = cs.W, C = 5, O = 4, KH = 3, KW = 3, S = cs.S;
   std::mt19937 g(7);
-  std::vector<uint8_t> x(H * W * C);
+  std::vector<uint8_t> x(size_t(NB) * H * W * C);
   for (auto& v : x) v = uint8_t(g() % 256);
   std::vector<int8_t> w(O * KH * KW * C);
   for (auto& v : w) v = int8_t(int(g() % 255) - 127);
@@ -64,7 +69,7 @@ QRT_TEST(Runtime, Conv2dU8MatchesSpecLoops) {
   wq.scales = wsc;
   wq.zero_points = {0, 0, 0, 0};
   ModelBuilder mb;
-  int xi = mb.input("x", DType::kU8, {1, H, W, C}, per_tensor(xs, xz));
+  int xi = mb.input("x", DType::kU8, {NB, H, W, C}, per_tensor(xs, xz));
   int wi = mb.constant<int8_t>("w", DType::kS8, {O, KH, KW, C}, w, wq);
   qrt::format::QuantParams bq;
   int bi = mb.constant<int32_t>("b", DType::kS32, {O}, bias, bq);
@@ -73,11 +78,13 @@ QRT_TEST(Runtime, Conv2dU8MatchesSpecLoops) {
   n.attrs = {ModelBuilder::attr_ints("strides", {S, S}), ModelBuilder::attr_ints("pads", {1, 1, 1, 1}),
              ModelBuilder::attr_str("activation", "relu")};
   mb.output(yi);
-  auto out = mb.run({{"x", TensorView::of(x.data(), {1, H, W, C})}}, 2);
+  auto out = mb.run({{"x", TensorView::of(x.data(), {NB, H, W, C})}}, threads);
   QRT_ASSERT(out.ok());
   const int OH = (H + 2 - KH) / S + 1, OW = (W + 2 - KW) / S + 1;
-  QRT_EXPECT(out.value()[0].shape == std::vector<int64_t>({1, OH, OW, O}));
-  const uint8_t* y = out.value()[0].data<uint8_t>();
+  QRT_EXPECT(out.value()[0].shape == std::vector<int64_t>({NB, OH, OW, O}));
+  for (int nb = 0; nb < NB; ++nb) {
+  const uint8_t* y = out.value()[0].data<uint8_t>() + size_t(nb) * OH * OW * O;
+  const uint8_t* xb = x.data() + size_t(nb) * H * W * C;
   for (int oh = 0; oh < OH; ++oh)
     for (int ow = 0; ow < OW; ++ow)
       for (int o = 0; o < O; ++o) {
@@ -86,15 +93,17 @@ QRT_TEST(Runtime, Conv2dU8MatchesSpecLoops) {
           for (int j = 0; j < KW; ++j)
             for (int c = 0; c < C; ++c) {
               int ih = oh * S - 1 + i, iw = ow * S - 1 + j;
-              int xv = (ih < 0 || ih >= H || iw < 0 || iw >= W) ? xz : x[(ih * W + iw) * C + c];
+              int xv = (ih < 0 || ih >= H || iw < 0 || iw >= W) ? xz : xb[(ih * W + iw) * C + c];
               acc += (xv - xz) * w[((o * KH + i) * KW + j) * C + c];
             }
         float mult = float(double(xs) * wsc[o] / ys);
         float r = float(acc) * mult;
         r = std::min(std::max(r, float(yz - yz)), float(255 - yz));  // ReLU: qmin = zero point
         int q = yz + int(std::nearbyint(r));
-        QRT_EXPECT_EQ(int(y[(oh * OW + ow) * O + o]), q) << "at" << oh << ow << o;
+        QRT_EXPECT_EQ(int(y[(oh * OW + ow) * O + o]), q) << "at" << nb << oh << ow << o << "threads" << threads;
       }
+  }
+  }
 }
 
 QRT_TEST(Runtime, InputValidationErrors) {
@@ -198,7 +207,7 @@ QRT_TEST(Runtime, Conv2dF32GroupedAndDepthwiseMatchReference) {
   struct Case { int N, H, W, C, O, K, group, S, P; };
   for (Case cs : {Case{2, 9, 7, 6, 6, 3, 6, 1, 1}, Case{1, 8, 8, 6, 6, 5, 6, 2, 2},
                   Case{1, 6, 5, 6, 4, 3, 2, 1, 0}, Case{1, 5, 5, 3, 8, 1, 1, 1, 0},
-                  Case{1, 11, 10, 3, 5, 3, 1, 2, 1}}) {
+                  Case{1, 11, 10, 3, 5, 3, 1, 2, 1}, Case{2, 33, 37, 5, 7, 3, 1, 1, 1}}) {
     int cg = cs.C / cs.group;
     auto x = randn(size_t(cs.N) * cs.H * cs.W * cs.C, 11);
     auto w = randn(size_t(cs.O) * cs.K * cs.K * cg, 12);
