@@ -452,3 +452,22 @@ def test_reservoir_is_bounded_and_uniform():
     rows = r.rows()
     assert rows.shape == (100, 2) and r.seen == 2000
     assert 10 < rows[:, 0].mean() < 40  # not just the first or the last batches
+
+
+def test_external_data_initializers(tmp_path):
+    """Models saved with external data (large exports) convert like inline ones."""
+    import qrt
+    from qrt import demo
+
+    m = onnx.load(demo.MODEL)
+    ext = tmp_path / "ext.onnx"
+    onnx.save_model(m, str(ext), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="weights.bin", size_threshold=0)
+    assert (tmp_path / "weights.bin").stat().st_size > 1000
+    x = np.load(demo.SAMPLES)["x_test"][:8]
+    outs = []
+    for src in (demo.MODEL, str(ext)):
+        out = tmp_path / (os.path.basename(src) + ".qmodel")
+        qrt.convert(src, str(out), mode="fp32", progress=False)
+        outs.append(qrt.InferenceSession(str(out)).run(None, {"input": x})[0])
+    np.testing.assert_array_equal(outs[0], outs[1])
