@@ -25,7 +25,7 @@ extern const GemmF32NNKernel gemm_f32_nn_avx512_kernel;
 #endif
 #if QRT_ENABLE_NEON
 namespace neon {
-extern const GemmF32Kernel gemm_f32f32_6x16_neon, gemm_f32f16_6x16_neon, gemm_f32bf16_6x16_neon;
+extern const GemmF32Kernel gemm_f32f32_4x16_neon, gemm_f32f16_4x16_neon, gemm_f32bf16_4x16_neon;
 extern const GemmF32NNKernel gemm_f32_nn_neon_kernel;
 }  // namespace neon
 #endif
@@ -54,7 +54,7 @@ const std::vector<const GemmF32Kernel*>& f32_list() {
       &avx2::gemm_f32f32_6x16_avx2,
 #endif
 #if QRT_ENABLE_NEON
-      &neon::gemm_f32f32_6x16_neon,
+      &neon::gemm_f32f32_4x16_neon,
 #endif
       &ref::gemm_f32f32_ref});
   return v;
@@ -69,7 +69,7 @@ const std::vector<const GemmF32Kernel*>& f16_list() {
       &avx2::gemm_f32f16_6x16_avx2,
 #endif
 #if QRT_ENABLE_NEON
-      &neon::gemm_f32f16_6x16_neon,
+      &neon::gemm_f32f16_4x16_neon,
 #endif
       &ref::gemm_f32f16_ref});
   return v;
@@ -91,7 +91,7 @@ const std::vector<const GemmF32Kernel*>& bf16_list() {
       &avx2::gemm_f32bf16_6x16_avx2,
 #endif
 #if QRT_ENABLE_NEON
-      &neon::gemm_f32bf16_6x16_neon,
+      &neon::gemm_f32bf16_4x16_neon,
 #endif
       &ref::gemm_f32bf16_ref});
   return v;

@@ -2,13 +2,15 @@
 // (shll #16) weights, fp32 accumulation; plus the unpacked A x B kernel for attention.
 //
 // Packed layout: panels of NR = 16 columns, k-major (for each k the 16 weights of the panel
-// contiguously), tail panel zero-padded -- the AVX2 layout, so the two read alike.
-// Micro-kernel 6 x 16: 24 q-register accumulators, 4 weight vectors, 1 broadcast (ld1r) = 29 of
-// the 32 vector registers. KC = 256 blocks keep a panel block (16 KB fp32) in L1 across the M
-// loop. M = 1 (GEMV) uses 2 accumulator sets over k to cover the FMA latency.
-// N tails: weights are zero-padded when packed, so only bias and C go through a 16-float stack
-// tile; an unpacked B (gemm_f32_nn) copies its partial last panel into a zero-padded buffer.
-// The clamp is a compare + select so it matches the reference exactly, including -0 and NaN.
+// contiguously), tail panel zero-padded -- the AVX2 layout.
+// Micro-kernel 4 x 16: 16 q-register accumulators, 4 A vectors (4 k of one row each, used by lane
+// with fmla-by-element), 4 weight vectors = 24 of the 32 vector registers; 20 loads per 64 fmla.
+// (6 x 16 needs 34 registers: GCC spilled accumulators inside the k loop.) KC = 256 blocks keep a
+// panel block (16 KB fp32) in L1 across the M loop. M = 1 (GEMV, memory-bound) has 4 independent
+// accumulators. N tails: packed weights are zero-padded, so only bias and C go through a 16-float
+// stack tile; gemm_f32_nn reads full panels of B in place and copies a partial last panel into a
+// zero-padded buffer (it never reads B past column N).
+// The clamp is compare + select, so it matches the reference exactly (including -0 and NaN).
 #include <arm_neon.h>
 
 #include <cmath>
@@ -20,8 +22,12 @@
 namespace qrt::kernels::neon {
 namespace {
 
+// Complete unrolling of the register-tile loops before scalar replacement: without it GCC keeps
+// the accumulator array in memory as well and stores every accumulator on each k step.
+#define QRT_UNROLL _Pragma("GCC unroll 16")
+
 constexpr size_t kKc = 256;
-constexpr int kMr = 6, kNv = 4, kNr = 16;
+constexpr int kMr = 4, kNv = 4, kNr = 16;
 
 struct WF32 {
   using T = float;
@@ -54,8 +60,12 @@ inline float32x4_t clamp(float32x4_t x, float32x4_t vmin, float32x4_t vmax) {
   return vbslq_f32(vcltq_f32(vmax, x), vmax, x);
 }
 
-inline void store_tile_row(const float32x4_t* acc, float* c, const Epi& e) {
+// The accumulators come by value (no address of the accumulator array escapes).
+inline void store_tile_row(float32x4_t a0, float32x4_t a1, float32x4_t a2, float32x4_t a3,
+                           float* c, const Epi& e) {
   if (e.nrem == static_cast<size_t>(kNr)) {
+    const float32x4_t acc[kNv] = {a0, a1, a2, a3};
+    QRT_UNROLL
     for (int v = 0; v < kNv; ++v) {
       float32x4_t x = acc[v];
       if (e.first) {
@@ -69,7 +79,10 @@ inline void store_tile_row(const float32x4_t* acc, float* c, const Epi& e) {
     return;
   }
   float t[kNr];
-  for (int v = 0; v < kNv; ++v) vst1q_f32(t + 4 * v, acc[v]);
+  vst1q_f32(t, a0);
+  vst1q_f32(t + 4, a1);
+  vst1q_f32(t + 8, a2);
+  vst1q_f32(t + 12, a3);
   for (size_t j = 0; j < e.nrem; ++j) {
     float x = t[j];
     if (e.first) {
@@ -85,71 +98,75 @@ inline void store_tile_row(const float32x4_t* acc, float* c, const Epi& e) {
   }
 }
 
-template <class W, int MR>
-inline void ukernel(size_t kc, const float* a, size_t lda, const typename W::T* b, float* c,
-                    size_t ldc, const Epi& e) {
-  float32x4_t acc[MR][kNv];
+// One k step of the MR x 16 tile with the A values in lane L of av[m].
+template <class W, int MR, int L>
+inline void kstep(float32x4_t (&acc)[MR][kNv], const float32x4_t (&av)[MR],
+                  const typename W::T* b) {
+  float32x4_t bv[kNv];
+  QRT_UNROLL
+  for (int v = 0; v < kNv; ++v) bv[v] = W::load(b + 4 * v);
+  QRT_UNROLL
   for (int m = 0; m < MR; ++m)
+    QRT_UNROLL
+    for (int v = 0; v < kNv; ++v) acc[m][v] = vfmaq_laneq_f32(acc[m][v], bv[v], av[m], L);
+}
+
+// MR x 16 tile over kc steps; weights k stride ldbk (kNr when packed, ldb for an unpacked B).
+template <class W, int MR>
+inline void ukernel(size_t kc, const float* a, size_t lda, const typename W::T* b, size_t ldbk,
+                    float* c, size_t ldc, const Epi& e) {
+  float32x4_t acc[MR][kNv];
+  QRT_UNROLL
+  for (int m = 0; m < MR; ++m)
+    QRT_UNROLL
     for (int v = 0; v < kNv; ++v) acc[m][v] = vdupq_n_f32(0.f);
-  for (size_t k = 0; k < kc; ++k, b += kNr) {
-    float32x4_t bv[kNv];
-    for (int v = 0; v < kNv; ++v) bv[v] = W::load(b + 4 * v);
-    for (int m = 0; m < MR; ++m) {
-      float32x4_t av = vld1q_dup_f32(a + m * lda + k);
-      for (int v = 0; v < kNv; ++v) acc[m][v] = vfmaq_f32(acc[m][v], av, bv[v]);
-    }
-  }
-  for (int m = 0; m < MR; ++m) store_tile_row(acc[m], c + m * ldc, e);
-}
-
-template <class W>
-inline void ukernel_m1(size_t kc, const float* a, const typename W::T* b, float* c,
-                       const Epi& e) {
-  float32x4_t acc0[kNv], acc1[kNv];
-  for (int v = 0; v < kNv; ++v) acc0[v] = acc1[v] = vdupq_n_f32(0.f);
   size_t k = 0;
-  for (; k + 2 <= kc; k += 2, b += 2 * kNr) {
-    float32x4_t a0 = vld1q_dup_f32(a + k), a1 = vld1q_dup_f32(a + k + 1);
-    for (int v = 0; v < kNv; ++v) {
-      acc0[v] = vfmaq_f32(acc0[v], a0, W::load(b + 4 * v));
-      acc1[v] = vfmaq_f32(acc1[v], a1, W::load(b + kNr + 4 * v));
-    }
+  for (; k + 4 <= kc; k += 4, b += 4 * ldbk) {
+    float32x4_t av[MR];
+    QRT_UNROLL
+    for (int m = 0; m < MR; ++m) av[m] = vld1q_f32(a + m * lda + k);
+    kstep<W, MR, 0>(acc, av, b);
+    kstep<W, MR, 1>(acc, av, b + ldbk);
+    kstep<W, MR, 2>(acc, av, b + 2 * ldbk);
+    kstep<W, MR, 3>(acc, av, b + 3 * ldbk);
   }
-  if (k < kc) {
-    float32x4_t a0 = vld1q_dup_f32(a + k);
-    for (int v = 0; v < kNv; ++v) acc0[v] = vfmaq_f32(acc0[v], a0, W::load(b + 4 * v));
+  for (; k < kc; ++k, b += ldbk) {
+    float32x4_t av[MR];
+    QRT_UNROLL
+    for (int m = 0; m < MR; ++m) av[m] = vld1q_dup_f32(a + m * lda + k);
+    kstep<W, MR, 0>(acc, av, b);
   }
-  for (int v = 0; v < kNv; ++v) acc0[v] = vaddq_f32(acc0[v], acc1[v]);
-  store_tile_row(acc0, c, e);
+  QRT_UNROLL
+  for (int m = 0; m < MR; ++m)
+    store_tile_row(acc[m][0], acc[m][1], acc[m][2], acc[m][3], c + m * ldc, e);
 }
 
 template <class W>
-void row_tail(size_t r, size_t kc, const float* a, size_t lda, const typename W::T* b, float* c,
-              size_t ldc, const Epi& e) {
+void row_tail(size_t r, size_t kc, const float* a, size_t lda, const typename W::T* b,
+              size_t ldbk, float* c, size_t ldc, const Epi& e) {
   switch (r) {
-    case 5: ukernel<W, 5>(kc, a, lda, b, c, ldc, e); break;
-    case 4: ukernel<W, 4>(kc, a, lda, b, c, ldc, e); break;
-    case 3: ukernel<W, 3>(kc, a, lda, b, c, ldc, e); break;
-    case 2: ukernel<W, 2>(kc, a, lda, b, c, ldc, e); break;
-    case 1: ukernel_m1<W>(kc, a, b, c, e); break;
+    case 3: ukernel<W, 3>(kc, a, lda, b, ldbk, c, ldc, e); break;
+    case 2: ukernel<W, 2>(kc, a, lda, b, ldbk, c, ldc, e); break;
+    case 1: ukernel<W, 1>(kc, a, lda, b, ldbk, c, ldc, e); break;
     default: break;
   }
 }
 
-// One panel (16 columns, k-major with row stride kNr) over rows [m_begin, m_end).
+// One panel of 16 columns (weights k stride ldbk) over rows [m_begin, m_end).
 template <class W>
-void drive_panel(size_t K, const float* A, size_t lda, const typename W::T* panel, float* C,
-                 size_t ldc, size_t m_begin, size_t m_end, Epi& e) {
+void drive_panel(size_t K, const float* A, size_t lda, const typename W::T* panel, size_t ldbk,
+                 float* C, size_t ldc, size_t m_begin, size_t m_end, Epi& e) {
   size_t k0 = 0;
   do {
     size_t kc = K - k0 < kKc ? K - k0 : kKc;
     e.first = k0 == 0;
     e.last = k0 + kc >= K;
-    const typename W::T* bp = panel + k0 * kNr;
+    const typename W::T* bp = panel + k0 * ldbk;
     size_t m0 = m_begin;
     for (; m0 + kMr <= m_end; m0 += kMr)
-      ukernel<W, kMr>(kc, A + m0 * lda + k0, lda, bp, C + m0 * ldc, ldc, e);
-    if (m0 < m_end) row_tail<W>(m_end - m0, kc, A + m0 * lda + k0, lda, bp, C + m0 * ldc, ldc, e);
+      ukernel<W, kMr>(kc, A + m0 * lda + k0, lda, bp, ldbk, C + m0 * ldc, ldc, e);
+    if (m0 < m_end)
+      row_tail<W>(m_end - m0, kc, A + m0 * lda + k0, lda, bp, ldbk, C + m0 * ldc, ldc, e);
     k0 += kc;
   } while (k0 < K);
 }
@@ -194,81 +211,47 @@ void run(size_t M, size_t N, size_t K, const float* A, size_t lda, const void* p
   for (size_t n0 = n_begin; n0 < n_end; n0 += kNr) {
     e.nrem = n_end - n0 < kNr ? n_end - n0 : kNr;
     e.bias = bias ? bias + n0 : nullptr;
-    drive_panel<W>(K, A, lda, base + (n0 / kNr) * kNr * K, C + n0, ldc, m_begin, m_end, e);
+    drive_panel<W>(K, A, lda, base + (n0 / kNr) * kNr * K, kNr, C + n0, ldc, m_begin, m_end, e);
   }
-}
-
-// Unpacked B (K x N, row stride ldb): full panels are read in place with k stride ldb.
-template <int MR>
-inline void ukernel_nn(size_t kc, const float* a, size_t lda, const float* b, size_t ldb,
-                       float* c, size_t ldc, const Epi& e) {
-  float32x4_t acc[MR][kNv];
-  for (int m = 0; m < MR; ++m)
-    for (int v = 0; v < kNv; ++v) acc[m][v] = vdupq_n_f32(0.f);
-  for (size_t k = 0; k < kc; ++k, b += ldb) {
-    float32x4_t bv[kNv];
-    for (int v = 0; v < kNv; ++v) bv[v] = vld1q_f32(b + 4 * v);
-    for (int m = 0; m < MR; ++m) {
-      float32x4_t av = vld1q_dup_f32(a + m * lda + k);
-      for (int v = 0; v < kNv; ++v) acc[m][v] = vfmaq_f32(acc[m][v], av, bv[v]);
-    }
-  }
-  for (int m = 0; m < MR; ++m) store_tile_row(acc[m], c + m * ldc, e);
-}
-
-void nn_panel(size_t M, size_t K, const float* A, size_t lda, const float* B, size_t ldb,
-              float* C, size_t ldc, Epi& e) {
-  size_t k0 = 0;
-  do {
-    size_t kc = K - k0 < kKc ? K - k0 : kKc;
-    e.first = k0 == 0;
-    e.last = k0 + kc >= K;
-    const float* bp = B + k0 * ldb;
-    size_t m0 = 0;
-    for (; m0 + kMr <= M; m0 += kMr)
-      ukernel_nn<kMr>(kc, A + m0 * lda + k0, lda, bp, ldb, C + m0 * ldc, ldc, e);
-    for (; m0 < M; ++m0) ukernel_nn<1>(kc, A + m0 * lda + k0, lda, bp, ldb, C + m0 * ldc, ldc, e);
-    k0 += kc;
-  } while (k0 < K);
 }
 
 }  // namespace
 
-extern const GemmF32Kernel gemm_f32f32_6x16_neon = {
-    "gemm_f32f32_6x16_neon", cpu::Isa::kNeon, format::DType::kF32, kMr, kNr,
+#undef QRT_UNROLL
+
+extern const GemmF32Kernel gemm_f32f32_4x16_neon = {
+    "gemm_f32f32_4x16_neon", cpu::Isa::kNeon, format::DType::kF32, kMr, kNr,
     packed_size<WF32>, pack<WF32>, run<WF32>};
-extern const GemmF32Kernel gemm_f32f16_6x16_neon = {
-    "gemm_f32f16_6x16_neon", cpu::Isa::kNeon, format::DType::kF16, kMr, kNr,
+extern const GemmF32Kernel gemm_f32f16_4x16_neon = {
+    "gemm_f32f16_4x16_neon", cpu::Isa::kNeon, format::DType::kF16, kMr, kNr,
     packed_size<WF16>, pack<WF16>, run<WF16>};
-extern const GemmF32Kernel gemm_f32bf16_6x16_neon = {
-    "gemm_f32bf16_6x16_neon", cpu::Isa::kNeon, format::DType::kBF16, kMr, kNr,
+extern const GemmF32Kernel gemm_f32bf16_4x16_neon = {
+    "gemm_f32bf16_4x16_neon", cpu::Isa::kNeon, format::DType::kBF16, kMr, kNr,
     packed_size<WBF16>, pack<WBF16>, run<WBF16>};
 
 void gemm_f32_nn_neon(size_t M, size_t N, size_t K, const float* A, size_t lda, const float* B,
                       size_t ldb, float* C, size_t ldc) {
   if (M == 0 || N == 0) return;
-  Epi e = make_epi(-INFINITY, INFINITY);
   if (K == 0) {
     for (size_t m = 0; m < M; ++m) std::memset(C + m * ldc, 0, N * sizeof(float));
     return;
   }
+  Epi e = make_epi(-INFINITY, INFINITY);
   size_t n0 = 0;
   for (; n0 + kNr <= N; n0 += kNr) {
     e.nrem = kNr;
-    nn_panel(M, K, A, lda, B + n0, ldb, C + n0, ldc, e);
+    drive_panel<WF32>(K, A, lda, B + n0, ldb, C + n0, ldc, 0, M, e);  // B read in place
   }
   if (n0 < N) {
-    // Partial last panel: copy its columns into a zero-padded K x 16 panel (never reads B past
-    // column N), then run the packed path on it.
     size_t nr = N - n0;
     std::vector<float> panel(K * kNr, 0.f);
-    for (size_t k = 0; k < K; ++k) std::memcpy(&panel[k * kNr], B + k * ldb + n0, nr * sizeof(float));
+    for (size_t k = 0; k < K; ++k)
+      std::memcpy(&panel[k * kNr], B + k * ldb + n0, nr * sizeof(float));
     e.nrem = nr;
-    e.bias = nullptr;
-    drive_panel<WF32>(K, A, lda, panel.data(), C + n0, ldc, 0, M, e);
+    drive_panel<WF32>(K, A, lda, panel.data(), kNr, C + n0, ldc, 0, M, e);
   }
 }
-extern const GemmF32NNKernel gemm_f32_nn_neon_kernel = {"gemm_f32_nn_6x16_neon", cpu::Isa::kNeon,
+extern const GemmF32NNKernel gemm_f32_nn_neon_kernel = {"gemm_f32_nn_4x16_neon", cpu::Isa::kNeon,
                                                         gemm_f32_nn_neon};
 
 }  // namespace qrt::kernels::neon
