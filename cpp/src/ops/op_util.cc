@@ -56,7 +56,7 @@ Status read_ints(const std::string& where, const char* what, const ValueInfo* v,
   size_t n = v->numel();
   out->resize(n);
   if (v->dtype == DType::kS64) {
-    std::memcpy(out->data(), v->data, n * 8);
+    if (n) std::memcpy(out->data(), v->data, n * 8);
   } else {
     const int32_t* p = static_cast<const int32_t*>(v->data);
     for (size_t i = 0; i < n; ++i) (*out)[i] = p[i];

@@ -257,7 +257,8 @@ inline OpRun run_op(const std::string& op_type, const std::vector<Val>& inputs,
   res.status = op->run(rc);
   if (!res.ok()) return res;
   for (size_t i = 0; i < inputs.size(); ++i)
-    if (!inputs[i].absent && std::memcmp(in_buf[i].data(), inputs[i].bytes.data(), inputs[i].bytes.size()) != 0)
+    if (!inputs[i].absent && !inputs[i].bytes.empty() &&
+        std::memcmp(in_buf[i].data(), inputs[i].bytes.data(), inputs[i].bytes.size()) != 0)
       res.status = qrt::Internal("run() modified input " + std::to_string(i));
   for (Val& o : res.out) {
     if (o.bytes.back() != 0xCD) res.status = qrt::Internal("run() wrote past the end of an output");

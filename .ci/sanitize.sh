@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the C++ core and its test binary with AddressSanitizer + UBSan (-DQRT_SANITIZE=ON) in its
+# own build directory and runs qrt_tests once per ISA level this CPU (and build) runs
+# (QRT_ISA=ref, avx2, avxvnni, avx512, avx512vnni, avx512bf16, amx on x86-64; ref, neon, neondot on
+# aarch64), with leak detection on and the first UBSan report fatal.
+#   .ci/sanitize.sh [test-filter]
+# Environment: QRT_ASAN_BUILD (default build-asan), CXX (default: the system compiler; gcc and
+# clang both work), QRT_ASAN_JOBS (default 2). Logs: $QRT_ASAN_BUILD/sanitize-<isa>.log.
+# Exit status: 0 only if every level passes with no sanitizer report.
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD="${QRT_ASAN_BUILD:-$ROOT/build-asan}"
+JOBS="${QRT_ASAN_JOBS:-2}"
+FILTER="${1:-}"
+START=$SECONDS
+GEN=()
+command -v ninja >/dev/null 2>&1 && GEN=(-G Ninja)
+
+echo "=== sanitize: configure + build qrt_tests (ASan+UBSan, RelWithDebInfo) in $BUILD"
+# RelWithDebInfo: optimised like the shipped build (so vector code paths are the real ones) and
+# with line numbers in the sanitizer stack traces.
+mkdir -p "$BUILD"
+cmake -S "$ROOT" -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRT_SANITIZE=ON \
+  -DQRT_BUILD_PYTHON=OFF -DQRT_BUILD_TOOLS=OFF -DQRT_BUILD_TESTS=ON >"$BUILD/configure.log" 2>&1 ||
+  { cat "$BUILD/configure.log"; echo "sanitize: configure FAILED"; exit 1; }
+if ! cmake --build "$BUILD" --target qrt_tests -j "$JOBS"; then
+  echo "sanitize: build FAILED"
+  exit 1
+fi
+echo "build took $((SECONDS - START)) s"
+
+export ASAN_OPTIONS="detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+
+# Levels of this architecture the binary accepts: QRT_ISA=<unavailable> makes it print "error:"
+# and exit 2 before running anything (a filter that matches no test keeps the probe instant).
+case "$(uname -m)" in
+  x86_64 | amd64) CANDIDATES="ref avx2 avxvnni avx512 avx512vnni avx512bf16 amx" ;;
+  aarch64 | arm64) CANDIDATES="ref neon neondot" ;;
+  *) CANDIDATES="ref" ;;
+esac
+LEVELS=""
+for isa in $CANDIDATES; do
+  if ! QRT_ISA=$isa "$BUILD/qrt_tests" __no_such_test__ 2>&1 | grep -q '^error:'; then
+    LEVELS="$LEVELS $isa"
+  fi
+done
+echo "ISA levels to run:$LEVELS"
+
+FAILED=""
+for isa in $LEVELS; do
+  T0=$SECONDS
+  LOG="$BUILD/sanitize-$isa.log"
+  QRT_ISA=$isa "$BUILD/qrt_tests" $FILTER >"$LOG" 2>&1
+  rc=$?
+  # The closing line of the harness; a sanitizer abort leaves none.
+  closing="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$LOG" | tail -n 1)"
+  reports="$(grep -cE '^(==[0-9]+==ERROR|SUMMARY: (Address|Undefined|Leak)Sanitizer)|runtime error:' "$LOG")"
+  echo "--- QRT_ISA=$isa: $(head -n 1 "$LOG" | sed 's/^cpu: .*; //') | ${closing:-no closing line} |" \
+       "exit $rc | sanitizer reports: $reports | $((SECONDS - T0)) s"
+  if [[ $rc -ne 0 || "$reports" -ne 0 || -z "$closing" ]]; then
+    FAILED="$FAILED $isa"
+    grep -E '^FAIL |runtime error:|==ERROR|SUMMARY:' "$LOG" | head -n 20
+    grep -nE '^ +#[0-9]+ ' "$LOG" | head -n 12
+    echo "    (full log: $LOG)"
+  fi
+done
+
+echo "=== sanitize: done in $((SECONDS - START)) s"
+if [[ -n "$FAILED" ]]; then
+  echo "sanitize: FAILED under QRT_ISA:$FAILED"
+  exit 1
+fi
+echo "sanitize: clean under QRT_ISA:$LEVELS"
