@@ -56,6 +56,11 @@ QRT_BENCHMARK(float_gemm) {
   emit(ctx, qrt::bench_float::bench_gemm_f32(ctx.quick), true);
 }
 
+QRT_BENCHMARK(float_gemm_small_m) {
+  ctx.log("gemm_f32 bf16 weights at small M, 1 thread (QRT_BENCH_KERNEL=<substring> filters)\n");
+  emit(ctx, qrt::bench_float::bench_gemm_f32_small_m(ctx.quick), true);
+}
+
 QRT_BENCHMARK(float_gemm_nn) {
   ctx.log("gemm_f32_nn (attention MatMul, unpacked B), 1 thread\n");
   emit(ctx, qrt::bench_float::bench_gemm_f32_nn(ctx.quick), true);

@@ -168,12 +168,16 @@ Peaks measure_peaks() {
   return p;
 }
 
-std::vector<Result> bench_gemm_f32(bool quick) {
-  struct Shape {
-    size_t M, K, N;
-  };
-  const Shape shapes[] = {{128, 768, 768}, {128, 768, 3072}, {128, 3072, 768},
-                          {1, 3072, 768},  {1, 768, 3072},   {1, 768, 768}};
+namespace {
+struct Shape {
+  size_t M, K, N;
+};
+
+// Every runnable variant of the listed weight dtypes on every shape. QRT_BENCH_KERNEL=<substring>
+// keeps only the kernels whose name contains it (development runs).
+std::vector<Result> bench_gemm_shapes(const std::vector<Shape>& shapes,
+                                      const std::vector<format::DType>& dtypes, bool quick) {
+  const char* only = std::getenv("QRT_BENCH_KERNEL");
   std::vector<Result> out;
   for (const Shape& s : shapes) {
     std::vector<float> A(s.M * s.K), bias(s.N), C(s.M * s.N);
@@ -185,12 +189,13 @@ std::vector<Result> bench_gemm_f32(bool quick) {
       Wh[i] = kernels::f32_to_f16(W[i]);
       Wb[i] = kernels::f32_to_bf16(W[i]);
     }
-    for (auto dt : {format::DType::kF32, format::DType::kF16, format::DType::kBF16}) {
+    for (auto dt : dtypes) {
       const void* Wp = dt == format::DType::kF32 ? static_cast<const void*>(W.data())
                        : dt == format::DType::kF16 ? static_cast<const void*>(Wh.data())
                                                    : static_cast<const void*>(Wb.data());
       for (const kernels::GemmF32Kernel* k : kernels::gemm_f32_variants(dt)) {
         if (k->isa == cpu::Isa::kRef && (s.M > 1 || quick)) continue;
+        if (only && !std::strstr(k->name, only)) continue;
         AlignedBuf packed(k->packed_size(s.N, s.K));
         k->pack(s.N, s.K, Wp, s.K, packed.p);
         Result r;
@@ -214,6 +219,26 @@ std::vector<Result> bench_gemm_f32(bool quick) {
     }
   }
   return out;
+}
+}  // namespace
+
+std::vector<Result> bench_gemm_f32(bool quick) {
+  return bench_gemm_shapes({{128, 768, 768},
+                            {128, 768, 3072},
+                            {128, 3072, 768},
+                            {128, 1024, 1024},
+                            {1, 3072, 768},
+                            {1, 768, 3072},
+                            {1, 768, 768}},
+                           {format::DType::kF32, format::DType::kF16, format::DType::kBF16}, quick);
+}
+
+// bf16 kernels at small row counts (where the AMX kernel hands rows to the vdpbf16ps kernel).
+std::vector<Result> bench_gemm_f32_small_m(bool quick) {
+  std::vector<Shape> shapes;
+  for (size_t M : {1, 2, 3, 4, 6, 8, 16})
+    for (Shape kn : {Shape{0, 768, 768}, Shape{0, 3072, 768}}) shapes.push_back({M, kn.K, kn.N});
+  return bench_gemm_shapes(shapes, {format::DType::kBF16}, quick);
 }
 
 std::vector<Result> bench_gemm_f32_nn(bool quick) {

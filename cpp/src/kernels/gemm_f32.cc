@@ -34,6 +34,11 @@ namespace avx512bf16 {
 extern const GemmF32Kernel gemm_f32bf16_8x32_avx512bf16;
 }  // namespace avx512bf16
 #endif
+#if QRT_ENABLE_AMX
+namespace amx {
+extern const GemmF32Kernel gemm_f32bf16_32x32_amx;
+}  // namespace amx
+#endif
 
 namespace {
 
@@ -80,7 +85,12 @@ const std::vector<const GemmF32Kernel*>& bf16_list() {
   // vdpbf16ps zmm issues once per 2 cycles (32 flop/cycle vs 64 for fp32 FMA), so the dot
   // kernel is slower at M >= 8, equal on memory-bound GEMV, and it also rounds A to bf16.
   // It stays listed (tested, benchmarked) for callers that select it explicitly.
+  // AMX-BF16 (tdpbf16ps) ranks first where the CPU has it: it shares the vdpbf16ps kernel's
+  // contract (A rounded to bf16) and packed layout and hands it rows below its minimum.
   static const std::vector<const GemmF32Kernel*> v = runnable<GemmF32Kernel>({
+#if QRT_ENABLE_AMX
+      &amx::gemm_f32bf16_32x32_amx,
+#endif
 #if QRT_ENABLE_AVX512
       &avx512::gemm_f32bf16_8x32_avx512,
 #endif

@@ -4,8 +4,13 @@
 // A: M x K fp32 row-major, row stride lda. W (for pack): N x K row-major in the kernel's weight
 // dtype (fp32, IEEE half, or bfloat16), row stride ldb; the packed copy may widen or reorder but
 // the arithmetic is fp32 accumulation of the weight values exactly as stored (fp16/bf16 weights
-// are converted to fp32 inside the micro-kernel). The bf16 variant using vdpbf16ps also rounds A
-// to bf16 (kernel field rounds_a_to_bf16); that is its documented loss.
+// are converted to fp32 inside the micro-kernel). The bf16 variants using vdpbf16ps (AVX512_BF16)
+// and tdpbf16ps (AMX-BF16) also round A to bf16 (kernel field rounds_a_to_bf16); that is their
+// documented loss: A is rounded to nearest-even bf16 (relative error <= 2^-9 per element), the
+// bf16 x bf16 products are exact in fp32 and accumulate in fp32; bf16 denormal inputs are read as
+// zero and denormal results flushed to zero (DAZ/FTZ, both instructions, whatever MXCSR says).
+// W and bias are not rounded further (W is bf16 already, bias is added in fp32). On AMX CPUs the
+// AMX kernel is the selected bf16 variant, so bf16 models run with this contract there.
 //
 // Specification: ref/gemm_f32_ref.cc accumulates the exact products in fp64, adds the bias in
 // fp64, rounds once to fp32, then clamps as  r = fmin > r ? fmin : r;  r = fmax < r ? fmax : r
@@ -18,7 +23,8 @@
 // packed buffer outside its size, never write C outside the tile. bias may be null (= 0).
 // Threading: run() computes the tile [m_begin,m_end) x [n_begin,n_end); n_begin is a multiple of
 // nr (n_end may be N). Different tiles may run concurrently on the same packed weights. run() uses
-// no global state except a per-thread scratch buffer (bf16-dot variant: A rounded to bf16).
+// no global state except a per-thread scratch buffer (A micro-panels, or A rounded to bf16). The
+// AMX variant configures the tiles of the calling thread and releases them before returning.
 // Packed buffers must be 64-byte aligned (kernels use unaligned loads, alignment is for speed).
 #pragma once
 

@@ -1,8 +1,9 @@
 // AVX512_BF16 GEMM: bf16 weights x fp32 activations rounded to bf16, vdpbf16ps (fp32 accumulate).
 //
 // vdpbf16ps multiplies bf16 pairs and adds both products to an fp32 lane, so k is consumed in pairs:
-// packed layout = panels of NR = 32 columns; for each k pair kp (K rounded up to even, zero pad)
-// the panel holds 2 x 16 lanes of (W[n][2kp], W[n][2kp+1]) as 32-bit bf16 pairs (64 bf16, 128 B).
+// packed layout = panels of NR = 32 columns; for each k pair kp (K rounded up to even, and the
+// pairs to a multiple of 16, zero pad) the panel holds 2 x 16 lanes of (W[n][2kp], W[n][2kp+1]) as
+// 32-bit bf16 pairs (64 bf16, 128 B). The AMX-BF16 kernel shares this layout.
 // A: each run() first rounds its rows [m_begin, m_end) x K to bf16 (round to nearest even,
 // vcvtne2ps2bf16) into a per-thread scratch buffer, rows padded with zeros to a multiple of 32;
 // the micro-kernel broadcasts one 32-bit pair per row. Loss: A's relative rounding error <= 2^-9
@@ -121,14 +122,18 @@ inline void row_tail(size_t r, size_t kp_n, const uint32_t* a, size_t lda2, cons
   }
 }
 
+// k pairs per panel: (K + 1) / 2 rounded up to 16, so that the AMX-BF16 kernel (which shares this
+// layout) reads whole 16-pair B tiles inside the panel; the pad is zeros.
+inline size_t padded_pairs(size_t K) { return ((K + 1) / 2 + 15) / 16 * 16; }
+
 size_t packed_size(size_t N, size_t K) {
-  return (N + kNr - 1) / kNr * kNr * ((K + 1) / 2 * 2) * sizeof(uint16_t);
+  return (N + kNr - 1) / kNr * kNr * 2 * padded_pairs(K) * sizeof(uint16_t);
 }
 
 void pack(size_t N, size_t K, const void* Wv, size_t ldb, void* packed) {
   const uint16_t* w = static_cast<const uint16_t*>(Wv);
   uint16_t* out = static_cast<uint16_t*>(packed);
-  size_t k2 = (K + 1) / 2;
+  size_t k2 = padded_pairs(K);
   for (size_t n0 = 0; n0 < N; n0 += kNr, out += kNr * 2 * k2) {
     for (size_t kp = 0; kp < k2; ++kp)
       for (size_t j = 0; j < kNr; ++j)
@@ -175,7 +180,7 @@ void run(size_t M, size_t N, size_t K, const float* A, size_t lda, const void* p
     __mmask16 mk[2];
     mk[0] = static_cast<__mmask16>(nrem >= 16 ? 0xffff : (1u << nrem) - 1);
     mk[1] = static_cast<__mmask16>(nrem >= 32 ? 0xffff : nrem > 16 ? (1u << (nrem - 16)) - 1 : 0);
-    const uint16_t* panel = pw + (n0 / kNr) * kNr * 2 * k2;
+    const uint16_t* panel = pw + (n0 / kNr) * kNr * 2 * padded_pairs(K);
     e.bias = bias ? bias + n0 : nullptr;
     size_t kp0 = 0;
     do {
