@@ -36,7 +36,8 @@ std::string describe(const DwConvU8S8Kernel& k, const DwConvU8S8Params& p) {
   return os.str();
 }
 
-bool check(const DwConvU8S8Kernel& k, DwConvU8S8Params p, uint64_t seed, bool split_rows) {
+bool check(const DwConvU8S8Kernel& k, DwConvU8S8Params p, uint64_t seed, bool split_rows,
+           float scale_mul = 1.0f) {
   using qrt::kernels::dwconv_out_size;
   p.OH = dwconv_out_size(p.H, p.KH, p.stride_h, p.pad_top, p.pad_bottom, p.dilation_h);
   p.OW = dwconv_out_size(p.W, p.KW, p.stride_w, p.pad_left, p.pad_right, p.dilation_w);
@@ -52,6 +53,7 @@ bool check(const DwConvU8S8Kernel& k, DwConvU8S8Params p, uint64_t seed, bool sp
     bias[c] = rng.uniform(-20000, 20000);
     scale[c] = rng.uniformf(0.2f, 2.0f) / (60.0f * static_cast<float>(p.KH * p.KW));
     if (c % 4 == 1) scale[c] = 1.0f / 256.0f;  // exact ties
+    scale[c] *= scale_mul;
   }
   const bool with_bias = seed % 3 != 0;
   p.bias = with_bias ? bias.data() : nullptr;
@@ -140,4 +142,44 @@ QRT_TEST(Int8DwConv, TinyAndExtremeInputs) {
     check(*k, p, ++seed, true), ++cases;
   }
   std::printf("    %d cases\n", cases);
+}
+
+// Shapes of the k4 kernel's interleaved-column path: rows wider than its 144-column buffer
+// (several column chunks per row, strides 1 and 2), MobileNetV2-like channel counts, kernels with
+// more than 4 rows (two and three 4-row groups), a dilation wide enough to take the fallback, and
+// requantization scales so large or small that most outputs saturate (the epilogue's int16/u8
+// saturation and the float clamp against qmax).
+QRT_TEST(Int8DwConv, WideRowsGroupsAndSaturation) {
+  auto ks = simd_variants("Int8DwConv.WideRowsGroupsAndSaturation");
+  if (ks.empty()) QRT_SKIP("no SIMD dwconv_u8s8 variant runs on this CPU");
+  int cases = 0, failed = 0;
+  for (const DwConvU8S8Kernel* k : ks) {
+    uint64_t seed = 900;
+    struct S { size_t H, W, C, KH, KW, s, d, pad; };
+    const S shapes[] = {
+        {4, 150, 96, 3, 3, 1, 1, 1},  {5, 301, 32, 3, 3, 2, 1, 1},  {3, 145, 144, 3, 3, 1, 1, 1},
+        {6, 146, 65, 3, 3, 1, 1, 0},  {4, 290, 16, 3, 3, 2, 1, 0},  {9, 40, 40, 7, 7, 1, 1, 3},
+        {12, 20, 24, 9, 3, 1, 1, 4},  {13, 30, 20, 11, 5, 2, 1, 5}, {40, 80, 18, 3, 3, 1, 80, 80},
+        {7, 7, 960, 3, 3, 1, 1, 1},   {14, 14, 576, 3, 3, 2, 1, 1}, {8, 70, 1, 4, 4, 1, 1, 2},
+        {6, 9, 17, 5, 1, 1, 1, 2},    {6, 9, 129, 1, 5, 1, 2, 2},
+    };
+    for (const S& sh : shapes) {
+      for (float mul : {1.0f, 1e4f, 1e-6f, 3e30f}) {
+        DwConvU8S8Params p;
+        p.H = sh.H, p.W = sh.W, p.C = sh.C, p.KH = sh.KH, p.KW = sh.KW;
+        p.stride_h = p.stride_w = sh.s;
+        p.dilation_h = p.dilation_w = sh.d;
+        p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = sh.pad;
+        const int32_t zps[] = {0, 128, 255, 7};
+        p.in_zero_point = zps[seed % 4];
+        p.out_zero_point = zps[(seed / 4) % 4];
+        if (seed % 3 == 1) p.qmin = p.out_zero_point;                     // ReLU
+        if (seed % 3 == 2) p.qmin = 3, p.qmax = p.out_zero_point < 250 ? p.out_zero_point + 5 : 255;
+        ++cases;
+        ++seed;
+        if (!check(*k, p, seed, seed % 2 == 0, mul)) ++failed;
+      }
+    }
+  }
+  std::printf("    %d cases, %d failed\n", cases, failed);
 }

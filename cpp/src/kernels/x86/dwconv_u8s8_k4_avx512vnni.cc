@@ -1,0 +1,286 @@
+// dwconv_u8s8 for AVX-512 VNNI with vpdpbusd over 4 kernel rows per dword ("k4"): 64 channels
+// per pass, each int32 lane accumulating x[ih+0..3][iw][c] . w[kh+0..3][kw][c] (u8 x s8) at once.
+//
+// Per output row and 64-channel block, the input columns the row needs are interleaved once into
+// a stack buffer: for column iw, four zmm I[j] whose dword i of 128-bit lane L holds the bytes
+// (x[r0][iw][c], x[r1][iw][c], x[r2][iw][c], x[r3][iw][c]) for channel c = 16L + 4j + i, where
+// r0..r3 are the input rows of kernel rows 4g..4g+3 (g = row group; rows past KH use weight 0).
+// That is two levels of byte/word unpacks (vpunpck[lh]bw, vpunpck[lh]wd: 8 shuffles per column
+// and group). Rows above/below the image and columns left/right of it are filled with the input
+// zero point, so every output pixel is "interior":
+//   acc = (bias - in_zp * sum_taps w) + sum over groups, kw of vpdpbusd(I[g][ow*sw + kw*dw], W[g][kw])
+// Each interleaved column is reused by every output pixel whose window covers it (3 for a 3x3
+// stride-1 kernel), so per output pixel and 64 channels a 3x3 costs 12 vpdpbusd + ~3 shuffles
+// (the c64 kernel: 36 vpmovzxbd + 36 vpdpwssd).
+//
+// Exactness (equal to ref/dwconv_u8s8_ref.cc bit for bit):
+//   * vpdpbusd multiplies u8 x s8 exactly and adds the four products and the accumulator in int32
+//     without saturation (wraps modulo 2^32). Padded taps read in_zp, so sum x*w - in_zp*sum w
+//     = sum over all taps of (x - in_zp)*w, where padded taps give (in_zp - in_zp)*w = 0: the
+//     contract's sum over valid taps, modulo 2^32 (ring identity). Dummy rows (kh >= KH) and
+//     channels >= C have weight 0 and contribute 0; they are not in sum w.
+//   * Epilogue: r = (float)acc * scale (cvtdq2ps, mulps), r = min(r, qmax - out_zp) (minps),
+//     q = cvtps2dq(r) (round half to even; r <= 255 so no positive overflow, a large negative r
+//     gives INT32_MIN); then packssdw (int16 saturation), vpaddsw out_zp, packuswb (u8
+//     saturation), vpmaxub qmin. Because qmin - out_zp and qmax - out_zp are integers,
+//     clamp(nearbyint(r)) = nearbyint(clamp(r)) for round-to-nearest, and every saturation step
+//     only moves values that are already below qmin to 0 before the max with qmin: the result is
+//     out_zp + nearbyint(min(max(r, qmin - zp), qmax - zp)), the reference's value.
+//     The packs undo the channel permutation: packssdw(q0, q1) lane L = channels 16L + 0..7,
+//     packssdw(q2, q3) = 16L + 8..15, packuswb of those = 16L + 0..15 in order.
+//   * scale and bias are read in the permuted order with a 4x4 transpose of 128-bit lanes.
+//   * x is read only inside H x W x C (masked loads for the channel tail); y is written only at
+//     channels < C (masked stores) of rows [oh_begin, oh_end).
+// Shapes whose interleaved columns do not fit the stack buffer (very wide dilated kernels) use the
+// c64 VNNI kernel (dwconv_u8s8_avx512vnni.cc), whose packed weights are stored first in the
+// packed buffer.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/dwconv_u8s8.h"
+
+namespace qrt::kernels {
+
+extern const DwConvU8S8Kernel dwconv_u8s8_c64_avx512vnni;
+
+namespace avx512vnni_k4 {
+namespace {
+
+constexpr size_t kBlock = 64;         // channels per pass
+constexpr size_t kColBytes = 256;     // one interleaved column of one row group: 4 zmm
+constexpr size_t kBufCols = 144;      // stack buffer: 144 columns x 256 bytes = 36 KiB
+constexpr size_t kMaxGroups = 8;      // KH <= 32
+
+size_t nblocks(size_t C) { return (C + kBlock - 1) / kBlock; }
+size_t ngroups(size_t KH) { return (KH + 3) / 4; }
+
+size_t fallback_size(size_t KH, size_t KW, size_t C) {
+  return dwconv_u8s8_c64_avx512vnni.packed_size(KH, KW, C);
+}
+
+// Per block: groups x KW x 256 bytes of weights, then 256 bytes of wsum (int32, permuted order).
+size_t block_bytes(size_t KH, size_t KW) { return (ngroups(KH) * KW + 1) * kColBytes; }
+
+size_t packed_size(size_t KH, size_t KW, size_t C) {
+  return fallback_size(KH, KW, C) + nblocks(C) * block_bytes(KH, KW);
+}
+
+// Channel c of a block sits at byte offset (16L + 4j + i) -> vector j, lane L, dword i.
+size_t perm_dword(size_t c) {
+  const size_t L = c / 16, j = (c % 16) / 4, i = c % 4;
+  return j * 16 + L * 4 + i;
+}
+
+void pack(size_t KH, size_t KW, size_t C, const int8_t* w, void* packed) {
+  dwconv_u8s8_c64_avx512vnni.pack(KH, KW, C, w, packed);
+  uint8_t* base = static_cast<uint8_t*>(packed) + fallback_size(KH, KW, C);
+  const size_t G = ngroups(KH), bb = block_bytes(KH, KW);
+  std::memset(base, 0, nblocks(C) * bb);
+  for (size_t b = 0; b < nblocks(C); ++b) {
+    int8_t* wb = reinterpret_cast<int8_t*>(base + b * bb);
+    int32_t* ws = reinterpret_cast<int32_t*>(base + b * bb + G * KW * kColBytes);
+    for (size_t cc = 0; cc < kBlock && b * kBlock + cc < C; ++cc) {
+      const size_t c = b * kBlock + cc, d = perm_dword(cc);
+      uint32_t s = 0;
+      for (size_t kh = 0; kh < KH; ++kh)
+        for (size_t kw = 0; kw < KW; ++kw) {
+          const int8_t v = w[(kh * KW + kw) * C + c];
+          wb[((kh / 4) * KW + kw) * kColBytes + d * 4 + kh % 4] = v;
+          s += static_cast<uint32_t>(static_cast<int32_t>(v));
+        }
+      ws[d] = static_cast<int32_t>(s);
+    }
+  }
+}
+
+// a0..a3 hold 64 consecutive channels (16 each); returns them in the permuted order
+// (vector j, lane L = a_L's lane j): a 4x4 transpose of 128-bit lanes.
+__attribute__((always_inline)) inline void transpose_lanes(__m512i a[4]) {
+  const __m512i t0 = _mm512_shuffle_i32x4(a[0], a[1], 0x44), t1 = _mm512_shuffle_i32x4(a[0], a[1], 0xEE);
+  const __m512i t2 = _mm512_shuffle_i32x4(a[2], a[3], 0x44), t3 = _mm512_shuffle_i32x4(a[2], a[3], 0xEE);
+  a[0] = _mm512_shuffle_i32x4(t0, t2, 0x88);
+  a[1] = _mm512_shuffle_i32x4(t0, t2, 0xDD);
+  a[2] = _mm512_shuffle_i32x4(t1, t3, 0x88);
+  a[3] = _mm512_shuffle_i32x4(t1, t3, 0xDD);
+}
+
+__attribute__((always_inline)) inline __mmask64 byte_mask(size_t n) {  // n in [1, 64]
+  return n >= 64 ? ~__mmask64(0) : (__mmask64(1) << n) - 1;
+}
+
+// Interleaves 4 rows (64 bytes each) into the 4-vector column layout at dst.
+__attribute__((always_inline)) inline void interleave4(__m512i a, __m512i b, __m512i c, __m512i d,
+                                                       __m512i* dst) {
+  const __m512i ab_lo = _mm512_unpacklo_epi8(a, b), ab_hi = _mm512_unpackhi_epi8(a, b);
+  const __m512i cd_lo = _mm512_unpacklo_epi8(c, d), cd_hi = _mm512_unpackhi_epi8(c, d);
+  _mm512_store_si512(dst + 0, _mm512_unpacklo_epi16(ab_lo, cd_lo));
+  _mm512_store_si512(dst + 1, _mm512_unpackhi_epi16(ab_lo, cd_lo));
+  _mm512_store_si512(dst + 2, _mm512_unpacklo_epi16(ab_hi, cd_hi));
+  _mm512_store_si512(dst + 3, _mm512_unpackhi_epi16(ab_hi, cd_hi));
+}
+
+struct Block {
+  __m512i base[4];   // bias - in_zp * wsum, permuted
+  __m512 scale[4];   // permuted
+  __mmask64 m;       // channels of this block (bytes)
+  size_t c0, cb;     // first channel, channel count
+  const __m512i* w;  // groups x KW x 4 vectors
+};
+
+// Requantizes the 4 accumulators of one output pixel and stores its cb channels.
+__attribute__((always_inline)) inline void store_pixel(const __m512i acc[4], const Block& bk,
+                                                       __m512 hi, __m512i ozp16, __m512i qmin8,
+                                                       uint8_t* yp) {
+  __m512i q[4];
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j)
+    q[j] = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), bk.scale[j]), hi));
+  const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), ozp16);
+  const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), ozp16);
+  const __m512i r = _mm512_max_epu8(_mm512_packus_epi16(p01, p23), qmin8);
+  _mm512_mask_storeu_epi8(yp, bk.m, r);
+}
+
+// Output pixels [ow0, ow1) of one row: buf holds the interleaved columns starting at input
+// column ow0*sw - pad_left, G groups of `span` columns each.
+template <int KW_T>
+__attribute__((always_inline)) inline void row_pixels(const DwConvU8S8Params& p, const Block& bk,
+                                                      const __m512i* buf, size_t span, size_t G,
+                                                      size_t ow0, size_t ow1, uint8_t* yr,
+                                                      __m512 hi, __m512i ozp16, __m512i qmin8) {
+  const size_t KW = KW_T ? static_cast<size_t>(KW_T) : p.KW;
+  const size_t sw = p.stride_w, dw = p.dilation_w;
+  if (KW_T == 3 && G == 1) {
+    __m512i wr[3][4];
+#pragma GCC unroll 3
+    for (int kw = 0; kw < 3; ++kw)
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) wr[kw][j] = _mm512_load_si512(bk.w + kw * 4 + j);
+    for (size_t ow = ow0; ow < ow1; ++ow) {
+      const __m512i* col = buf + (ow - ow0) * sw * 4;
+      __m512i acc[4];
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) acc[j] = bk.base[j];
+#pragma GCC unroll 3
+      for (int kw = 0; kw < 3; ++kw)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j)
+          acc[j] = _mm512_dpbusd_epi32(acc[j], _mm512_load_si512(col + kw * dw * 4 + j), wr[kw][j]);
+      store_pixel(acc, bk, hi, ozp16, qmin8, yr + ow * p.C + bk.c0);
+    }
+    return;
+  }
+  for (size_t ow = ow0; ow < ow1; ++ow) {
+    __m512i acc[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) acc[j] = bk.base[j];
+    const __m512i* wt = bk.w;
+    for (size_t g = 0; g < G; ++g) {
+      const __m512i* col = buf + (g * span + (ow - ow0) * sw) * 4;
+      for (size_t kw = 0; kw < KW; ++kw, col += dw * 4, wt += 4) {
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j)
+          acc[j] = _mm512_dpbusd_epi32(acc[j], _mm512_load_si512(col + j), _mm512_load_si512(wt + j));
+      }
+    }
+    store_pixel(acc, bk, hi, ozp16, qmin8, yr + ow * p.C + bk.c0);
+  }
+}
+
+void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_t* y,
+         size_t oh_begin, size_t oh_end) {
+  const size_t G = ngroups(p.KH);
+  const size_t wspan = (p.KW - 1) * p.dilation_w + 1;  // input columns of one output pixel
+  // Output pixels per chunk so that G x span columns fit the buffer.
+  size_t chunk = 0;
+  if (G <= kMaxGroups && G * wspan <= kBufCols) chunk = (kBufCols / G - wspan) / p.stride_w + 1;
+  if (chunk == 0) {
+    dwconv_u8s8_c64_avx512vnni.run(p, x, packed, y, oh_begin, oh_end);
+    return;
+  }
+  alignas(64) __m512i buf[kBufCols * 4];
+  const uint8_t* wbase = static_cast<const uint8_t*>(packed) + fallback_size(p.KH, p.KW, p.C);
+  const size_t bb = block_bytes(p.KH, p.KW);
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.out_zero_point));
+  const __m512i ozp16 = _mm512_set1_epi16(static_cast<int16_t>(p.out_zero_point));
+  const __m512i qmin8 = _mm512_set1_epi8(static_cast<char>(p.qmin));
+  const __m512i zpv = _mm512_set1_epi8(static_cast<char>(p.in_zero_point));
+  const __m512i zp32 = _mm512_set1_epi32(p.in_zero_point);
+  const ptrdiff_t H = static_cast<ptrdiff_t>(p.H), W = static_cast<ptrdiff_t>(p.W);
+  const size_t C = p.C;
+  for (size_t b = 0; b < nblocks(C); ++b) {
+    Block bk;
+    bk.c0 = b * kBlock;
+    bk.cb = C - bk.c0 < kBlock ? C - bk.c0 : kBlock;
+    bk.m = byte_mask(bk.cb);
+    bk.w = reinterpret_cast<const __m512i*>(wbase + b * bb);
+    const __m512i* wsum = bk.w + G * p.KW * 4;
+    __m512i bv[4], sv[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const size_t c = 16 * static_cast<size_t>(j);
+      const __mmask16 m = c >= bk.cb ? __mmask16(0) : bk.cb - c >= 16 ? __mmask16(0xFFFF)
+                                                                       : __mmask16((1u << (bk.cb - c)) - 1);
+      bv[j] = p.bias ? _mm512_maskz_loadu_epi32(m, p.bias + bk.c0 + c) : _mm512_setzero_si512();
+      sv[j] = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, p.scale + bk.c0 + c));
+    }
+    transpose_lanes(bv);
+    transpose_lanes(sv);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      bk.base[j] = _mm512_sub_epi32(bv[j], _mm512_mullo_epi32(zp32, _mm512_load_si512(wsum + j)));
+      bk.scale[j] = _mm512_castsi512_ps(sv[j]);
+    }
+    const uint8_t* xb = x + bk.c0;
+    const bool full = bk.cb == kBlock;
+    for (size_t oh = oh_begin; oh < oh_end; ++oh) {
+      const uint8_t* rp[4 * kMaxGroups];  // per group, 4 input rows (null = padding row)
+      for (size_t r = 0; r < 4 * G; ++r) {
+        const ptrdiff_t ih = static_cast<ptrdiff_t>(oh * p.stride_h + r * p.dilation_h) -
+                             static_cast<ptrdiff_t>(p.pad_top);
+        rp[r] = (r < p.KH && ih >= 0 && ih < H) ? xb + static_cast<size_t>(ih) * p.W * C : nullptr;
+      }
+      uint8_t* yr = y + oh * p.OW * C;
+      for (size_t ow0 = 0; ow0 < p.OW; ow0 += chunk) {
+        const size_t ow1 = ow0 + chunk < p.OW ? ow0 + chunk : p.OW;
+        const size_t span = (ow1 - ow0 - 1) * p.stride_w + wspan;
+        const ptrdiff_t iw0 = static_cast<ptrdiff_t>(ow0 * p.stride_w) - static_cast<ptrdiff_t>(p.pad_left);
+        for (size_t g = 0; g < G; ++g) {
+          const uint8_t* const* gr = rp + 4 * g;
+          __m512i* dst = buf + g * span * 4;
+          for (size_t s = 0; s < span; ++s, dst += 4) {
+            const ptrdiff_t iw = iw0 + static_cast<ptrdiff_t>(s);
+            if (iw < 0 || iw >= W) {
+#pragma GCC unroll 4
+              for (int j = 0; j < 4; ++j) _mm512_store_si512(dst + j, zpv);
+              continue;
+            }
+            const size_t off = static_cast<size_t>(iw) * C;
+            __m512i v[4];
+#pragma GCC unroll 4
+            for (int t = 0; t < 4; ++t)
+              v[t] = !gr[t] ? zpv
+                     : full ? _mm512_loadu_si512(gr[t] + off)
+                            : _mm512_maskz_loadu_epi8(bk.m, gr[t] + off);
+            interleave4(v[0], v[1], v[2], v[3], dst);
+          }
+        }
+        if (p.KW == 3)
+          row_pixels<3>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+        else
+          row_pixels<0>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace avx512vnni_k4
+
+extern const DwConvU8S8Kernel dwconv_u8s8_k4_avx512vnni = {
+    "dwconv_u8s8_k4_avx512vnni", cpu::Isa::kAvx512Vnni, avx512vnni_k4::packed_size,
+    avx512vnni_k4::pack, avx512vnni_k4::run};
+
+}  // namespace qrt::kernels
