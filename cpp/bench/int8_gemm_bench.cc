@@ -13,6 +13,7 @@
 #include "bench_registry.h"
 #include "cpu/features.h"
 #include "kernels/gemm_u8s8.h"
+#include "kernels/gemm_u8s8_pack.h"
 #include "kernels/quantize_u8.h"
 #include "runtime/thread_pool.h"
 
@@ -278,6 +279,34 @@ QRT_BENCHMARK(int8_gemm) {
       }
       std::free(packed);
     }
+  }
+}
+
+// Weight packing (runs once per weight matrix at model load): every variant's pack() and the
+// portable c4 packer, on the weight shapes of MiniLM/BERT (768x768, 768x3072, 3072x768) and the
+// largest ResNet-18 conv (K = 3*3*512, N = 512). Source and destination are reused (warm caches):
+// this is the packer's own speed; page faults of fresh buffers come on top at load.
+QRT_BENCHMARK(int8_pack) {
+  using namespace qrt;
+  const Shape shapes[] = {{768, 768}, {768, 3072}, {3072, 768}, {4608, 512}, {27, 64}};
+  ctx.log("%-30s %5s %5s %10s %9s\n", "packer", "K", "N", "us", "GB/s");
+  for (const Shape& s : shapes) {
+    std::vector<int8_t> B(s.N * s.K);
+    for (size_t i = 0; i < B.size(); ++i) B[i] = static_cast<int8_t>((i * 2654435761u) >> 24);
+    auto one = [&](const std::string& name, size_t bytes, auto&& pack) {
+      void* packed = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+      const double t = time_best([&] { pack(packed); }, 0.004, ctx.quick ? 3 : 10);
+      std::free(packed);
+      const double gbs = static_cast<double>(s.N * s.K) / t * 1e-9;
+      ctx.log("%-30s %5zu %5zu %10.2f %9.2f\n", name.c_str(), s.K, s.N, t * 1e6, gbs);
+      ctx.emit(bench::Row().set("kind", "pack").set("kernel", name).set("K", double(s.K))
+                   .set("N", double(s.N)).set("us", t * 1e6).set("gbps", gbs));
+    };
+    for (const kernels::GemmU8S8Kernel* k : kernels::gemm_u8s8_variants())
+      one(k->name, k->packed_size(s.N, s.K),
+          [&](void* p) { k->pack(s.N, s.K, B.data(), s.K, p); });
+    one("portable pack_c4 (nr=64)", kernels::gemm_u8s8_internal::packed_size_c4(s.N, s.K, 64),
+        [&](void* p) { kernels::gemm_u8s8_internal::pack_c4(s.N, s.K, B.data(), s.K, p, 64); });
   }
 }
 

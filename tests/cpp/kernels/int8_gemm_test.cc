@@ -215,6 +215,75 @@ QRT_TEST(Int8Gemm, ShapesAllVariants) {
   std::printf("    %d cases, %d failed\n", cases, failed);
 }
 
+// The c4 layout as docs/KERNELS_INT8.md states it, one byte at a time (the original packer):
+// colsum (int32 x round_up(N, nr), zero beyond N, region padded to 64 bytes), then panels of
+// ceil(K/4) k-groups of nr x 4 bytes, byte (j*4 + t) = B[p*nr + j][4g + t], zero beyond N and K;
+// every byte after that up to packed_size() is zero (the AMX kernel's 4 KiB pad).
+std::vector<uint8_t> spec_pack_c4(size_t N, size_t K, const int8_t* B, size_t ldb, size_t nr,
+                                  size_t total) {
+  std::vector<uint8_t> out(total, 0);
+  const size_t np = (N + nr - 1) / nr, kg = (K + 3) / 4;
+  const size_t cs_bytes = (np * nr * 4 + 63) / 64 * 64, pbytes = kg * nr * 4;
+  for (size_t n = 0; n < N; ++n) {
+    uint32_t sum = 0;
+    for (size_t k = 0; k < K; ++k) {
+      sum += static_cast<uint32_t>(static_cast<int32_t>(B[n * ldb + k]));
+      out[cs_bytes + (n / nr) * pbytes + (k / 4) * nr * 4 + (n % nr) * 4 + k % 4] =
+          static_cast<uint8_t>(B[n * ldb + k]);
+    }
+    std::memcpy(out.data() + 4 * n, &sum, 4);
+  }
+  return out;
+}
+
+// Every SIMD variant's pack() (the c4 packers: AVX-512 16x16 and AVX2 8x8 dword transposes)
+// against the byte-at-a-time layout spec, on awkward N (around 8/16 strips and nr panels) and K
+// (around 4-byte groups, 8/16-group blocks, 32/64-byte loads), ldb = K and ldb > K; B ends at a
+// guard page (no over-read); the packed buffer starts as 0xCD sentinels, so a byte the packer
+// leaves unwritten (padding it must zero) fails; writes past packed_size() fail.
+QRT_TEST(Int8Gemm, PackMatchesLayoutSpec) {
+  auto ks = simd_variants("Int8Gemm.PackMatchesLayoutSpec");
+  if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
+  const size_t Ns[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 100, 129, 200};
+  const size_t Ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 31, 32, 33, 35, 63, 64, 65, 67, 127, 128, 129,
+                       255, 256, 257, 768, 1001};
+  int cases = 0, failed = 0;
+  for (const GemmU8S8Kernel* k : ks) {
+    const size_t nr = static_cast<size_t>(k->nr);
+    QRT_EXPECT(std::string(k->name).find("c4") != std::string::npos)
+        << k->name << ": expected a c4-layout kernel";
+    Rng rng(7 + nr);
+    for (size_t N : Ns)
+      for (size_t K : Ks)
+        for (size_t extra : {size_t(0), size_t(13)}) {
+          const size_t ldb = K + extra;
+          GuardedBuffer<int8_t> B(N * ldb);
+          for (size_t i = 0; i < B.size(); ++i) B[i] = static_cast<int8_t>(rng.uniform(-128, 127));
+          if (N * K % 3 == 0)  // all -128 / all 127 rows: largest colsums
+            for (size_t i = 0; i < B.size(); ++i) B[i] = (i / ldb) % 2 ? int8_t(127) : int8_t(-128);
+          const size_t bytes = k->packed_size(N, K);
+          AlignedBuffer pk(bytes);
+          k->pack(N, K, B.data(), ldb, pk.data());
+          const std::vector<uint8_t> want = spec_pack_c4(N, K, B.data(), ldb, nr, bytes);
+          ++cases;
+          bool ok = pk.tail_intact();
+          QRT_EXPECT(ok) << k->name << " N=" << N << " K=" << K << " ldb=" << ldb
+                         << ": pack wrote past packed_size()";
+          const uint8_t* got = static_cast<const uint8_t*>(pk.data());
+          for (size_t i = 0; i < bytes; ++i) {
+            if (got[i] == want[i]) continue;
+            QRT_EXPECT(false) << k->name << " N=" << N << " K=" << K << " ldb=" << ldb
+                              << ": first packed byte differing at " << i << " of " << bytes
+                              << " got " << int(got[i]) << " want " << int(want[i]);
+            ok = false;
+            break;
+          }
+          if (!ok) ++failed;
+        }
+  }
+  std::printf("    %d cases, %d failed\n", cases, failed);
+}
+
 QRT_TEST(Int8Gemm, ZeroPointsClampsEpilogues) {
   auto ks = simd_variants("Int8Gemm.ZeroPointsClampsEpilogues");
   if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");

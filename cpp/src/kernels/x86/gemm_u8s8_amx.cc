@@ -25,6 +25,7 @@
 #include "kernels/gemm_u8s8.h"
 #include "kernels/gemm_u8s8_pack.h"
 #include "kernels/x86/gemm_u8s8_epilogue_avx512.h"
+#include "kernels/x86/gemm_u8s8_pack_avx512.h"
 
 namespace qrt::kernels {
 
@@ -196,7 +197,7 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
 size_t packed_size(size_t N, size_t K) { return packed_size_c4(N, K, kNr) + kPad; }
 
 void pack(size_t N, size_t K, const int8_t* B, size_t ldb, void* packed) {
-  pack_c4(N, K, B, ldb, packed, kNr);
+  pack_c4_avx512<kNr>(N, K, B, ldb, packed);
   std::memset(static_cast<uint8_t*>(packed) + packed_size_c4(N, K, kNr), 0, kPad);
 }
 

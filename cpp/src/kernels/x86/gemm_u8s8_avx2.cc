@@ -14,6 +14,7 @@
 #include "kernels/gemm_u8s8_pack.h"
 #include "kernels/x86/gemm_u8s8_driver.h"
 #include "kernels/x86/gemm_u8s8_epilogue_avx2.h"
+#include "kernels/x86/gemm_u8s8_pack_avx2.h"
 
 namespace qrt::kernels {
 namespace avx2 {
@@ -97,6 +98,6 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
 
 extern const GemmU8S8Kernel gemm_u8s8_4x8c4_avx2 = {
     "gemm_u8s8_4x8c4_avx2", cpu::Isa::kAvx2, 4, 8, 4,
-    gemm_u8s8_internal::packed_size_c4_nr8, gemm_u8s8_internal::pack_c4_nr8, avx2::run};
+    gemm_u8s8_internal::packed_size_c4_nr8, pack_c4_avx2<8>, avx2::run};
 
 }  // namespace qrt::kernels

@@ -15,6 +15,7 @@
 #include "kernels/gemm_u8s8_pack.h"
 #include "kernels/x86/gemm_u8s8_driver.h"
 #include "kernels/x86/gemm_u8s8_epilogue_avx512.h"
+#include "kernels/x86/gemm_u8s8_pack_avx512.h"
 
 namespace qrt::kernels {
 namespace avx512 {
@@ -97,6 +98,6 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
 
 extern const GemmU8S8Kernel gemm_u8s8_6x32c4_avx512 = {
     "gemm_u8s8_6x32c4_avx512", cpu::Isa::kAvx512, 6, 32, 4,
-    gemm_u8s8_internal::packed_size_c4_nr32, gemm_u8s8_internal::pack_c4_nr32, avx512::run};
+    gemm_u8s8_internal::packed_size_c4_nr32, pack_c4_avx512<32>, avx512::run};
 
 }  // namespace qrt::kernels

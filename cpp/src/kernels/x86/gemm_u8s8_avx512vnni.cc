@@ -13,6 +13,7 @@
 #include "kernels/gemm_u8s8_pack.h"
 #include "kernels/x86/gemm_u8s8_driver.h"
 #include "kernels/x86/gemm_u8s8_epilogue_avx512.h"
+#include "kernels/x86/gemm_u8s8_pack_avx512.h"
 
 namespace qrt::kernels {
 namespace avx512vnni {
@@ -191,6 +192,6 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
 
 extern const GemmU8S8Kernel gemm_u8s8_6x64c4_avx512vnni = {
     "gemm_u8s8_6x64c4_avx512vnni", cpu::Isa::kAvx512Vnni, 6, 64, 4,
-    gemm_u8s8_internal::packed_size_c4_nr64, gemm_u8s8_internal::pack_c4_nr64, avx512vnni::run};
+    gemm_u8s8_internal::packed_size_c4_nr64, pack_c4_avx512<64>, avx512vnni::run};
 
 }  // namespace qrt::kernels

@@ -10,6 +10,7 @@
 #include "kernels/gemm_u8s8_pack.h"
 #include "kernels/x86/gemm_u8s8_driver.h"
 #include "kernels/x86/gemm_u8s8_epilogue_avx2.h"
+#include "kernels/x86/gemm_u8s8_pack_avx2.h"
 
 namespace qrt::kernels {
 namespace avxvnni {
@@ -148,6 +149,6 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
 
 extern const GemmU8S8Kernel gemm_u8s8_6x16c4_avxvnni = {
     "gemm_u8s8_6x16c4_avxvnni", cpu::Isa::kAvxVnni, 6, 16, 4,
-    gemm_u8s8_internal::packed_size_c4_nr16, gemm_u8s8_internal::pack_c4_nr16, avxvnni::run};
+    gemm_u8s8_internal::packed_size_c4_nr16, pack_c4_avx2<16>, avxvnni::run};
 
 }  // namespace qrt::kernels
