@@ -73,6 +73,47 @@ QRT_TEST(Int8Im2Col, AllVariantsAndGroups) {
   std::printf("    %d cases\n", cases);
 }
 
+// Rows wide enough that most pixels are horizontally interior (the AVX-512 small-tap path copies
+// them with one masked load/store per kernel row), pixel ranges that start and end mid-row,
+// strides 1-3, pads 0-3 (also no interior pixel at all), Cg 1..21 with KW * Cg up to 64 and past it.
+QRT_TEST(Int8Im2Col, WideRowsSmallChannels) {
+  auto ks = simd_of(im2col_u8_variants(), "Int8Im2Col.WideRowsSmallChannels");
+  if (ks.empty()) QRT_SKIP("no SIMD im2col_u8 variant runs on this CPU");
+  const Im2ColU8Kernel& ref = *im2col_u8_variants().back();
+  int cases = 0;
+  for (const Im2ColU8Kernel* k : ks) {
+    uint64_t seed = 300;
+    for (size_t Cg : {1, 3, 4, 8, 21})
+      for (size_t ksz : {1, 2, 3, 5, 7})
+        for (size_t stride : {1, 2, 3})
+          for (size_t pad : {0, 1, 3}) {
+            Im2ColU8Params p;
+            p.H = 5 + seed % 4, p.W = (seed % 5 == 0) ? ksz : 37 + seed % 7, p.C_total = p.Cg = Cg;
+            p.KH = p.KW = ksz, p.stride_h = p.stride_w = stride, p.pad_top = p.pad_left = pad;
+            if (seed % 4 == 1) p.dilation_h = 2;  // rows only: the fast path needs dilation_w = 1
+            p.OH = out_size(p.H, ksz, stride, pad, pad + seed % 2, p.dilation_h);
+            p.OW = out_size(p.W, ksz, stride, pad, pad + seed % 2, 1);
+            p.zero_point = static_cast<uint8_t>(seed * 53);
+            if (!p.OH || !p.OW) continue;
+            Rng rng(++seed);
+            GuardedBuffer<uint8_t> x(p.H * p.W * p.C_total);
+            for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<uint8_t>(rng.uniform(0, 255));
+            const size_t K = ksz * ksz * Cg, ldo = K + seed % 3, P = p.OH * p.OW;
+            const size_t pb = P > 3 ? p.OW / 2 + 1 : 0, pe = P > 3 ? P - 2 : P;  // mid-row start and end
+            GuardedBuffer<uint8_t> ok(P * ldo), orf(P * ldo);
+            std::memset(ok.data(), 0xEE, ok.size());
+            std::memset(orf.data(), 0xEE, orf.size());
+            k->run(p, x.data(), ok.data(), ldo, pb, pe);
+            ref.run(p, x.data(), orf.data(), ldo, pb, pe);
+            ++cases;
+            QRT_EXPECT(std::memcmp(ok.data(), orf.data(), ok.size()) == 0)
+                << k->name << " W=" << p.W << " Cg=" << Cg << " k=" << ksz << " s=" << stride
+                << " pad=" << pad << " dil_h=" << p.dilation_h << " pixels [" << pb << "," << pe << ")";
+          }
+  }
+  std::printf("    %d cases\n", cases);
+}
+
 QRT_TEST(Int8Im2Col, FeedsGemmAsDirectConvolution) {
   const Im2ColU8Kernel& im = select_im2col_u8();
   const GemmU8S8Kernel& gk = select_gemm_u8s8();

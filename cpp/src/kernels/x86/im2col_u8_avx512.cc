@@ -31,8 +31,8 @@ __attribute__((always_inline)) inline void fill_run(uint8_t* dst, __m512i v, siz
   if (n) _mm512_mask_storeu_epi8(dst, tail_mask(n), v);
 }
 
-void im2col(const Im2ColU8Params& p, const uint8_t* x, uint8_t* out, size_t ldo, size_t p_begin,
-            size_t p_end) {
+void im2col_generic(const Im2ColU8Params& p, const uint8_t* x, uint8_t* out, size_t ldo,
+                    size_t p_begin, size_t p_end) {
   const __m512i zp = _mm512_set1_epi8(static_cast<char>(p.zero_point));
   const size_t Cg = p.Cg;
   const bool contiguous = Cg == p.C_total && p.dilation_w == 1;
@@ -68,6 +68,68 @@ void im2col(const Im2ColU8Params& p, const uint8_t* x, uint8_t* out, size_t ldo,
         else fill_run(dst + kw * Cg, zp, Cg);
       }
     }
+  }
+}
+
+
+// Small-tap fast path (Cg == C_total, dilation_w == 1, KW * Cg <= 64, KH <= 16: e.g. a 3x3 or 7x7
+// RGB stem): per output row, the pixels whose window lies horizontally inside the image copy each
+// kernel row with one masked 64-byte load/store of KW * Cg bytes (mask computed once), from row
+// pointers computed once per output row (null = a padding row, filled with the zero point).
+// Pixels with a horizontally padded tap use the generic code.
+void im2col(const Im2ColU8Params& p, const uint8_t* x, uint8_t* out, size_t ldo, size_t p_begin,
+            size_t p_end) {
+  const size_t n = p.KW * p.Cg;
+  if (!(p.Cg == p.C_total && p.dilation_w == 1 && n <= 64 && n > 0 && p.KH <= 16)) {
+    im2col_generic(p, x, out, ldo, p_begin, p_end);
+    return;
+  }
+  const __mmask64 m = tail_mask(n);
+  const __m512i zp = _mm512_set1_epi8(static_cast<char>(p.zero_point));
+  const size_t C = p.C_total, sw = p.stride_w;
+  // Interior output columns: ow * sw >= pad_left and ow * sw - pad_left + KW <= W.
+  const size_t ow_lo = (p.pad_left + sw - 1) / sw;
+  const size_t ow_hi = p.W + p.pad_left >= p.KW ? (p.W + p.pad_left - p.KW) / sw + 1 : 0;
+  for (size_t pix = p_begin; pix < p_end;) {
+    const size_t oh = pix / p.OW, ow_first = pix % p.OW;
+    const size_t row_end = pix - ow_first + p.OW < p_end ? pix - ow_first + p.OW : p_end;
+    const size_t ow_last = ow_first + (row_end - pix);  // exclusive
+    const size_t a = ow_first > ow_lo ? ow_first : ow_lo;
+    const size_t b = ow_last < ow_hi ? ow_last : ow_hi;
+    if (a >= b) {
+      im2col_generic(p, x, out + (pix - p_begin) * ldo, ldo, pix, row_end);
+      pix = row_end;
+      continue;
+    }
+    if (a > ow_first) im2col_generic(p, x, out + (pix - p_begin) * ldo, ldo, pix, pix + (a - ow_first));
+    const uint8_t* rows[16];
+    for (size_t kh = 0; kh < p.KH; ++kh) {
+      const ptrdiff_t ih = static_cast<ptrdiff_t>(oh * p.stride_h + kh * p.dilation_h) -
+                           static_cast<ptrdiff_t>(p.pad_top);
+      rows[kh] = ih >= 0 && ih < static_cast<ptrdiff_t>(p.H)
+                     ? x + static_cast<size_t>(ih) * p.W * C + p.c_begin
+                     : nullptr;
+    }
+    uint8_t* dst = out + (pix + (a - ow_first) - p_begin) * ldo;
+    const size_t src0 = (a * sw - p.pad_left) * C, step = sw * C;
+    if (p.KH == 3 && rows[0] && rows[1] && rows[2]) {
+      const uint8_t *r0 = rows[0] + src0, *r1 = rows[1] + src0, *r2 = rows[2] + src0;
+      for (size_t ow = a; ow < b; ++ow, dst += ldo, r0 += step, r1 += step, r2 += step) {
+        _mm512_mask_storeu_epi8(dst, m, _mm512_maskz_loadu_epi8(m, r0));
+        _mm512_mask_storeu_epi8(dst + n, m, _mm512_maskz_loadu_epi8(m, r1));
+        _mm512_mask_storeu_epi8(dst + 2 * n, m, _mm512_maskz_loadu_epi8(m, r2));
+      }
+    } else {
+      for (size_t ow = a; ow < b; ++ow, dst += ldo) {
+        const size_t off = src0 + (ow - a) * step;
+        for (size_t kh = 0; kh < p.KH; ++kh)
+          _mm512_mask_storeu_epi8(dst + kh * n, m,
+                                  rows[kh] ? _mm512_maskz_loadu_epi8(m, rows[kh] + off) : zp);
+      }
+    }
+    if (b < ow_last)
+      im2col_generic(p, x, out + (pix + (b - ow_first) - p_begin) * ldo, ldo, pix + (b - ow_first), row_end);
+    pix = row_end;
   }
 }
 
