@@ -145,6 +145,11 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
                 imported.onnx_model, [], calibration, method, percentile, progress, chan_names)
             smooth.apply(g, smooth_groups, stats, {})
         Q.apply_weight_modes(g, opts, weight_hints)
+    tables = Q.quantize_embeddings(g, opts)
+    if tables:
+        kind = {"fp16": "f16", "bf16": "bf16"}.get(mode, "s8 (one scale per row)")
+        report.notes.append(f"{len(tables)} embedding table(s) stored as {kind}; the Gather "
+                            "dequantizes the rows it reads")
     smoothed = [n for n in g.nodes if "smoothquant_alpha" in n.attrs]
     if smoothed:
         report.notes.append(f"SmoothQuant with shift on the inputs of {len(smoothed)} Dense "

@@ -173,6 +173,18 @@ class Evaluator:
     def _op_DequantizeLinear(self, node: Node, ins):
         return [dequantize(ins[0], self._qp(node.inputs[0]))]
 
+    def _op_Gather(self, node: Node, ins):
+        if not node.attrs.get("dequantize"):
+            return self._onnx(node, ins)
+        # dequantize = 1: the rows are read, then widened / dequantized (x = (q - zp) * scale)
+        axis = int(node.attrs.get("axis", 0))
+        idx = np.asarray(ins[1]).astype(np.int64)
+        t = self.g.tensor(node.inputs[0])
+        table = constant_as_f32(self.g, node.inputs[0]) if t.is_constant else (
+            dequantize(ins[0], t.quant) if t.quant is not None else
+            _bf16_to_f32(ins[0]) if t.dtype == "bf16" else ins[0].astype(F32))
+        return [np.take(table, idx, axis=axis).astype(F32)]
+
     # qrt compute ops -------------------------------------------------------------------------
     def _op_Conv2d(self, node: Node, ins):
         x, w = ins[0], ins[1]

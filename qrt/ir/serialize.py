@@ -52,7 +52,7 @@ def to_model_dict(g: Graph, metadata: dict[str, str]) -> dict:
     nodes = []
     for node in g.nodes:
         nodes.append({
-            "op": node.op, "version": 1, "name": node.name,
+            "op": node.op, "version": _op_version(node), "name": node.name,
             "inputs": [ref(i) for i in node.inputs],
             "outputs": [ref(o) for o in node.outputs],
             "attrs": {k: _attr(node, k, v) for k, v in node.attrs.items()},
@@ -75,3 +75,11 @@ def to_model_dict(g: Graph, metadata: dict[str, str]) -> dict:
         tensors.append(rec)
     return {"tensors": tensors, "nodes": nodes, "inputs": [index[i] for i in g.inputs],
             "outputs": outputs, "metadata": {k: str(v) for k, v in metadata.items()}}
+
+
+def _op_version(node) -> int:
+    """Gather with ``dequantize`` is version 2: a version-1 runtime must refuse it by name rather
+    than return the table's s8/f16 values as if they were the f32 output (docs/FORMAT.md §7)."""
+    if node.op == "Gather" and node.attrs.get("dequantize"):
+        return 2
+    return 1

@@ -471,3 +471,79 @@ def test_external_data_initializers(tmp_path):
         qrt.convert(src, str(out), mode="fp32", progress=False)
         outs.append(qrt.InferenceSession(str(out)).run(None, {"input": x})[0])
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def _embedding_model(vocab=300, dim=256, seed=3):
+    """ids -> Gather(table) -> Add(bias): a vocabulary table big enough to be stored low."""
+    rng = np.random.default_rng(seed)
+    table = (rng.standard_normal((vocab, dim)) * rng.uniform(0.01, 2.0, (vocab, 1))).astype(np.float32)
+    bias = rng.standard_normal(dim).astype(np.float32)
+    g = helper.make_graph(
+        [helper.make_node("Gather", ["table", "ids"], ["e"], axis=0, name="embed"),
+         helper.make_node("Add", ["e", "bias"], ["y"], name="add")],
+        "emb", [helper.make_tensor_value_info("ids", TensorProto.INT64, ["b", "s"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "s", dim])],
+        [numpy_helper.from_array(table, "table"), numpy_helper.from_array(bias, "bias")])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), table, bias
+
+
+@pytest.mark.parametrize("mode,dtype", [("int8-dynamic", "s8"), ("int8-weight", "s8"),
+                                        ("fp16", "f16"), ("bf16", "bf16"), ("fp32", "f32")])
+def test_embedding_tables_are_stored_low_and_dequantized_per_row(mode, dtype):
+    m, table, bias = _embedding_model()
+    r = build(m, mode=mode, progress=False)
+    node = [n for n in r.model_dict["nodes"] if n["op"] == "Gather"][0]
+    t = r.model_dict["tensors"][node["inputs"][0]]
+    assert t["dtype"] == dtype
+    assert node.get("attrs", {}).get("dequantize", 0) == (0 if mode == "fp32" else 1)
+    assert node["version"] == (1 if mode == "fp32" else 2)  # old runtimes refuse it by name
+    rep = {n.name: n.mode for n in r.report.nodes}
+    assert rep["embed"] == {"s8": "int8-weight", "f16": "fp16", "bf16": "bf16", "f32": "f32"}[dtype]
+    ids = np.array([[0, 299, 5, 5, 17], [-1, 3, 150, 0, 42]], np.int64)
+    want = np.take(table, ids, axis=0) + bias
+    got = Evaluator(r.graph).run({"ids": ids})["y"]
+    # per-row symmetric s8: |error| <= scale / 2 = max|row| / 254 (+ f32 rounding of the add)
+    rows = np.abs(np.take(table, ids, axis=0))
+    rowmax = rows.max(-1, keepdims=True)
+    tol = {"s8": rowmax / 254 * 1.001 + 1e-5, "f16": rows * 2**-11 + 1e-5,
+           "bf16": rows * 2**-8 + 1e-5, "f32": 1e-6}[dtype]
+    assert np.all(np.abs(got - want) <= tol)
+    if dtype != "f32":
+        assert not np.array_equal(got, want)  # it really is stored low
+    if _has_runtime_writer():
+        import qrt
+        from qrt.convert import write_model_bytes
+
+        s = qrt.InferenceSession(write_model_bytes(r.model_dict))
+        y = s.run(None, {"ids": ids})[0]
+        np.testing.assert_array_equal(y, got)  # runtime == the converter's evaluator, bit for bit
+        with pytest.raises(ValueError, match="out of range"):
+            s.run(None, {"ids": np.array([[300]], np.int64)})
+
+
+def test_small_and_excluded_tables_stay_f32():
+    m, _, _ = _embedding_model(vocab=100, dim=64)  # 6400 elements: below the threshold
+    r = build(m, mode="int8-dynamic", progress=False)
+    assert not [n for n in r.model_dict["nodes"] if n.get("attrs", {}).get("dequantize")]
+    m, _, _ = _embedding_model()
+    r = build(m, mode="int8-dynamic", exclude=["embed"], progress=False)
+    assert not [n for n in r.model_dict["nodes"] if n.get("attrs", {}).get("dequantize")]
+
+
+@pytest.mark.skipif(not _has_runtime_writer(), reason="needs the compiled runtime")
+def test_dequantizing_gather_refuses_bad_records():
+    import qrt
+    from qrt.convert import write_model_bytes
+
+    m, _, _ = _embedding_model()
+    r = build(m, mode="fp32", progress=False)
+    node = [n for n in r.model_dict["nodes"] if n["op"] == "Gather"][0]
+    node.setdefault("attrs", {})["dequantize"] = 1
+    with pytest.raises(ValueError, match="dequantize needs Gather version 2"):
+        qrt.InferenceSession(write_model_bytes(r.model_dict))
+    node["version"] = 2  # f32 data cannot be dequantized
+    with pytest.raises(ValueError, match="dequantize = 1 needs s8, u8, f16 or bf16 data"):
+        qrt.InferenceSession(write_model_bytes(r.model_dict)).run(None, {"ids": np.zeros((1, 1), np.int64)})
+    node["attrs"]["dequantize"] = 2
+    with pytest.raises(ValueError, match="dequantize must be 0 or 1"):
+        qrt.InferenceSession(write_model_bytes(r.model_dict))

@@ -5,9 +5,15 @@
 //   Gather(data, indices; axis = 0)           s64/s32 indices, negative ones count from the end;
 //       an index outside [-n, n) is an InvalidArgument from run() (or from infer() when the
 //       indices are known at plan time), never an out-of-bounds read.
+//       dequantize = 1 (written by the converter for embedding tables): data is s8/u8 with
+//       per-tensor params or params along the gathered axis, or f16/bf16; the output is f32,
+//       x = (float)(q - zero_point[row]) * scale[row] (one multiplication, as DequantizeLinear),
+//       or the half value widened. Only the gathered rows are ever read, so a 30k-row table in
+//       int8 costs a quarter of the file and of the pages that lookups fault in.
 #include <algorithm>
 #include <limits>
 
+#include "kernels/gemm_f32.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops.h"
 
@@ -144,12 +150,20 @@ class GatherOp : public Op {
   Status init(const CreateContext& c) {
     QRT_RETURN_IF_ERROR(check_arity(c, 2, 2, 1, 1));
     QRT_ASSIGN_OR_RETURN(axis_, c.attr_int("axis", 0));
+    int64_t dq;
+    QRT_ASSIGN_OR_RETURN(dq, c.attr_int("dequantize", 0));
+    if (dq != 0 && dq != 1) return InvalidArgument(c.where() + "attribute dequantize must be 0 or 1");
+    if (dq == 1 && c.node.op_version < 2)
+      return InvalidArgument(c.where() + "attribute dequantize needs Gather version 2, the node says " +
+                             std::to_string(c.node.op_version));
+    dequantize_ = dq == 1;
     return OkStatus();
   }
 
   Status infer(InferContext& c) const override {
     const ValueInfo* x = c.inputs[0];
     if (elem_size(x->dtype) == 0) return InvalidArgument(c.where() + "data has undefined dtype");
+    if (dequantize_) QRT_RETURN_IF_ERROR(check_dequantize(c));
     QRT_RETURN_IF_ERROR(expect_dtype(c, 1, {DType::kS64, DType::kS32}, /*onnx_forbids=*/true));
     const int64_t rank = static_cast<int64_t>(x->shape.size());
     if (rank == 0) return InvalidArgument(c.where() + "data must have rank >= 1, got a scalar");
@@ -170,8 +184,8 @@ class GatherOp : public Op {
     Shape out(x->shape.begin(), x->shape.begin() + a);
     out.insert(out.end(), idx->shape.begin(), idx->shape.end());
     out.insert(out.end(), x->shape.begin() + a + 1, x->shape.end());
-    QRT_RETURN_IF_ERROR(check_passthrough_quant(c, 0, 0));
-    c.outputs[0]->dtype = x->dtype;
+    if (!dequantize_) QRT_RETURN_IF_ERROR(check_passthrough_quant(c, 0, 0));
+    c.outputs[0]->dtype = dequantize_ ? DType::kF32 : x->dtype;
     c.outputs[0]->shape = out;
     return OkStatus();
   }
@@ -196,6 +210,10 @@ class GatherOp : public Op {
     const char* in = static_cast<const char*>(x.data);
     char* out = static_cast<char*>(c.out(0).data);
     const size_t ni = idx.size();
+    if (dequantize_) {
+      run_dequantize(c, x, idx, outer, inner / es, static_cast<size_t>(n), a);
+      return OkStatus();
+    }
     parallel_range(c.pool, outer * ni, std::max<size_t>(1, 16384 / inner), [&](size_t b, size_t e) {
       for (size_t t = b; t < e; ++t) {
         size_t o = t / ni, j = t % ni;
@@ -206,14 +224,76 @@ class GatherOp : public Op {
   }
 
  private:
+  Status check_dequantize(const InferContext& c) const {
+    const ValueInfo* x = c.inputs[0];
+    if (x->dtype == DType::kF16 || x->dtype == DType::kBF16) return OkStatus();
+    if (!is_quant(x->dtype))
+      return InvalidArgument(c.where() + "dequantize = 1 needs s8, u8, f16 or bf16 data, got " +
+                             dt_name(x->dtype));
+    const format::QuantParams* q = x->quant;
+    if (!q || q->empty())
+      return InvalidArgument(c.where() + "dequantize = 1 with " + dt_name(x->dtype) +
+                             " data that has no quantization parameters");
+    const int64_t rank = static_cast<int64_t>(x->shape.size());
+    const int64_t a = axis_ < 0 ? axis_ + rank : axis_;
+    if (q->axis != -1 && q->axis != a)
+      return InvalidArgument(c.where() + "dequantize = 1: data is quantized along axis " +
+                             std::to_string(q->axis) + ", but only per-tensor parameters or "
+                             "parameters along the gathered axis " + std::to_string(a) +
+                             " are supported");
+    return OkStatus();
+  }
+
+  // Rows of `inner` elements; row (o, j) of the output is row (o, idx[j]) of the data.
+  static void run_dequantize(const RunContext& c, const Tensor& x, const std::vector<int64_t>& idx,
+                             size_t outer, size_t inner, size_t n, size_t a) {
+    float* out = c.out(0).as<float>();
+    const size_t ni = idx.size();
+    const format::QuantParams* q = x.quant;
+    const bool per_row = q && !q->empty() && q->axis == static_cast<int32_t>(a);
+    parallel_range(c.pool, outer * ni, std::max<size_t>(1, 16384 / (inner * 4 + 1)), [&](size_t b, size_t e) {
+      for (size_t t = b; t < e; ++t) {
+        const size_t o = t / ni;
+        const size_t row = static_cast<size_t>(idx[t % ni]);
+        const size_t src = (o * n + row) * inner;
+        float* y = out + t * inner;
+        switch (x.dtype) {
+          case DType::kF16: {
+            const uint16_t* h = static_cast<const uint16_t*>(x.data) + src;
+            for (size_t i = 0; i < inner; ++i) y[i] = kernels::f16_to_f32(h[i]);
+            break;
+          }
+          case DType::kBF16: {
+            const uint16_t* h = static_cast<const uint16_t*>(x.data) + src;
+            for (size_t i = 0; i < inner; ++i) y[i] = kernels::bf16_to_f32(h[i]);
+            break;
+          }
+          default: {
+            const size_t p = per_row ? row : 0;
+            const float s = q->scales[p];
+            const int32_t zp = q->zero_points[p];
+            if (x.dtype == DType::kS8) {
+              const int8_t* v = static_cast<const int8_t*>(x.data) + src;
+              for (size_t i = 0; i < inner; ++i) y[i] = static_cast<float>(v[i] - zp) * s;
+            } else {
+              const uint8_t* v = static_cast<const uint8_t*>(x.data) + src;
+              for (size_t i = 0; i < inner; ++i) y[i] = static_cast<float>(v[i] - zp) * s;
+            }
+          }
+        }
+      }
+    });
+  }
+
   int64_t axis_ = 0;
+  bool dequantize_ = false;
 };
 
 }  // namespace
 
 void register_index_ops(OpRegistry& r) {
   r.add("Slice", make_factory<SliceOp>());
-  r.add("Gather", make_factory<GatherOp>());
+  r.add("Gather", make_factory<GatherOp>(), {1, 2});  // 2: the dequantize attribute
 }
 
 }  // namespace qrt::rt::ops
