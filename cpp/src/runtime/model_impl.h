@@ -13,6 +13,8 @@ namespace qrt {
 
 struct Model::Impl {
   std::shared_ptr<const void> storage;  // keeps the mmap / aligned copy alive (weights point into it)
+  // Mapped files: constants that ops read at run time, copied out of the mapping (see model.cc).
+  std::vector<uint64_t> run_constants;
   size_t file_bytes = 0;
   format::ModelDef def;
   std::vector<std::unique_ptr<rt::Op>> ops;  // one per node
