@@ -28,7 +28,7 @@ def _cmd_convert(a: argparse.Namespace) -> int:
 def _cmd_inspect(a: argparse.Namespace) -> int:
     from qrt.inspect import inspect
 
-    print(inspect(a.model, as_json=a.json))
+    print(inspect(a.model, as_json=a.json, plan=not a.no_plan, dynamic_dim=a.dynamic_dim))
     return 0
 
 
@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("inspect", help="describe a .qmodel file")
     i.add_argument("model")
     i.add_argument("--json", action="store_true")
+    i.add_argument("--no-plan", action="store_true",
+                   help="only read the file; do not open it in the runtime for the memory plan and kernels")
+    i.add_argument("--dynamic-dim", type=int, default=1, help="size of dynamic dims for the memory plan")
     i.set_defaults(fn=_cmd_inspect)
 
     for name, fn, hlp in (("run", _cmd_run, "run a .qmodel once"), ("bench", _cmd_bench, "time a .qmodel")):
@@ -200,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     except (QrtError, FileNotFoundError) as e:
         print(f"qrt {args.command}: error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `qrt inspect m.qmodel | head`: the reader left; not an error of ours
+        try:
+            sys.stdout = None  # nothing more to flush into the closed pipe at exit
+        finally:
+            return 0
 
 
 if __name__ == "__main__":

@@ -62,8 +62,50 @@ def _quant_text(s: Optional[Dict[str, Any]]) -> str:
             f"zp={s['zero_points']}")
 
 
-def describe(path: Any, verify_weights: bool = False) -> Dict[str, Any]:
-    """The facts ``inspect`` prints, as a JSON-serialisable dict."""
+def plan_summary(path: Any, dynamic_dim: int = 1) -> Dict[str, Any]:
+    """Open the model in the runtime, run it once on generated inputs (dynamic dims =
+    ``dynamic_dim``), and report the activation arena (bytes, naive sum, lower bound) and the
+    kernel each node ran. A model the runtime refuses gives {"error": message}."""
+    import numpy as np
+
+    from qrt.errors import QrtError
+    from qrt.runtime import InferenceSession
+
+    try:
+        sess = InferenceSession(path if not isinstance(path, os.PathLike) else os.fspath(path))
+        rng = np.random.default_rng(0)
+        feeds = {}
+        shapes = {}
+        for a in sess.get_inputs():
+            shape = [d if isinstance(d, int) and d >= 0 else dynamic_dim for d in a.shape]
+            shapes[a.name] = shape
+            if a.numpy_dtype.startswith("float"):
+                feeds[a.name] = rng.standard_normal(shape).astype(a.numpy_dtype)
+            else:
+                feeds[a.name] = np.zeros(shape, a.numpy_dtype)
+        sess.run(None, feeds)
+        mp = sess.memory_plan()
+        kernels: Counter = Counter()
+        for r in sess.kernel_report():
+            kernels[f"{r.get('op', '?')}: {r.get('kernel') or '-'}"] += 1
+    except (QrtError, ValueError, NotImplementedError, MemoryError) as e:
+        return {"error": f"{type(e).__name__}: {e}"}
+    lb = mp["lower_bound_bytes"]
+    return {
+        "input_shapes": shapes,
+        "arena_bytes": mp["arena_bytes"],
+        "naive_bytes": mp["naive_bytes"],
+        "lower_bound_bytes": lb,
+        "arena_over_lower_bound": (mp["arena_bytes"] / lb) if lb else None,
+        "buffers": len(mp["entries"]),
+        "kernels": dict(sorted(kernels.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+
+
+def describe(path: Any, verify_weights: bool = False, plan: bool = False,
+             dynamic_dim: int = 1) -> Dict[str, Any]:
+    """The facts ``inspect`` prints, as a JSON-serialisable dict (``plan=True`` adds
+    ``plan_summary``)."""
     from qrt import _core  # type: ignore[attr-defined]
 
     header = _core.read_header(path)
@@ -127,14 +169,18 @@ def describe(path: Any, verify_weights: bool = False) -> Dict[str, Any]:
             "file_over_constant_bytes": (header["file_size"] / const_bytes) if const_bytes else None,
         },
         "weights_verified": bool(verify_weights),
+        **({"plan": plan_summary(path, dynamic_dim)} if plan else {}),
     }
 
 
-def inspect(path: Any, as_json: bool = False, verify_weights: bool = False) -> str:
+def inspect(path: Any, as_json: bool = False, verify_weights: bool = False, plan: bool = True,
+            dynamic_dim: int = 1) -> str:
     """Describes a .qmodel (a path or bytes) as text, or as JSON with ``as_json=True``.
 
-    ``verify_weights`` also checks the weights blob's CRC-32C (reads the whole file)."""
-    d = describe(path, verify_weights=verify_weights)
+    ``verify_weights`` also checks the weights blob's CRC-32C (reads the whole file); ``plan``
+    opens the model in the runtime and reports its memory plan and kernels for one run with
+    dynamic dims set to ``dynamic_dim``."""
+    d = describe(path, verify_weights=verify_weights, plan=plan, dynamic_dim=dynamic_dim)
     if as_json:
         return json.dumps(d, indent=2, sort_keys=False)
 
@@ -173,4 +219,19 @@ def inspect(path: Any, as_json: bool = False, verify_weights: bool = False) -> s
     add(f"  structure (everything but weights): {tot['structural_bytes']} bytes")
     if tot["file_over_constant_bytes"]:
         add(f"  file / constant bytes: {tot['file_over_constant_bytes']:.4f}")
+    if "plan" in d:
+        p = d["plan"]
+        if "error" in p:
+            add(f"memory plan: not available, the runtime refused the model: {p['error']}")
+        else:
+            shapes = ", ".join(f"{k}={'x'.join(map(str, v)) or 'scalar'}" for k, v in p["input_shapes"].items())
+            ratio = f"{p['arena_over_lower_bound']:.3f}" if p["arena_over_lower_bound"] else "-"
+            add(f"memory plan (inputs {shapes}; `--dynamic-dim N` sets dynamic dims):")
+            add(f"  arena {p['arena_bytes']} bytes ({_fmt_bytes(p['arena_bytes'])}), "
+                f"lower bound {p['lower_bound_bytes']} ({_fmt_bytes(p['lower_bound_bytes'])}), "
+                f"arena / lower bound {ratio}, naive sum {p['naive_bytes']} "
+                f"({_fmt_bytes(p['naive_bytes'])}), {p['buffers']} buffers")
+            add("kernels (op: kernel variant, nodes):")
+            for k, n in p["kernels"].items():
+                add(f"  {k:<48} {n}")
     return "\n".join(lines)

@@ -189,3 +189,36 @@ def test_inspect_text_and_json(tmp_path):
     assert w["quant"]["count"] == 3 and w["quant"]["zero_points"] == "all 0" and w["bytes"] == 12
     with pytest.raises(qrt.FormatError):
         inspect(path.read_bytes()[:-1])
+
+
+def test_inspect_reports_memory_plan_and_kernels(tmp_path):
+    """`qrt inspect` opens the model in the runtime and shows the arena beside the naive sum
+    and the lower bound, and the kernel of every node; a model the runtime refuses still gets
+    the file description, with the reason instead of the plan."""
+    import subprocess
+    import sys
+
+    from qrt import demo
+    from qrt.inspect import describe
+
+    out = tmp_path / "digits.qmodel"
+    qrt.convert(demo.MODEL, str(out), mode="fp32", progress=False)
+    d = describe(str(out), plan=True, dynamic_dim=3)
+    p = d["plan"]
+    assert p["input_shapes"]["input"][0] == 3
+    assert 0 < p["lower_bound_bytes"] <= p["arena_bytes"] <= p["naive_bytes"]
+    assert sum(p["kernels"].values()) == d["totals"]["nodes"]
+    text = subprocess.run([sys.executable, "-m", "qrt", "inspect", str(out)], capture_output=True,
+                          text=True, check=True).stdout
+    assert "memory plan (inputs input=1x" in text and "arena / lower bound" in text
+    assert "Conv2d: " in text
+    # piped into a reader that exits without reading: exit 0, no traceback
+    cp = subprocess.run(f"'{sys.executable}' -m qrt inspect '{out}' | true", shell=True,
+                        capture_output=True, text=True)
+    assert cp.returncode == 0 and "Traceback" not in cp.stderr, cp.stderr
+    m = sample_model()
+    m["nodes"][0]["op"] = "NoSuchOp"
+    bad = tmp_path / "bad.qmodel"
+    bad.write_bytes(_core.write_model(m))
+    p = describe(str(bad), plan=True)["plan"]
+    assert "NoSuchOp" in p["error"]
