@@ -122,8 +122,8 @@ struct Shape {
   size_t K, N;
 };
 
-// The runtime's Dense split (ops/dense.cc): rows in multiples of mr when there are at least
-// 2 * threads * mr of them, else columns in multiples of nr; one task per thread.
+// The runtime's Dense split for int8 (ops/dense.cc): rows in multiples of mr when there are at
+// least 2 * threads * mr of them and N <= M, else columns in multiples of nr; one task per thread.
 void split(size_t n, size_t parts, size_t align, size_t part, size_t* b, size_t* e) {
   const size_t blocks = (n + align - 1) / align, per = blocks / parts, extra = blocks % parts;
   const size_t b0 = part * per + std::min(part, extra), b1 = b0 + per + (part < extra ? 1 : 0);
@@ -136,7 +136,7 @@ void run_split(qrt::rt::ThreadPool* pool, const qrt::kernels::GemmU8S8Kernel& k,
                Run&& run) {
   const size_t T = static_cast<size_t>(pool ? pool->threads() : 1);
   if (T == 1) return run(size_t(0), M, size_t(0), N);
-  const bool by_rows = M >= T * k.mr * 2 || N <= static_cast<size_t>(k.nr);
+  const bool by_rows = (M >= T * k.mr * 2 && N <= M) || N <= static_cast<size_t>(k.nr);
   pool->parallel_for(T, [&](size_t t) {
     size_t m0 = 0, m1 = M, n0 = 0, n1 = N;
     if (by_rows) split(M, T, k.mr, t, &m0, &m1);

@@ -1,0 +1,67 @@
+// Static int8 Dense (u8 x s8 -> u8, per-channel weight scales, s32 bias, ReLU) through writer ->
+// loader -> session with 1, 2 and 3 threads, against loops written from the spec. The shapes make
+// LinearWeights::compute take both of its int8 splits: rows (M >= 2 * threads * mr and N <= M)
+// and columns (N > M, or few rows), with column tails inside a panel.
+#include <cmath>
+#include <random>
+
+#include "harness.h"
+#include "ops/op_test_util.h"
+
+using namespace qrt_test;
+using qrt::TensorView;
+
+QRT_TEST(Runtime, DenseU8MatchesSpecLoopsAndThreads) {
+  struct Case { int M, K, N; };
+  const Case cases[] = {{1, 70, 300}, {5, 33, 100}, {128, 70, 300}, {130, 64, 200},
+                        {200, 70, 100}, {256, 40, 64}, {300, 19, 3}};
+  int checked = 0;
+  for (const Case cs : cases)
+    for (int threads : {1, 2, 3}) {
+      const int M = cs.M, K = cs.K, N = cs.N;
+      std::mt19937 g(static_cast<uint32_t>(M * 1000 + N));
+      std::vector<uint8_t> x(size_t(M) * K);
+      for (auto& v : x) v = uint8_t(g() % 256);
+      std::vector<int8_t> w(size_t(N) * K);
+      for (auto& v : w) v = int8_t(int(g() % 255) - 127);
+      std::vector<int32_t> bias(N);
+      std::vector<float> wsc(N);
+      for (int n = 0; n < N; ++n) {
+        bias[n] = int32_t(g() % 20001) - 10000;
+        wsc[n] = 0.002f + 0.001f * float(g() % 10);
+      }
+      const float xs = 0.02f, ys = 0.3f;
+      const int xz = 117, yz = 20;
+      qrt::format::QuantParams wq;
+      wq.axis = 0;
+      wq.scales = wsc;
+      wq.zero_points.assign(N, 0);
+      ModelBuilder mb;
+      int xi = mb.input("x", DType::kU8, {M, K}, per_tensor(xs, xz));
+      int wi = mb.constant<int8_t>("w", DType::kS8, {N, K}, w, wq);
+      qrt::format::QuantParams bq;
+      int bi = mb.constant<int32_t>("b", DType::kS32, {N}, bias, bq);
+      int yi = mb.value("y", DType::kU8, per_tensor(ys, yz));
+      mb.node("Dense", {xi, wi, bi}, {yi}).attrs.push_back(ModelBuilder::attr_str("activation", "relu"));
+      mb.output(yi);
+      auto out = mb.run({{"x", TensorView::of(x.data(), {M, K})}}, threads);
+      QRT_ASSERT(out.ok());
+      QRT_EXPECT(out.value()[0].shape == std::vector<int64_t>({M, N}));
+      const uint8_t* y = out.value()[0].data<uint8_t>();
+      int bad = 0;
+      for (int m = 0; m < M && bad < 3; ++m)
+        for (int n = 0; n < N; ++n) {
+          int32_t acc = bias[n];
+          for (int k = 0; k < K; ++k) acc += (int(x[size_t(m) * K + k]) - xz) * w[size_t(n) * K + k];
+          const float mult = float(double(xs) * wsc[n] / ys);
+          float r = float(acc) * mult;
+          r = std::min(std::max(r, 0.0f), float(255 - yz));  // ReLU: qmin = the zero point
+          const int q = yz + int(std::nearbyint(r));
+          if (int(y[size_t(m) * N + n]) != q && ++bad <= 3)
+            QRT_EXPECT_EQ(int(y[size_t(m) * N + n]), q)
+                << "M" << M << "K" << K << "N" << N << "threads" << threads << "at" << m << n;
+          ++checked;
+        }
+    }
+  std::printf("    %d outputs checked (7 shapes x threads 1, 2, 3)\n", checked);
+}
