@@ -81,16 +81,20 @@ void pack(size_t KH, size_t KW, size_t C, const int8_t* w, void* packed) {
   for (size_t b = 0; b < nblocks(C); ++b) {
     int8_t* wb = reinterpret_cast<int8_t*>(base + b * bb);
     int32_t* ws = reinterpret_cast<int32_t*>(base + b * bb + G * KW * kColBytes);
+    const bool paired = C - b * kBlock <= kBlock / 2;  // lanes 2-3 repeat lanes 0-1
     for (size_t cc = 0; cc < kBlock && b * kBlock + cc < C; ++cc) {
-      const size_t c = b * kBlock + cc, d = perm_dword(cc);
-      uint32_t s = 0;
-      for (size_t kh = 0; kh < KH; ++kh)
-        for (size_t kw = 0; kw < KW; ++kw) {
-          const int8_t v = w[(kh * KW + kw) * C + c];
-          wb[((kh / 4) * KW + kw) * kColBytes + d * 4 + kh % 4] = v;
-          s += static_cast<uint32_t>(static_cast<int32_t>(v));
-        }
-      ws[d] = static_cast<int32_t>(s);
+      const size_t c = b * kBlock + cc;
+      for (size_t copy = 0; copy < (paired ? 2u : 1u); ++copy) {
+        const size_t d = perm_dword(cc + copy * kBlock / 2);
+        uint32_t s = 0;
+        for (size_t kh = 0; kh < KH; ++kh)
+          for (size_t kw = 0; kw < KW; ++kw) {
+            const int8_t v = w[(kh * KW + kw) * C + c];
+            wb[((kh / 4) * KW + kw) * kColBytes + d * 4 + kh % 4] = v;
+            s += static_cast<uint32_t>(static_cast<int32_t>(v));
+          }
+        ws[d] = static_cast<int32_t>(s);
+      }
     }
   }
 }
@@ -125,14 +129,17 @@ struct Block {
   __m512i base[4];   // bias - in_zp * wsum, permuted
   __m512 scale[4];   // permuted
   __mmask64 m;       // channels of this block (bytes)
+  __mmask32 m32;     // paired blocks: channels of one pixel (bytes)
   size_t c0, cb;     // first channel, channel count
   const __m512i* w;  // groups x KW x 4 vectors
 };
 
 // Requantizes the 4 accumulators of one output pixel and stores its cb channels.
+// PAIR: lanes 0-1 are pixel yp, lanes 2-3 the next pixel (yp + C), stored if `second`.
+template <bool PAIR>
 __attribute__((always_inline)) inline void store_pixel(const __m512i acc[4], const Block& bk,
                                                        __m512 hi, __m512i ozp16, __m512i qmin8,
-                                                       uint8_t* yp) {
+                                                       uint8_t* yp, size_t C, bool second) {
   __m512i q[4];
 #pragma GCC unroll 4
   for (int j = 0; j < 4; ++j)
@@ -140,12 +147,19 @@ __attribute__((always_inline)) inline void store_pixel(const __m512i acc[4], con
   const __m512i p01 = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), ozp16);
   const __m512i p23 = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), ozp16);
   const __m512i r = _mm512_max_epu8(_mm512_packus_epi16(p01, p23), qmin8);
-  _mm512_mask_storeu_epi8(yp, bk.m, r);
+  if constexpr (PAIR) {
+    _mm256_mask_storeu_epi8(yp, bk.m32, _mm512_castsi512_si256(r));
+    if (second) _mm256_mask_storeu_epi8(yp + C, bk.m32, _mm512_extracti64x4_epi64(r, 1));
+  } else {
+    _mm512_mask_storeu_epi8(yp, bk.m, r);
+  }
 }
 
 // Output pixels [ow0, ow1) of one row: buf holds the interleaved columns starting at input
 // column ow0*sw - pad_left, G groups of `span` columns each.
-template <int KW_T>
+// PAIR: each buffer column holds two input columns (the second sw to the right in lanes 2-3), and
+// each pass computes output pixels ow and ow + 1.
+template <int KW_T, bool PAIR>
 __attribute__((always_inline)) inline void row_pixels(const DwConvU8S8Params& p, const Block& bk,
                                                       const __m512i* buf, size_t span, size_t G,
                                                       size_t ow0, size_t ow1, uint8_t* yr,
@@ -158,7 +172,7 @@ __attribute__((always_inline)) inline void row_pixels(const DwConvU8S8Params& p,
     for (int kw = 0; kw < 3; ++kw)
 #pragma GCC unroll 4
       for (int j = 0; j < 4; ++j) wr[kw][j] = _mm512_load_si512(bk.w + kw * 4 + j);
-    for (size_t ow = ow0; ow < ow1; ++ow) {
+    for (size_t ow = ow0; ow < ow1; ow += PAIR ? 2 : 1) {
       const __m512i* col = buf + (ow - ow0) * sw * 4;
       __m512i acc[4];
 #pragma GCC unroll 4
@@ -168,11 +182,11 @@ __attribute__((always_inline)) inline void row_pixels(const DwConvU8S8Params& p,
 #pragma GCC unroll 4
         for (int j = 0; j < 4; ++j)
           acc[j] = _mm512_dpbusd_epi32(acc[j], _mm512_load_si512(col + kw * dw * 4 + j), wr[kw][j]);
-      store_pixel(acc, bk, hi, ozp16, qmin8, yr + ow * p.C + bk.c0);
+      store_pixel<PAIR>(acc, bk, hi, ozp16, qmin8, yr + ow * p.C + bk.c0, p.C, ow + 1 < ow1);
     }
     return;
   }
-  for (size_t ow = ow0; ow < ow1; ++ow) {
+  for (size_t ow = ow0; ow < ow1; ow += PAIR ? 2 : 1) {
     __m512i acc[4];
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) acc[j] = bk.base[j];
@@ -185,7 +199,7 @@ __attribute__((always_inline)) inline void row_pixels(const DwConvU8S8Params& p,
           acc[j] = _mm512_dpbusd_epi32(acc[j], _mm512_load_si512(col + j), _mm512_load_si512(wt + j));
       }
     }
-    store_pixel(acc, bk, hi, ozp16, qmin8, yr + ow * p.C + bk.c0);
+    store_pixel<PAIR>(acc, bk, hi, ozp16, qmin8, yr + ow * p.C + bk.c0, p.C, ow + 1 < ow1);
   }
 }
 
@@ -215,6 +229,8 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
     bk.c0 = b * kBlock;
     bk.cb = C - bk.c0 < kBlock ? C - bk.c0 : kBlock;
     bk.m = byte_mask(bk.cb);
+    const bool paired = bk.cb <= kBlock / 2;
+    bk.m32 = static_cast<__mmask32>(bk.m);
     bk.w = reinterpret_cast<const __m512i*>(wbase + b * bb);
     const __m512i* wsum = bk.w + G * p.KW * 4;
     __m512i bv[4], sv[4];
@@ -226,6 +242,7 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
       bv[j] = p.bias ? _mm512_maskz_loadu_epi32(m, p.bias + bk.c0 + c) : _mm512_setzero_si512();
       sv[j] = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, p.scale + bk.c0 + c));
     }
+    if (paired) bv[2] = bv[0], bv[3] = bv[1], sv[2] = sv[0], sv[3] = sv[1];
     transpose_lanes(bv);
     transpose_lanes(sv);
 #pragma GCC unroll 4
@@ -250,6 +267,23 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
         for (size_t g = 0; g < G; ++g) {
           const uint8_t* const* gr = rp + 4 * g;
           __m512i* dst = buf + g * span * 4;
+          if (paired) {
+            const __m256i zph = _mm512_castsi512_si256(zpv);
+            const ptrdiff_t sw = static_cast<ptrdiff_t>(p.stride_w);
+            for (size_t s = 0; s < span; ++s, dst += 4) {
+              const ptrdiff_t iwa = iw0 + static_cast<ptrdiff_t>(s), iwb = iwa + sw;
+              const bool va = iwa >= 0 && iwa < W, vb = iwb >= 0 && iwb < W;
+              __m512i v[4];
+#pragma GCC unroll 4
+              for (int t = 0; t < 4; ++t) {
+                const __m256i lo = gr[t] && va ? _mm256_maskz_loadu_epi8(bk.m32, gr[t] + static_cast<size_t>(iwa) * C) : zph;
+                const __m256i hi2 = gr[t] && vb ? _mm256_maskz_loadu_epi8(bk.m32, gr[t] + static_cast<size_t>(iwb) * C) : zph;
+                v[t] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi2, 1);
+              }
+              interleave4(v[0], v[1], v[2], v[3], dst);
+            }
+            continue;
+          }
           for (size_t s = 0; s < span; ++s, dst += 4) {
             const ptrdiff_t iw = iw0 + static_cast<ptrdiff_t>(s);
             if (iw < 0 || iw >= W) {
@@ -267,10 +301,13 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
             interleave4(v[0], v[1], v[2], v[3], dst);
           }
         }
-        if (p.KW == 3)
-          row_pixels<3>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
-        else
-          row_pixels<0>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+        if (paired) {
+          if (p.KW == 3) row_pixels<3, true>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+          else row_pixels<0, true>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+        } else {
+          if (p.KW == 3) row_pixels<3, false>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+          else row_pixels<0, false>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+        }
       }
     }
   }
