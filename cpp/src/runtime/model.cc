@@ -174,6 +174,13 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
   unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   size_t threads = options.threads > 0 ? static_cast<size_t>(options.threads) : std::min<size_t>(hw, 4);
   threads = std::min(threads, num_nodes / 4 + 1);
+  // A thread costs ~0.1-0.2 ms to start (stack, a malloc arena of its own): more than packing a
+  // small model takes, so models with under 2 MB of weights to pack are created on this thread.
+  uint64_t pack_bytes = 0;
+  for (const format::NodeDef& n : def.nodes)
+    if ((n.op_type == "Dense" || n.op_type == "Conv2d") && n.inputs.size() > 1 && n.inputs[1] >= 0)
+      pack_bytes += def.tensors[n.inputs[1]].nbytes;
+  if (pack_bytes < (2u << 20)) threads = 1;
   std::vector<std::thread> workers;
   for (size_t t = 1; t < threads; ++t) workers.emplace_back(create_ops);
   create_ops();
