@@ -2,12 +2,15 @@
 // accumulation; plus the unpacked A x B kernel for attention.
 //
 // Packed layout: panels of NR = 16 columns, k-major (for each k the 16 weights of the panel
-// contiguously), tail panel zero-padded. Micro-kernel 6 x 16 (12 ymm accumulators, 2 weight
-// vectors, 1 broadcast); KC = 256 blocks keep a panel block (16 KB fp32) in L1 across the M loop.
+// contiguously), tail panel zero-padded. Micro-kernel 6 x 16 (12 ymm accumulators in named
+// variables, 2 weight vectors, 1 broadcast); A is copied per (120 rows x KC = 256) block into
+// 6-row micro-panels ([k][6], one sequential broadcast stream, as in the AVX-512 kernel) and the
+// panel's KC block (16 KB fp32) stays in L1 across the row loop. gemm_f32_nn reads A in place.
 // M = 1 uses 4 accumulator sets over k (FMA latency). N tails use vmaskmovps for bias/C/B.
 #include <immintrin.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "kernels/gemm_f32.h"
 
@@ -194,6 +197,200 @@ void drive(size_t K, const float* A, size_t lda, const typename W::T* b_base, si
   }
 }
 
+// ---- packed-A path (weights packed): A copied into 6-row micro-panels, [k][r] -------------------
+
+constexpr size_t kMc = 192;  // rows per A block (192 x 256 fp32 = 192 KB, in L2)
+
+struct Scratch {
+  void* p = nullptr;
+  size_t bytes = 0;
+  ~Scratch() { std::free(p); }
+  float* get(size_t n_floats) {
+    size_t n = n_floats * sizeof(float);
+    if (n > bytes) {
+      std::free(p);
+      bytes = (n + 4095) / 4096 * 4096;
+      p = std::aligned_alloc(64, bytes);
+      if (!p) std::abort();
+    }
+    return static_cast<float*>(p);
+  }
+};
+thread_local Scratch g_scratch;
+
+// Rows [0, rows) x [0, kc) of A into micro-panels of MR rows: panel t holds, for each k, its
+// r = min(MR, rows - t*MR) values contiguously ([k][r]).
+template <int MR>
+void pack_a(size_t rows, size_t kc, const float* A, size_t lda, float* out) {
+  for (size_t m0 = 0; m0 < rows; m0 += MR) {
+    size_t r = rows - m0 < MR ? rows - m0 : MR;
+    const float* a = A + m0 * lda;
+    if (r == MR) {
+      for (size_t k = 0; k < kc; ++k)
+        for (int m = 0; m < MR; ++m) out[k * MR + m] = a[m * lda + k];
+    } else {
+      for (size_t k = 0; k < kc; ++k)
+        for (size_t m = 0; m < r; ++m) out[k * r + m] = a[m * lda + k];
+    }
+    out += r * kc;
+  }
+}
+
+// The full 6 x 16 tile with A packed [k][6]: 12 accumulators in named registers (an accumulator
+// array made GCC store every accumulator to the stack on each k step), 2 weight vectors and one
+// broadcast = 15 of the 16 ymm registers; k unrolled by 2.
+template <class W>
+inline void ukernel_6x16(size_t kc, const float* a, const typename W::T* b, float* c, size_t ldc,
+                         const Epi& e, const Masks& mk) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#define QRT_K_STEP(A, B)                                                   \
+  {                                                                        \
+    const __m256 b0 = W::load((B), mk.m[0]), b1 = W::load((B) + 8, mk.m[1]); \
+    __m256 av = _mm256_broadcast_ss((A) + 0);                              \
+    c00 = _mm256_fmadd_ps(av, b0, c00);                                    \
+    c01 = _mm256_fmadd_ps(av, b1, c01);                                    \
+    av = _mm256_broadcast_ss((A) + 1);                                     \
+    c10 = _mm256_fmadd_ps(av, b0, c10);                                    \
+    c11 = _mm256_fmadd_ps(av, b1, c11);                                    \
+    av = _mm256_broadcast_ss((A) + 2);                                     \
+    c20 = _mm256_fmadd_ps(av, b0, c20);                                    \
+    c21 = _mm256_fmadd_ps(av, b1, c21);                                    \
+    av = _mm256_broadcast_ss((A) + 3);                                     \
+    c30 = _mm256_fmadd_ps(av, b0, c30);                                    \
+    c31 = _mm256_fmadd_ps(av, b1, c31);                                    \
+    av = _mm256_broadcast_ss((A) + 4);                                     \
+    c40 = _mm256_fmadd_ps(av, b0, c40);                                    \
+    c41 = _mm256_fmadd_ps(av, b1, c41);                                    \
+    av = _mm256_broadcast_ss((A) + 5);                                     \
+    c50 = _mm256_fmadd_ps(av, b0, c50);                                    \
+    c51 = _mm256_fmadd_ps(av, b1, c51);                                    \
+  }
+  size_t k = 0;
+  for (; k + 2 <= kc; k += 2, a += 12, b += 32) {
+    QRT_K_STEP(a, b)
+    QRT_K_STEP(a + 6, b + 16)
+  }
+  if (k < kc) QRT_K_STEP(a, b)
+#undef QRT_K_STEP
+  __m256 r[2];
+  r[0] = c00, r[1] = c01;
+  store_tile_row<2>(r, c, e, mk);
+  r[0] = c10, r[1] = c11;
+  store_tile_row<2>(r, c + ldc, e, mk);
+  r[0] = c20, r[1] = c21;
+  store_tile_row<2>(r, c + 2 * ldc, e, mk);
+  r[0] = c30, r[1] = c31;
+  store_tile_row<2>(r, c + 3 * ldc, e, mk);
+  r[0] = c40, r[1] = c41;
+  store_tile_row<2>(r, c + 4 * ldc, e, mk);
+  r[0] = c50, r[1] = c51;
+  store_tile_row<2>(r, c + 5 * ldc, e, mk);
+}
+
+// R < 6 rows (M tails), A packed [k][R].
+template <class W, int R, int NV>
+inline void ukernel_pa_tail(size_t kc, const float* a, const typename W::T* b, float* c,
+                            size_t ldc, const Epi& e, const Masks& mk) {
+  __m256 acc[R][NV];
+  for (int m = 0; m < R; ++m)
+    for (int v = 0; v < NV; ++v) acc[m][v] = _mm256_setzero_ps();
+  for (size_t k = 0; k < kc; ++k, a += R, b += 8 * NV) {
+    __m256 bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = W::load(b + 8 * v, mk.m[v]);
+    for (int m = 0; m < R; ++m) {
+      __m256 av = _mm256_broadcast_ss(a + m);
+      for (int v = 0; v < NV; ++v) acc[m][v] = _mm256_fmadd_ps(av, bv[v], acc[m][v]);
+    }
+  }
+  for (int m = 0; m < R; ++m) store_tile_row<NV>(acc[m], c + m * ldc, e, mk);
+}
+
+template <class W, int R, int NV>
+struct RowTailPa {
+  static void go(size_t r, size_t kc, const float* a, const typename W::T* b, float* c,
+                 size_t ldc, const Epi& e, const Masks& mk) {
+    if (r == R) {
+      if constexpr (R == 1) {
+        ukernel_m1<W, NV>(kc, a, b, 8 * NV, c, e, mk);
+      } else {
+        ukernel_pa_tail<W, R, NV>(kc, a, b, c, ldc, e, mk);
+      }
+    } else {
+      RowTailPa<W, R - 1, NV>::go(r, kc, a, b, c, ldc, e, mk);
+    }
+  }
+};
+template <class W, int NV>
+struct RowTailPa<W, 0, NV> {
+  static void go(size_t, size_t, const float*, const typename W::T*, float*, size_t, const Epi&,
+                 const Masks&) {}
+};
+
+// BLIS order: rows in kMc blocks, k in kKc blocks; each (rows x kc) block of A is packed once and
+// used against every weight panel, whose kc block (16 KB fp32) stays in L1 across the row loop.
+// Fewer than 6 rows (GEMV-like, memory-bound): no K blocking, each panel streams once.
+template <class W>
+void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* packed,
+                    const float* bias, float fmin, float fmax, float* C, size_t ldc,
+                    size_t m_begin, size_t m_end, size_t n_begin, size_t n_end) {
+  constexpr int MR = 6, NV = 2;
+  constexpr size_t NR = 16;
+  if (m_begin >= m_end || n_begin >= n_end) return;
+  Epi e;
+  e.vmin = _mm256_set1_ps(fmin);
+  e.vmax = _mm256_set1_ps(fmax);
+  const size_t kc_block = m_end - m_begin < static_cast<size_t>(MR) ? (K ? K : 1) : kKc;
+  const size_t kc_max = K < kc_block ? K : kc_block;
+  const size_t max_rows = m_end - m_begin < kMc ? m_end - m_begin : kMc;
+  float* apack = g_scratch.get(max_rows * (kc_max ? kc_max : 1));
+  for (size_t mb = m_begin; mb < m_end; mb += kMc) {
+    const size_t rows = m_end - mb < kMc ? m_end - mb : kMc;
+    size_t k0 = 0;
+    do {
+      const size_t kc = K - k0 < kc_block ? K - k0 : kc_block;
+      e.first = k0 == 0;
+      e.last = k0 + kc >= K;
+      pack_a<MR>(rows, kc, A + mb * lda + k0, lda, apack);
+      for (size_t n0 = n_begin; n0 < n_end; n0 += NR) {
+        const size_t nrem = n_end - n0 < NR ? n_end - n0 : NR;
+        Masks mk;
+        for (int v = 0; v < NV; ++v) {
+          int cnt = static_cast<int>(nrem) - 8 * v;
+          cnt = cnt < 0 ? 0 : (cnt > 8 ? 8 : cnt);
+          mk.m[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt),
+                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+          mk.full[v] = cnt == 8;
+          mk.any[v] = cnt > 0;
+        }
+        const typename W::T* bp = packed + (n0 / NR) * NR * K + k0 * NR;
+        e.bias = bias ? bias + n0 : nullptr;
+        const float* a = apack;
+        // Next panel's kc block into L2, in equal shares before each micro-tile (see AVX-512).
+        const char* pf = n0 + NR < n_end ? reinterpret_cast<const char*>(bp + NR * K) : nullptr;
+        const size_t pf_bytes = kc * NR * sizeof(typename W::T);
+        const size_t tiles = (rows + MR - 1) / MR;
+        const size_t pf_share = (pf_bytes / 64 + tiles - 1) / tiles * 64;
+        size_t pf_off = 0;
+        auto prefetch_share = [&] {
+          if (!pf) return;
+          size_t end = pf_off + pf_share < pf_bytes ? pf_off + pf_share : pf_bytes;
+          for (; pf_off < end; pf_off += 64) _mm_prefetch(pf + pf_off, _MM_HINT_T1);
+        };
+        size_t m = 0;
+        for (; m + MR <= rows; m += MR, a += MR * kc) {
+          prefetch_share();
+          ukernel_6x16<W>(kc, a, bp, C + (mb + m) * ldc + n0, ldc, e, mk);
+        }
+        prefetch_share();
+        if (m < rows)
+          RowTailPa<W, MR - 1, NV>::go(rows - m, kc, a, bp, C + (mb + m) * ldc + n0, ldc, e, mk);
+      }
+      k0 += kc;
+    } while (k0 < K);
+  }
+}
+
 template <class W, int NR>
 size_t packed_size(size_t N, size_t K) {
   return (N + NR - 1) / NR * NR * K * sizeof(typename W::T);
@@ -219,8 +416,8 @@ template <class W>
 void run(size_t M, size_t N, size_t K, const float* A, size_t lda, const void* packed,
          const float* bias, float fmin, float fmax, float* C, size_t ldc, size_t m_begin,
          size_t m_end, size_t n_begin, size_t n_end) {
-  drive<W, W, kMr, kNv>(K, A, lda, static_cast<const typename W::T*>(packed), size_t(kNr) * K, kNr,
-                        bias, fmin, fmax, C, ldc, m_begin, m_end, n_begin, n_end);
+  drive_packed_a<W>(K, A, lda, static_cast<const typename W::T*>(packed), bias, fmin, fmax, C, ldc,
+                    m_begin, m_end, n_begin, n_end);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <type_traits>
 
 #include "kernels/gemm_f32.h"
 
@@ -234,6 +235,64 @@ inline void ukernel_pa(size_t kc, const float* a, const typename W::T* b, size_t
   for (int m = 0; m < R; ++m) store_tile_row<W, NV>(acc[m], c + m * ldc, e, mk);
 }
 
+// The full 8 x 32 tile, packed weights (b advances NR = 32 elements per k), whole k loop in inline
+// asm: GCC's loop for the template above ran at ~75% of the FMA peak in place (~11 cycles per k
+// step instead of 8) while the same instruction sequence as a hand-written loop ran at ~87-90%.
+// Accumulators zmm0-15 (zeroed, then stored to acc[] for the epilogue); temporaries zmm29-31.
+// W selects the weight load: fp32 (2 x 64 B), fp16 (vcvtph2ps 2 x 32 B), bf16 (vpmovzxwd + shift).
+#define QRT_ROW(i, a0, a1)                                   \
+  "vbroadcastss " #i "*4(%[a]), %%zmm29\n\t"                \
+  "vfmadd231ps %%zmm30, %%zmm29, %%zmm" #a0 "\n\t"          \
+  "vfmadd231ps %%zmm31, %%zmm29, %%zmm" #a1 "\n\t"
+#define QRT_Z(i) "vpxord %%zmm" #i ", %%zmm" #i ", %%zmm" #i "\n\t"
+#define QRT_S(i) "vmovups %%zmm" #i ", " #i "*64(%[acc])\n\t"
+#define QRT_LOOP(LOAD, BSTEP)                                                                  \
+  __asm__ volatile(QRT_Z(0) QRT_Z(1) QRT_Z(2) QRT_Z(3) QRT_Z(4) QRT_Z(5) QRT_Z(6) QRT_Z(7)     \
+                   QRT_Z(8) QRT_Z(9) QRT_Z(10) QRT_Z(11) QRT_Z(12) QRT_Z(13) QRT_Z(14)         \
+                   QRT_Z(15)                                                                   \
+                   "test %[k], %[k]\n\t"                                                      \
+                   "jz 2f\n\t"                                                               \
+                   ".p2align 5\n"                                                             \
+                   "1:\n\t" LOAD                                                             \
+                   QRT_ROW(0, 0, 1) QRT_ROW(1, 2, 3) QRT_ROW(2, 4, 5) QRT_ROW(3, 6, 7)         \
+                   QRT_ROW(4, 8, 9) QRT_ROW(5, 10, 11) QRT_ROW(6, 12, 13) QRT_ROW(7, 14, 15)   \
+                   "add $32, %[a]\n\t"                                                        \
+                   "add $" #BSTEP ", %[b]\n\t"                                                \
+                   "dec %[k]\n\t"                                                            \
+                   "jnz 1b\n"                                                                 \
+                   "2:\n\t"                                                                  \
+                   QRT_S(0) QRT_S(1) QRT_S(2) QRT_S(3) QRT_S(4) QRT_S(5) QRT_S(6) QRT_S(7)     \
+                   QRT_S(8) QRT_S(9) QRT_S(10) QRT_S(11) QRT_S(12) QRT_S(13) QRT_S(14)         \
+                   QRT_S(15)                                                                   \
+                   : [a] "+r"(a), [b] "+r"(b), [k] "+r"(k)                                     \
+                   : [acc] "r"(acc)                                                            \
+                   : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",   \
+                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",      \
+                     "xmm15", "xmm29", "xmm30", "xmm31")
+
+template <class W>
+inline void ukernel_8x32_asm(size_t kc, const float* a, const typename W::T* b, float* c,
+                             size_t ldc, const Epi& e, const __mmask16* mk) {
+  alignas(64) float acc[16 * 16];
+  size_t k = kc;
+  if constexpr (std::is_same_v<W, WF32>) {
+    QRT_LOOP("vmovups (%[b]), %%zmm30\n\tvmovups 64(%[b]), %%zmm31\n\t", 128);
+  } else if constexpr (std::is_same_v<W, WF16>) {
+    QRT_LOOP("vcvtph2ps (%[b]), %%zmm30\n\tvcvtph2ps 32(%[b]), %%zmm31\n\t", 64);
+  } else {
+    QRT_LOOP("vpmovzxwd (%[b]), %%zmm30\n\tvpmovzxwd 32(%[b]), %%zmm31\n\t"
+             "vpslld $16, %%zmm30, %%zmm30\n\tvpslld $16, %%zmm31, %%zmm31\n\t", 64);
+  }
+  for (int m = 0; m < 8; ++m) {
+    __m512 r[2] = {_mm512_load_ps(acc + 32 * m), _mm512_load_ps(acc + 32 * m + 16)};
+    store_tile_row<W, 2>(r, c + m * ldc, e, mk);
+  }
+}
+#undef QRT_LOOP
+#undef QRT_S
+#undef QRT_Z
+#undef QRT_ROW
+
 template <class W, int R, int NV>
 struct RowTailPa {
   static void go(size_t r, size_t kc, const float* a, const typename W::T* b, size_t ldbk,
@@ -289,9 +348,29 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
         const typename W::T* bp = packed + (n0 / NR) * NR * K + k0 * NR;
         e.bias = bias ? bias + n0 : nullptr;
         const float* a = apack;
+        // The next panel's kc block (same k rows) is prefetched into L2 in equal shares before
+        // each micro-tile, so that the first micro-tile of every panel does not wait for L3 (the
+        // weights are streamed once per call; a micro-tile consumes 128 B of them per 8 cycles).
+        const char* pf = n0 + NR < n_end ? reinterpret_cast<const char*>(bp + NR * K) : nullptr;
+        const size_t pf_bytes = kc * NR * sizeof(typename W::T);
+        const size_t tiles = (rows + MR - 1) / MR;
+        const size_t pf_share = (pf_bytes / 64 + tiles - 1) / tiles * 64;
+        size_t pf_off = 0;
+        auto prefetch_share = [&] {
+          if (!pf) return;
+          size_t end = pf_off + pf_share < pf_bytes ? pf_off + pf_share : pf_bytes;
+          for (; pf_off < end; pf_off += 64) _mm_prefetch(pf + pf_off, _MM_HINT_T1);
+        };
         size_t m = 0;
-        for (; m + MR <= rows; m += MR, a += MR * kc)
-          ukernel_pa<W, MR, NV>(kc, a, bp, NR, C + (mb + m) * ldc + n0, ldc, e, mk);
+        for (; m + MR <= rows; m += MR, a += MR * kc) {
+          prefetch_share();
+          if constexpr (MR == 8 && NV == 2) {
+            ukernel_8x32_asm<W>(kc, a, bp, C + (mb + m) * ldc + n0, ldc, e, mk);
+          } else {
+            ukernel_pa<W, MR, NV>(kc, a, bp, NR, C + (mb + m) * ldc + n0, ldc, e, mk);
+          }
+        }
+        prefetch_share();
         if (m < rows)
           RowTailPa<W, MR - 1, NV>::go(rows - m, kc, a, bp, NR, C + (mb + m) * ldc + n0, ldc, e,
                                        mk);
