@@ -3,6 +3,9 @@
 
 namespace qrt::kernels {
 
+#if QRT_ENABLE_AVX512
+extern const PoolU8Kernel pool_u8_avx512;
+#endif
 #if QRT_ENABLE_AVX2
 extern const PoolU8Kernel pool_u8_avx2;
 #endif
@@ -11,6 +14,9 @@ extern const PoolU8Kernel pool_u8_ref;
 const std::vector<const PoolU8Kernel*>& pool_u8_variants() {
   static const std::vector<const PoolU8Kernel*> list = [] {
     std::vector<const PoolU8Kernel*> v;
+#if QRT_ENABLE_AVX512
+    if (cpu::isa_supported(pool_u8_avx512.isa)) v.push_back(&pool_u8_avx512);
+#endif
 #if QRT_ENABLE_AVX2
     if (cpu::isa_supported(pool_u8_avx2.isa)) v.push_back(&pool_u8_avx2);
 #endif

@@ -167,8 +167,7 @@ QRT_TEST(Int8QElementwise, AddMulAllVariants) {
     uint64_t seed = 1;
     std::vector<size_t> lengths;
     for (size_t n = 0; n <= 40; ++n) lengths.push_back(n);
-    lengths.push_back(1000);
-    lengths.push_back(4099);
+    for (size_t n : {47, 48, 49, 63, 64, 65, 1000, 4099}) lengths.push_back(n);
     for (size_t n : lengths)
       for (int op = 0; op < 2; ++op)
         for (bool scalar : {false, true}) {
@@ -212,7 +211,8 @@ QRT_TEST(Int8Pool, MaxAvgGlobalAllVariants) {
   int cases = 0;
   for (const PoolU8Kernel* k : ks) {
     uint64_t seed = 1;
-    for (size_t C : {1, 3, 17, 33, 64})
+    // C: below/at/above the 8/16/32/64-channel steps of the AVX2 and AVX-512 variants.
+    for (size_t C : {1, 3, 17, 33, 64, 65, 130})
       for (size_t ksz : {2, 3})
         for (size_t stride : {1, 2})
           for (size_t pad : {0, 1})
