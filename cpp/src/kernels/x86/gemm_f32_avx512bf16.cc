@@ -130,12 +130,23 @@ size_t packed_size(size_t N, size_t K) {
   return (N + kNr - 1) / kNr * kNr * 2 * padded_pairs(K) * sizeof(uint16_t);
 }
 
+#include "kernels/x86/transpose_tile_avx512.inc"
+
 void pack(size_t N, size_t K, const void* Wv, size_t ldb, void* packed) {
   const uint16_t* w = static_cast<const uint16_t*>(Wv);
   uint16_t* out = static_cast<uint16_t*>(packed);
   size_t k2 = padded_pairs(K);
   for (size_t n0 = 0; n0 < N; n0 += kNr, out += kNr * 2 * k2) {
-    for (size_t kp = 0; kp < k2; ++kp)
+    size_t kp_done = 0;
+    // Whole panels with an even row stride: a k pair is one 32-bit element of a row, so 16 pairs x
+    // 16 rows are a 16 x 16 transpose of 32-bit lanes (only pairs that lie entirely below K).
+    if (n0 + kNr <= N && ldb % 2 == 0) {
+      for (; 2 * (kp_done + 16) <= K; kp_done += 16)
+        for (size_t j = 0; j < kNr; j += 16)
+          transpose_tile(reinterpret_cast<const float*>(w + (n0 + j) * ldb + 2 * kp_done),
+                         ldb / 2, reinterpret_cast<float*>(out + kp_done * 64) + j, kNr);
+    }
+    for (size_t kp = kp_done; kp < k2; ++kp)
       for (size_t j = 0; j < kNr; ++j)
         for (size_t t = 0; t < 2; ++t) {
           size_t n = n0 + j, k = 2 * kp + t;

@@ -7,8 +7,10 @@
 // columns, for each k pair the 32 columns' (W[n][2kp], W[n][2kp+1]) as 32-bit pairs (128 B per k
 // pair), k pairs zero-padded to a multiple of 16. So 16 k pairs x 16 columns of one panel are 16
 // rows of 64 bytes at stride 128: a B tile as it stands (no repacking, no reading past the panel,
-// and the zero pad meets zero A, never an Inf/NaN weight of the next panel). The same buffer feeds
-// the vdpbf16ps kernel, which this one calls for row counts below kMinRows.
+// and the zero pad meets zero A, never an Inf/NaN weight of the next panel); pack() is that
+// kernel's. Every row count runs on AMX: measured against the vdpbf16ps and widening AVX-512
+// kernels from M = 1 up, AMX was never slower (GEMV: equal when the weights stream from L3/DRAM,
+// ~1.4x when they are L2-resident; docs/KERNELS_FLOAT.md).
 //
 // Tiles (palette 1, configured per call, released before returning): tmm0..3 = C (2 x 2 tiles of
 // 16 x 16 fp32 = 32 rows x 32 columns), tmm4/5 = A (16 rows x 32 bf16), tmm6/7 = B (16 k pairs x
@@ -31,15 +33,13 @@
 namespace qrt::kernels {
 
 namespace avx512bf16 {
-extern const GemmF32Kernel gemm_f32bf16_8x32_avx512bf16;  // same packed layout, small M
+extern const GemmF32Kernel gemm_f32bf16_8x32_avx512bf16;  // same packed layout (pack, size)
 }  // namespace avx512bf16
 
 namespace amx {
 namespace {
 
 constexpr size_t kNr = 32;
-// Row counts below this go to the vdpbf16ps kernel (measured, docs/KERNELS_FLOAT.md).
-constexpr size_t kMinRows = 1;
 
 struct Scratch {
   void* p = nullptr;
@@ -193,34 +193,28 @@ void run(size_t M, size_t N, size_t K, const float* A, size_t lda, const void* p
   if (m_begin >= m_end || n_begin >= n_end) return;
   const size_t rows = m_end - m_begin;
   const size_t full = rows / 32 * 32, rem = rows % 32;
-  const size_t amx_rows_n = full + (rem >= kMinRows ? rem : 0);
-  if (amx_rows_n) {
-    const size_t lda_bf = K ? (K + 31) / 32 * 32 : 32;
-    const size_t kb_n = (K + 31) / 32;
-    // Panel stride in bf16 elements: 32 columns x 2 x (k pairs rounded up to 16).
-    const size_t panel_elems = kNr * 2 * (((K + 1) / 2 + 15) / 16 * 16);
-    uint16_t* abuf = static_cast<uint16_t*>(g_scratch.get(amx_rows_n * lda_bf * 2));
-    convert_a(A + m_begin * lda, lda, amx_rows_n, K, abuf, lda_bf);
-    const uint16_t* pw = static_cast<const uint16_t*>(packed);
-    Epi e;
-    e.bias = bias;
-    e.vmin = _mm512_set1_ps(fmin);
-    e.vmax = _mm512_set1_ps(fmax);
-    float* c0 = C + m_begin * ldc;
-    if (full) {
-      load_config(16, 16);
-      amx_rows(kb_n, abuf, lda_bf, full, pw, panel_elems, e, c0, ldc, n_begin, n_end);
-    }
-    if (amx_rows_n > full) {
-      load_config(rem < 16 ? int(rem) : 16, rem > 16 ? int(rem - 16) : 0);
-      amx_rows(kb_n, abuf + full * lda_bf, lda_bf, rem, pw, panel_elems, e, c0 + full * ldc, ldc,
-               n_begin, n_end);
-    }
-    _tile_release();
+  const size_t lda_bf = K ? (K + 31) / 32 * 32 : 32;
+  const size_t kb_n = (K + 31) / 32;
+  // Panel stride in bf16 elements: 32 columns x 2 x (k pairs rounded up to 16).
+  const size_t panel_elems = kNr * 2 * (((K + 1) / 2 + 15) / 16 * 16);
+  uint16_t* abuf = static_cast<uint16_t*>(g_scratch.get(rows * lda_bf * 2));
+  convert_a(A + m_begin * lda, lda, rows, K, abuf, lda_bf);
+  const uint16_t* pw = static_cast<const uint16_t*>(packed);
+  Epi e;
+  e.bias = bias;
+  e.vmin = _mm512_set1_ps(fmin);
+  e.vmax = _mm512_set1_ps(fmax);
+  float* c0 = C + m_begin * ldc;
+  if (full) {
+    load_config(16, 16);
+    amx_rows(kb_n, abuf, lda_bf, full, pw, panel_elems, e, c0, ldc, n_begin, n_end);
   }
-  if (m_begin + amx_rows_n < m_end)
-    avx512bf16::gemm_f32bf16_8x32_avx512bf16.run(M, N, K, A, lda, packed, bias, fmin, fmax, C,
-                                                 ldc, m_begin + amx_rows_n, m_end, n_begin, n_end);
+  if (rem) {
+    load_config(rem < 16 ? int(rem) : 16, rem > 16 ? int(rem - 16) : 0);
+    amx_rows(kb_n, abuf + full * lda_bf, lda_bf, rem, pw, panel_elems, e, c0 + full * ldc, ldc,
+             n_begin, n_end);
+  }
+  _tile_release();
 }
 
 size_t packed_size(size_t N, size_t K) {
