@@ -208,5 +208,28 @@ int main(int argc, char** argv) {
     b.m.outputs = {h, shp};
     ok &= save(dir, "shape_ops", b.m);
   }
+  {
+    Builder b;  // embedding lookups: Gather v2 with dequantize = 1 over s8 (per row) and f16 tables
+    int ids = b.input("ids", DType::kS64, {-1, 3});
+    std::vector<int8_t> q(5 * 4);
+    for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<int8_t>(static_cast<int>(i * 37 % 255) - 127);
+    int tab = b.constant("table_s8", DType::kS8, {5, 4}, q);
+    b.quant(tab, 0, {0.5f, 0.25f, 1.f, 2.f, 0.125f}, {0, 0, 1, -2, 0});
+    int e = b.tensor("e", DType::kF32, {-1, 3, 4});
+    NodeDef& g1 = b.node("Gather", {tab, ids}, {e});
+    g1.op_version = 2;
+    g1.attrs = {ai("axis", 0), ai("dequantize", 1)};
+    std::vector<uint16_t> h(5 * 4);
+    for (size_t i = 0; i < h.size(); ++i) h[i] = static_cast<uint16_t>(0x3c00 + i * 64);  // 1.0 and up
+    int tab16 = b.constant("table_f16", DType::kF16, {5, 4}, h);
+    int e2 = b.tensor("e2", DType::kF32, {-1, 3, 4});
+    NodeDef& g2 = b.node("Gather", {tab16, ids}, {e2});
+    g2.op_version = 2;
+    g2.attrs = {ai("axis", 0), ai("dequantize", 1)};
+    int y = b.tensor("y", DType::kF32, {-1, 3, 4});
+    b.node("Add", {e, e2}, {y});
+    b.m.outputs = {y};
+    ok &= save(dir, "gather_dequantize", b.m);
+  }
   return ok ? 0 : 1;
 }
