@@ -3,15 +3,20 @@
 //
 // Tiles (palette 1, configured per call): tmm0..3 = C (32 rows x 32 columns: C00 C01 / C10 C11,
 // 16 x 16 int32 each), tmm4/5 = A (16 rows x 64 k, u8, loaded straight from A with stride lda),
-// tmm6/7 = B (16 k-groups x 16 columns x 4 bytes). The packed layout is the c4 layout with nr = 64
-// (gemm_u8s8_pack.h) plus 4 KiB of zeros at the end: 16 k-groups x 16 columns of one panel are 16
-// rows of 64 bytes at stride 256, which is a B tile as it stands. So the same packed buffer also
-// feeds the AVX-512 VNNI micro-kernels, which this kernel uses for row counts below min_rows().
+// tmm6/7 = B (16 k-groups x 16 columns x 4 bytes). The packed layout is the c4 layout with nr = 32
+// (gemm_u8s8_pack.h) plus 2 KiB of zeros at the end: 16 k-groups x 16 columns of one panel are 16
+// rows of 64 bytes at stride 128, which is a B tile as it stands, and a block's K x 32 slice of B
+// is contiguous. (Until the issue #4 round the layout was nr = 64, shared with the AVX-512 VNNI
+// kernel, which took row counts below 3 (below 8 with more than 1 MB of B); a 32-column half of a
+// 64-column panel is then every other 128 bytes. With nr = 32 and AMX for every row count,
+// measured with thread CPU time on Sapphire Rapids: M = 16 10-20 % faster, M = 2 and 4 up to 40 %
+// faster, M = 128 equal to 5 % faster, M = 1 equal on 2.4 MB matrices and 5-10 % slower on
+// L2-resident ones (768x768: 4.0-4.2 us vs 3.7-3.9).)
 //
 // K tails (K not a multiple of 64): the last partial k-block of A (< 64 bytes per row) is copied
 // into a zero-filled 32 x 64 stack buffer with masked loads (never reading A past A[m][K-1]); its
 // B tile is loaded as a whole 16-row tile, whose rows past the panel's last k-group belong to the
-// next panel or the 4 KiB pad: they meet zero bytes of A and contribute exactly 0 (integers).
+// next panel or the 2 KiB pad: they meet zero bytes of A and contribute exactly 0 (integers).
 // M tails: a row block of r < 32 rows gets its own tile configuration (A and C tiles with
 // min(r,16) and r-16 rows), so no row outside [m_begin, m_end) is read or written.
 // Exactness: tdpbusd multiplies u8 x s8 exactly and adds into int32 modulo 2^32 (the contract's
@@ -29,24 +34,13 @@
 
 namespace qrt::kernels {
 
-extern const GemmU8S8Kernel gemm_u8s8_6x64c4_avx512vnni;  // same packed layout (prefix)
-
 namespace amx {
 namespace {
 
 using namespace gemm_u8s8_internal;
 
-constexpr size_t kNr = 64;
+constexpr size_t kNr = 32;
 constexpr size_t kPad = 16 * kNr * 4;  // one k-block of a panel: the tail B tile may read this far
-// Row counts below min_rows() go to the AVX-512 VNNI kernel (the whole call, or the last rows of
-// it). Measured on Sapphire Rapids, one thread (K x N = 768x768, 1024x1024, 3072x768; M = 1..12):
-// AMX is faster from 3 rows up while the B slice fits in L2 (1 row: VNNI 3.6 us vs AMX 4.6 us at
-// 768x768; 4 rows: 6.4 vs 5.1 us), but with 2.4 MB of B (streamed from L3) the VNNI GEMV paths,
-// which keep four B streams in flight, win up to 6 rows (M = 6: 54 vs 60 us; M = 8: 74 vs 61 us).
-constexpr size_t kL2Bytes = size_t(1) << 20;  // half of this core's L2
-inline size_t min_rows(size_t K, size_t n_begin, size_t n_end) {
-  return (n_end - n_begin) * K > kL2Bytes ? 8 : 3;
-}
 
 struct alignas(64) TileConfig {
   uint8_t palette;
@@ -71,8 +65,8 @@ inline void load_config(int r0, int r1) {
   _tile_loadconfig(&c);
 }
 
-// C[0..r) x [0..32) (int32, row stride 32 in cbuf) = A rows x (one half panel of B).
-// a: row 0 of the block at k = 0; b: the half panel's first k-group (panel + half * 128);
+// C[0..r) x [0..32) (int32, row stride 32 in cbuf) = A rows x (one panel of B).
+// a: row 0 of the block at k = 0; b: the panel's first k-group;
 // atail: zero-padded copy of the K tail (32 rows x 64 bytes) or null.
 template <bool R2, bool C2>
 __attribute__((always_inline)) inline void micro(size_t kfull, const uint8_t* a, size_t lda,
@@ -89,10 +83,10 @@ __attribute__((always_inline)) inline void micro(size_t kfull, const uint8_t* a,
     // Order: each tile register is reloaded only after its last reader was issued two tdpbusd
     // earlier (tiles are not renamed), so the loads overlap the previous k-block's products.
     _tile_loadd(4, a, lda);
-    _tile_loadd(6, b, 256);
+    _tile_loadd(6, b, 128);
     _tile_dpbusd(0, 4, 6);
     if constexpr (C2) {
-      _tile_loadd(7, b + 64, 256);
+      _tile_loadd(7, b + 64, 128);
       _tile_dpbusd(1, 4, 7);
     }
     if constexpr (R2) {
@@ -100,12 +94,12 @@ __attribute__((always_inline)) inline void micro(size_t kfull, const uint8_t* a,
       _tile_dpbusd(2, 5, 6);
       if constexpr (C2) _tile_dpbusd(3, 5, 7);
     }
-    a += 64, a1 += 64, b += 16 * 256;
+    a += 64, a1 += 64, b += 16 * 128;
   }
   if (atail) {
     _tile_loadd(4, atail, 64);
-    _tile_loadd(6, b, 256);
-    if constexpr (C2) _tile_loadd(7, b + 64, 256);
+    _tile_loadd(6, b, 128);
+    if constexpr (C2) _tile_loadd(7, b + 64, 128);
     _tile_dpbusd(0, 4, 6);
     if constexpr (C2) _tile_dpbusd(1, 4, 7);
     if constexpr (R2) {
@@ -137,7 +131,7 @@ void amx_rows(size_t N, size_t K, const uint8_t* A, size_t lda, const void* pack
   alignas(64) int32_t cbuf[32 * 32];
   alignas(64) uint8_t atail[32 * 64];
   auto block = [&](size_t n, size_t m, const ColVec16& cv0, const ColVec16& cv1) {
-    const int8_t* b = panels + (n / kNr) * pstride + (n % kNr) * 4;
+    const int8_t* b = panels + (n / kNr) * pstride;
     const bool c2 = n + 16 < n_end;
     const size_t r = m1 - m < 32 ? m1 - m : 32;
     const uint8_t* a = A + m * lda;
@@ -161,9 +155,9 @@ void amx_rows(size_t N, size_t K, const uint8_t* A, size_t lda, const void* pack
       for (size_t i = 0; i < r; ++i)
         store_row16(e, cv1, _mm512_load_si512(cbuf + 32 * i + 16), c + i * ldc * esz, n + 16);
   };
-  // Column halves outer, 32-row blocks inner: the K x 32 slice of B stays in L1/L2 while the
-  // rows of A stream past it (measured better than rows-outer when B exceeds L2; equal otherwise).
-  for (size_t n = n_begin; n < n_end; n += 32) {  // n_begin is a multiple of 64
+  // Panels outer, 32-row blocks inner: the K x 32 slice of B stays in L1/L2 while the rows of A
+  // stream past it (measured better than rows-outer when B exceeds L2; equal otherwise).
+  for (size_t n = n_begin; n < n_end; n += kNr) {  // n_begin is a multiple of kNr  // n_begin is a multiple of 64
     const ColVec16 cv0 = col_vec16(e, colsum + n, n, n_end);
     const ColVec16 cv1 = n + 16 < n_end ? col_vec16(e, colsum + n + 16, n + 16, n_end) : cv0;
     for (size_t m = m0; m < m1; m += 32) block(n, m, cv0, cv1);
@@ -176,22 +170,16 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
   if (m_begin >= m_end || n_begin >= n_end) return;
   const size_t rows = m_end - m_begin;
   const size_t full = rows / 32 * 32, rem = rows % 32;
-  const size_t amx_end = m_begin + full + (rem >= min_rows(K, n_begin, n_end) ? rem : 0);
-  if (amx_end > m_begin) {
-    const Epi16 e = make_epi16(ep);
-    if (full) {
-      load_config(16, 16);
-      amx_rows(N, K, A, lda, packed, e, C, ldc, m_begin, m_begin + full, n_begin, n_end);
-    }
-    if (amx_end > m_begin + full) {
-      load_config(rem < 16 ? int(rem) : 16, rem > 16 ? int(rem - 16) : 0);
-      amx_rows(N, K, A, lda, packed, e, C, ldc, m_begin + full, amx_end, n_begin, n_end);
-    }
-    _tile_release();
+  const Epi16 e = make_epi16(ep);
+  if (full) {
+    load_config(16, 16);
+    amx_rows(N, K, A, lda, packed, e, C, ldc, m_begin, m_begin + full, n_begin, n_end);
   }
-  if (amx_end < m_end)
-    gemm_u8s8_6x64c4_avx512vnni.run(M, N, K, A, lda, packed, ep, C, ldc, amx_end, m_end, n_begin,
-                                    n_end);
+  if (rem) {
+    load_config(rem < 16 ? int(rem) : 16, rem > 16 ? int(rem - 16) : 0);
+    amx_rows(N, K, A, lda, packed, e, C, ldc, m_begin + full, m_end, n_begin, n_end);
+  }
+  _tile_release();
 }
 
 size_t packed_size(size_t N, size_t K) { return packed_size_c4(N, K, kNr) + kPad; }
@@ -204,7 +192,7 @@ void pack(size_t N, size_t K, const int8_t* B, size_t ldb, void* packed) {
 }  // namespace
 }  // namespace amx
 
-extern const GemmU8S8Kernel gemm_u8s8_32x64c4_amx = {
-    "gemm_u8s8_32x64c4_amx", cpu::Isa::kAmx, 32, 64, 4, amx::packed_size, amx::pack, amx::run};
+extern const GemmU8S8Kernel gemm_u8s8_32x32c4_amx = {
+    "gemm_u8s8_32x32c4_amx", cpu::Isa::kAmx, 32, 32, 4, amx::packed_size, amx::pack, amx::run};
 
 }  // namespace qrt::kernels
