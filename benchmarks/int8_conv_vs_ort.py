@@ -16,6 +16,7 @@ how many times the shape occurs in the network; the "net" rows sum x * time per 
 Ratios > 1 mean qrt is faster.
 
     PYTHONPATH=<tree> python benchmarks/int8_conv_vs_ort.py [--threads 1,2] [--rounds 3] [--json out.json]
+        [--filter dw] [--net mobilenetv2]
 """
 from __future__ import annotations
 
@@ -214,6 +215,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--json")
     ap.add_argument("--filter", default="", help="only shapes whose label contains this")
+    ap.add_argument("--net", default="", help="only shapes of this network (resnet18, mobilenetv2)")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
 
@@ -232,7 +234,7 @@ def main() -> int:
         kind = "dw" if g == C and g > 1 else ("1x1" if k == 1 else f"{k}x{k}")
         return f"{kind} s{s} {H}x{W}x{C}->{O}"
 
-    keys = [k for k in shapes if args.filter in label(k)]
+    keys = [k for k in shapes if args.filter in label(k) and (not args.net or args.net in shapes[k]["nets"])]
     res = {}  # (key, T) -> dict
     for rnd in range(args.rounds):
         print(f"round {rnd + 1}/{args.rounds} ...", file=sys.stderr, flush=True)
