@@ -9,6 +9,9 @@ extern const PoolU8Kernel pool_u8_avx512;
 #if QRT_ENABLE_AVX2
 extern const PoolU8Kernel pool_u8_avx2;
 #endif
+#if QRT_ENABLE_NEON
+extern const PoolU8Kernel pool_u8_neon;
+#endif
 extern const PoolU8Kernel pool_u8_ref;
 
 const std::vector<const PoolU8Kernel*>& pool_u8_variants() {
@@ -19,6 +22,9 @@ const std::vector<const PoolU8Kernel*>& pool_u8_variants() {
 #endif
 #if QRT_ENABLE_AVX2
     if (cpu::isa_supported(pool_u8_avx2.isa)) v.push_back(&pool_u8_avx2);
+#endif
+#if QRT_ENABLE_NEON
+    if (cpu::isa_supported(pool_u8_neon.isa)) v.push_back(&pool_u8_neon);
 #endif
     v.push_back(&pool_u8_ref);
     return v;
