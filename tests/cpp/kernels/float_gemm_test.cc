@@ -313,6 +313,13 @@ QRT_TEST(FloatGemm, RowAndKBlockBoundaries) {
       // Rows split across calls at places that are not multiples of the tile heights.
       GemmCase c{101, 70, 65};
       if (!check(*kern, c, {{0, 37, 0, 70}, {37, 38, 0, 70}, {38, 101, 0, 70}})) return;
+      // Wide N: several 768-column passes (AVX-512/AVX2 kNc) with C read back between K blocks,
+      // a partial last panel, and tiles that start inside a pass.
+      GemmCase w{20, 1601, 600};
+      w.ldc_pad = 3;
+      if (!check(*kern, w, full(w.M, w.N))) return;
+      const size_t n_mid = 800 / kern->nr * kern->nr;
+      if (!check(*kern, w, {{0, 11, 0, n_mid}, {0, 11, n_mid, 1601}, {11, 20, 0, 1601}})) return;
     }
   }
   std::printf("    %d cases over %d SIMD variants\n", cases, variants);

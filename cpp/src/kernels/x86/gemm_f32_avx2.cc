@@ -200,6 +200,7 @@ void drive(size_t K, const float* A, size_t lda, const typename W::T* b_base, si
 // ---- packed-A path (weights packed): A copied into 6-row micro-panels, [k][r] -------------------
 
 constexpr size_t kMc = 192;  // rows per A block (192 x 256 fp32 = 192 KB, in L2)
+constexpr size_t kNc = 768;  // columns per pass (multiple of NR = 16)
 
 struct Scratch {
   void* p = nullptr;
@@ -344,6 +345,10 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
   const size_t kc_max = K < kc_block ? K : kc_block;
   const size_t max_rows = m_end - m_begin < kMc ? m_end - m_begin : kMc;
   float* apack = g_scratch.get(max_rows * (kc_max ? kc_max : 1));
+  // Columns in chunks of kNc: the C slice read back between K blocks (rows x kNc fp32) stays in
+  // L2 next to the A block while the weights stream (N = 3072 read C back from L3 before).
+  for (size_t nc0 = n_begin; nc0 < n_end; nc0 += kNc) {
+  const size_t nc1 = n_end - nc0 < kNc ? n_end : nc0 + kNc;
   for (size_t mb = m_begin; mb < m_end; mb += kMc) {
     const size_t rows = m_end - mb < kMc ? m_end - mb : kMc;
     size_t k0 = 0;
@@ -352,7 +357,7 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
       e.first = k0 == 0;
       e.last = k0 + kc >= K;
       pack_a<MR>(rows, kc, A + mb * lda + k0, lda, apack);
-      for (size_t n0 = n_begin; n0 < n_end; n0 += NR) {
+      for (size_t n0 = nc0; n0 < nc1; n0 += NR) {
         const size_t nrem = n_end - n0 < NR ? n_end - n0 : NR;
         Masks mk;
         for (int v = 0; v < NV; ++v) {
@@ -367,7 +372,7 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
         e.bias = bias ? bias + n0 : nullptr;
         const float* a = apack;
         // Next panel's kc block into L2, in equal shares before each micro-tile (see AVX-512).
-        const char* pf = n0 + NR < n_end ? reinterpret_cast<const char*>(bp + NR * K) : nullptr;
+        const char* pf = n0 + NR < nc1 ? reinterpret_cast<const char*>(bp + NR * K) : nullptr;
         const size_t pf_bytes = kc * NR * sizeof(typename W::T);
         const size_t tiles = (rows + MR - 1) / MR;
         const size_t pf_share = (pf_bytes / 64 + tiles - 1) / tiles * 64;
@@ -388,6 +393,7 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
       }
       k0 += kc;
     } while (k0 < K);
+  }
   }
 }
 

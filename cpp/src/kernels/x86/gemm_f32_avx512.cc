@@ -181,6 +181,7 @@ void drive(size_t K, const float* A, size_t lda, const typename W::T* b_base, si
 // ---- packed-A path (weights packed, A copied into micro-panels) --------------------------------
 
 constexpr size_t kMc = 128;
+constexpr size_t kNc = 768;  // columns per pass (multiple of NR = 32)
 
 struct Scratch {
   void* p = nullptr;
@@ -329,6 +330,10 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
   size_t kc_max = K < kc_block ? K : kc_block;
   size_t max_rows = m_end - m_begin < kMc ? m_end - m_begin : kMc;
   float* apack = g_scratch.get(max_rows * (kc_max ? kc_max : 1));
+  // Columns in chunks of kNc: the C slice read back between K blocks (rows x kNc fp32) stays in
+  // L2 next to the A block while the weights stream (N = 3072 read C back from L3 before).
+  for (size_t nc0 = n_begin; nc0 < n_end; nc0 += kNc) {
+  const size_t nc1 = n_end - nc0 < kNc ? n_end : nc0 + kNc;
   for (size_t mb = m_begin; mb < m_end; mb += kMc) {
     size_t rows = m_end - mb < kMc ? m_end - mb : kMc;
     size_t k0 = 0;
@@ -337,7 +342,7 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
       e.first = k0 == 0;
       e.last = k0 + kc >= K;
       pack_a<MR>(rows, kc, A + mb * lda + k0, lda, apack);
-      for (size_t n0 = n_begin; n0 < n_end; n0 += NR) {
+      for (size_t n0 = nc0; n0 < nc1; n0 += NR) {
         size_t nrem = n_end - n0 < NR ? n_end - n0 : NR;
         __mmask16 mk[NV];
         for (int v = 0; v < NV; ++v) {
@@ -351,7 +356,7 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
         // The next panel's kc block (same k rows) is prefetched into L2 in equal shares before
         // each micro-tile, so that the first micro-tile of every panel does not wait for L3 (the
         // weights are streamed once per call; a micro-tile consumes 128 B of them per 8 cycles).
-        const char* pf = n0 + NR < n_end ? reinterpret_cast<const char*>(bp + NR * K) : nullptr;
+        const char* pf = n0 + NR < nc1 ? reinterpret_cast<const char*>(bp + NR * K) : nullptr;
         const size_t pf_bytes = kc * NR * sizeof(typename W::T);
         const size_t tiles = (rows + MR - 1) / MR;
         const size_t pf_share = (pf_bytes / 64 + tiles - 1) / tiles * 64;
@@ -377,6 +382,7 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
       }
       k0 += kc;
     } while (k0 < K);
+  }
   }
 }
 
