@@ -133,14 +133,23 @@ void split(size_t n, size_t parts, size_t align, size_t part, size_t* b, size_t*
 
 template <class Run>
 void run_split(qrt::rt::ThreadPool* pool, const qrt::kernels::GemmU8S8Kernel& k, size_t M, size_t N,
-               Run&& run) {
+               size_t K, Run&& run) {
   const size_t T = static_cast<size_t>(pool ? pool->threads() : 1);
   if (T == 1) return run(size_t(0), M, size_t(0), N);
   const bool by_rows = (M >= T * k.mr * 2 && N <= M) || N <= static_cast<size_t>(k.nr);
-  pool->parallel_for(T, [&](size_t t) {
+  // As Dense: up to 4 tasks per thread (QRT_BENCH_TASKS_PER_THREAD overrides) of at least 2^22
+  // multiply-adds each, handed out dynamically.
+  static const size_t per = [] {
+    const char* e = std::getenv("QRT_BENCH_TASKS_PER_THREAD");
+    return e ? std::max<size_t>(1, std::strtoul(e, nullptr, 10)) : size_t(4);
+  }();
+  const size_t units = by_rows ? (M + k.mr - 1) / k.mr : (N + k.nr - 1) / k.nr;
+  const size_t max_tasks = std::max(T, std::min(T * per, units));
+  const size_t tasks = std::min(std::max((M * N * K) >> 22, T), max_tasks);
+  pool->parallel_for(tasks, [&](size_t t) {
     size_t m0 = 0, m1 = M, n0 = 0, n1 = N;
-    if (by_rows) split(M, T, k.mr, t, &m0, &m1);
-    else split(N, T, k.nr, t, &n0, &n1);
+    if (by_rows) split(M, tasks, k.mr, t, &m0, &m1);
+    else split(N, tasks, k.nr, t, &n0, &n1);
     if (m0 < m1 && n0 < n1) run(m0, m1, n0, n1);
   });
 }
@@ -215,7 +224,7 @@ QRT_BENCHMARK(int8_gemm) {
           if (ctx.quick && M != 1 && M != 128) continue;
           const double t = time_best(
               [&] {
-                run_split(pool.get(), *k, M, s.N, [&](size_t m0, size_t m1, size_t n0, size_t n1) {
+                run_split(pool.get(), *k, M, s.N, s.K, [&](size_t m0, size_t m1, size_t n0, size_t n1) {
                   k->run(M, s.N, s.K, A.data(), s.K, packed, ep, C.data(), s.N, m0, m1, n0, n1);
                 });
               },

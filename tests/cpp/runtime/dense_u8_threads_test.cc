@@ -1,7 +1,8 @@
 // Static int8 Dense (u8 x s8 -> u8, per-channel weight scales, s32 bias, ReLU) through writer ->
 // loader -> session with 1, 2 and 3 threads, against loops written from the spec. The shapes make
 // LinearWeights::compute take both of its int8 splits: rows (M >= 2 * threads * mr and N <= M)
-// and columns (N > M, or few rows), with column tails inside a panel.
+// and columns (N > M, or few rows), with column tails inside a panel, one task per thread and
+// (for >= 2^22 multiply-adds) several.
 #include <cmath>
 #include <random>
 
@@ -14,7 +15,9 @@ using qrt::TensorView;
 QRT_TEST(Runtime, DenseU8MatchesSpecLoopsAndThreads) {
   struct Case { int M, K, N; };
   const Case cases[] = {{1, 70, 300}, {5, 33, 100}, {128, 70, 300}, {130, 64, 200},
-                        {200, 70, 100}, {256, 40, 64}, {300, 19, 3}};
+                        {200, 70, 100}, {256, 40, 64}, {300, 19, 3},
+                        // >= 2^22 multiply-adds: several tasks per thread (rows; columns)
+                        {256, 512, 200}, {64, 520, 700}};
   int checked = 0;
   for (const Case cs : cases)
     for (int threads : {1, 2, 3}) {
@@ -63,5 +66,5 @@ QRT_TEST(Runtime, DenseU8MatchesSpecLoopsAndThreads) {
           ++checked;
         }
     }
-  std::printf("    %d outputs checked (7 shapes x threads 1, 2, 3)\n", checked);
+  std::printf("    %d outputs checked (9 shapes x threads 1, 2, 3)\n", checked);
 }
