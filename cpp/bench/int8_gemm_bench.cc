@@ -137,11 +137,11 @@ void run_split(qrt::rt::ThreadPool* pool, const qrt::kernels::GemmU8S8Kernel& k,
   const size_t T = static_cast<size_t>(pool ? pool->threads() : 1);
   if (T == 1) return run(size_t(0), M, size_t(0), N);
   const bool by_rows = (M >= T * k.mr * 2 && N <= M) || N <= static_cast<size_t>(k.nr);
-  // As Dense: up to 4 tasks per thread (QRT_BENCH_TASKS_PER_THREAD overrides) of at least 2^22
-  // multiply-adds each, handed out dynamically.
+  // As Dense: one task per thread. QRT_BENCH_TASKS_PER_THREAD=n tries up to n per thread (each of
+  // at least 2^22 multiply-adds, handed out dynamically by the pool).
   static const size_t per = [] {
     const char* e = std::getenv("QRT_BENCH_TASKS_PER_THREAD");
-    return e ? std::max<size_t>(1, std::strtoul(e, nullptr, 10)) : size_t(4);
+    return e ? std::max<size_t>(1, std::strtoul(e, nullptr, 10)) : size_t(1);
   }();
   const size_t units = by_rows ? (M + k.mr - 1) / k.mr : (N + k.nr - 1) / k.nr;
   const size_t max_tasks = std::max(T, std::min(T * per, units));
