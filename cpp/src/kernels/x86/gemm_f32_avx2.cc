@@ -3,9 +3,10 @@
 //
 // Packed layout: panels of NR = 16 columns, k-major (for each k the 16 weights of the panel
 // contiguously), tail panel zero-padded. Micro-kernel 6 x 16 (12 ymm accumulators in named
-// variables, 2 weight vectors, 1 broadcast); A is copied per (120 rows x KC = 256) block into
+// variables, 2 weight vectors, 1 broadcast); A is copied per (192 rows x KC = 256) block into
 // 6-row micro-panels ([k][6], one sequential broadcast stream, as in the AVX-512 kernel) and the
-// panel's KC block (16 KB fp32) stays in L1 across the row loop. gemm_f32_nn reads A in place.
+// panel's KC block (16 KB fp32) stays in L1 across the row loop; columns in passes of 768 and the
+// next panel prefetched into L2, as in the AVX-512 kernel. gemm_f32_nn reads A in place.
 // M = 1 uses 4 accumulator sets over k (FMA latency). N tails use vmaskmovps for bias/C/B.
 #include <immintrin.h>
 

@@ -9,8 +9,10 @@
 // (MC x KC) block of A is first copied into per-thread scratch as MR-row micro-panels, k-major
 // ([k][MR], so the broadcasts read one sequential stream: unpacked rows whose stride is a multiple
 // of 4 KB alias in L1), then every weight panel's KC block (32 KB fp32) stays in L1 while the
-// micro-panels stream from L2. C is read back between K blocks; bias and clamp follow the last.
-// M = 1 (GEMV) uses 4 independent accumulator sets over k to hide the FMA latency; it is
+// micro-panels stream from L2. Columns go in passes of NC = 768 so that the C slice read back
+// between K blocks stays in L2; before each micro-tile a share of the next panel's KC block is
+// prefetched into L2. The full 8 x 32 tile's k loop is inline asm (ukernel_8x32_asm). Bias and
+// clamp follow the last K block. M = 1 (GEMV) uses 4 independent accumulator sets over k to hide the FMA latency; it is
 // memory-bound, so fp16/bf16 weights stream half the bytes of fp32.
 #include <immintrin.h>
 
