@@ -2,12 +2,23 @@
 
 #include <cstdlib>
 
+#include "runtime/weight_slab.h"
+
 namespace qrt::rt {
 
 PackedBuffer::PackedBuffer(size_t bytes) : n(bytes) {
+  if (WeightSlab* slab = current_weight_slab()) {
+    p = slab->allocate(std::max<size_t>(bytes, 1));
+    if (p) {
+      owned = false;
+      return;
+    }
+  }
   p = std::aligned_alloc(64, (std::max<size_t>(bytes, 1) + 63) / 64 * 64);
 }
-PackedBuffer::~PackedBuffer() { std::free(p); }
+PackedBuffer::~PackedBuffer() {
+  if (owned) std::free(p);
+}
 
 Result<Activation> parse_activation(const CreateContext& c) {
   Activation a;

@@ -42,18 +42,25 @@ inline void split_range(size_t n, size_t parts, size_t align, size_t part, size_
 }
 
 // 64-byte aligned owned storage for packed weights.
+// Packed weights: 64-byte aligned, from the loading Model's WeightSlab when one is set on this
+// thread (runtime/weight_slab.h; freed with the Model), else from the heap.
 struct PackedBuffer {
   PackedBuffer() = default;
   explicit PackedBuffer(size_t bytes);
   ~PackedBuffer();
-  PackedBuffer(PackedBuffer&& o) noexcept : p(o.p), n(o.n) { o.p = nullptr; o.n = 0; }
+  PackedBuffer(PackedBuffer&& o) noexcept : p(o.p), n(o.n), owned(o.owned) {
+    o.p = nullptr;
+    o.n = 0;
+  }
   PackedBuffer& operator=(PackedBuffer&& o) noexcept {
     std::swap(p, o.p);
     std::swap(n, o.n);
+    std::swap(owned, o.owned);
     return *this;
   }
   void* p = nullptr;
   size_t n = 0;
+  bool owned = true;  // false: the block belongs to a WeightSlab
 };
 
 }  // namespace qrt::rt

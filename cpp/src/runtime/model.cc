@@ -158,7 +158,22 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
   std::vector<Status> errors(num_nodes);
   PackedSourceDropper dropper(def, data, size, mapped);
   std::atomic<size_t> next{0};
+  // Packed weights come from one slab (runtime/weight_slab.h). Its reservation is address space
+  // only; 8x the weights' bytes + 64 MB covers every packed layout (the widest, int8 weight-only
+  // widened to f32 and depthwise weights as dwords, are 4x), and a block that does not fit
+  // falls back to the heap.
+  uint64_t weight_bytes = 0;
+  for (const format::NodeDef& n : def.nodes)
+    if (n.op_type == "Dense" || n.op_type == "Conv2d")
+      for (int32_t i : n.inputs)
+        if (i >= 0 && def.tensors[i].is_constant) weight_bytes += def.tensors[i].nbytes;
+  if (weight_bytes > 0)
+    impl->slab = std::make_unique<rt::WeightSlab>(8 * weight_bytes + (64u << 20), weight_bytes >= (8u << 20));
   auto create_ops = [&] {
+    rt::set_current_weight_slab(impl->slab.get());
+    struct Reset {
+      ~Reset() { rt::set_current_weight_slab(nullptr); }
+    } reset;
     for (size_t i; (i = next.fetch_add(1)) < num_nodes;) {
       const format::NodeDef& n = def.nodes[i];
       rt::CreateContext cc{n, def};

@@ -8,6 +8,7 @@
 #include "format/model_def.h"
 #include "qrt/qrt.h"
 #include "runtime/op.h"
+#include "runtime/weight_slab.h"
 
 namespace qrt {
 
@@ -17,6 +18,7 @@ struct Model::Impl {
   std::vector<uint64_t> run_constants;
   size_t file_bytes = 0;
   format::ModelDef def;
+  std::unique_ptr<rt::WeightSlab> slab;      // declared before ops: outlives the ops' packed weights
   std::vector<std::unique_ptr<rt::Op>> ops;  // one per node
   std::vector<TensorInfo> inputs, outputs;
   size_t packed_bytes = 0;
