@@ -208,13 +208,14 @@ def test_inspect_reports_memory_plan_and_kernels(tmp_path):
     assert p["input_shapes"]["input"][0] == 3
     assert 0 < p["lower_bound_bytes"] <= p["arena_bytes"] <= p["naive_bytes"]
     assert sum(p["kernels"].values()) == d["totals"]["nodes"]
+    # from tmp_path: in the source tree `python -m qrt` would import the uncompiled qrt/ there
     text = subprocess.run([sys.executable, "-m", "qrt", "inspect", str(out)], capture_output=True,
-                          text=True, check=True).stdout
+                          text=True, check=True, cwd=tmp_path).stdout
     assert "memory plan (inputs input=1x" in text and "arena / lower bound" in text
     assert "Conv2d: " in text
     # piped into a reader that exits without reading: exit 0, no traceback
-    cp = subprocess.run(f"'{sys.executable}' -m qrt inspect '{out}' | true", shell=True,
-                        capture_output=True, text=True)
+    cp = subprocess.run(["bash", "-o", "pipefail", "-c", f"'{sys.executable}' -m qrt inspect '{out}' | true"],
+                        capture_output=True, text=True, cwd=tmp_path)  # pipefail: python's exit status
     assert cp.returncode == 0 and "Traceback" not in cp.stderr, cp.stderr
     m = sample_model()
     m["nodes"][0]["op"] = "NoSuchOp"
