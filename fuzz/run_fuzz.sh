@@ -26,7 +26,8 @@ mkdir -p "$WORK/corpus" "$WORK/seeds" "$WORK/artifacts"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
-"$BUILD/qrt_fuzz_load" "$WORK/corpus" "$WORK/seeds" \
+# fuzz/regressions: inputs that once crashed (kept so every run replays them first).
+"$BUILD/qrt_fuzz_load" "$WORK/corpus" "$WORK/seeds" "$ROOT/fuzz/regressions" \
   -max_total_time="$SECONDS_TO_RUN" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=5 \
   -max_len=65536 -artifact_prefix="$WORK/artifacts/" -print_final_stats=1 \
   "${PARALLEL[@]}" >"$WORK/last_run.log" 2>&1 || status=$?

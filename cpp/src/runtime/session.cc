@@ -37,6 +37,11 @@ struct AlignedFree {
 };
 using AlignedPtr = std::unique_ptr<void, AlignedFree>;
 
+// Where empty tensors (a zero dimension) point: never null, so that ops may hand them to memcpy
+// and friends with a count of 0 (a null pointer there is undefined even for 0 bytes; the
+// fuzzer found several such ops). Nothing is ever written through it: there are no elements.
+alignas(64) uint8_t kEmptyBlock[64];
+
 AlignedPtr aligned_alloc64(size_t bytes) {
   return AlignedPtr(bytes ? std::aligned_alloc(64, plan::align_up(bytes)) : nullptr);
 }
@@ -155,7 +160,7 @@ Result<std::unique_ptr<Plan>> Session::Impl::build_plan(const std::vector<Tensor
       v.kind = Kind::kConstant;
       v.info.shape = t.shape;
       v.info.data = t.data ? static_cast<const void*>(t.data) : &kEmpty;
-      v.tensor = {t.dtype, t.shape, const_cast<uint8_t*>(t.data), &t.quant};
+      v.tensor = {t.dtype, t.shape, t.data ? const_cast<uint8_t*>(t.data) : kEmptyBlock, &t.quant};
       v.defined = true;
     }
   }
@@ -250,7 +255,7 @@ Result<std::unique_ptr<Plan>> Session::Impl::build_plan(const std::vector<Tensor
   if (mp.arena_size && !p->arena)
     return OutOfMemory("cannot allocate an activation arena of " + std::to_string(mp.arena_size) +
                        " bytes for input shapes " + (p->key.empty() ? "" : rt::shape_str(p->key[0])));
-  auto* base = static_cast<uint8_t*>(p->arena.get());
+  auto* base = p->arena ? static_cast<uint8_t*>(p->arena.get()) : kEmptyBlock;  // no arena: all empty
   MemoryPlan& rep = p->report;
   rep.arena_bytes = mp.arena_size;
   rep.naive_bytes = plan::naive_size(buffers);
@@ -265,7 +270,7 @@ Result<std::unique_ptr<Plan>> Session::Impl::build_plan(const std::vector<Tensor
   for (Value& v : p->values) {
     if (v.kind != Kind::kComputed) continue;
     v.tensor = {v.info.dtype, v.info.shape,
-                v.buffer >= 0 ? base + mp.offsets[v.buffer] : nullptr, v.info.quant};
+                v.buffer >= 0 ? base + mp.offsets[v.buffer] : kEmptyBlock, v.info.quant};
   }
   for (Step& st : p->steps) {
     const format::NodeDef& node = def.nodes[st.node];
@@ -365,6 +370,7 @@ Status Session::run_with(const std::vector<TensorView>& inputs, const OutputAllo
     out_ptrs[j] = allocate(j, static_cast<ElementType>(v.info.dtype), v.info.shape);
     size_t bytes = v.info.numel() * format::dtype_size(v.info.dtype);
     if (!out_ptrs[j] && bytes) return OutOfMemory("cannot allocate output '" + def.tensors[def.outputs[j]].name + "'");
+    if (!out_ptrs[j]) out_ptrs[j] = kEmptyBlock;
     if (v.output_slot == static_cast<int>(j)) v.tensor.data = out_ptrs[j];
   }
 
