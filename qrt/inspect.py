@@ -66,23 +66,14 @@ def plan_summary(path: Any, dynamic_dim: int = 1) -> Dict[str, Any]:
     """Open the model in the runtime, run it once on generated inputs (dynamic dims =
     ``dynamic_dim``), and report the activation arena (bytes, naive sum, lower bound) and the
     kernel each node ran. A model the runtime refuses gives {"error": message}."""
-    import numpy as np
-
+    from qrt.cli import _random_inputs  # the inputs `qrt run` / `qrt bench` generate
     from qrt.errors import QrtError
     from qrt.runtime import InferenceSession
 
     try:
         sess = InferenceSession(path if not isinstance(path, os.PathLike) else os.fspath(path))
-        rng = np.random.default_rng(0)
-        feeds = {}
-        shapes = {}
-        for a in sess.get_inputs():
-            shape = [d if isinstance(d, int) and d >= 0 else dynamic_dim for d in a.shape]
-            shapes[a.name] = shape
-            if a.numpy_dtype.startswith("float"):
-                feeds[a.name] = rng.standard_normal(shape).astype(a.numpy_dtype)
-            else:
-                feeds[a.name] = np.zeros(shape, a.numpy_dtype)
+        feeds = _random_inputs(sess, dynamic_dim)
+        shapes = {k: list(v.shape) for k, v in feeds.items()}
         sess.run(None, feeds)
         mp = sess.memory_plan()
         kernels: Counter = Counter()

@@ -71,7 +71,7 @@ class BinaryOp : public Op {
     Tensor& o = c.out(0);
     if (o.numel() == 0) return OkStatus();
     if (c.num_inputs == 1) {  // Min/Max of one input
-      if (a.numel()) std::memcpy(o.data, a.data, a.numel() * elem_size(a.dtype));
+      std::memcpy(o.data, a.data, a.numel() * elem_size(a.dtype));
       return OkStatus();
     }
     if (is_quant(a.dtype) && k_ != Bin::kEqual) return run_quant(c);

@@ -210,7 +210,7 @@ class GatherOp : public Op {
     const char* in = static_cast<const char*>(x.data);
     char* out = static_cast<char*>(c.out(0).data);
     const size_t ni = idx.size();
-    if (outer * ni == 0 || inner == 0 || (inner / es) == 0) return OkStatus();  // empty output
+    if (outer * ni == 0 || inner == 0) return OkStatus();  // empty output (and no grain / 0)
     if (dequantize_) {
       run_dequantize(c, x, idx, outer, inner / es, static_cast<size_t>(n), a);
       return OkStatus();

@@ -39,6 +39,17 @@ TensorInfo info_of(const format::TensorDef& t) {
   return i;
 }
 
+// Ops that pack their constant inputs at creation and never read them again.
+bool packs(const format::NodeDef& n) { return n.op_type == "Dense" || n.op_type == "Conv2d"; }
+
+// MADV_DONTNEED over the whole pages inside [p, p + n).
+void drop_pages(const void* p, size_t n) {
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t b = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  uintptr_t e = (reinterpret_cast<uintptr_t>(p) + n) & ~(page - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+}
+
 // Weights that Dense/Conv2d packed at load are never read again from the file image. For a
 // memory-mapped file their pages are dropped right after packing (MADV_DONTNEED on a private,
 // never-written file mapping just forgets the pages; a later read would fault them back in from
@@ -64,13 +75,10 @@ class PackedSourceDropper {
   }
 
  private:
-  static bool packs(const format::NodeDef& n) { return n.op_type == "Dense" || n.op_type == "Conv2d"; }
   void drop(const format::TensorDef& t) {
     if (!t.is_constant || !t.data) return;
-    const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-    uintptr_t b = (reinterpret_cast<uintptr_t>(t.data) + page - 1) & ~(page - 1);
-    uintptr_t e = (reinterpret_cast<uintptr_t>(t.data) + t.nbytes) & ~(page - 1);
-    if (e > b && b >= base_ && e <= base_ + size_) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+    const uintptr_t d = reinterpret_cast<uintptr_t>(t.data);
+    if (d >= base_ && d + t.nbytes <= base_ + size_) drop_pages(t.data, t.nbytes);
   }
   const format::ModelDef& def_;
   uintptr_t base_;
@@ -96,7 +104,7 @@ void copy_run_constants(Model::Impl& impl) {
   format::ModelDef& def = impl.def;
   std::vector<char> read_at_run(def.tensors.size(), 0);
   for (const format::NodeDef& n : def.nodes)
-    if (n.op_type != "Dense" && n.op_type != "Conv2d")
+    if (!packs(n))
       for (int32_t i : n.inputs)
         if (i >= 0) read_at_run[i] = 1;
   for (int32_t o : def.outputs) read_at_run[o] = 1;
@@ -117,13 +125,6 @@ void copy_run_constants(Model::Impl& impl) {
     td.data = dst;
     dst += (td.nbytes + 63) / 64 * 64;
   }
-}
-
-void drop_mapping(const uint8_t* base, size_t size) {
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  uintptr_t b = (reinterpret_cast<uintptr_t>(base) + page - 1) & ~(page - 1);
-  uintptr_t e = (reinterpret_cast<uintptr_t>(base) + size) & ~(page - 1);
-  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
 }
 
 Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, const uint8_t* data,
@@ -164,7 +165,7 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
   // falls back to the heap.
   uint64_t weight_bytes = 0;
   for (const format::NodeDef& n : def.nodes)
-    if (n.op_type == "Dense" || n.op_type == "Conv2d")
+    if (packs(n))
       for (int32_t i : n.inputs)
         if (i >= 0 && def.tensors[i].is_constant) weight_bytes += def.tensors[i].nbytes;
   if (weight_bytes > 0)
@@ -191,18 +192,14 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
   threads = std::min(threads, num_nodes / 4 + 1);
   // A thread costs ~0.1-0.2 ms to start (stack, a malloc arena of its own): more than packing a
   // small model takes, so models with under 2 MB of weights to pack are created on this thread.
-  uint64_t pack_bytes = 0;
-  for (const format::NodeDef& n : def.nodes)
-    if ((n.op_type == "Dense" || n.op_type == "Conv2d") && n.inputs.size() > 1 && n.inputs[1] >= 0)
-      pack_bytes += def.tensors[n.inputs[1]].nbytes;
-  if (pack_bytes < (2u << 20)) threads = 1;
+  if (weight_bytes < (2u << 20)) threads = 1;
   std::vector<std::thread> workers;
   for (size_t t = 1; t < threads; ++t) workers.emplace_back(create_ops);
   create_ops();
   for (auto& w : workers) w.join();
   for (const Status& e : errors)
     if (!e.ok()) return e;
-  if (mapped) drop_mapping(data, size);
+  if (mapped) drop_pages(data, size);
   for (const auto& op : impl->ops) impl->packed_bytes += op->packed_bytes();
   for (int32_t i : def.inputs) impl->inputs.push_back(info_of(def.tensors[i]));
   for (int32_t i : def.outputs) impl->outputs.push_back(info_of(def.tensors[i]));
