@@ -14,6 +14,7 @@
 #include <cstdlib>
 
 #include "kernels/gemm_f32.h"
+#include "kernels/x86/thread_scratch.h"
 
 namespace qrt::kernels::avx2 {
 namespace {
@@ -203,22 +204,7 @@ void drive(size_t K, const float* A, size_t lda, const typename W::T* b_base, si
 constexpr size_t kMc = 192;  // rows per A block (192 x 256 fp32 = 192 KB, in L2)
 constexpr size_t kNc = 768;  // columns per pass (multiple of NR = 16)
 
-struct Scratch {
-  void* p = nullptr;
-  size_t bytes = 0;
-  ~Scratch() { std::free(p); }
-  float* get(size_t n_floats) {
-    size_t n = n_floats * sizeof(float);
-    if (n > bytes) {
-      std::free(p);
-      bytes = (n + 4095) / 4096 * 4096;
-      p = std::aligned_alloc(64, bytes);
-      if (!p) std::abort();
-    }
-    return static_cast<float*>(p);
-  }
-};
-thread_local Scratch g_scratch;
+thread_local ThreadScratch g_scratch;
 
 // Rows [0, rows) x [0, kc) of A into micro-panels of MR rows: panel t holds, for each k, its
 // r = min(MR, rows - t*MR) values contiguously ([k][r]).
@@ -345,7 +331,7 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
   const size_t kc_block = m_end - m_begin < static_cast<size_t>(MR) ? (K ? K : 1) : kKc;
   const size_t kc_max = K < kc_block ? K : kc_block;
   const size_t max_rows = m_end - m_begin < kMc ? m_end - m_begin : kMc;
-  float* apack = g_scratch.get(max_rows * (kc_max ? kc_max : 1));
+  float* apack = static_cast<float*>(g_scratch.get(max_rows * (kc_max ? kc_max : 1) * sizeof(float)));
   // Columns in chunks of kNc: the C slice read back between K blocks (rows x kNc fp32) stays in
   // L2 next to the A block while the weights stream (N = 3072 read C back from L3 before).
   for (size_t nc0 = n_begin; nc0 < n_end; nc0 += kNc) {

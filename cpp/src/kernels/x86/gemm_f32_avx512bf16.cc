@@ -20,6 +20,7 @@
 #include <cstdlib>
 
 #include "kernels/gemm_f32.h"
+#include "kernels/x86/thread_scratch.h"
 
 namespace qrt::kernels::avx512bf16 {
 namespace {
@@ -28,21 +29,7 @@ constexpr size_t kNr = 32;
 constexpr size_t kKcPairs = 256;  // 256 k pairs x 128 B = 32 KB of the panel per K block
 constexpr int kMr = 8;
 
-struct Scratch {
-  void* p = nullptr;
-  size_t bytes = 0;
-  ~Scratch() { std::free(p); }
-  void* get(size_t n) {
-    if (n > bytes) {
-      std::free(p);
-      bytes = (n + 4095) / 4096 * 4096;
-      p = std::aligned_alloc(64, bytes);
-      if (!p) std::abort();
-    }
-    return p;
-  }
-};
-thread_local Scratch g_scratch;
+thread_local ThreadScratch g_scratch;
 
 struct Epi {
   const float* bias;

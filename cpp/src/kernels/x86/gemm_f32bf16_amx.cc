@@ -28,7 +28,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "kernels/x86/amx_tiles.h"
 #include "kernels/gemm_f32.h"
+#include "kernels/x86/thread_scratch.h"
 
 namespace qrt::kernels {
 
@@ -41,44 +43,8 @@ namespace {
 
 constexpr size_t kNr = 32;
 
-struct Scratch {
-  void* p = nullptr;
-  size_t bytes = 0;
-  ~Scratch() { std::free(p); }
-  void* get(size_t n) {
-    if (n > bytes) {
-      std::free(p);
-      bytes = (n + 4095) / 4096 * 4096;
-      p = std::aligned_alloc(64, bytes);
-      if (!p) std::abort();
-    }
-    return p;
-  }
-};
-thread_local Scratch g_scratch;
+thread_local ThreadScratch g_scratch;
 
-struct alignas(64) TileConfig {
-  uint8_t palette;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-static_assert(sizeof(TileConfig) == 64, "ldtilecfg reads 64 bytes");
-
-// r0 rows in the first row tile (A0, C00, C01), r1 in the second (A1, C10, C11); 0 = unused.
-inline void load_config(int r0, int r1) {
-  TileConfig c;
-  std::memset(&c, 0, sizeof c);
-  c.palette = 1;
-  const uint8_t rows[8] = {uint8_t(r0), uint8_t(r0), uint8_t(r1), uint8_t(r1),
-                           uint8_t(r0), uint8_t(r1), 16, 16};
-  for (int t = 0; t < 8; ++t) {
-    c.rows[t] = rows[t];
-    c.colsb[t] = rows[t] ? 64 : 0;
-  }
-  _tile_loadconfig(&c);
-}
 
 // C (32 x 32 fp32 in cbuf, row stride 32) = A rows (bf16, row stride lda_bytes) x half panels.
 // b: the panel's first k pair; kb_n: number of 32-k blocks.
@@ -206,11 +172,11 @@ void run(size_t M, size_t N, size_t K, const float* A, size_t lda, const void* p
   e.vmax = _mm512_set1_ps(fmax);
   float* c0 = C + m_begin * ldc;
   if (full) {
-    load_config(16, 16);
+    amx_load_config(16, 16);
     amx_rows(kb_n, abuf, lda_bf, full, pw, panel_elems, e, c0, ldc, n_begin, n_end);
   }
   if (rem) {
-    load_config(rem < 16 ? int(rem) : 16, rem > 16 ? int(rem - 16) : 0);
+    amx_load_config(rem < 16 ? int(rem) : 16, rem > 16 ? int(rem - 16) : 0);
     amx_rows(kb_n, abuf + full * lda_bf, lda_bf, rem, pw, panel_elems, e, c0 + full * ldc, ldc,
              n_begin, n_end);
   }

@@ -27,6 +27,7 @@
 
 #include <cstring>
 
+#include "kernels/x86/amx_tiles.h"
 #include "kernels/gemm_u8s8.h"
 #include "kernels/gemm_u8s8_pack.h"
 #include "kernels/x86/gemm_u8s8_epilogue_avx512.h"
@@ -42,28 +43,6 @@ using namespace gemm_u8s8_internal;
 constexpr size_t kNr = 32;
 constexpr size_t kPad = 16 * kNr * 4;  // one k-block of a panel: the tail B tile may read this far
 
-struct alignas(64) TileConfig {
-  uint8_t palette;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-static_assert(sizeof(TileConfig) == 64, "ldtilecfg reads 64 bytes");
-
-// r0 rows in the first row tile (A0, C00, C01), r1 in the second (A1, C10, C11); 0 = unused.
-inline void load_config(int r0, int r1) {
-  TileConfig c;
-  std::memset(&c, 0, sizeof c);
-  c.palette = 1;
-  const uint8_t rows[8] = {uint8_t(r0), uint8_t(r0), uint8_t(r1), uint8_t(r1),
-                           uint8_t(r0), uint8_t(r1), 16, 16};
-  for (int t = 0; t < 8; ++t) {
-    c.rows[t] = rows[t];
-    c.colsb[t] = rows[t] ? 64 : 0;
-  }
-  _tile_loadconfig(&c);
-}
 
 // C[0..r) x [0..32) (int32, row stride 32 in cbuf) = A rows x (one panel of B).
 // a: row 0 of the block at k = 0; b: the panel's first k-group;
@@ -172,11 +151,11 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
   const size_t full = rows / 32 * 32, rem = rows % 32;
   const Epi16 e = make_epi16(ep);
   if (full) {
-    load_config(16, 16);
+    amx_load_config(16, 16);
     amx_rows(N, K, A, lda, packed, e, C, ldc, m_begin, m_begin + full, n_begin, n_end);
   }
   if (rem) {
-    load_config(rem < 16 ? int(rem) : 16, rem > 16 ? int(rem - 16) : 0);
+    amx_load_config(rem < 16 ? int(rem) : 16, rem > 16 ? int(rem - 16) : 0);
     amx_rows(N, K, A, lda, packed, e, C, ldc, m_begin + full, m_end, n_begin, n_end);
   }
   _tile_release();
