@@ -3,12 +3,13 @@
 // with the requantizing epilogue, and quantize_u8 throughput. Single thread; each figure is the
 // best of several timed batches. GOPS counts 2*M*N*K (one multiply + one add per MAC).
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <time.h>
 
 #include "bench_registry.h"
 #include "cpu/features.h"
@@ -19,10 +20,40 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// Wall clock by default; QRT_BENCH_CLOCK=cpu times with the calling thread's CPU time instead
+// (insensitive to being descheduled on a shared machine; meaningful for one thread only, so
+// multi-thread rows keep the wall clock).
+struct Clock {
+  using time_point = double;
+  static bool& use_cpu() {
+    static bool cpu = [] {
+      const char* e = std::getenv("QRT_BENCH_CLOCK");
+      return e && std::string(e) == "cpu";
+    }();
+    return cpu;
+  }
+  static thread_local bool force_wall;
+  static double now() {
+    timespec ts;
+    clock_gettime(use_cpu() && !force_wall ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  }
+};
+thread_local bool Clock::force_wall = false;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
+double seconds_since(Clock::time_point t0) { return Clock::now() - t0; }
+
+// QRT_BENCH_KERNELS=a,b: only the variants whose name contains one of the substrings.
+bool kernel_selected(const char* name) {
+  const char* env = std::getenv("QRT_BENCH_KERNELS");
+  if (!env || !*env) return true;
+  const std::string list(env), n(name);
+  for (size_t p = 0; p <= list.size();) {
+    const size_t e = std::min(list.find(',', p), list.size());
+    if (e > p && n.find(list.substr(p, e - p)) != std::string::npos) return true;
+    p = e + 1;
+  }
+  return false;
 }
 
 // Best per-call time over `batches` batches of at least min_s seconds each.
@@ -215,11 +246,13 @@ QRT_BENCHMARK(int8_gemm) {
     ep.out_zero_point = 128;
     for (const kernels::GemmU8S8Kernel* k : kernels::gemm_u8s8_variants()) {
       if (k->isa == cpu::Isa::kRef) continue;  // the reference is the spec, not a contender
+      if (!kernel_selected(k->name)) continue;
       void* packed = std::aligned_alloc(64, (k->packed_size(s.N, s.K) + 63) / 64 * 64);
       k->pack(s.N, s.K, B.data(), s.K, packed);
       for (size_t T : Ts) {
         if (T > 1 && k != &kernels::select_gemm_u8s8()) continue;
         std::unique_ptr<rt::ThreadPool> pool(T > 1 ? new rt::ThreadPool(static_cast<int>(T)) : nullptr);
+        Clock::force_wall = T > 1;
         for (size_t M : Ms) {
           if (ctx.quick && M != 1 && M != 128) continue;
           const double t = time_best(
@@ -251,6 +284,7 @@ QRT_BENCHMARK(int8_gemm) {
                                                                       : "zmm_vnni"));
         }
       }
+      Clock::force_wall = false;
       // Dynamic quantization end to end with the selected kernels (what torch's dynamic Linear
       // does): minmax + choose params + quantize the fp32 activations, GEMM with fp32 output.
       if (k == &kernels::select_gemm_u8s8()) {

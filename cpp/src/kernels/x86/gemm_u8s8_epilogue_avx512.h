@@ -23,6 +23,7 @@ struct Epi16 {
   const float *scale, *bias_f32;
   __m512i a_zp, out_zp;
   __m512 lo, hi;
+  __m512i qmin8;  // qmin in every byte (the packed requant epilogue's lower clamp)
 };
 
 __attribute__((always_inline)) inline Epi16 make_epi16(const GemmU8S8Epilogue& ep) {
@@ -35,6 +36,7 @@ __attribute__((always_inline)) inline Epi16 make_epi16(const GemmU8S8Epilogue& e
   e.out_zp = _mm512_set1_epi32(ep.out_zero_point);
   e.lo = _mm512_set1_ps(static_cast<float>(ep.qmin - ep.out_zero_point));
   e.hi = _mm512_set1_ps(static_cast<float>(ep.qmax - ep.out_zero_point));
+  e.qmin8 = _mm512_set1_epi8(static_cast<char>(ep.qmin));
   return e;
 }
 
