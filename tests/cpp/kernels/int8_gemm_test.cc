@@ -337,22 +337,23 @@ QRT_TEST(Int8Gemm, LongKAccumulatorStress) {
 
 // B larger than 1.5 MiB: the driver's next-panel L2 prefetch (kernels with kPfLines) and its
 // pf_lines choice per row-block count (1, 2, 3, 4 and 7 blocks of at most 6 rows), balanced row
-// blocks, K with and without a tail, clamps, both epilogues; one case as two column tiles whose
-// first tile stays below the threshold.
+// blocks, the GEMV paths over many panels (AMX M = 1: 8, then 1 panel per pass), K with and
+// without a tail, clamps, both epilogues; some cases as two column tiles (the first one below the
+// prefetch threshold, the second starting at column 1024).
 QRT_TEST(Int8Gemm, LargeBNextPanelPrefetch) {
   auto ks = simd_variants("Int8Gemm.LargeBNextPanelPrefetch");
   if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
   int cases = 0;
   for (const GemmU8S8Kernel* k : ks) {
     uint64_t seed = 11000;
-    for (size_t M : {3, 7, 16, 17, 37})
+    for (size_t M : {1, 2, 3, 7, 16, 17, 37})
       for (size_t K : {768, 771}) {
         GemmCase c;
         c.M = M, c.N = 2050, c.K = K, c.seed = ++seed;
         c.kind = seed % 2 ? Kind::kRequantU8 : Kind::kDequantF32;
         c.a_zp = seed % 3 == 0 ? 0 : seed % 3 == 1 ? 128 : 255;
         c.out_zp = 128, c.qmin = 20, c.qmax = 230;
-        if (M == 17) c.tiles = {{0, M, 0, 1024}, {0, M, 1024, c.N}};
+        if (M == 17 || (M == 1 && K == 771)) c.tiles = {{0, M, 0, 1024}, {0, M, 1024, c.N}};
         check_case(*k, ref_kernel(), c), ++cases;
       }
   }

@@ -11,7 +11,8 @@
 // 64-column panel is then every other 128 bytes. With nr = 32 and AMX for every row count,
 // measured with thread CPU time on Sapphire Rapids: M = 16 10-20 % faster, M = 2 and 4 up to 40 %
 // faster, M = 128 equal to 5 % faster, M = 1 equal on 2.4 MB matrices and 5-10 % slower on
-// L2-resident ones (768x768: 4.0-4.2 us vs 3.7-3.9).)
+// L2-resident ones (768x768: 4.0-4.2 us vs 3.7-3.9).) One row now runs gemv() below instead:
+// AVX-512 VNNI over the same nr = 32 panels, no tiles (the file is built with AVX-512 VNNI flags).
 //
 // K tails (K not a multiple of 64): the last partial k-block of A (< 64 bytes per row) is copied
 // into a zero-filled 32 x 64 stack buffer with masked loads (never reading A past A[m][K-1]); its
@@ -143,6 +144,61 @@ void amx_rows(size_t N, size_t K, const uint8_t* A, size_t lda, const void* pack
   }
 }
 
+// One row (GEMV, bound by reading B): AVX-512 VNNI on the same nr = 32 panels, NP panels per pass
+// (2 zmm per panel and k-group, B as memory operands: NP independent streams), no tile
+// configuration. Against the 1-row AMX tiles at M = 1 (thread CPU time, best of 8 alternated
+// runs): 768x768 4.0 -> 3.5 us, 1024x1024 6.8 -> 6.3, 768x3072 45.9 -> 44.0, 3072x768 46.8 -> 41.9.
+// (At M = 2 the AMX tiles were faster than the VNNI kernel's 2-row path; they keep M >= 2.)
+template <int NP>
+__attribute__((always_inline)) inline void gemv_panels(size_t K, const uint8_t* a,
+                                                       const int8_t* b, size_t pstride,
+                                                       const int32_t* colsum, const Epi16& e,
+                                                       void* c, size_t n, size_t n_end) {
+  constexpr int NV = 2 * NP;
+  __m512i acc[NV];
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) acc[v] = _mm512_setzero_si512();
+  const size_t kg = K / 4;
+  for (size_t g = 0; g < kg; ++g) {
+    int32_t a4;
+    std::memcpy(&a4, a + 4 * g, 4);
+    const __m512i av = _mm512_set1_epi32(a4);
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v)
+      acc[v] = _mm512_dpbusd_epi32(acc[v], av,
+                                   _mm512_load_si512(b + (v / 2) * pstride + g * 128 + (v % 2) * 64));
+  }
+  if (const size_t kt = K % 4) {  // partial last group: only the kt valid bytes of A
+    int32_t a4 = 0;
+    std::memcpy(&a4, a + 4 * kg, kt);
+    const __m512i av = _mm512_set1_epi32(a4);
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v)
+      acc[v] = _mm512_dpbusd_epi32(acc[v], av,
+                                   _mm512_load_si512(b + (v / 2) * pstride + kg * 128 + (v % 2) * 64));
+  }
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) {
+    if (n + 16 * v >= n_end) break;
+    store_row16(e, col_vec16(e, colsum + 16 * v, n + 16 * v, n_end), acc[v], c, n + 16 * v);
+  }
+}
+
+void gemv(size_t N, size_t K, const uint8_t* a, const void* packed, const Epi16& e, void* c,
+          size_t n_begin, size_t n_end) {
+  const uint8_t* base = static_cast<const uint8_t*>(packed);
+  const int32_t* colsum = reinterpret_cast<const int32_t*>(base);
+  const int8_t* panels = reinterpret_cast<const int8_t*>(base + colsum_bytes(N, kNr));
+  const size_t pstride = panel_bytes(K, kNr);
+  size_t n = n_begin;  // a multiple of kNr
+  auto at = [&](size_t col) { return panels + (col / kNr) * pstride; };
+  size_t np = (n_end - n + kNr - 1) / kNr;  // panels left (the last one may be partial)
+  for (; np >= 8; np -= 8, n += 8 * kNr) gemv_panels<8>(K, a, at(n), pstride, colsum + n, e, c, n, n_end);
+  if (np & 4) gemv_panels<4>(K, a, at(n), pstride, colsum + n, e, c, n, n_end), n += 4 * kNr;
+  if (np & 2) gemv_panels<2>(K, a, at(n), pstride, colsum + n, e, c, n, n_end), n += 2 * kNr;
+  if (np & 1) gemv_panels<1>(K, a, at(n), pstride, colsum + n, e, c, n, n_end);
+}
+
 void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed,
          const GemmU8S8Epilogue& ep, void* C, size_t ldc, size_t m_begin, size_t m_end,
          size_t n_begin, size_t n_end) {
@@ -150,6 +206,11 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
   const size_t rows = m_end - m_begin;
   const size_t full = rows / 32 * 32, rem = rows % 32;
   const Epi16 e = make_epi16(ep);
+  if (rows == 1) {
+    const size_t esz = e.requant ? 1 : 4;
+    return gemv(N, K, A + m_begin * lda, packed, e, static_cast<uint8_t*>(C) + m_begin * ldc * esz,
+                n_begin, n_end);
+  }
   if (full) {
     amx_load_config(16, 16);
     amx_rows(N, K, A, lda, packed, e, C, ldc, m_begin, m_begin + full, n_begin, n_end);
