@@ -154,7 +154,8 @@ struct Shape {
 };
 
 // The runtime's Dense split for int8 (ops/dense.cc): rows in multiples of mr when there are at
-// least 2 * threads * mr of them and N <= M, else columns in multiples of nr; one task per thread.
+// least 2 * threads * mr of them, unless N > M and packed B exceeds 1.5 MB; else columns in
+// multiples of nr; one task per thread. QRT_BENCH_SPLIT=rows|cols forces one of them.
 void split(size_t n, size_t parts, size_t align, size_t part, size_t* b, size_t* e) {
   const size_t blocks = (n + align - 1) / align, per = blocks / parts, extra = blocks % parts;
   const size_t b0 = part * per + std::min(part, extra), b1 = b0 + per + (part < extra ? 1 : 0);
@@ -167,7 +168,12 @@ void run_split(qrt::rt::ThreadPool* pool, const qrt::kernels::GemmU8S8Kernel& k,
                size_t K, Run&& run) {
   const size_t T = static_cast<size_t>(pool ? pool->threads() : 1);
   if (T == 1) return run(size_t(0), M, size_t(0), N);
-  const bool by_rows = (M >= T * k.mr * 2 && N <= M) || N <= static_cast<size_t>(k.nr);
+  static const std::string force = std::getenv("QRT_BENCH_SPLIT") ? std::getenv("QRT_BENCH_SPLIT") : "";
+  const bool big_b = N * K > (size_t(3) << 19);
+  const bool rows_ok = M >= T * k.mr * 2;
+  bool by_rows = (rows_ok && !(N > M && big_b)) || N <= static_cast<size_t>(k.nr);
+  if (force == "rows") by_rows = rows_ok || N <= static_cast<size_t>(k.nr);
+  if (force == "cols") by_rows = N <= static_cast<size_t>(k.nr);
   // As Dense: one task per thread. QRT_BENCH_TASKS_PER_THREAD=n tries up to n per thread (each of
   // at least 2^22 multiply-adds, handed out dynamically by the pool).
   static const size_t per = [] {

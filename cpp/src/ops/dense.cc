@@ -184,10 +184,15 @@ Status LinearWeights::compute(size_t M, const void* A, size_t lda, void* C, size
   const size_t mr = static_cast<size_t>(qk ? qk->mr : fk->mr);
   const size_t nr = static_cast<size_t>(qk ? qk->nr : fk->nr);
   // Split rows when there are enough of them for every thread, else columns (M=1 GEMV). For the
-  // int8 kernels also split columns when N > M: each thread then reads N*K/T bytes of packed B
-  // and all M*K bytes of A, instead of all of B and M*K/T of A (at M = 128, 768 x 3072 that is
-  // 1.2 MB per core, which stays in L2, instead of two cores streaming all 2.4 MB from L3).
-  const bool by_rows = (M >= T * mr * 2 && !(qk && N > M)) || N <= nr;
+  // int8 kernels also split columns when N > M and packed B exceeds 1.5 MB: each thread then reads
+  // N*K/T bytes of B and all M*K bytes of A, instead of all of B and M*K/T of A (at M = 128,
+  // 768 x 3072 that is 1.2 MB per core, which stays in L2, instead of two cores streaming all
+  // 2.4 MB from L3). An L2-resident B is split by rows: with columns, both cores write every row
+  // of C (a 768-byte row is 6 + 6 cache lines) and the L2 prefetchers pull the other core's lines;
+  // 2 threads, AMX, M = 128, best of short batches: 768x768 1.80-1.89x of one thread by rows vs
+  // 1.72-1.76x by columns, 1024x1024 1.93-1.95x vs 1.88-1.91x.
+  const bool big_b = qk && N * K > (size_t(3) << 19);
+  const bool by_rows = (M >= T * mr * 2 && !(qk && N > M && big_b)) || N <= nr;
   // One task per thread. (Up to 4 per thread, handed out dynamically, was tried: in the quietest
   // window of a shared 2-core machine it lost at M = 128 on 768x768 and 1024x1024, 1.24x and
   // 0.94x of one thread against 1.57x and 1.64x with one task per thread.)
