@@ -9,6 +9,7 @@
 
 #include "format/format_test_util.h"
 #include "format/model_def.h"
+#include "format/weight_layout.h"
 
 using namespace qrt::format;
 
@@ -50,6 +51,19 @@ struct Builder {
     n.outputs = std::move(out);
     m.nodes.push_back(std::move(n));
     return m.nodes.back();
+  }
+  // Stores s8 constant t in the c4/nr packed layout (format 1.1).
+  void pack(int t, uint32_t nr) {
+    TensorDef& td = m.tensors[t];
+    uint64_t N = 0, K = 0, bytes = 0;
+    qrt::format::c4_matrix_dims(td.shape, &N, &K);
+    qrt::format::c4_packed_bytes(N, K, nr, &bytes);
+    blobs.emplace_back(bytes);
+    qrt::format::pack_c4(N, K, nr, reinterpret_cast<const int8_t*>(td.data), blobs.back().data());
+    td.data = blobs.back().data();
+    td.nbytes = bytes;
+    td.layout = qrt::format::WeightLayout::kC4;
+    td.layout_nr = nr;
   }
   void quant(int t, int axis, std::vector<float> s, std::vector<int32_t> z) {
     m.tensors[t].quant.axis = axis;
@@ -129,6 +143,8 @@ int main(int argc, char** argv) {
     b.node("DequantizeLinear", {y}, {out});
     b.m.outputs = {out};
     ok &= save(dir, "dense_int8", b.m);
+    b.pack(w, 32);  // format 1.1: the same weights stored packed (in place on AMX / AVX-512)
+    ok &= save(dir, "dense_int8_c4_32", b.m);
   }
   {
     Builder b;  // dynamic int8 Dense and weight-only
@@ -142,6 +158,8 @@ int main(int argc, char** argv) {
     b.node("Dense", {x, w, -1}, {y2}).attrs = {ai("weight_only", 1)};
     b.m.outputs = {y, y2};
     ok &= save(dir, "dense_dynamic", b.m);
+    b.pack(w, 16);  // packed, and also read by the weight-only Dense (which needs it plain)
+    ok &= save(dir, "dense_dynamic_c4_16", b.m);
   }
   {
     Builder b;  // f32 Conv2d NHWC + pools

@@ -20,6 +20,7 @@ def _cmd_convert(a: argparse.Namespace) -> int:
         per_channel=not a.per_tensor,
         exclude=a.exclude or None,
         allow_float_fallback=a.allow_float_fallback,
+        weight_layout=a.weight_layout,
     )
     print(report if isinstance(report, str) else getattr(report, "summary", lambda: report)())
     return 0
@@ -161,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--exclude", action="append", help="node name or op type to keep in float (repeatable)")
     c.add_argument("--allow-float-fallback", action="store_true",
                    help="keep nodes qrt cannot quantize in float instead of failing")
+    c.add_argument("--weight-layout", default="auto",
+                   choices=["auto", "plain", "c4/8", "c4/16", "c4/32", "c4/64"],
+                   help="how int8 GEMM weights are stored: auto (packed for this machine's kernel, "
+                        "used in place at load), plain (row-major), or another machine's layout")
     c.set_defaults(fn=_cmd_convert)
 
     i = sub.add_parser("inspect", help="describe a .qmodel file")

@@ -175,6 +175,59 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
     return BuildResult(to_model_dict(g, metadata), report, g, imported)
 
 
+WEIGHT_LAYOUTS = ("auto", "plain", "c4/8", "c4/16", "c4/32", "c4/64")
+
+
+def native_weight_layout() -> str:
+    """The packed layout this machine's int8 GEMM reads in place ('plain' without a SIMD kernel)."""
+    from qrt import _core  # type: ignore[attr-defined]
+
+    fn = getattr(_core, "native_weight_layout", None)
+    return fn() if fn else "plain"
+
+
+def apply_weight_layout(model_dict: dict, layout: str) -> int:
+    """Marks the s8 weights of int8 Dense/Conv2d GEMMs to be stored packed in ``layout``
+    (format 1.1, docs/FORMAT.md §3.2.1), so that a runtime whose kernel reads that layout uses
+    them in place from the memory map instead of packing them at load. Weights read by any other
+    node, weight-only Dense/Conv2d, depthwise and grouped convolutions stay plain (those paths
+    read row-major bytes). Any runtime reads the file: one with another kernel unpacks and
+    repacks at load. Returns the number of tensors marked."""
+    if layout == "auto":
+        layout = native_weight_layout()
+    if layout not in WEIGHT_LAYOUTS:
+        raise ValueError(f"weight_layout must be one of {', '.join(WEIGHT_LAYOUTS)}, got {layout!r}")
+    if layout == "plain":
+        return 0
+    tensors, nodes = model_dict["tensors"], model_dict["nodes"]
+    ok = [True] * len(tensors)
+    gemm_use = [False] * len(tensors)
+    for o in model_dict["outputs"]:
+        ok[o] = False
+    for n in nodes:
+        for pos, i in enumerate(n["inputs"]):
+            if i < 0:
+                continue
+            gemm = pos == 1 and n["op"] in ("Dense", "Conv2d") and not n["attrs"].get("weight_only", 0)
+            if gemm and n["op"] == "Conv2d":
+                w, x = tensors[i], tensors[n["inputs"][0]]
+                group = n["attrs"].get("group", 1)
+                shape = w["shape"]
+                depthwise = len(shape) == 4 and shape[0] == 1 and shape[3] == 1 and group == 1
+                gemm = group == 1 and not depthwise and x["dtype"] in ("u8", "f32")
+            if gemm:
+                gemm_use[i] = True
+            else:
+                ok[i] = False
+    marked = 0
+    for i, t in enumerate(tensors):
+        if (ok[i] and gemm_use[i] and t["dtype"] == "s8" and t.get("data") is not None
+                and len(t["shape"]) >= 2 and all(d > 0 for d in t["shape"])):
+            t["layout"] = layout
+            marked += 1
+    return marked
+
+
 def write_model_bytes(model_dict: dict) -> bytes:
     try:
         from qrt import _core  # type: ignore[attr-defined]
@@ -186,7 +239,8 @@ def write_model_bytes(model_dict: dict) -> bytes:
 
 def convert(model, output_path, mode: str = "int8", calibration=None, method: str = "minmax",
             per_channel: bool = True, exclude=None, allow_float_fallback: bool = False,
-            example_inputs=None, percentile: float = 99.99, progress: bool = True) -> ConversionReport:
+            example_inputs=None, percentile: float = 99.99, progress: bool = True,
+            weight_layout: str = "auto") -> ConversionReport:
     """Convert a float model to a .qmodel file.
 
     model: path to an .onnx file, its bytes, an ``onnx.ModelProto`` or a ``torch.nn.Module``
@@ -200,17 +254,30 @@ def convert(model, output_path, mode: str = "int8", calibration=None, method: st
     exclude: node names (the ONNX names) or op types (ONNX or qrt) to keep in float.
     allow_float_fallback: keep nodes that cannot run in the requested mode in float instead of
         raising UnsupportedError (they are listed in the report and the file's metadata).
+    weight_layout: how int8 GEMM weights are stored. "auto" (default): packed in the layout this
+        machine's int8 kernel reads (`qrt cpu` shows it), so that loading uses them in place;
+        "plain": row-major, as in format 1.0; "c4/8" … "c4/64": a given layout (another
+        machine's). Every runtime reads every choice; only load time differs.
     Returns a ConversionReport (per-node modes and dtypes, kept-float reasons, accuracy).
     """
     t0 = time.perf_counter()
+    if weight_layout not in WEIGHT_LAYOUTS:
+        raise ValueError(f"weight_layout must be one of {', '.join(WEIGHT_LAYOUTS)}, got {weight_layout!r}")
     res = build(model, mode, calibration, method, per_channel, exclude, allow_float_fallback,
                 example_inputs, percentile, progress)
+    layout = native_weight_layout() if weight_layout == "auto" else weight_layout
+    packed = apply_weight_layout(res.model_dict, layout)
+    if packed:
+        res.model_dict["metadata"]["weight_layout"] = layout
     data = write_model_bytes(res.model_dict)
     path = os.fspath(output_path)
     with open(path, "wb") as f:
         f.write(data)
     report = res.report
     report.output_path, report.file_bytes = path, len(data)
+    if packed:
+        report.notes.append(f"{packed} weight tensors stored packed ({layout}; used in place by "
+                            f"runtimes whose int8 kernel reads {layout}, repacked at load elsewhere)")
     try:
         from qrt.quantize.accuracy import measure
 

@@ -76,6 +76,7 @@ def plan_summary(path: Any, dynamic_dim: int = 1) -> Dict[str, Any]:
         shapes = {k: list(v.shape) for k, v in feeds.items()}
         sess.run(None, feeds)
         mp = sess.memory_plan()
+        info = sess._sess.model_info()
         kernels: Counter = Counter()
         for r in sess.kernel_report():
             kernels[f"{r.get('op', '?')}: {r.get('kernel') or '-'}"] += 1
@@ -89,6 +90,8 @@ def plan_summary(path: Any, dynamic_dim: int = 1) -> Dict[str, Any]:
         "lower_bound_bytes": lb,
         "arena_over_lower_bound": (mp["arena_bytes"] / lb) if lb else None,
         "buffers": len(mp["entries"]),
+        "weights_packed_at_load_bytes": info.get("packed_bytes"),
+        "weights_in_place_bytes": info.get("in_place_weight_bytes"),
         "kernels": dict(sorted(kernels.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
 
@@ -126,6 +129,7 @@ def describe(path: Any, verify_weights: bool = False, plan: bool = False,
             "dim_names": list(t.get("dim_names") or []),
             "bytes": nbytes,
             "quant": _quant_summary(t["quant"]),
+            "layout": t.get("layout", "plain"),
         })
 
     ops = Counter(n["op"] for n in model["nodes"])
@@ -201,8 +205,9 @@ def inspect(path: Any, as_json: bool = False, verify_weights: bool = False, plan
     w = max([len(t["name"]) for t in d["tensors"]] + [4])
     for t in d["tensors"]:
         size = _fmt_bytes(t["bytes"]) if t["bytes"] is not None else ""
-        add(f"  {t['name']:<{w}}  {t['kind']:<8} {t['dtype']:<4} "
-            f"{_shape_str(t['shape'], t['dim_names']):<20} {size:>10}  {_quant_text(t['quant'])}".rstrip())
+        stored = f"  stored {t['layout']}" if t.get("layout", "plain") != "plain" else ""
+        add((f"  {t['name']:<{w}}  {t['kind']:<8} {t['dtype']:<4} "
+             f"{_shape_str(t['shape'], t['dim_names']):<20} {size:>10}  {_quant_text(t['quant'])}{stored}").rstrip())
     tot = d["totals"]
     add("totals:")
     add(f"  constant bytes: {tot['constant_bytes']} ({_fmt_bytes(tot['constant_bytes'])})"
@@ -222,6 +227,10 @@ def inspect(path: Any, as_json: bool = False, verify_weights: bool = False, plan
                 f"lower bound {p['lower_bound_bytes']} ({_fmt_bytes(p['lower_bound_bytes'])}), "
                 f"arena / lower bound {ratio}, naive sum {p['naive_bytes']} "
                 f"({_fmt_bytes(p['naive_bytes'])}), {p['buffers']} buffers")
+            if p.get("weights_in_place_bytes") is not None:
+                add(f"  weights: {_fmt_bytes(p['weights_in_place_bytes'])} used in place from the file "
+                    f"(stored packed for this CPU's kernel), {_fmt_bytes(p['weights_packed_at_load_bytes'])} "
+                    "packed at load")
             add("kernels (op: kernel variant, nodes):")
             for k, n in p["kernels"].items():
                 add(f"  {k:<48} {n}")

@@ -6,6 +6,8 @@
 //   {"tensors": [{"name": str, "dtype": "f32"|"f16"|"bf16"|"s8"|"u8"|"s32"|"s64"|"bool",
 //                 "shape": [int, -1 = dynamic], "dim_names": [str] (optional),
 //                 "data": numpy array | bytes | None (None = not a constant),
+//                 "layout": "plain" | "c4/8" | "c4/16" | "c4/32" | "c4/64" (optional; packed
+//                           layouts store s8 weights as an int8 GEMM reads them, format 1.1),
 //                 "quant": None | {"axis": int (-1 = per tensor), "scales": [float],
 //                                  "zero_points": [int]}}],
 //    "nodes": [{"op": str, "version": int, "name": str, "inputs": [int, -1 = absent],
@@ -14,7 +16,9 @@
 // Attribute types: bool/int -> int, float -> float, str -> string, a list of ints (or an empty
 // list) -> ints, a list containing a float -> floats. read_model returns constants as read-only
 // numpy arrays of the tensor's dtype and shape (bf16 as uint16) that view the file image (a
-// memory map for a path) without copying; read_model also adds "format_version": "M.m".
+// memory map for a path) without copying — except tensors stored packed, which come back as
+// plain arrays unpacked into memory of their own, with "layout" saying how the file stores
+// them; read_model also adds "format_version": "M.m".
 // Errors are qrt::binding::StatusError (mapped to qrt.FormatError / InvalidArgumentError /
 // FileNotFoundError by the module's translator).
 #include <pybind11/numpy.h>
@@ -30,6 +34,7 @@
 #include "errors.h"
 #include "format/mapped_file.h"
 #include "format/model_def.h"
+#include "format/weight_layout.h"
 #include "qrt/format.h"
 
 namespace pyb = pybind11;
@@ -145,7 +150,32 @@ AttrDef to_attr(const std::string& name, const pyb::handle& v, const std::string
 struct Keep {
   std::vector<pyb::object> objects;
   std::vector<std::unique_ptr<pyb::buffer_info>> buffers;
+  std::vector<std::unique_ptr<std::vector<uint8_t>>> packed;  // bytes packed for "layout"
 };
+
+// "layout": "c4/<nr>" asks for the tensor's plain s8 data to be stored packed (format 1.1).
+void set_layout(TensorDef* t, const pyb::handle& layout, const std::string& where, Keep* keep) {
+  if (layout.is_none()) return;
+  const std::string name = pyb::isinstance<pyb::str>(layout) ? layout.cast<std::string>() : "";
+  format::WeightLayout wl;
+  uint32_t nr = 0;
+  if (!format::parse_layout(name, &wl, &nr))
+    bad(where + ": unknown layout '" + name + "' (plain, c4/8, c4/16, c4/32, c4/64)");
+  if (wl == format::WeightLayout::kPlain) return;
+  uint64_t N = 0, K = 0, bytes = 0;
+  if (!t->is_constant || t->dtype != DType::kS8 || !format::c4_matrix_dims(t->shape, &N, &K) ||
+      !format::c4_packed_bytes(N, K, nr, &bytes))
+    bad(where + ": layout '" + name + "' needs a constant s8 tensor of rank >= 2 with no zero dimension");
+  if (t->nbytes != N * K)
+    bad(where + ": data has " + std::to_string(t->nbytes) + " bytes, the shape needs " + std::to_string(N * K));
+  auto buf = std::make_unique<std::vector<uint8_t>>(bytes);
+  format::pack_c4(N, K, nr, reinterpret_cast<const int8_t*>(t->data), buf->data());
+  t->data = buf->data();
+  t->nbytes = bytes;
+  t->layout = wl;
+  t->layout_nr = nr;
+  keep->packed.push_back(std::move(buf));
+}
 
 void set_data(TensorDef* t, const pyb::handle& data, const std::string& where, Keep* keep) {
   if (data.is_none()) return;
@@ -203,6 +233,7 @@ ModelDef to_model(const pyb::handle& model_h, Keep* keep) {
       if (!any) t.dim_names.clear();
     }
     set_data(&t, get(td, "data", where, false), where + "['data']", keep);
+    set_layout(&t, get(td, "layout", where, false), where + "['layout']", keep);
     pyb::object q = get(td, "quant", where, false);
     if (!q.is_none()) {
       const std::string wq = where + "['quant']";
@@ -320,7 +351,16 @@ pyb::dict to_dict(const ModelDef& m, const std::shared_ptr<format::MappedFile>& 
     d["dtype"] = format::dtype_name(t.dtype);
     d["shape"] = pyb::cast(t.shape);
     d["dim_names"] = pyb::cast(t.dim_names);
-    if (t.is_constant) {
+    d["layout"] = format::layout_name(t.layout, t.layout_nr);
+    if (t.is_constant && t.layout != format::WeightLayout::kPlain) {
+      // Packed in the file: the plain array is unpacked into memory of its own.
+      pyb::array_t<int8_t> arr(t.shape);
+      uint64_t N = 0, K = 0;
+      format::c4_matrix_dims(t.shape, &N, &K);
+      format::unpack_c4(N, K, t.layout_nr, t.data, arr.mutable_data());
+      pyb::detail::array_proxy(arr.ptr())->flags &= ~pyb::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+      d["data"] = arr;
+    } else if (t.is_constant) {
       pyb::array arr(pyb::dtype(numpy_dtype(t.dtype)), t.shape, {},
                     t.nbytes ? static_cast<const void*>(t.data) : nullptr, base);
       pyb::detail::array_proxy(arr.ptr())->flags &= ~pyb::detail::npy_api::NPY_ARRAY_WRITEABLE_;

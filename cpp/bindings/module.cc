@@ -224,6 +224,7 @@ class PySession {
     d["metadata"] = meta;
     d["file_bytes"] = model_->file_bytes();
     d["packed_bytes"] = model_->packed_bytes();
+    d["in_place_weight_bytes"] = model_->in_place_weight_bytes();
     return d;
   }
 
@@ -252,6 +253,9 @@ py::dict cpu_info() {
   d["isa_cap"] = cpu::isa_name(cpu::isa_cap());
   py::dict kern;
   kern["gemm_u8s8"] = kernels::select_gemm_u8s8().name;
+  d["weight_layout"] = kernels::select_gemm_u8s8().isa == cpu::Isa::kRef
+                           ? std::string("plain")
+                           : "c4/" + std::to_string(kernels::select_gemm_u8s8().nr);
   kern["quantize_u8"] = kernels::select_quantize_u8().name;
   kern["gemm_f32"] = kernels::select_gemm_f32(format::DType::kF32).name;
   kern["gemm_f32f16"] = kernels::select_gemm_f32(format::DType::kF16).name;
@@ -312,6 +316,12 @@ PYBIND11_MODULE(_core, m) {
   m.def("set_isa_cap", [](const std::string& name) { qrt::binding::throw_if_error(qrt::cpu::set_isa_cap(name)); },
         "Caps kernel selection for models loaded afterwards (tests; QRT_ISA sets it per process).");
   m.def("operators", [] { return qrt::rt::OpRegistry::global().op_types(); });
+  m.def("native_weight_layout", [] {
+    // The layout this CPU's int8 GEMM (under the ISA cap) reads in place from a packed file.
+    const qrt::kernels::GemmU8S8Kernel& k = qrt::kernels::select_gemm_u8s8();
+    return k.isa == qrt::cpu::Isa::kRef ? std::string("plain") : "c4/" + std::to_string(k.nr);
+  }, "The packed weight layout ('c4/<nr>', or 'plain' for the reference kernel) that this CPU's "
+     "int8 GEMM kernel uses in place when a .qmodel stores its weights that way.");
 
   py::class_<PySession>(m, "Session")
       .def(py::init([](const py::object& src, int threads, size_t cache, bool verify, bool profile) {

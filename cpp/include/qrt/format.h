@@ -62,7 +62,8 @@
 //   values that only new writers emit. A reader accepts any minor of its major.
 // * Enum values below are stored in files: never renumber them; retired values stay reserved.
 // * Header flags: bits 0..15 are "compatible" (a reader ignores unknown ones), bits 16..31 are
-//   "incompatible" (a reader refuses a file with an unknown one set). v1 defines none.
+//   "incompatible" (a reader refuses a file with an unknown one set). 1.1 defines
+//   kHeaderPackedWeights.
 // * Sections: an unknown section kind is skipped when its kSectionRequired flag is clear and
 //   refused when it is set.
 // * Which operators and attributes exist is not part of the structural version: each node
@@ -81,7 +82,7 @@ namespace qrt::format {
 // and truncated copies, as in PNG's signature.
 constexpr uint8_t kMagic[8] = {0x89, 'Q', 'M', 'D', 0x0D, 0x0A, 0x1A, 0x0A};
 constexpr uint16_t kFormatMajor = 1;
-constexpr uint16_t kFormatMinor = 0;
+constexpr uint16_t kFormatMinor = 1;  // the newest minor this code reads and writes
 
 // Required alignment, from the start of the file, of the weights section and of every constant
 // tensor's data (a cache line, and enough for any SIMD load).
@@ -95,14 +96,19 @@ constexpr uint32_t kMaxSections = 256;
 
 // ---- header ---------------------------------------------------------------------------------
 
-// Header flag bits. None defined in v1.
+// Header flag bits.
 constexpr uint32_t kHeaderIncompatibleFlagsMask = 0xFFFF0000u;
+// 1.1, incompatible: some constant is stored in a packed layout (TensorRecord.layout != 0), so a
+// 1.0 reader, which would take those bytes for row-major elements, must refuse the file. Set by
+// writers exactly when a tensor is packed; such files also use records of >= 40 bytes.
+constexpr uint32_t kHeaderPackedWeights = 1u << 16;
+constexpr uint32_t kHeaderKnownIncompatibleFlags = kHeaderPackedWeights;
 
 struct FileHeader {                 // at offset 0
   uint8_t magic[8];                 // kMagic
   uint16_t format_major;            // kFormatMajor
   uint16_t format_minor;            // kFormatMinor
-  uint32_t flags;                   // see above; 0 in v1
+  uint32_t flags;                   // see above
   uint32_t header_size;             // sizeof(FileHeader) in v1; >= 64 in any version
   uint32_t section_count;           // entries in the section table, <= kMaxSections
   uint64_t file_size;               // exact length of the file in bytes
@@ -186,6 +192,19 @@ struct TensorRecord {
   uint32_t quant_count;             // 0: not quantized; else scales/zero points stored
 };
 static_assert(sizeof(TensorRecord) == 32, "TensorRecord is 32 bytes on disk");
+
+// Appended to TensorRecord in 1.1 (present when record_size >= 40; a reader of a file with
+// smaller records takes both as 0). Writers use 40-byte records only in files that pack a tensor,
+// so files without packed weights stay byte-identical to 1.0 ones.
+struct TensorRecordV1_1 {
+  uint32_t layout;                  // WeightLayout (format/weight_layout.h): 0 plain, 1 c4
+  uint32_t layout_param;            // c4: nr (8, 16, 32 or 64); plain: 0
+};
+static_assert(sizeof(TensorRecord) + sizeof(TensorRecordV1_1) == 40, "1.1 tensor records are 40 bytes");
+// A writer that packs leaves at least this many zero bytes after the last packed tensor's data
+// inside the weights section, so that kernels reading whole tiles past a panel's end (AMX) can
+// use the bytes in place. Readers do not rely on it: the runtime checks and copies otherwise.
+constexpr uint64_t kPackedTailBytes = 4096;
 
 // ---- nodes section --------------------------------------------------------------------------
 //   RecordsHeader  (record_size >= sizeof(NodeRecord), a multiple of 8)

@@ -92,9 +92,12 @@ class Model {
   const std::vector<TensorInfo>& inputs() const;
   const std::vector<TensorInfo>& outputs() const;
   const std::vector<std::pair<std::string, std::string>>& metadata() const;
-  // Bytes of the file image and of weights packed at load.
+  // Bytes of the file image; of weights packed at load (memory of the Model's own); and of
+  // weights the file stores already packed for this CPU's kernel, used in place from the file
+  // image (format 1.1 packed layouts: no packing at load, pages shared through the page cache).
   size_t file_bytes() const;
   size_t packed_bytes() const;
+  size_t in_place_weight_bytes() const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "format/model_def.h"
+#include "format/weight_layout.h"
 #include "qrt/format.h"
 
 namespace qrt::format {
@@ -99,32 +100,32 @@ std::string shape_str(const std::vector<int64_t>& s) {
 Status validate_quant(const ModelDef& m, size_t ti) {
   const TensorDef& t = m.tensors[ti];
   const QuantParams& q = t.quant;
-  const std::string where = tensor_ref(m, ti) + ": quantization: ";
+  auto where = [&] { return tensor_ref(m, ti) + ": quantization: "; };  // built only for an error
   if (q.scales.size() != q.zero_points.size())
-    return FormatError(where + std::to_string(q.scales.size()) + " scales but " +
+    return FormatError(where() + std::to_string(q.scales.size()) + " scales but " +
                        std::to_string(q.zero_points.size()) + " zero points");
   if (q.scales.empty()) {
     if (q.axis != -1)
-      return FormatError(where + "axis " + std::to_string(q.axis) + " without scales");
+      return FormatError(where() + "axis " + std::to_string(q.axis) + " without scales");
     return OkStatus();
   }
   if (!quantizable(t.dtype))
-    return FormatError(where + "parameters on a " + dtype_name(t.dtype) +
+    return FormatError(where() + "parameters on a " + dtype_name(t.dtype) +
                        " tensor (only u8, s8 and s32 tensors are quantized)");
   if (q.axis == -1) {
     if (q.scales.size() != 1)
-      return FormatError(where + "per-tensor (axis -1) needs 1 scale, got " +
+      return FormatError(where() + "per-tensor (axis -1) needs 1 scale, got " +
                          std::to_string(q.scales.size()));
   } else {
     if (q.axis < -1 || static_cast<size_t>(q.axis) >= t.shape.size())
-      return FormatError(where + "axis " + std::to_string(q.axis) + " out of range for rank " +
+      return FormatError(where() + "axis " + std::to_string(q.axis) + " out of range for rank " +
                          std::to_string(t.shape.size()));
     const int64_t d = t.shape[q.axis];
     if (d < 0)
-      return FormatError(where + "per-axis quantization on dynamic dimension " +
+      return FormatError(where() + "per-axis quantization on dynamic dimension " +
                          std::to_string(q.axis));
     if (static_cast<uint64_t>(d) != q.scales.size())
-      return FormatError(where + "per-axis scale count " + std::to_string(q.scales.size()) +
+      return FormatError(where() + "per-axis scale count " + std::to_string(q.scales.size()) +
                          " != dimension " + std::to_string(q.axis) + " size " + std::to_string(d));
   }
   int64_t lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
@@ -135,12 +136,12 @@ Status validate_quant(const ModelDef& m, size_t ti) {
     if (!std::isnormal(s) || !(s > 0.f)) {  // rejects NaN, inf, 0, negatives and denormals
       char buf[32];
       std::snprintf(buf, sizeof buf, "%g", static_cast<double>(s));
-      return FormatError(where + "scale[" + std::to_string(i) + "] = " + buf +
+      return FormatError(where() + "scale[" + std::to_string(i) + "] = " + buf +
                          " (must be finite and > 0, and not denormal)");
     }
     const int64_t z = q.zero_points[i];
     if (z < lo || z > hi)
-      return FormatError(where + "zero_point[" + std::to_string(i) + "] = " + std::to_string(z) +
+      return FormatError(where() + "zero_point[" + std::to_string(i) + "] = " + std::to_string(z) +
                          " outside the " + dtype_name(t.dtype) + " range [" + std::to_string(lo) +
                          ", " + std::to_string(hi) + "]");
   }
@@ -149,36 +150,55 @@ Status validate_quant(const ModelDef& m, size_t ti) {
 
 Status validate_tensor(const ModelDef& m, size_t ti) {
   const TensorDef& t = m.tensors[ti];
-  const std::string where = tensor_ref(m, ti) + ": ";
-  if (t.name.empty()) return FormatError(where + "empty name");
+  auto where = [&] { return tensor_ref(m, ti) + ": "; };  // built only for an error
+  if (t.name.empty()) return FormatError(where() + "empty name");
   const int dt = static_cast<int>(t.dtype);
   if (dt <= 0 || dt >= kNumDTypes)
-    return FormatError(where + "invalid dtype " + std::to_string(dt));
+    return FormatError(where() + "invalid dtype " + std::to_string(dt));
   if (t.shape.size() > kMaxRank)
-    return FormatError(where + "rank " + std::to_string(t.shape.size()) + " exceeds the maximum " +
+    return FormatError(where() + "rank " + std::to_string(t.shape.size()) + " exceeds the maximum " +
                        std::to_string(kMaxRank));
   for (size_t d = 0; d < t.shape.size(); ++d)
     if (t.shape[d] < -1)
-      return FormatError(where + "dimension " + std::to_string(d) + " is " +
+      return FormatError(where() + "dimension " + std::to_string(d) + " is " +
                          std::to_string(t.shape[d]) + " (must be >= 0, or -1 for dynamic)");
   if (!t.dim_names.empty() && t.dim_names.size() != t.shape.size())
-    return FormatError(where + std::to_string(t.dim_names.size()) + " dim names for rank " +
+    return FormatError(where() + std::to_string(t.dim_names.size()) + " dim names for rank " +
                        std::to_string(t.shape.size()));
   if (t.is_constant) {
     uint64_t numel;
     if (!shape_numel(t.shape, &numel))
-      return FormatError(where + "constant with shape " + shape_str(t.shape) +
+      return FormatError(where() + "constant with shape " + shape_str(t.shape) +
                          " (constants need static dims and an element count that fits 64 bits)");
     const uint64_t es = dtype_size(t.dtype);
     if (numel > std::numeric_limits<uint64_t>::max() / es)
-      return FormatError(where + "constant byte size overflows 64 bits");
-    if (t.nbytes != numel * es)
-      return FormatError(where + "constant has " + std::to_string(t.nbytes) + " bytes, expected " +
+      return FormatError(where() + "constant byte size overflows 64 bits");
+    if (t.layout == WeightLayout::kC4) {
+      uint64_t N = 0, K = 0, want = 0;
+      if (t.dtype != DType::kS8 || !c4_matrix_dims(t.shape, &N, &K))
+        return FormatError(where() + "the c4 layout needs s8 weights of rank >= 2 with no zero "
+                           "dimension, got " + dtype_name(t.dtype) + " " + shape_str(t.shape));
+      if (!c4_nr_valid(t.layout_nr) || !c4_packed_bytes(N, K, t.layout_nr, &want))
+        return FormatError(where() + "c4 layout with nr " + std::to_string(t.layout_nr) +
+                           " (8, 16, 32 or 64)");
+      if (t.nbytes != want)
+        return FormatError(where() + "constant has " + std::to_string(t.nbytes) + " bytes, expected " +
+                           std::to_string(want) + " (" + std::to_string(N) + " x " +
+                           std::to_string(K) + " s8 in " + layout_name(t.layout, t.layout_nr) + ")");
+    } else if (t.layout != WeightLayout::kPlain || t.layout_nr != 0) {
+      return FormatError(where() + "unknown weight layout " +
+                         std::to_string(static_cast<uint32_t>(t.layout)) + " / " +
+                         std::to_string(t.layout_nr));
+    } else if (t.nbytes != numel * es) {
+      return FormatError(where() + "constant has " + std::to_string(t.nbytes) + " bytes, expected " +
                          std::to_string(numel * es) + " (" + std::to_string(numel) + " x " +
                          dtype_name(t.dtype) + ", shape " + shape_str(t.shape) + ")");
-    if (t.nbytes > 0 && t.data == nullptr) return FormatError(where + "constant without data");
+    }
+    if (t.nbytes > 0 && t.data == nullptr) return FormatError(where() + "constant without data");
   } else if (t.nbytes != 0 || t.data != nullptr) {
-    return FormatError(where + "non-constant tensor carries data");
+    return FormatError(where() + "non-constant tensor carries data");
+  } else if (t.layout != WeightLayout::kPlain || t.layout_nr != 0) {
+    return FormatError(where() + "non-constant tensor with a weight layout");
   }
   return validate_quant(m, ti);
 }
@@ -222,40 +242,40 @@ Status validate_model(const ModelDef& m) {
   // Producers first (so that an early use of a later output is reported as an ordering error).
   for (size_t ni = 0; ni < m.nodes.size(); ++ni) {
     const NodeDef& n = m.nodes[ni];
-    const std::string where = node_ref(n, ni) + ": ";
-    if (n.op_type.empty()) return FormatError(where + "empty op type");
-    if (n.op_version < 1) return FormatError(where + "op version 0 (must be >= 1)");
+    auto where = [&] { return node_ref(n, ni) + ": "; };  // built only for an error
+    if (n.op_type.empty()) return FormatError(where() + "empty op type");
+    if (n.op_version < 1) return FormatError(where() + "op version 0 (must be >= 1)");
     for (size_t k = 0; k < n.outputs.size(); ++k) {
       const int32_t t = n.outputs[k];
       if (!valid(t))
-        return FormatError(where + "output " + std::to_string(k) + ": tensor index " +
+        return FormatError(where() + "output " + std::to_string(k) + ": tensor index " +
                            std::to_string(t) + " out of range [0, " + std::to_string(nt) + ")");
       if (state[t] == 1)
-        return FormatError(where + "output " + std::to_string(k) + ": " + tensor_ref(m, t) + " is " +
+        return FormatError(where() + "output " + std::to_string(k) + ": " + tensor_ref(m, t) + " is " +
                            (m.tensors[t].is_constant ? "a constant" : "a graph input"));
       if (producer[t] >= 0)
-        return FormatError(where + "output " + std::to_string(k) + ": " + tensor_ref(m, t) +
+        return FormatError(where() + "output " + std::to_string(k) + ": " + tensor_ref(m, t) +
                            " is already produced by " +
                            node_ref(m.nodes[producer[t]], static_cast<size_t>(producer[t])));
       producer[t] = static_cast<int64_t>(ni);
     }
     for (size_t a = 0; a < n.attrs.size(); ++a) {
       const AttrDef& at = n.attrs[a];
-      if (at.name.empty()) return FormatError(where + "attribute #" + std::to_string(a) + " has no name");
+      if (at.name.empty()) return FormatError(where() + "attribute #" + std::to_string(a) + " has no name");
       const int ty = static_cast<int>(at.type);
       if (ty < 1 || ty > 5)
-        return FormatError(where + "attribute '" + at.name + "': invalid type " + std::to_string(ty));
+        return FormatError(where() + "attribute '" + at.name + "': invalid type " + std::to_string(ty));
       if (n.attrs.size() <= 16) {
         for (size_t b = 0; b < a; ++b)
           if (n.attrs[b].name == at.name)
-            return FormatError(where + "duplicate attribute '" + at.name + "'");
+            return FormatError(where() + "duplicate attribute '" + at.name + "'");
       }
     }
     if (n.attrs.size() > 16) {  // hostile files: no quadratic scan
       std::unordered_set<std::string_view> seen;
       for (const AttrDef& at : n.attrs)
         if (!seen.insert(at.name).second)
-          return FormatError(where + "duplicate attribute '" + at.name + "'");
+          return FormatError(where() + "duplicate attribute '" + at.name + "'");
     }
   }
   for (size_t ni = 0; ni < m.nodes.size(); ++ni) {
@@ -263,15 +283,15 @@ Status validate_model(const ModelDef& m) {
     for (size_t k = 0; k < n.inputs.size(); ++k) {
       const int32_t t = n.inputs[k];
       if (t == kNoTensor) continue;
-      const std::string where = node_ref(n, ni) + ": input " + std::to_string(k) + ": ";
+      auto where = [&] { return node_ref(n, ni) + ": input " + std::to_string(k) + ": "; };  // built only for an error
       if (!valid(t))
-        return FormatError(where + "tensor index " + std::to_string(t) + " out of range [0, " +
+        return FormatError(where() + "tensor index " + std::to_string(t) + " out of range [0, " +
                            std::to_string(nt) + ") (or -1 for absent)");
       if (state[t]) continue;
       if (producer[t] < 0)
-        return FormatError(where + tensor_ref(m, t) +
+        return FormatError(where() + tensor_ref(m, t) +
                            " is not a constant, not a graph input and not produced by any node");
-      return FormatError(where + tensor_ref(m, t) + " is produced by a later node, " +
+      return FormatError(where() + tensor_ref(m, t) + " is produced by a later node, " +
                          node_ref(m.nodes[producer[t]], static_cast<size_t>(producer[t])) +
                          " (nodes must be in topological order)");
     }

@@ -43,6 +43,10 @@ struct QuantParams {
   bool empty() const { return scales.empty(); }
 };
 
+// How a constant's bytes are arranged (TensorRecord.layout, format 1.1; format/weight_layout.h).
+// Stored in files: never renumber, only append.
+enum class WeightLayout : uint32_t { kPlain = 0, kC4 = 1 };
+
 struct TensorDef {
   std::string name;
   DType dtype = DType::kUndefined;
@@ -50,7 +54,9 @@ struct TensorDef {
   std::vector<std::string> dim_names;  // empty, or one per dim ("" for unnamed/static)
   bool is_constant = false;
   const uint8_t* data = nullptr;   // constants: element bytes, little-endian, row-major
-  uint64_t nbytes = 0;             // constants: == numel * dtype_size
+  uint64_t nbytes = 0;             // constants: numel * dtype_size (plain) or the layout's size
+  WeightLayout layout = WeightLayout::kPlain;  // kC4: s8 [N, ...] packed for an int8 GEMM
+  uint32_t layout_nr = 0;          // kC4: panel width 8, 16, 32 or 64; 0 for plain
   QuantParams quant;
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "format/weight_layout.h"
 #include "format/crc32c.h"
 #include "format/le.h"
 #include "format/model_def.h"
@@ -149,7 +150,7 @@ std::string tensor_where(uint32_t i, const std::string& name) {
 }
 
 Status parse_tensors(Cursor c, Strings& strings, const SectionInfo& weights,
-                     const uint8_t* data, ModelDef* m) {
+                     const uint8_t* data, uint32_t header_flags, ModelDef* m) {
   uint32_t count, record_size;
   QRT_RETURN_IF_ERROR(read_records_header(&c, sizeof(TensorRecord), "tensor", &count, &record_size));
   if (count > static_cast<uint32_t>(std::numeric_limits<int32_t>::max()))
@@ -168,13 +169,32 @@ Status parse_tensors(Cursor c, Strings& strings, const SectionInfo& weights,
     const uint64_t data_size = c.u64();
     const int32_t axis = c.i32();
     const uint32_t qcount = c.u32();
-    c.skip(record_size - sizeof(TensorRecord));
+    uint32_t layout = 0, layout_param = 0;
+    if (record_size >= sizeof(TensorRecord) + sizeof(TensorRecordV1_1)) {
+      layout = c.u32();
+      layout_param = c.u32();
+      c.skip(record_size - sizeof(TensorRecord) - sizeof(TensorRecordV1_1));
+    } else {
+      c.skip(record_size - sizeof(TensorRecord));
+    }
     QRT_RETURN_IF_ERROR(strings.get(name, "tensors section: " + where + ": name", &t.name));
     where = "tensors section: " + tensor_where(i, t.name);
     if (dtype == 0 || dtype >= kNumDTypes)
       return FormatError(where + ": invalid dtype " + num(dtype) + " (valid: 1.." +
                          num(kNumDTypes - 1) + ")");
     t.dtype = static_cast<DType>(dtype);
+    if (layout != static_cast<uint32_t>(WeightLayout::kPlain)) {
+      if (layout != static_cast<uint32_t>(WeightLayout::kC4))
+        return FormatError(where + ": unknown weight layout " + num(layout) + " (0 plain, 1 c4)");
+      if (!(header_flags & kHeaderPackedWeights))
+        return FormatError(where + ": packed layout without the header's packed-weights flag");
+      if (!c4_nr_valid(layout_param))
+        return FormatError(where + ": c4 layout with nr " + num(layout_param) + " (8, 16, 32 or 64)");
+    } else if (layout_param != 0) {
+      return FormatError(where + ": plain layout with a layout parameter " + num(layout_param));
+    }
+    t.layout = static_cast<WeightLayout>(layout);
+    t.layout_nr = layout_param;
     if (flags & ~kTensorKnownFlags)
       return FormatError(where + ": unknown flag bits " + hex32(flags & ~kTensorKnownFlags));
     if (rank > kMaxRank)
@@ -375,9 +395,10 @@ Result<FileInfo> read_file_info(const uint8_t* data, size_t size, bool verify_ch
   if (info.file_size != size)
     return FormatError("header says the file is " + num(info.file_size) + " bytes but it is " +
                        num(size) + (size < info.file_size ? " (truncated)" : ""));
-  if (info.flags & kHeaderIncompatibleFlagsMask)
+  if (info.flags & kHeaderIncompatibleFlagsMask & ~kHeaderKnownIncompatibleFlags)
     return FormatError("header has unknown incompatible flags " +
-                       hex32(info.flags & kHeaderIncompatibleFlagsMask) + "; upgrade qrt");
+                       hex32(info.flags & kHeaderIncompatibleFlagsMask & ~kHeaderKnownIncompatibleFlags) +
+                       "; upgrade qrt");
   if (entry_size < sizeof(SectionEntry) || entry_size % 8 != 0 || entry_size > 4096)
     return FormatError("section entry size " + num(entry_size) +
                        " is invalid (a multiple of 8 in [32, 4096])");
@@ -482,12 +503,26 @@ Result<ModelDef> read_model(const uint8_t* data, size_t size, const ReadOptions&
   Strings strings;
   strings.set_budget(size);
   QRT_RETURN_IF_ERROR(strings.parse(cursor(SectionKind::kStrings)));
-  QRT_RETURN_IF_ERROR(parse_tensors(cursor(SectionKind::kTensors), strings, weights, data, &m));
+  QRT_RETURN_IF_ERROR(
+      parse_tensors(cursor(SectionKind::kTensors), strings, weights, data, info.flags, &m));
   QRT_RETURN_IF_ERROR(parse_nodes(cursor(SectionKind::kNodes), strings, &m));
   QRT_RETURN_IF_ERROR(parse_graph(cursor(SectionKind::kGraph), &m));
   if (found[static_cast<uint32_t>(SectionKind::kMetadata)])
     QRT_RETURN_IF_ERROR(parse_metadata(cursor(SectionKind::kMetadata), strings, &m));
   QRT_RETURN_IF_ERROR(validate_model(m));
+  if (options.verify_weights) {
+    // The checksum says the bytes are the writer's; this says a packed tensor's derived bytes
+    // (column sums, zero padding) agree with its weights, as a runtime that unpacks and repacks
+    // would compute them — so a packed file gives the same results on every CPU.
+    for (const TensorDef& t : m.tensors) {
+      if (t.layout != WeightLayout::kC4) continue;
+      uint64_t N = 0, K = 0;
+      c4_matrix_dims(t.shape, &N, &K);
+      const std::string why = check_c4(N, K, t.layout_nr, t.data);
+      if (!why.empty())
+        return FormatError("tensor '" + t.name + "' (" + layout_name(t.layout, t.layout_nr) + "): " + why);
+    }
+  }
   return m;
 }
 

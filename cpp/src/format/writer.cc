@@ -74,19 +74,22 @@ Status write_model_unchecked(const ModelDef& m, std::vector<uint8_t>* out) {
   // Weights layout (relative to the weights section's start, which is 64-aligned).
   std::vector<uint64_t> rel_offset(m.tensors.size(), 0);
   uint64_t weights_size = 0;
+  bool packed = false;  // format 1.1: 40-byte tensor records, kHeaderPackedWeights, minor 1
   for (size_t i = 0; i < m.tensors.size(); ++i) {
     const TensorDef& t = m.tensors[i];
+    packed |= t.layout != WeightLayout::kPlain;
     if (!t.is_constant) continue;
     weights_size = (weights_size + kWeightsAlignment - 1) / kWeightsAlignment * kWeightsAlignment;
     rel_offset[i] = weights_size;
     weights_size += t.nbytes;
   }
+  if (packed) weights_size += kPackedTailBytes;
 
   // Tensors (data_offset patched once the weights section's offset is known).
   le::Out tensors;
   std::vector<size_t> data_offset_pos(m.tensors.size(), 0);
   tensors.u32(static_cast<uint32_t>(m.tensors.size()));
-  tensors.u32(sizeof(TensorRecord));
+  tensors.u32(packed ? sizeof(TensorRecord) + sizeof(TensorRecordV1_1) : sizeof(TensorRecord));
   for (size_t i = 0; i < m.tensors.size(); ++i) {
     const TensorDef& t = m.tensors[i];
     const size_t start = tensors.size();
@@ -108,6 +111,10 @@ Status write_model_unchecked(const ModelDef& m, std::vector<uint8_t>* out) {
     tensors.u64(t.is_constant ? t.nbytes : 0);
     tensors.i32(t.quant.axis);
     tensors.u32(static_cast<uint32_t>(t.quant.scales.size()));
+    if (packed) {
+      tensors.u32(static_cast<uint32_t>(t.layout));
+      tensors.u32(t.layout_nr);
+    }
     for (int64_t d : t.shape) tensors.i64(d);
     for (uint32_t id : dim_names) tensors.u32(id);
     for (float s : t.quant.scales) tensors.f32(s);
@@ -247,8 +254,8 @@ Status write_model_unchecked(const ModelDef& m, std::vector<uint8_t>* out) {
   le::Out h;
   h.bytes(kMagic, 8);
   h.u16(kFormatMajor);
-  h.u16(kFormatMinor);
-  h.u32(0);                                   // flags
+  h.u16(packed ? 1 : 0);                      // the lowest minor that describes the file
+  h.u32(packed ? kHeaderPackedWeights : 0);   // flags
   h.u32(sizeof(FileHeader));
   h.u32(nsec);
   h.u64(file_size);

@@ -48,7 +48,7 @@ struct PackedBuffer {
   PackedBuffer() = default;
   explicit PackedBuffer(size_t bytes);
   ~PackedBuffer();
-  PackedBuffer(PackedBuffer&& o) noexcept : p(o.p), n(o.n), owned(o.owned) {
+  PackedBuffer(PackedBuffer&& o) noexcept : p(o.p), n(o.n), owned(o.owned), mapped(o.mapped) {
     o.p = nullptr;
     o.n = 0;
   }
@@ -56,11 +56,23 @@ struct PackedBuffer {
     std::swap(p, o.p);
     std::swap(n, o.n);
     std::swap(owned, o.owned);
+    std::swap(mapped, o.mapped);
     return *this;
+  }
+  // Weights already in the kernel's layout in the file image (format 1.1 packed tensors): used
+  // in place, never freed here; the Model keeps the image alive.
+  static PackedBuffer in_place(const void* data, size_t bytes) {
+    PackedBuffer b;
+    b.p = const_cast<void*>(data);
+    b.n = bytes;
+    b.owned = false;
+    b.mapped = true;
+    return b;
   }
   void* p = nullptr;
   size_t n = 0;
-  bool owned = true;  // false: the block belongs to a WeightSlab
+  bool owned = true;    // false: the block belongs to a WeightSlab or to the file image
+  bool mapped = false;  // in_place(): the bytes are the file's
 };
 
 }  // namespace qrt::rt

@@ -11,6 +11,7 @@
 #include "kernels/dwconv_f32.h"
 #include "kernels/dwconv_u8s8.h"
 #include "kernels/im2col_u8.h"
+#include "format/weight_layout.h"
 #include "ops/common.h"
 #include "ops/dense_conv.h"
 
@@ -59,6 +60,19 @@ class Conv2dOp : public Op {
     const size_t og = static_cast<size_t>(g.cout / g.group);
     const size_t K = static_cast<size_t>(g.kh * g.kw * w->shape[3]);
     QRT_ASSIGN_OR_RETURN(int64_t wo, c.attr_int("weight_only", 0));
+    // Weights packed in the file (format 1.1) reach the GEMM whole; the depthwise and grouped
+    // paths slice or transpose them, so they get the plain bytes.
+    format::TensorDef wplain;
+    std::vector<uint8_t> unpacked;
+    const bool depthwise = g.group == g.cin && g.cout == g.cin;
+    if (w->layout != format::WeightLayout::kPlain && (g.group != 1 || depthwise)) {
+      wplain = *w;
+      wplain.data = format::plain_data(*w, &unpacked);
+      wplain.nbytes = format::plain_nbytes(*w);
+      wplain.layout = format::WeightLayout::kPlain;
+      wplain.layout_nr = 0;
+      w = &wplain;
+    }
     if (g.group == g.cin && g.cout == g.cin && x->dtype == DType::kF32 &&
         (w->dtype == DType::kF32 || w->dtype == DType::kF16 || w->dtype == DType::kBF16)) {
       QRT_RETURN_IF_ERROR(op->init_depthwise_f32(c, w, b));
@@ -79,6 +93,11 @@ class Conv2dOp : public Op {
       ws.shape = {static_cast<int64_t>(og), static_cast<int64_t>(K)};
       ws.is_constant = true;
       ws.data = w->data + gi * og * K * esz;
+      if (w->layout != format::WeightLayout::kPlain) {  // group == 1: the whole tensor
+        ws.nbytes = w->nbytes;
+        ws.layout = w->layout;
+        ws.layout_nr = w->layout_nr;
+      }
       ws.quant.axis = w->quant.axis;
       if (w->quant.scales.size() == static_cast<size_t>(g.cout)) {
         ws.quant.scales.assign(w->quant.scales.begin() + gi * og, w->quant.scales.begin() + (gi + 1) * og);
@@ -471,7 +490,12 @@ class Conv2dOp : public Op {
   }
   size_t packed_bytes() const override {
     size_t n = dw_weights_.size() * sizeof(float) + dwq_packed_.n;
-    for (const auto& l : groups_) n += l.packed.n;
+    for (const auto& l : groups_) n += l.packed.mapped ? 0 : l.packed.n;
+    return n;
+  }
+  size_t in_place_bytes() const override {
+    size_t n = 0;
+    for (const auto& l : groups_) n += l.packed.mapped ? l.packed.n : 0;
     return n;
   }
 

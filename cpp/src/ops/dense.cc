@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/checks.h"
+#include "format/weight_layout.h"
 #include "kernels/gemm_f32.h"
 #include "kernels/gemm_u8s8.h"
 #include "kernels/quantize_u8.h"
@@ -14,6 +15,21 @@
 #include "ops/dense_conv.h"
 
 namespace qrt::rt {
+
+bool weights_in_place(const CreateContext& c, const format::TensorDef& w,
+                      const kernels::GemmU8S8Kernel& k, size_t N, size_t K) {
+  // Every SIMD gemm_u8s8 variant packs the c4 layout of its nr (tests/cpp/format/
+  // weight_layout_test.cc checks each byte for byte); the reference packs another one.
+  if (w.layout != format::WeightLayout::kC4 || k.isa == cpu::Isa::kRef ||
+      static_cast<uint32_t>(k.nr) != w.layout_nr || !c.image_end)
+    return false;
+  uint64_t wn = 0, wk = 0;
+  if (!format::c4_matrix_dims(w.shape, &wn, &wk) || wn != N || wk != K) return false;
+  // The kernel may read past the layout's end (packed_size includes that slack): those bytes
+  // must be inside the image. Writers leave kPackedTailBytes after the last packed tensor.
+  const size_t need = k.packed_size(N, K);
+  return w.data <= c.image_end && need <= static_cast<size_t>(c.image_end - w.data);
+}
 
 Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
                            const format::TensorDef* w, const format::TensorDef* b, size_t n,
@@ -60,12 +76,14 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
                          "' have a non-zero zero point; qrt weights are symmetric");
   std::vector<float> wscale(N);
   for (size_t i = 0; i < N; ++i) wscale[i] = wq.scales[wq.scales.size() == 1 ? 0 : i];
-  const int8_t* wdata = reinterpret_cast<const int8_t*>(w->data);
+  std::vector<uint8_t> unpacked;  // a packed file's weights, when this path needs them plain
+  auto plain = [&] { return reinterpret_cast<const int8_t*>(format::plain_data(*w, &unpacked)); };
 
   if (xd == DType::kF32 && weight_only) {
     // int8-weight: the file stores int8 (a quarter of fp32); weights are widened once at load.
     mode = Mode::kFloat;
     std::vector<float> deq(N * K);
+    const int8_t* wdata = plain();
     for (size_t i = 0; i < N; ++i)
       for (size_t j = 0; j < K; ++j) deq[i * K + j] = wscale[i] * static_cast<float>(wdata[i * K + j]);
     fk = &kernels::select_gemm_f32(DType::kF32);
@@ -79,8 +97,12 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
     return OkStatus();
   }
   qk = &kernels::select_gemm_u8s8();
-  packed = PackedBuffer(qk->packed_size(N, K));
-  qk->pack(N, K, wdata, K, packed.p);
+  if (weights_in_place(c, *w, *qk, N, K)) {
+    packed = PackedBuffer::in_place(w->data, qk->packed_size(N, K));
+  } else {
+    packed = PackedBuffer(qk->packed_size(N, K));
+    qk->pack(N, K, plain(), K, packed.p);
+  }
   if (xd == DType::kF32) {
     mode = Mode::kDynamic;
     w_scale = wscale;
@@ -304,7 +326,8 @@ class DenseOp : public Op {
 
   bool foldable() const override { return false; }
   std::string kernel_name() const override { return lw_.kernel_name(); }
-  size_t packed_bytes() const override { return lw_.packed.n; }
+  size_t packed_bytes() const override { return lw_.packed.mapped ? 0 : lw_.packed.n; }
+  size_t in_place_bytes() const override { return lw_.packed.mapped ? lw_.packed.n : 0; }
 
  private:
   LinearWeights lw_;

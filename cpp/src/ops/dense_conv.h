@@ -42,6 +42,11 @@ struct LinearWeights {
   DType out_dtype() const { return mode == Mode::kStatic ? DType::kU8 : DType::kF32; }
 };
 
+// May the packed bytes of `w` (format 1.1, c4 layout) be handed to kernel `k` as they lie in the
+// file image, for an N x K product? (Same layout and nr, and the kernel's reads stay inside.)
+bool weights_in_place(const CreateContext& c, const format::TensorDef& w,
+                      const kernels::GemmU8S8Kernel& k, size_t N, size_t K);
+
 void register_dense_op(OpRegistry& r);
 void register_conv2d_op(OpRegistry& r);
 void register_pool2d_ops(OpRegistry& r);

@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "format/mapped_file.h"
+#include "format/weight_layout.h"
+#include "kernels/gemm_u8s8.h"
 #include "runtime/model_impl.h"
 
 namespace qrt {
@@ -27,6 +29,7 @@ const std::vector<std::pair<std::string, std::string>>& Model::metadata() const 
 }
 size_t Model::file_bytes() const { return impl_->file_bytes; }
 size_t Model::packed_bytes() const { return impl_->packed_bytes; }
+size_t Model::in_place_weight_bytes() const { return impl_->in_place_bytes; }
 
 namespace {
 
@@ -76,7 +79,8 @@ class PackedSourceDropper {
 
  private:
   void drop(const format::TensorDef& t) {
-    if (!t.is_constant || !t.data) return;
+    // Packed tensors may be in use in place (format 1.1); build() drops the ones that are not.
+    if (!t.is_constant || !t.data || t.layout != format::WeightLayout::kPlain) return;
     const uintptr_t d = reinterpret_cast<uintptr_t>(t.data);
     if (d >= base_ && d + t.nbytes <= base_ + size_) drop_pages(t.data, t.nbytes);
   }
@@ -127,6 +131,42 @@ void copy_run_constants(Model::Impl& impl) {
   }
 }
 
+// Packed tensors (format 1.1) are meant for Dense/Conv2d; any other reader — an op, or the graph
+// output list — gets plain bytes, unpacked here once, so that no op ever sees a packed layout
+// where it expects row-major elements (a file is free to share a weight with another op).
+void unpack_other_uses(Model::Impl& impl) {
+  format::ModelDef& def = impl.def;
+  std::vector<char> other(def.tensors.size(), 0);
+  for (const format::NodeDef& n : def.nodes)
+    if (!packs(n))
+      for (int32_t i : n.inputs)
+        if (i >= 0) other[i] = 1;
+  for (int32_t o : def.outputs) other[o] = 1;
+  for (size_t t = 0; t < def.tensors.size(); ++t) {
+    format::TensorDef& td = def.tensors[t];
+    if (!other[t] || td.layout == format::WeightLayout::kPlain) continue;
+    impl.unpacked.emplace_back();
+    std::vector<uint8_t>& buf = impl.unpacked.back();
+    format::plain_data(td, &buf);
+    td.data = buf.data();
+    td.nbytes = buf.size();
+    td.layout = format::WeightLayout::kPlain;
+    td.layout_nr = 0;
+  }
+}
+
+// The byte ranges of packed tensors this CPU's int8 GEMM reads in place (same c4 nr), sorted.
+std::vector<std::pair<uintptr_t, uintptr_t>> in_place_ranges(const format::ModelDef& def) {
+  std::vector<std::pair<uintptr_t, uintptr_t>> r;
+  const kernels::GemmU8S8Kernel& k = kernels::select_gemm_u8s8();
+  if (k.isa == cpu::Isa::kRef) return r;
+  for (const format::TensorDef& t : def.tensors)
+    if (t.layout == format::WeightLayout::kC4 && t.layout_nr == static_cast<uint32_t>(k.nr) && t.data)
+      r.emplace_back(reinterpret_cast<uintptr_t>(t.data), reinterpret_cast<uintptr_t>(t.data) + t.nbytes);
+  std::sort(r.begin(), r.end());
+  return r;
+}
+
 Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, const uint8_t* data,
                                            size_t size, const LoadOptions& options,
                                            bool mapped = false) {
@@ -136,6 +176,7 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
   format::ReadOptions ro;
   ro.verify_weights = options.verify_weights;
   QRT_ASSIGN_OR_RETURN(impl->def, format::read_model(data, size, ro));
+  unpack_other_uses(*impl);
   if (mapped) copy_run_constants(*impl);
   const format::ModelDef& def = impl->def;
 
@@ -177,7 +218,7 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
     } reset;
     for (size_t i; (i = next.fetch_add(1)) < num_nodes;) {
       const format::NodeDef& n = def.nodes[i];
-      rt::CreateContext cc{n, def};
+      rt::CreateContext cc{n, def, data + size};
       auto op = (*reg.find(n.op_type, n.op_version))(cc);
       if (!op.ok()) {
         errors[i] = op.status();
@@ -199,8 +240,21 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
   for (auto& w : workers) w.join();
   for (const Status& e : errors)
     if (!e.ok()) return e;
-  if (mapped) drop_pages(data, size);
-  for (const auto& op : impl->ops) impl->packed_bytes += op->packed_bytes();
+  if (mapped) {
+    // Everything but the weights used in place: those pages are the packed weights now.
+    const auto keep = in_place_ranges(def);
+    uintptr_t from = reinterpret_cast<uintptr_t>(data);
+    for (const auto& r : keep) {
+      if (r.first > from) drop_pages(reinterpret_cast<const void*>(from), r.first - from);
+      from = std::max(from, r.second);
+    }
+    const uintptr_t end = reinterpret_cast<uintptr_t>(data) + size;
+    if (end > from) drop_pages(reinterpret_cast<const void*>(from), end - from);
+  }
+  for (const auto& op : impl->ops) {
+    impl->packed_bytes += op->packed_bytes();
+    impl->in_place_bytes += op->in_place_bytes();
+  }
   for (int32_t i : def.inputs) impl->inputs.push_back(info_of(def.tensors[i]));
   for (int32_t i : def.outputs) impl->outputs.push_back(info_of(def.tensors[i]));
   return std::shared_ptr<const Model>(std::make_shared<Model>(std::move(impl)));

@@ -53,6 +53,9 @@ struct Tensor {
 struct CreateContext {
   const format::NodeDef& node;
   const format::ModelDef& model;
+  // One past the last byte of the file image the constants point into (null: unknown). Packed
+  // weights are used in place only when the kernel's reads past their end stay inside it.
+  const uint8_t* image_end = nullptr;
   // The record of input i, or nullptr when the optional input is absent / i out of range.
   const format::TensorDef* input(size_t i) const;
   const format::TensorDef* output(size_t i) const;
@@ -102,6 +105,8 @@ class Op {
   virtual std::string kernel_name() const { return ""; }
   // Bytes of packed weights this op owns (reported by the memory report).
   virtual size_t packed_bytes() const { return 0; }
+  // Bytes of weights this op reads in place from the file image (already packed in the file).
+  virtual size_t in_place_bytes() const { return 0; }
 };
 
 using OpFactory = std::function<Result<std::unique_ptr<Op>>(const CreateContext&)>;

@@ -272,7 +272,7 @@ QRT_TEST(Format, NewerMajorRefused) {
   f[8] = 2;   // major 2.0
   f[10] = 7;  // minor 7
   refresh_checksums(&f);
-  expect_format_error(f, "format version 2.7 is newer than this runtime (max 1.0); upgrade qrt");
+  expect_format_error(f, "format version 2.7 is newer than this runtime (max 1.1); upgrade qrt");
   // Even with a garbage rest of header (a future layout), the version message comes first.
   std::vector<uint8_t> g(f.begin(), f.begin() + 16);
   expect_format_error(g, "is newer than this runtime");

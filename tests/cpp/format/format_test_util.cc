@@ -135,6 +135,7 @@ std::string diff_models(const ModelDef& a, const ModelDef& b) {
     if (x.dim_names != y.dim_names) return w + "dim_names";
     if (x.is_constant != y.is_constant) return w + "is_constant";
     if (x.nbytes != y.nbytes) return w + "nbytes";
+    if (x.layout != y.layout || x.layout_nr != y.layout_nr) return w + "layout";
     if (x.nbytes && std::memcmp(x.data, y.data, x.nbytes) != 0) return w + "data";
     if (x.quant.axis != y.quant.axis) return w + "quant.axis";
     if (x.quant.scales != y.quant.scales) return w + "quant.scales";
