@@ -84,7 +84,7 @@ class Profile:
 
 
 FULL = Profile("full", 3.0, 5, 0.3, {"cnn": 64, "mlp": 256, "text": 200}, 12.0,
-               {"cnn": 16, "mlp": 64, "text": 64}, 3, 16, 2.0)
+               {"cnn": 16, "mlp": 64, "text": 64}, 7, 16, 2.0)
 QUICK = Profile("quick", 0.5, 2, 0.1, {"cnn": 12, "mlp": 64, "text": 40}, 3.0,
                 {"cnn": 4, "mlp": 16, "text": 16}, 1, 4, 0.5)
 
