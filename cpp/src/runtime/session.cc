@@ -1,3 +1,5 @@
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -46,6 +48,44 @@ AlignedPtr aligned_alloc64(size_t bytes) {
   return AlignedPtr(bytes ? std::aligned_alloc(64, plan::align_up(bytes)) : nullptr);
 }
 
+// The activation arena. From 256 KiB it is its own mapping with MAP_POPULATE: the kernel zeroes
+// and maps every page in one call instead of one fault per 4 KiB page on the first run (1 MiB:
+// ~120 vs ~210 us on this VM), which is part of a model's open -> first result time. The plan
+// is made once per input shape, so the arena is not re-populated per run.
+class ArenaBlock {
+ public:
+  ArenaBlock() = default;
+  ArenaBlock(const ArenaBlock&) = delete;
+  ArenaBlock& operator=(const ArenaBlock&) = delete;
+  ~ArenaBlock() { reset(); }
+  bool allocate(size_t bytes) {
+    reset();
+    if (bytes == 0) return true;
+    bytes = plan::align_up(bytes);
+    if (bytes >= (256u << 10)) {
+      void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+      if (p != MAP_FAILED) {
+        p_ = p, n_ = bytes, mapped_ = true;
+        return true;
+      }
+    }
+    p_ = std::aligned_alloc(64, bytes);
+    return p_ != nullptr;
+  }
+  void* get() const { return p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+
+ private:
+  void reset() {
+    if (mapped_) munmap(p_, n_);
+    else std::free(p_);
+    p_ = nullptr, n_ = 0, mapped_ = false;
+  }
+  void* p_ = nullptr;
+  size_t n_ = 0;
+  bool mapped_ = false;
+};
+
 enum class Kind { kConstant, kGraphInput, kFolded, kComputed };
 
 struct Value {
@@ -73,7 +113,7 @@ struct Plan {
   std::vector<std::vector<int64_t>> key;
   std::vector<Value> values;
   std::vector<Step> steps;
-  AlignedPtr arena;
+  ArenaBlock arena;
   MemoryPlan report;
 };
 
@@ -251,8 +291,7 @@ Result<std::unique_ptr<Plan>> Session::Impl::build_plan(const std::vector<Tensor
   plan::Plan mp = plan::greedy_plan(buffers);
   std::string bad = plan::validate(buffers, mp);
   if (!bad.empty()) return Internal("memory plan is invalid: " + bad);
-  p->arena = aligned_alloc64(mp.arena_size);
-  if (mp.arena_size && !p->arena)
+  if (!p->arena.allocate(mp.arena_size))
     return OutOfMemory("cannot allocate an activation arena of " + std::to_string(mp.arena_size) +
                        " bytes for input shapes " + (p->key.empty() ? "" : rt::shape_str(p->key[0])));
   auto* base = p->arena ? static_cast<uint8_t*>(p->arena.get()) : kEmptyBlock;  // no arena: all empty
