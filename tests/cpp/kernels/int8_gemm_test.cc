@@ -353,7 +353,11 @@ QRT_TEST(Int8Gemm, LargeBNextPanelPrefetch) {
         c.kind = seed % 2 ? Kind::kRequantU8 : Kind::kDequantF32;
         c.a_zp = seed % 3 == 0 ? 0 : seed % 3 == 1 ? 128 : 255;
         c.out_zp = 128, c.qmin = 20, c.qmax = 230;
-        if (M == 17 || (M == 1 && K == 771)) c.tiles = {{0, M, 0, 1024}, {0, M, 1024, c.N}};
+        if (M == 17 || (M == 1 && K == 771)) {  // (not `= {...}`: GCC 12 aarch64 -O3 warns -Wnonnull)
+          c.tiles.resize(2);
+          c.tiles[0] = {0, M, 0, 1024};
+          c.tiles[1] = {0, M, 1024, c.N};
+        }
         check_case(*k, ref_kernel(), c), ++cases;
       }
   }
