@@ -41,7 +41,9 @@ class InferenceSession:
     used evicted) and the activation arena; it is not meant to be called from several threads at
     once: give each thread its own session (sessions over the same file share its pages).
     The GIL is released while the model runs; outputs are fresh arrays that the next run does
-    not overwrite.
+    not overwrite. A path is memory-mapped, and weights stored packed for this CPU are read from
+    the mapping at run time: replace a model file by renaming a new one into place, never by
+    rewriting it while sessions use it (or pass the file's bytes).
     """
 
     def __init__(

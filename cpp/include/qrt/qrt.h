@@ -81,8 +81,12 @@ struct LoadOptions {
 class Model {
  public:
   // Memory-maps `path` read-only, validates the whole file, creates every operator and packs
-  // weights for the kernels this CPU runs. kNotFound for a missing path; kFormatError for a bad
-  // file; kUnsupported for an operator or op version this runtime lacks.
+  // weights for the kernels this CPU runs — or, for weights the file stores already packed for
+  // them (format 1.1), uses those bytes in place from the mapping. kNotFound for a missing path;
+  // kFormatError for a bad file; kUnsupported for an operator or op version this runtime lacks.
+  // While a Model lives, its file must not be truncated or rewritten in place (the pages of
+  // in-place weights and large tables are read at run time; a truncated mapping faults with
+  // SIGBUS, as with any mmap): replace model files by rename, or use load_from_buffer.
   static Result<std::shared_ptr<const Model>> load(const std::string& path,
                                                    const LoadOptions& options = {});
   // Same from memory (an embedded model). The bytes are copied into an aligned buffer.
