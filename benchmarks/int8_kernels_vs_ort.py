@@ -21,6 +21,7 @@ qrt_bench once and every ORT/torch cell once), so that a shared, busy machine di
 contender alike. Ratios > 1 mean qrt is faster.
 
     python benchmarks/int8_kernels_vs_ort.py --qrt-bench build-int8/qrt_bench [--rounds 3] [--json out.json]
+        [--qrt-bench-before old/qrt_bench]   # before/after in the same run, alternated per round
 """
 from __future__ import annotations
 
@@ -188,6 +189,8 @@ def qrt_figures(qrt_bench: str, threads: list[int]) -> tuple[dict, dict, dict]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--qrt-bench", default="build-int8/qrt_bench", help="path to the qrt_bench binary")
+    ap.add_argument("--qrt-bench-before", help="a second qrt_bench (e.g. built from an earlier commit): "
+                    "run alternately with --qrt-bench in every round, printed as 'before' columns")
     ap.add_argument("--json", help="also write all figures to this file")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--rounds", type=int, default=3, help="best over this many full rounds")
@@ -204,8 +207,14 @@ def main() -> int:
     t_ort: dict = {}
     t_dq: dict = {}
     t_torch: dict = {}
+    gemm_before: dict = {}
     for rnd in range(args.rounds):
         print(f"round {rnd + 1}/{args.rounds} ...", file=sys.stderr, flush=True)
+        if args.qrt_bench_before:
+            gb, _, _ = qrt_figures(args.qrt_bench_before, threads)
+            for key, row in gb.items():
+                if key not in gemm_before or row["us"] < gemm_before[key]["us"]:
+                    gemm_before[key] = row
         g, d, pk = qrt_figures(args.qrt_bench, threads)
         for k in peaks:
             peaks[k] = max(peaks[k], pk[k])
@@ -238,6 +247,8 @@ def main() -> int:
         print(f"\n== {T} thread(s) ==")
         hdr = (f"{'K x N':>11} {'M':>4} | {'qrt us':>8} {'GOPS':>6} {'%peak':>6} | {'ORT us':>8} {'GOPS':>6}"
                f" {'ORT/qrt':>7}")
+        if gemm_before:
+            hdr += f" | {'before us':>9} {'ORT/bef':>7}"
         if T == 1:
             hdr += f" | {'qrt dyn us':>10} {'ORT DQMM us':>11} {'DQMM/qrt':>8} {'torch dyn us':>12} {'torch/qrt':>9}"
         print(hdr)
@@ -256,6 +267,11 @@ def main() -> int:
                        "ort_gops": ops / t_ort_s * 1e-9, "ort_over_qrt": t_ort_s * 1e6 / q_us}
                 line = (f"{K:>5}x{N:<5} {M:>4} | {q_us:8.1f} {row['qrt_gops'] or 0:6.0f} {row['qrt_pct_peak'] or 0:5.1f}% |"
                         f" {row['ort_us']:8.1f} {row['ort_gops']:6.0f} {row['ort_over_qrt']:7.2f}")
+                if gemm_before:
+                    b = gemm_before.get(key)
+                    b_us = b["us"] if b else float("nan")
+                    row.update({"before_us": b_us, "ort_over_before": t_ort_s * 1e6 / b_us})
+                    line += f" | {b_us:9.1f} {row['ort_over_before']:7.2f}"
                 if T == 1:
                     d_us = d["us"] if d else float("nan")
                     t_dq_s = t_dq[key]

@@ -235,6 +235,10 @@ QRT_BENCHMARK(int8_gemm) {
   // QRT_BENCH_THREADS=1,2: thread counts; above 1 only the selected kernel runs, split over the
   // runtime's thread pool as Dense splits it (% of peak is then against threads x the 1-core peak).
   const std::vector<size_t> Ts = env_list("QRT_BENCH_THREADS", {1});
+  // Batch length and count of the GEMM rows (default 4 ms x 25). On a shared machine, short batches
+  // (QRT_BENCH_BATCH_US=500 QRT_BENCH_BATCHES=200) find windows in which the second core is free.
+  const double batch_s = env_list("QRT_BENCH_BATCH_US", {4000})[0] * 1e-6;
+  const int batches = static_cast<int>(env_list("QRT_BENCH_BATCHES", {25})[0]);
   ctx.log("%-30s %3s %5s %5s %5s %10s %9s %8s\n", "kernel", "thr", "M", "K", "N", "us", "GOPS", "%peak");
   for (const Shape& s : shapes) {
     std::vector<int8_t> B(s.N * s.K);
@@ -267,7 +271,7 @@ QRT_BENCHMARK(int8_gemm) {
                   k->run(M, s.N, s.K, A.data(), s.K, packed, ep, C.data(), s.N, m0, m1, n0, n1);
                 });
               },
-              0.004, ctx.quick ? 5 : 25);
+              batch_s, ctx.quick ? 5 : batches);
           const double gops = 2.0 * M * s.N * s.K / t * 1e-9;
           const double peak = T * (k->isa == cpu::Isa::kAvxVnni ? peak256
                                    : k->isa == cpu::Isa::kAmx  ? peak_amx
