@@ -87,15 +87,16 @@ std::vector<float> inputs(const Fn& f) {
 // Bound in ulp for a normal result at input x. gelu_tanh computes z = sqrt(2/pi)(x + 0.044715 x^3)
 // in fp32 (a few roundings), and e^(-2|z|) turns that into a relative error ~ |2z| 2^-23 on the
 // negative side, hence the wider bound there.
-// gelu (erf form) goes through a fitted erfc (relative 1e-7) times e^(-t^2) on its negative side:
-// 8 ulp.
+// gelu (erf form): erfcx(t) fitted in u = 1/(1 + |x|/2) times e^(-x^2/2), one formula for all x,
+// measured <= 4.5 ulp; asserted 6 (the documented contract, docs/KERNELS_FLOAT.md, is 8: the margin
+// covers rcp14 implementations that differ in the last bits before the Newton step).
 double ulp_bound(const Fn& f, float x) {
   std::string n = f.name;
   if (n == "gelu_tanh") {
     double z2 = 2 * 0.79788456080286535588 * (x + 0.044715 * double(x) * x * x);
     return 4.0 + 3.0 * std::fabs(z2);
   }
-  return n == "gelu" ? 8.0 : 4.0;
+  return n == "gelu" ? 6.0 : 4.0;
 }
 // Results below FLT_MIN: absolute error in units of 2^-149 (gradual underflow: silu/gelu multiply
 // an already subnormal e^x by |x| up to ~100, so a few dozen units are expected).
@@ -221,6 +222,36 @@ QRT_TEST(FloatVMath, SoftmaxAndLayerNormRows) {
     std::vector<float> big = {1000.f, 999.f, -1000.f}, yb(3);
     k->softmax_row(big.data(), yb.data(), 3);  // max subtraction keeps it finite
     QRT_EXPECT(std::fabs(yb[0] - 0.7310586f) < 1e-6f && yb[2] == 0.f) << k->name << yb[0] << yb[2];
+  }
+}
+
+// gelu_v clamps x to [-14.5, 14.5] inside (erfc below 2^-150 beyond) and refines a reciprocal
+// with the exact |x|/2: the clamp edges, the values past them, zeros and tiny inputs around the
+// refinement, and the specials, at every lane position of a vector.
+QRT_TEST(FloatVMath, GeluClampEdgesAndSpecials) {
+  const float xs[] = {14.49f, 14.5f, 14.51f, 20.f, 1e10f, FLT_MAX, -14.49f, -14.5f, -14.51f, -20.f,
+                      -1e10f, -FLT_MAX, 0.f, -0.f, 1e-45f, -1e-45f, FLT_MIN, -FLT_MIN, 1e-30f,
+                      -1e-30f, 1e-7f, -1e-7f, 5.9604645e-08f, 2.f, -2.f, INFINITY, -INFINITY, NAN};
+  const size_t n = sizeof(xs) / sizeof(xs[0]);
+  for (const VMathKernels* k : vmath_variants()) {
+    for (size_t shift = 0; shift < 16; ++shift) {  // each value at each lane position
+      std::vector<float> x(n + shift, 0.5f), y(n + shift);
+      for (size_t i = 0; i < n; ++i) x[shift + i] = xs[i];
+      k->gelu(x.data(), y.data(), x.size());
+      for (size_t i = 0; i < n; ++i) {
+        float v = xs[i], g = y[shift + i];
+        if (std::isnan(v)) {
+          QRT_EXPECT(std::isnan(g)) << k->name << "gelu(NaN) =" << g;
+        } else if (v >= 14.5f) {
+          QRT_EXPECT(g == v) << k->name << "gelu(" << v << ") =" << g;  // 1 - erfc/2 rounds to 1
+        } else if (v <= -14.5f) {
+          QRT_EXPECT(g == 0.f && std::signbit(g)) << k->name << "gelu(" << v << ") =" << g;
+        } else {
+          QRT_EXPECT(ulp_err(g, gelu_d(v)) <= 4) << k->name << "gelu(" << v << ") =" << g
+                                                 << "ref" << gelu_d(v);
+        }
+      }
+    }
   }
 }
 

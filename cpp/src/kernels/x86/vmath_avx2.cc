@@ -29,6 +29,9 @@ inline V mul(V a, V b) { return _mm256_mul_ps(a, b); }
 inline V div(V a, V b) { return _mm256_div_ps(a, b); }
 inline V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
 inline V fnma(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
+inline V fms(V a, V b, V c) { return _mm256_fmsub_ps(a, b, c); }
+// vrcpps is only good to 1.5 * 2^-12, too coarse for one Newton step: divide (one rounding).
+inline V rcp_approx(V d) { return _mm256_div_ps(_mm256_set1_ps(1.0f), d); }
 inline V vmin(V a, V b) { return _mm256_min_ps(a, b); }
 inline V vmax(V a, V b) { return _mm256_max_ps(a, b); }
 inline V vabs(V a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
@@ -37,6 +40,11 @@ inline V round_even(V a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT |
 inline V pow2i(V n) {
   __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
   return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+}
+// v * 2^n for integral n in [-252, 0]: v 2^(n/2) is exact while normal, then one rounding.
+inline V ldexp2(V v, V n) {
+  V n1 = round_even(_mm256_mul_ps(n, _mm256_set1_ps(0.5f)));
+  return _mm256_mul_ps(_mm256_mul_ps(v, pow2i(n1)), pow2i(_mm256_sub_ps(n, n1)));
 }
 inline Mk lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
 inline Mk gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }

@@ -31,6 +31,11 @@ inline V mul(V a, V b) { return _mm512_mul_ps(a, b); }
 inline V div(V a, V b) { return _mm512_div_ps(a, b); }
 inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
 inline V fnma(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
+inline V fms(V a, V b, V c) { return _mm512_fmsub_ps(a, b, c); }
+// rcp14 (relative error < 2^-14); callers refine it.
+inline V rcp_approx(V d) { return _mm512_rcp14_ps(d); }
+// v * 2^n for integral n, rounded once (gradual underflow included).
+inline V ldexp2(V v, V n) { return _mm512_scalef_ps(v, n); }
 inline V vmin(V a, V b) { return _mm512_min_ps(a, b); }
 inline V vmax(V a, V b) { return _mm512_max_ps(a, b); }
 inline V vabs(V a) { return _mm512_abs_ps(a); }
