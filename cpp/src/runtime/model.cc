@@ -155,13 +155,18 @@ void unpack_other_uses(Model::Impl& impl) {
   }
 }
 
+// Is `t` stored in the layout this CPU's int8 GEMM reads (so Dense/Conv2d use it in place)?
+bool native_packed(const format::TensorDef& t) {
+  const kernels::GemmU8S8Kernel& k = kernels::select_gemm_u8s8();
+  return k.isa != cpu::Isa::kRef && t.layout == format::WeightLayout::kC4 &&
+         t.layout_nr == static_cast<uint32_t>(k.nr) && t.data;
+}
+
 // The byte ranges of packed tensors this CPU's int8 GEMM reads in place (same c4 nr), sorted.
 std::vector<std::pair<uintptr_t, uintptr_t>> in_place_ranges(const format::ModelDef& def) {
   std::vector<std::pair<uintptr_t, uintptr_t>> r;
-  const kernels::GemmU8S8Kernel& k = kernels::select_gemm_u8s8();
-  if (k.isa == cpu::Isa::kRef) return r;
   for (const format::TensorDef& t : def.tensors)
-    if (t.layout == format::WeightLayout::kC4 && t.layout_nr == static_cast<uint32_t>(k.nr) && t.data)
+    if (native_packed(t))
       r.emplace_back(reinterpret_cast<uintptr_t>(t.data), reinterpret_cast<uintptr_t>(t.data) + t.nbytes);
   std::sort(r.begin(), r.end());
   return r;
@@ -203,12 +208,15 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
   // Packed weights come from one slab (runtime/weight_slab.h). Its reservation is address space
   // only; 8x the weights' bytes + 64 MB covers every packed layout (the widest, int8 weight-only
   // widened to f32 and depthwise weights as dwords, are 4x), and a block that does not fit
-  // falls back to the heap.
+  // falls back to the heap. Weights the file stores in this CPU's layout are used in place and
+  // need neither slab space nor a creation thread (ResNet-18 int8: a thread would cost more than
+  // creating every op on this one).
   uint64_t weight_bytes = 0;
   for (const format::NodeDef& n : def.nodes)
     if (packs(n))
       for (int32_t i : n.inputs)
-        if (i >= 0 && def.tensors[i].is_constant) weight_bytes += def.tensors[i].nbytes;
+        if (i >= 0 && def.tensors[i].is_constant && !native_packed(def.tensors[i]))
+          weight_bytes += def.tensors[i].nbytes;
   if (weight_bytes > 0)
     impl->slab = std::make_unique<rt::WeightSlab>(8 * weight_bytes + (64u << 20), weight_bytes >= (8u << 20));
   auto create_ops = [&] {
