@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "format/weight_layout.h"
@@ -24,6 +25,15 @@ std::string hex32(uint32_t v) {
 }
 std::string num(uint64_t v) { return std::to_string(v); }
 
+// What an error names ("tensor #3 'w': dims"). Nearly every read succeeds, so the readers below
+// take either a string or a callable that builds it, and build it only for an error: building
+// the names eagerly was a third of read_model for a 300-tensor model.
+template <class W>
+std::string text(const W& what) {
+  if constexpr (std::is_invocable_v<const W&>) return what();
+  else return std::string(what);
+}
+
 // A bounded cursor over one section. All reads check the remaining length first.
 class Cursor {
  public:
@@ -35,16 +45,18 @@ class Cursor {
   const uint8_t* ptr() const { return file_ + pos_; }
 
   // Fails unless `n` more bytes are present; `what` names the object being read.
-  Status need(uint64_t n, const std::string& what) const {
+  template <class W>
+  Status need(uint64_t n, const W& what) const {
     if (n <= remaining()) return OkStatus();
-    return FormatError(std::string(section_) + " section: " + what + " truncated: needs " + num(n) +
+    return FormatError(std::string(section_) + " section: " + text(what) + " truncated: needs " + num(n) +
                        " bytes at section offset " + num(offset_in_section()) + ", " +
                        num(remaining()) + " remain");
   }
   // Checks that `count` elements of `elem` bytes fit (without overflow).
-  Status need_array(uint64_t count, uint64_t elem, const std::string& what) const {
+  template <class W>
+  Status need_array(uint64_t count, uint64_t elem, const W& what) const {
     if (count > remaining() / elem)
-      return FormatError(std::string(section_) + " section: " + what + ": count " + num(count) +
+      return FormatError(std::string(section_) + " section: " + text(what) + ": count " + num(count) +
                          " needs " + (count > std::numeric_limits<uint64_t>::max() / elem
                                           ? std::string("more than 2^64")
                                           : num(count * elem)) +
@@ -61,10 +73,11 @@ class Cursor {
   int64_t i64() { return static_cast<int64_t>(u64()); }
   float f32() { float v = le::f32(ptr()); pos_ += 4; return v; }
   // Skips zero padding up to a multiple of `align` from `from` (a position in this section).
-  Status pad(uint64_t from, uint64_t align, const std::string& what) {
+  template <class W>
+  Status pad(uint64_t from, uint64_t align, const W& what) {
     const uint64_t rem = (pos_ - from) % align;
     if (rem == 0) return OkStatus();
-    QRT_RETURN_IF_ERROR(need(align - rem, what + " padding"));
+    QRT_RETURN_IF_ERROR(need(align - rem, [&] { return text(what) + " padding"; }));
     skip(align - rem);
     return OkStatus();
   }
@@ -108,15 +121,16 @@ class Strings {
   // Fetches string `idx`; `what` names the referencing field for the error. Strings are copied
   // into the ModelDef, and one long string may be referenced many times, so the total copied is
   // capped (in proportion to the file) to keep memory linear in the file size.
-  Status get(uint32_t idx, const std::string& what, std::string* out) {
+  template <class W>
+  Status get(uint32_t idx, const W& what, std::string* out) {
     if (idx >= count_)
-      return FormatError(what + ": string index " + num(idx) + " out of range [0, " + num(count_) +
+      return FormatError(text(what) + ": string index " + num(idx) + " out of range [0, " + num(count_) +
                          ")");
     const uint32_t b = idx ? le::u32(ends_ + 4ull * (idx - 1)) : 0;
     const uint32_t e = le::u32(ends_ + 4ull * idx);
     copied_ += e - b;
     if (copied_ > budget_)
-      return FormatError(what + ": string references expand to more than " + num(budget_) +
+      return FormatError(text(what) + ": string references expand to more than " + num(budget_) +
                          " bytes (8 x the file size + 1 MiB); the file is malformed");
     out->assign(reinterpret_cast<const char*>(bytes_) + b, e - b);
     return OkStatus();
@@ -159,8 +173,8 @@ Status parse_tensors(Cursor c, Strings& strings, const SectionInfo& weights,
   for (uint32_t i = 0; i < count; ++i) {
     TensorDef& t = m->tensors[i];
     const uint64_t start = c.pos();
-    std::string where = tensor_where(i, "");
-    QRT_RETURN_IF_ERROR(c.need(record_size, where));
+    auto where0 = [&] { return tensor_where(i, ""); };
+    QRT_RETURN_IF_ERROR(c.need(record_size, where0));
     const uint32_t name = c.u32();
     const uint8_t dtype = c.u8();
     const uint8_t flags = c.u8();
@@ -177,39 +191,39 @@ Status parse_tensors(Cursor c, Strings& strings, const SectionInfo& weights,
     } else {
       c.skip(record_size - sizeof(TensorRecord));
     }
-    QRT_RETURN_IF_ERROR(strings.get(name, "tensors section: " + where + ": name", &t.name));
-    where = "tensors section: " + tensor_where(i, t.name);
+    QRT_RETURN_IF_ERROR(strings.get(name, [&] { return "tensors section: " + where0() + ": name"; }, &t.name));
+    auto where = [&] { return "tensors section: " + tensor_where(i, t.name); };
     if (dtype == 0 || dtype >= kNumDTypes)
-      return FormatError(where + ": invalid dtype " + num(dtype) + " (valid: 1.." +
+      return FormatError(where() + ": invalid dtype " + num(dtype) + " (valid: 1.." +
                          num(kNumDTypes - 1) + ")");
     t.dtype = static_cast<DType>(dtype);
     if (layout != static_cast<uint32_t>(WeightLayout::kPlain)) {
       if (layout != static_cast<uint32_t>(WeightLayout::kC4))
-        return FormatError(where + ": unknown weight layout " + num(layout) + " (0 plain, 1 c4)");
+        return FormatError(where() + ": unknown weight layout " + num(layout) + " (0 plain, 1 c4)");
       if (!(header_flags & kHeaderPackedWeights))
-        return FormatError(where + ": packed layout without the header's packed-weights flag");
+        return FormatError(where() + ": packed layout without the header's packed-weights flag");
       if (!c4_nr_valid(layout_param))
-        return FormatError(where + ": c4 layout with nr " + num(layout_param) + " (8, 16, 32 or 64)");
+        return FormatError(where() + ": c4 layout with nr " + num(layout_param) + " (8, 16, 32 or 64)");
     } else if (layout_param != 0) {
-      return FormatError(where + ": plain layout with a layout parameter " + num(layout_param));
+      return FormatError(where() + ": plain layout with a layout parameter " + num(layout_param));
     }
     t.layout = static_cast<WeightLayout>(layout);
     t.layout_nr = layout_param;
     if (flags & ~kTensorKnownFlags)
-      return FormatError(where + ": unknown flag bits " + hex32(flags & ~kTensorKnownFlags));
+      return FormatError(where() + ": unknown flag bits " + hex32(flags & ~kTensorKnownFlags));
     if (rank > kMaxRank)
-      return FormatError(where + ": rank " + num(rank) + " exceeds the maximum " + num(kMaxRank));
-    QRT_RETURN_IF_ERROR(c.need_array(rank, 8, where + ": dims"));
+      return FormatError(where() + ": rank " + num(rank) + " exceeds the maximum " + num(kMaxRank));
+    QRT_RETURN_IF_ERROR(c.need_array(rank, 8, [&] { return where() + ": dims"; }));
     t.shape.resize(rank);
     for (uint16_t d = 0; d < rank; ++d) t.shape[d] = c.i64();
     if (flags & kTensorHasDimNames) {
-      QRT_RETURN_IF_ERROR(c.need_array(rank, 4, where + ": dim names"));
+      QRT_RETURN_IF_ERROR(c.need_array(rank, 4, [&] { return where() + ": dim names"; }));
       t.dim_names.resize(rank);
       for (uint16_t d = 0; d < rank; ++d)
-        QRT_RETURN_IF_ERROR(strings.get(c.u32(), where + ": dim name " + num(d), &t.dim_names[d]));
+        QRT_RETURN_IF_ERROR(strings.get(c.u32(), [&] { return where() + ": dim name " + num(d); }, &t.dim_names[d]));
     }
     t.quant.axis = axis;
-    QRT_RETURN_IF_ERROR(c.need_array(qcount, 8, where + ": quantization parameters"));
+    QRT_RETURN_IF_ERROR(c.need_array(qcount, 8, [&] { return where() + ": quantization parameters"; }));
     t.quant.scales.resize(qcount);
     t.quant.zero_points.resize(qcount);
     for (uint32_t k = 0; k < qcount; ++k) t.quant.scales[k] = c.f32();
@@ -219,17 +233,17 @@ Status parse_tensors(Cursor c, Strings& strings, const SectionInfo& weights,
     if (t.is_constant) {
       const uint64_t w_end = weights.offset + weights.size;  // bounded by the file size
       if (data_offset % kWeightsAlignment != 0)
-        return FormatError(where + ": data offset " + num(data_offset) +
+        return FormatError(where() + ": data offset " + num(data_offset) +
                            " is not a multiple of " + num(kWeightsAlignment));
       if (data_offset < weights.offset || data_offset > w_end ||
           data_size > w_end - data_offset)
-        return FormatError(where + ": data [offset " + num(data_offset) + ", size " +
+        return FormatError(where() + ": data [offset " + num(data_offset) + ", size " +
                            num(data_size) + "] is outside the weights section [offset " +
                            num(weights.offset) + ", size " + num(weights.size) + "]");
       t.data = data + data_offset;
       t.nbytes = data_size;
     } else if (data_offset != 0 || data_size != 0) {
-      return FormatError(where + ": non-constant tensor with data [offset " + num(data_offset) +
+      return FormatError(where() + ": non-constant tensor with data [offset " + num(data_offset) +
                          ", size " + num(data_size) + "]");
     }
   }
@@ -245,8 +259,8 @@ Status parse_nodes(Cursor c, Strings& strings, ModelDef* m) {
   for (uint32_t i = 0; i < count; ++i) {
     NodeDef& n = m->nodes[i];
     const uint64_t start = c.pos();
-    std::string where = "node #" + num(i);
-    QRT_RETURN_IF_ERROR(c.need(record_size, where));
+    auto where0 = [&] { return "node #" + num(i); };
+    QRT_RETURN_IF_ERROR(c.need(record_size, where0));
     const uint32_t op = c.u32();
     const uint32_t name = c.u32();
     n.op_version = c.u16();
@@ -255,29 +269,29 @@ Status parse_nodes(Cursor c, Strings& strings, ModelDef* m) {
     const uint32_t nout = c.u32();
     const uint32_t nattr = c.u32();
     c.skip(record_size - sizeof(NodeRecord));
-    QRT_RETURN_IF_ERROR(strings.get(op, "nodes section: " + where + ": op type", &n.op_type));
-    QRT_RETURN_IF_ERROR(strings.get(name, "nodes section: " + where + ": name", &n.name));
-    where = "node #" + num(i) + " '" + n.name + "' (" + n.op_type + ")";
-    QRT_RETURN_IF_ERROR(c.need_array(nin, 4, where + ": inputs"));
+    QRT_RETURN_IF_ERROR(strings.get(op, [&] { return "nodes section: " + where0() + ": op type"; }, &n.op_type));
+    QRT_RETURN_IF_ERROR(strings.get(name, [&] { return "nodes section: " + where0() + ": name"; }, &n.name));
+    auto where = [&] { return "node #" + num(i) + " '" + n.name + "' (" + n.op_type + ")"; };
+    QRT_RETURN_IF_ERROR(c.need_array(nin, 4, [&] { return where() + ": inputs"; }));
     n.inputs.resize(nin);
     for (uint32_t k = 0; k < nin; ++k) n.inputs[k] = c.i32();
-    QRT_RETURN_IF_ERROR(c.need_array(nout, 4, where + ": outputs"));
+    QRT_RETURN_IF_ERROR(c.need_array(nout, 4, [&] { return where() + ": outputs"; }));
     n.outputs.resize(nout);
     for (uint32_t k = 0; k < nout; ++k) n.outputs[k] = c.i32();
     QRT_RETURN_IF_ERROR(c.pad(start, 8, where));
-    QRT_RETURN_IF_ERROR(c.need_array(nattr, sizeof(AttrRecord), where + ": attributes"));
+    QRT_RETURN_IF_ERROR(c.need_array(nattr, sizeof(AttrRecord), [&] { return where() + ": attributes"; }));
     n.attrs.resize(nattr);
     for (uint32_t k = 0; k < nattr; ++k) {
       AttrDef& a = n.attrs[k];
       const uint64_t astart = c.pos();
-      QRT_RETURN_IF_ERROR(c.need(sizeof(AttrRecord), where + ": attribute #" + num(k)));
+      QRT_RETURN_IF_ERROR(c.need(sizeof(AttrRecord), [&] { return where() + ": attribute #" + num(k); }));
       const uint32_t aname = c.u32();
       const uint8_t type = c.u8();
       c.skip(3);
       const uint64_t value = c.u64();
       QRT_RETURN_IF_ERROR(
-          strings.get(aname, "nodes section: " + where + ": attribute #" + num(k) + " name", &a.name));
-      const std::string awhere = "nodes section: " + where + ": attribute '" + a.name + "'";
+          strings.get(aname, [&] { return "nodes section: " + where() + ": attribute #" + num(k) + " name"; }, &a.name));
+      auto awhere = [&] { return "nodes section: " + where() + ": attribute '" + a.name + "'"; };
       switch (type) {
         case static_cast<uint8_t>(AttrType::kInt):
           a.type = AttrType::kInt;
@@ -292,24 +306,24 @@ Status parse_nodes(Cursor c, Strings& strings, ModelDef* m) {
         case static_cast<uint8_t>(AttrType::kString):
           a.type = AttrType::kString;
           if (value > std::numeric_limits<uint32_t>::max())
-            return FormatError(awhere + ": string index " + num(value) + " out of range");
+            return FormatError(awhere() + ": string index " + num(value) + " out of range");
           QRT_RETURN_IF_ERROR(strings.get(static_cast<uint32_t>(value), awhere, &a.s));
           break;
         case static_cast<uint8_t>(AttrType::kInts):
           a.type = AttrType::kInts;
-          QRT_RETURN_IF_ERROR(c.need_array(value, 8, awhere + " values"));
+          QRT_RETURN_IF_ERROR(c.need_array(value, 8, [&] { return awhere() + " values"; }));
           a.ints.resize(value);
           for (uint64_t e = 0; e < value; ++e) a.ints[e] = c.i64();
           break;
         case static_cast<uint8_t>(AttrType::kFloats):
           a.type = AttrType::kFloats;
-          QRT_RETURN_IF_ERROR(c.need_array(value, 4, awhere + " values"));
+          QRT_RETURN_IF_ERROR(c.need_array(value, 4, [&] { return awhere() + " values"; }));
           a.floats.resize(value);
           for (uint64_t e = 0; e < value; ++e) a.floats[e] = c.f32();
           QRT_RETURN_IF_ERROR(c.pad(astart, 8, awhere));
           break;
         default:
-          return FormatError(awhere + ": invalid attribute type " + num(type) + " (valid: 1..5)");
+          return FormatError(awhere() + ": invalid attribute type " + num(type) + " (valid: 1..5)");
       }
     }
   }
