@@ -186,15 +186,29 @@ def native_weight_layout() -> str:
     return fn() if fn else "plain"
 
 
-def apply_weight_layout(model_dict: dict, layout: str) -> int:
+# "auto" packs only where it pays: a tensor whose layout adds more than 1/8 of its size (narrow
+# layers padded to nr columns) and models with under 256 KiB of such weights (packing them at load
+# takes microseconds) stay plain, so the file stays small — and a format 1.0 file when nothing
+# is packed. An explicit layout packs every eligible tensor.
+AUTO_MAX_OVERHEAD = 0.125
+AUTO_MIN_BYTES = 256 << 10
+
+
+def _c4_bytes(n: int, k: int, nr: int) -> int:
+    np_ = -(-n // nr) * nr
+    return -(-np_ * 4 // 64) * 64 + np_ * (-(-k // 4) * 4)
+
+
+def apply_weight_layout(model_dict: dict, layout: str, only_worthwhile: bool = False) -> int:
     """Marks the s8 weights of int8 Dense/Conv2d GEMMs to be stored packed in ``layout``
     (format 1.1, docs/FORMAT.md §3.2.1), so that a runtime whose kernel reads that layout uses
     them in place from the memory map instead of packing them at load. Weights read by any other
     node, weight-only Dense/Conv2d, depthwise and grouped convolutions stay plain (those paths
     read row-major bytes). Any runtime reads the file: one with another kernel unpacks and
-    repacks at load. Returns the number of tensors marked."""
+    repacks at load. ``only_worthwhile`` applies the "auto" thresholds above. Returns the number
+    of tensors marked."""
     if layout == "auto":
-        layout = native_weight_layout()
+        layout, only_worthwhile = native_weight_layout(), True
     if layout not in WEIGHT_LAYOUTS:
         raise ValueError(f"weight_layout must be one of {', '.join(WEIGHT_LAYOUTS)}, got {layout!r}")
     if layout == "plain":
@@ -219,13 +233,20 @@ def apply_weight_layout(model_dict: dict, layout: str) -> int:
                 gemm_use[i] = True
             else:
                 ok[i] = False
-    marked = 0
+    nr = int(layout.split("/")[1])
+    chosen = []
     for i, t in enumerate(tensors):
         if (ok[i] and gemm_use[i] and t["dtype"] == "s8" and t.get("data") is not None
                 and len(t["shape"]) >= 2 and all(d > 0 for d in t["shape"])):
-            t["layout"] = layout
-            marked += 1
-    return marked
+            n, k = t["shape"][0], int(np.prod(t["shape"][1:]))
+            if only_worthwhile and _c4_bytes(n, k, nr) - n * k > AUTO_MAX_OVERHEAD * n * k:
+                continue
+            chosen.append((i, n * k))
+    if only_worthwhile and sum(b for _, b in chosen) < AUTO_MIN_BYTES:
+        return 0
+    for i, _ in chosen:
+        tensors[i]["layout"] = layout
+    return len(chosen)
 
 
 def write_model_bytes(model_dict: dict) -> bytes:
@@ -266,7 +287,7 @@ def convert(model, output_path, mode: str = "int8", calibration=None, method: st
     res = build(model, mode, calibration, method, per_channel, exclude, allow_float_fallback,
                 example_inputs, percentile, progress)
     layout = native_weight_layout() if weight_layout == "auto" else weight_layout
-    packed = apply_weight_layout(res.model_dict, layout)
+    packed = apply_weight_layout(res.model_dict, layout, only_worthwhile=weight_layout == "auto")
     if packed:
         res.model_dict["metadata"]["weight_layout"] = layout
     data = write_model_bytes(res.model_dict)
