@@ -353,7 +353,7 @@ def ort_variants(name: str, onnx_path: Path, data: dict, prof: Profile) -> list[
 
 
 QRT_MODES = [("int8", "qrt int8 static", "int8"), ("int8-dynamic", "qrt int8 dynamic", "int8"),
-             ("fp16", "qrt fp16 weights", "fp16")]
+             ("fp16", "qrt fp16 weights", "fp16"), ("fp32", "qrt fp32", "fp32")]
 
 
 def qrt_variants(name: str, onnx_path: Path, data: dict, prof: Profile, qrt_error: str | None,
