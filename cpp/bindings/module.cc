@@ -233,6 +233,12 @@ class PySession {
   std::unique_ptr<Session> session_;
 };
 
+// The layout this CPU's int8 GEMM (under the ISA cap) reads in place from a packed file.
+std::string native_weight_layout() {
+  const kernels::GemmU8S8Kernel& k = kernels::select_gemm_u8s8();
+  return k.isa == cpu::Isa::kRef ? std::string("plain") : "c4/" + std::to_string(k.nr);
+}
+
 py::dict cpu_info() {
   const cpu::Features& f = cpu::features();
   py::dict d;
@@ -253,9 +259,7 @@ py::dict cpu_info() {
   d["isa_cap"] = cpu::isa_name(cpu::isa_cap());
   py::dict kern;
   kern["gemm_u8s8"] = kernels::select_gemm_u8s8().name;
-  d["weight_layout"] = kernels::select_gemm_u8s8().isa == cpu::Isa::kRef
-                           ? std::string("plain")
-                           : "c4/" + std::to_string(kernels::select_gemm_u8s8().nr);
+  d["weight_layout"] = native_weight_layout();
   kern["quantize_u8"] = kernels::select_quantize_u8().name;
   kern["gemm_f32"] = kernels::select_gemm_f32(format::DType::kF32).name;
   kern["gemm_f32f16"] = kernels::select_gemm_f32(format::DType::kF16).name;
@@ -316,12 +320,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("set_isa_cap", [](const std::string& name) { qrt::binding::throw_if_error(qrt::cpu::set_isa_cap(name)); },
         "Caps kernel selection for models loaded afterwards (tests; QRT_ISA sets it per process).");
   m.def("operators", [] { return qrt::rt::OpRegistry::global().op_types(); });
-  m.def("native_weight_layout", [] {
-    // The layout this CPU's int8 GEMM (under the ISA cap) reads in place from a packed file.
-    const qrt::kernels::GemmU8S8Kernel& k = qrt::kernels::select_gemm_u8s8();
-    return k.isa == qrt::cpu::Isa::kRef ? std::string("plain") : "c4/" + std::to_string(k.nr);
-  }, "The packed weight layout ('c4/<nr>', or 'plain' for the reference kernel) that this CPU's "
-     "int8 GEMM kernel uses in place when a .qmodel stores its weights that way.");
+  m.def("native_weight_layout", &native_weight_layout,
+        "The packed weight layout ('c4/<nr>', or 'plain' for the reference kernel) that this CPU's "
+        "int8 GEMM kernel uses in place when a .qmodel stores its weights that way.");
 
   py::class_<PySession>(m, "Session")
       .def(py::init([](const py::object& src, int threads, size_t cache, bool verify, bool profile) {

@@ -91,10 +91,12 @@ std::string check_c4(size_t N, size_t K, uint32_t nr, const uint8_t* packed) {
   return "";
 }
 
-uint64_t plain_nbytes(const TensorDef& t) {
-  uint64_t n = 0;
-  if (!shape_numel(t.shape, &n)) return 0;
-  return n * dtype_size(t.dtype);
+void make_plain(TensorDef* t, std::vector<uint8_t>* storage) {
+  if (t->layout == WeightLayout::kPlain) return;
+  t->data = plain_data(*t, storage);
+  t->nbytes = storage->size();
+  t->layout = WeightLayout::kPlain;
+  t->layout_nr = 0;
 }
 
 const uint8_t* plain_data(const TensorDef& t, std::vector<uint8_t>* storage) {

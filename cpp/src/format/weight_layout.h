@@ -47,7 +47,8 @@ std::string check_c4(size_t N, size_t K, uint32_t nr, const uint8_t* packed);
 // The plain (row-major) bytes of a constant: its data as is when plain, unpacked into *storage
 // otherwise. The returned pointer is valid while both `t` and *storage are.
 const uint8_t* plain_data(const TensorDef& t, std::vector<uint8_t>* storage);
-// Bytes of the constant in plain form (numel x dtype size).
-uint64_t plain_nbytes(const TensorDef& t);
+// Makes `t` plain: a packed constant is unpacked into *storage (which must outlive `t`'s use)
+// and its record rewritten to say so; a plain one is left as it is.
+void make_plain(TensorDef* t, std::vector<uint8_t>* storage);
 
 }  // namespace qrt::format

@@ -67,10 +67,7 @@ class Conv2dOp : public Op {
     const bool depthwise = g.group == g.cin && g.cout == g.cin;
     if (w->layout != format::WeightLayout::kPlain && (g.group != 1 || depthwise)) {
       wplain = *w;
-      wplain.data = format::plain_data(*w, &unpacked);
-      wplain.nbytes = format::plain_nbytes(*w);
-      wplain.layout = format::WeightLayout::kPlain;
-      wplain.layout_nr = 0;
+      format::make_plain(&wplain, &unpacked);
       w = &wplain;
     }
     if (g.group == g.cin && g.cout == g.cin && x->dtype == DType::kF32 &&

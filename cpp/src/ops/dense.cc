@@ -16,13 +16,14 @@
 
 namespace qrt::rt {
 
+bool kernel_reads_layout(const kernels::GemmU8S8Kernel& k, const format::TensorDef& w) {
+  return w.layout == format::WeightLayout::kC4 && k.isa != cpu::Isa::kRef &&
+         static_cast<uint32_t>(k.nr) == w.layout_nr;
+}
+
 bool weights_in_place(const CreateContext& c, const format::TensorDef& w,
                       const kernels::GemmU8S8Kernel& k, size_t N, size_t K) {
-  // Every SIMD gemm_u8s8 variant packs the c4 layout of its nr (tests/cpp/format/
-  // weight_layout_test.cc checks each byte for byte); the reference packs another one.
-  if (w.layout != format::WeightLayout::kC4 || k.isa == cpu::Isa::kRef ||
-      static_cast<uint32_t>(k.nr) != w.layout_nr || !c.image_end)
-    return false;
+  if (!kernel_reads_layout(k, w) || !c.image_end) return false;
   uint64_t wn = 0, wk = 0;
   if (!format::c4_matrix_dims(w.shape, &wn, &wk) || wn != N || wk != K) return false;
   // The kernel may read past the layout's end (packed_size includes that slack): those bytes

@@ -42,6 +42,10 @@ struct LinearWeights {
   DType out_dtype() const { return mode == Mode::kStatic ? DType::kU8 : DType::kF32; }
 };
 
+// Does kernel `k` read the layout `w` is stored in? Every SIMD gemm_u8s8 variant packs the c4
+// layout of its nr (tests/cpp/format/weight_layout_test.cc checks each byte for byte); the
+// reference packs another one.
+bool kernel_reads_layout(const kernels::GemmU8S8Kernel& k, const format::TensorDef& w);
 // May the packed bytes of `w` (format 1.1, c4 layout) be handed to kernel `k` as they lie in the
 // file image, for an N x K product? (Same layout and nr, and the kernel's reads stay inside.)
 bool weights_in_place(const CreateContext& c, const format::TensorDef& w,

@@ -9,6 +9,7 @@
 #include "format/mapped_file.h"
 #include "format/weight_layout.h"
 #include "kernels/gemm_u8s8.h"
+#include "ops/dense_conv.h"
 #include "runtime/model_impl.h"
 
 namespace qrt {
@@ -104,14 +105,21 @@ class PackedSourceDropper {
 // folio granularity; shared between processes through the page cache).
 constexpr uint64_t kMappedTableBytes = 1u << 20;
 
-void copy_run_constants(Model::Impl& impl) {
-  format::ModelDef& def = impl.def;
-  std::vector<char> read_at_run(def.tensors.size(), 0);
+// Tensors read at run time or by ops other than Dense/Conv2d: inputs of non-packing ops and
+// graph outputs.
+std::vector<char> read_outside_packing(const format::ModelDef& def) {
+  std::vector<char> r(def.tensors.size(), 0);
   for (const format::NodeDef& n : def.nodes)
     if (!packs(n))
       for (int32_t i : n.inputs)
-        if (i >= 0) read_at_run[i] = 1;
-  for (int32_t o : def.outputs) read_at_run[o] = 1;
+        if (i >= 0) r[i] = 1;
+  for (int32_t o : def.outputs) r[o] = 1;
+  return r;
+}
+
+void copy_run_constants(Model::Impl& impl) {
+  format::ModelDef& def = impl.def;
+  const std::vector<char> read_at_run = read_outside_packing(def);
   uint64_t words = 0;
   for (size_t t = 0; t < def.tensors.size(); ++t) {
     const format::TensorDef& td = def.tensors[t];
@@ -136,30 +144,17 @@ void copy_run_constants(Model::Impl& impl) {
 // where it expects row-major elements (a file is free to share a weight with another op).
 void unpack_other_uses(Model::Impl& impl) {
   format::ModelDef& def = impl.def;
-  std::vector<char> other(def.tensors.size(), 0);
-  for (const format::NodeDef& n : def.nodes)
-    if (!packs(n))
-      for (int32_t i : n.inputs)
-        if (i >= 0) other[i] = 1;
-  for (int32_t o : def.outputs) other[o] = 1;
+  const std::vector<char> other = read_outside_packing(def);
   for (size_t t = 0; t < def.tensors.size(); ++t) {
-    format::TensorDef& td = def.tensors[t];
-    if (!other[t] || td.layout == format::WeightLayout::kPlain) continue;
+    if (!other[t] || def.tensors[t].layout == format::WeightLayout::kPlain) continue;
     impl.unpacked.emplace_back();
-    std::vector<uint8_t>& buf = impl.unpacked.back();
-    format::plain_data(td, &buf);
-    td.data = buf.data();
-    td.nbytes = buf.size();
-    td.layout = format::WeightLayout::kPlain;
-    td.layout_nr = 0;
+    format::make_plain(&def.tensors[t], &impl.unpacked.back());
   }
 }
 
 // Is `t` stored in the layout this CPU's int8 GEMM reads (so Dense/Conv2d use it in place)?
 bool native_packed(const format::TensorDef& t) {
-  const kernels::GemmU8S8Kernel& k = kernels::select_gemm_u8s8();
-  return k.isa != cpu::Isa::kRef && t.layout == format::WeightLayout::kC4 &&
-         t.layout_nr == static_cast<uint32_t>(k.nr) && t.data;
+  return t.data && rt::kernel_reads_layout(kernels::select_gemm_u8s8(), t);
 }
 
 // The byte ranges of packed tensors this CPU's int8 GEMM reads in place (same c4 nr), sorted.
