@@ -467,6 +467,13 @@ def evaluate(runner: Runner, spec: M.ModelSpec, data: dict, refs: np.ndarray, ca
     return res
 
 
+# numpy's OpenBLAS starts a worker thread at import that busy-waits on the other core for about
+# 0.1 s: the probe's timed window (open + first run) falls inside it for an engine that imports in
+# a few ms and outside it for one that imports in 100+ ms, i.e. a second core taken from some
+# engines and not others. Neither engine uses numpy's BLAS, so the probe runs it single-threaded.
+PROBE_ENV = {"OPENBLAS_NUM_THREADS": "1"}
+
+
 def probe(v: Variant, spec: M.ModelSpec, inputs_npz: Path, threads: int, reps: int) -> dict:
     runs = []
     cmd = [sys.executable, str(HERE / "_measure_proc.py"), v.engine, v.path, str(inputs_npz), str(threads),
@@ -474,7 +481,7 @@ def probe(v: Variant, spec: M.ModelSpec, inputs_npz: Path, threads: int, reps: i
     for _ in range(reps):
         try:
             cp = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                                env=dict(os.environ, PYTHONWARNINGS="ignore"))
+                                env=dict(os.environ, PYTHONWARNINGS="ignore", **PROBE_ENV))
         except subprocess.TimeoutExpired:
             return {"error": "probe timed out"}
         line = [ln for ln in cp.stdout.splitlines() if ln.startswith("SCOREBOARD_PROBE ")]
@@ -867,7 +874,8 @@ def render_doc(results: dict, json_rel: str, png_rel: str) -> str:
     L.append("Latency: batch 1, median (p90) in ms over interleaved rounds. Ratios are medians divided by "
              "ORT's best int8 (the fastest ONNX Runtime int8 variant whose accuracy passes the floor) and by "
              "ORT fp32 — below 1 is faster. Load: open the model → first result ready, in a fresh process, "
-             "1 thread; peak RSS: VmHWM growth over a Python+numpy process (engine import + model + first "
+             "1 thread, numpy's OpenBLAS single-threaded (its import-time worker otherwise spins on the other "
+             "core during the first ~0.1 s); peak RSS: VmHWM growth over a Python+numpy process (engine import + model + first "
              "run). Accuracy against the fp32 PyTorch model.\n")
     for m in results["models"]:
         s = m["summary"]
