@@ -31,7 +31,7 @@ from qrt.quantize.scheme import MODES
 from qrt.quantize.scheme import RUNTIME_OPS as _SCHEME_RUNTIME_OPS
 
 # The runtime's op types: the scheme's list plus the fused qrt ops that passes run from here add.
-RUNTIME_OPS = _SCHEME_RUNTIME_OPS | {"Attention"}
+RUNTIME_OPS = _SCHEME_RUNTIME_OPS | {"Attention", "AffineQuantize"}
 
 
 # SmoothQuant on Dense inputs fed by float ops, when calibration data is given
@@ -134,6 +134,9 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
                 uf, tensors = Q.ranges_needed(g, int8)
         qparams = Q.group_params(g, uf, tensors, ranges, hints)
         Q.apply_static(g, int8, qparams, opts, weight_hints)
+        if smooth.fuse_quantize(g):
+            report.notes.append("SmoothQuant shift/scale fused into the quantization of the Dense "
+                                "inputs (AffineQuantize)")
         if hints:
             report.notes.append(f"{len(hints)} activation range(s) taken from the model's "
                                 "QuantizeLinear/DequantizeLinear nodes")

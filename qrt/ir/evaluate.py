@@ -170,6 +170,12 @@ class Evaluator:
         qp = self._qp(node.outputs[0])
         return [quantize_u8(ins[0], qp.scale, qp.zero_point)]
 
+    def _op_AffineQuantize(self, node: Node, ins):
+        # (x - shift) * mul in float32, one rounding per op (the fused chain Sub -> Mul -> Quantize)
+        u = (ins[0].astype(F32) - ins[1].astype(F32)).astype(F32) * ins[2].astype(F32)
+        qp = self._qp(node.outputs[0])
+        return [quantize_u8(u.astype(F32), qp.scale, qp.zero_point)]
+
     def _op_DequantizeLinear(self, node: Node, ins):
         return [dequantize(ins[0], self._qp(node.inputs[0]))]
 

@@ -383,7 +383,7 @@ def quantize_embeddings(g: Graph, opts: Options) -> list[str]:
 def node_reports(g: Graph, mode: str, int8: dict[str, str] | None = None) -> list[NodeReport]:
     out = []
     for node in g.nodes:
-        if node.op in ("QuantizeLinear", "DequantizeLinear"):
+        if node.op in ("QuantizeLinear", "DequantizeLinear", "AffineQuantize"):
             continue
         dts = {}
         for role, i in zip(("input", "weight", "bias"), node.inputs):

@@ -443,6 +443,45 @@ def test_smoothquant_rewrite_is_exact_in_float_and_reduces_error():
                                rtol=1e-4, atol=1e-4)
 
 
+def test_static_smoothquant_chain_is_one_affine_quantize_with_the_same_bits(tmp_path, monkeypatch):
+    """int8 static: the smoothed Dense input's Sub -> Mul -> QuantizeLinear becomes one
+    AffineQuantize; the runtime's output is bit-identical to the unfused file's, and so is the
+    converter's evaluator."""
+    import qrt
+    from qrt.quantize import smooth
+
+    k, n = 40, 8
+    w = (RNG.standard_normal((k, n)) * 0.3).astype(np.float32)
+    m = _tiny([helper.make_node("Sigmoid", ["x"], ["h"]),
+               helper.make_node("Mul", ["h", "gain"], ["hg"]),
+               helper.make_node("MatMul", ["hg", "w"], ["y"], name="mm")],
+              {"w": w, "gain": np.array([1.0] * (k - 2) + [40.0, 25.0], np.float32)},
+              (64, k), (64, n))
+    cal = [{"x": RNG.standard_normal((64, k)).astype(np.float32) * 3} for _ in range(4)]
+    fused = build(m, mode="int8", calibration=cal, progress=False)
+    assert json.loads(fused.model_dict["metadata"]["smoothquant"]) == ["mm"]
+    ops = [nd["op"] for nd in fused.model_dict["nodes"]]
+    assert ops == ["Sigmoid", "Mul", "AffineQuantize", "Dense"], ops
+    monkeypatch.setattr(smooth, "fuse_quantize", lambda g: 0)
+    chain = build(m, mode="int8", calibration=cal, progress=False)
+    ops_chain = [nd["op"] for nd in chain.model_dict["nodes"]]
+    assert "AffineQuantize" not in ops_chain and ops_chain.count("Sub") == 1, ops_chain
+    x = RNG.standard_normal((64, k)).astype(np.float32) * 3
+    x[0, :4] = [np.nan, np.inf, -np.inf, 1e30]
+    assert np.array_equal(Evaluator(fused.graph).run({"x": x})["y"],
+                          Evaluator(chain.graph).run({"x": x})["y"], equal_nan=True)
+    monkeypatch.undo()
+    pf, pc = tmp_path / "fused.qmodel", tmp_path / "chain.qmodel"
+    qrt.convert(m, str(pf), mode="int8", calibration=cal, progress=False)
+    monkeypatch.setattr(smooth, "fuse_quantize", lambda g: 0)
+    qrt.convert(m, str(pc), mode="int8", calibration=cal, progress=False)
+    yf = qrt.InferenceSession(str(pf)).run(None, {"x": x})[0]
+    yc = qrt.InferenceSession(str(pc)).run(None, {"x": x})[0]
+    assert np.array_equal(yf, yc, equal_nan=True)
+    kernels = {r["op"]: r["kernel"] for r in qrt.InferenceSession(str(pf)).kernel_report()}
+    assert "AffineQuantize" in kernels
+
+
 def test_reservoir_is_bounded_and_uniform():
     from qrt.calibrate.collect import Reservoir
 

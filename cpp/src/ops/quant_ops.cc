@@ -1,6 +1,12 @@
 // Quantize/dequantize boundaries and the requantizing u8 Add/Mul.
 // QuantizeLinear:   q = clamp(zp + nearbyint(x / scale), qmin, qmax) with the OUTPUT record's
 //                   per-tensor (scale, zp); NaN maps to qmin (the u8 kernel's documented rule).
+// AffineQuantize (qrt op): QuantizeLinear((x - shift) * mul) with shift, mul of shape [C] along the
+//                   last axis of x — the converter's SmoothQuant Sub -> Mul -> QuantizeLinear chain
+//                   in one pass. Per element t = x - shift[c], u = t * mul[c] (one fp32 rounding
+//                   each, no FMA), then QuantizeLinear's u8 rule: the same kernels as the three
+//                   ops, applied row by row through an L1-resident buffer, so the result equals
+//                   the unfused chain bit for bit. u8 output only.
 // DequantizeLinear: x = scale[c] * (q - zp[c]) with the INPUT record's per-tensor or per-axis params.
 // u8 Add: real = sa(qa - za) + sb(qb - zb);  q = zo + nearbyint(clamp(real / so));  Mul likewise
 // with the product. Inputs broadcast numpy-style (the common cases: same shape, or one scalar).
@@ -8,9 +14,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/eltwise_f32.h"
 #include "kernels/qelementwise_u8.h"
 #include "kernels/quantize_u8.h"
 #include "ops/common.h"
+#include "ops/op_util.h"
 
 namespace qrt::rt {
 namespace {
@@ -69,6 +77,70 @@ class QuantizeOp : public Op {
   float scale_ = 1.f;
   int32_t zp_ = 0;
   bool s8_ = false;
+};
+
+class AffineQuantizeOp : public Op {
+ public:
+  static Result<std::unique_ptr<Op>> create(const CreateContext& c) {
+    auto op = std::make_unique<AffineQuantizeOp>();
+    QRT_RETURN_IF_ERROR(ops::check_arity(c, 3, 3, 1, 1));
+    const format::TensorDef* y = c.output(0);
+    if (y->dtype != DType::kU8) return Unsupported(c.where() + "output must be u8");
+    QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &op->scale_, &op->zp_));
+    if (op->zp_ < 0 || op->zp_ > 255) return InvalidArgument(c.where() + "zero point out of range");
+    return std::unique_ptr<Op>(std::move(op));
+  }
+  Status infer(InferContext& ctx) const override {
+    for (size_t i = 0; i < 3; ++i) QRT_RETURN_IF_ERROR(ops::expect_dtype(ctx, i, {DType::kF32}));
+    const Shape& s = ctx.inputs[0]->shape;
+    if (s.empty()) return InvalidArgument(ctx.where() + "input must have rank >= 1, got a scalar");
+    for (size_t i = 1; i < 3; ++i) {
+      const Shape& v = ctx.inputs[i]->shape;
+      if (v.size() != 1 || v[0] != s.back())
+        return InvalidArgument(ctx.where() + (i == 1 ? "shift" : "mul") + " must have shape [" +
+                               std::to_string(s.back()) + "] (the input's last axis), got " + shape_str(v));
+    }
+    ctx.outputs[0]->shape = s;
+    ctx.outputs[0]->dtype = DType::kU8;
+    return OkStatus();
+  }
+  Status run(const RunContext& ctx) const override {
+    const float* x = ctx.in(0).as<float>();
+    const float* shift = ctx.in(1).as<float>();
+    const float* mul = ctx.in(2).as<float>();
+    uint8_t* q = ctx.out(0).as<uint8_t>();
+    const size_t C = static_cast<size_t>(ctx.in(0).shape.back());
+    const size_t rows = C == 0 ? 0 : ctx.in(0).numel() / C;
+    const auto& ek = kernels::select_eltwise_f32();
+    const auto& qk = kernels::select_quantize_u8();
+    const auto sub = ek.binary[static_cast<int>(kernels::EltOp::kSub)];
+    const auto mulf = ek.binary[static_cast<int>(kernels::EltOp::kMul)];
+    const size_t T = static_cast<size_t>(ctx.pool->threads());
+    const size_t tasks = rows * C >= 65536 ? std::min(T, rows) : 1;
+    ctx.pool->parallel_for(tasks, [&](size_t t) {
+      size_t b, e;
+      split_range(rows, tasks, 1, t, &b, &e);
+      // Rows go through the buffer in column pieces, so any C works with a fixed stack buffer.
+      alignas(64) float buf[kPiece];
+      for (size_t r = b; r < e; ++r)
+        for (size_t c0 = 0; c0 < C; c0 += kPiece) {
+          const size_t n = std::min(kPiece, C - c0);
+          const float* xr = x + r * C + c0;
+          sub(xr, 1, shift + c0, 1, buf, n);
+          mulf(buf, 1, mul + c0, 1, buf, n);
+          qk.quantize(buf, n, scale_, zp_, q + r * C + c0);
+        }
+    });
+    return OkStatus();
+  }
+  std::string kernel_name() const override {
+    return std::string(kernels::select_eltwise_f32().name) + "+" + kernels::select_quantize_u8().name;
+  }
+
+ private:
+  static constexpr size_t kPiece = 1024;
+  float scale_ = 1.f;
+  int32_t zp_ = 0;
 };
 
 class DequantizeOp : public Op {
@@ -295,6 +367,7 @@ class QReluOp : public Op {
 void register_quant_ops(OpRegistry& r) {
   r.add("QuantizeLinear", QuantizeOp::create);
   r.add("DequantizeLinear", DequantizeOp::create);
+  r.add("AffineQuantize", AffineQuantizeOp::create);
 }
 
 void register_quant_overrides(OpRegistry& r) {

@@ -133,3 +133,81 @@ QRT_TEST(QuantOps, ReluU8SameAndRequantized) {
     }
   }
 }
+
+// AffineQuantize is the SmoothQuant chain Sub(shift) -> Mul(mul) -> QuantizeLinear in one op: its
+// output must equal the three ops' bit for bit, on rows longer than its 1024-float piece, on
+// tensors large enough to split across threads, and on NaN / Inf / rounding-tie inputs.
+QRT_TEST(QuantOps, AffineQuantizeEqualsSubMulQuantizeChain) {
+  const float s = 0.037f;
+  const int zp = 131;
+  for (std::vector<int64_t> shape : {std::vector<int64_t>{1, 1}, {3, 17}, {2, 5, 384}, {2, 1100},
+                                     {70, 1000}, {5}}) {
+    const int64_t C = shape.back();
+    size_t n = 1;
+    for (auto d : shape) n *= size_t(d);
+    std::mt19937 g(uint32_t(n + C));
+    std::normal_distribution<float> nd(0.f, 3.f);
+    std::vector<float> x(n), shift(static_cast<size_t>(C)), mul(static_cast<size_t>(C));
+    for (auto& v : x) v = nd(g);
+    for (auto& v : shift) v = nd(g);
+    for (auto& v : mul) v = std::fabs(nd(g)) + 0.01f;
+    const float specials[] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f, -0.f, 0.5f * s, 1.5f * s, 2.5f * s};
+    for (size_t i = 0; i < n && i < 9; ++i) x[i * 7 % n] = specials[i];
+    for (int threads : {1, 2}) {
+      ModelBuilder fused, chain;
+      {
+        int xi = fused.input("x", DType::kF32, shape);
+        int zi = fused.constant_f32("z", {C}, shift), mi = fused.constant_f32("m", {C}, mul);
+        int yi = fused.value("y", DType::kU8, per_tensor(s, zp));
+        fused.node("AffineQuantize", {xi, zi, mi}, {yi});
+        fused.output(yi);
+      }
+      {
+        int xi = chain.input("x", DType::kF32, shape);
+        int zi = chain.constant_f32("z", {C}, shift), mi = chain.constant_f32("m", {C}, mul);
+        int t = chain.value("t", DType::kF32), u = chain.value("u", DType::kF32);
+        int yi = chain.value("y", DType::kU8, per_tensor(s, zp));
+        chain.node("Sub", {xi, zi}, {t});
+        chain.node("Mul", {t, mi}, {u});
+        chain.node("QuantizeLinear", {u}, {yi});
+        chain.output(yi);
+      }
+      auto a = fused.run({{"x", TensorView::of(x.data(), shape)}}, threads);
+      auto b = chain.run({{"x", TensorView::of(x.data(), shape)}}, threads);
+      QRT_ASSERT(a.ok());
+      QRT_ASSERT(b.ok());
+      QRT_EXPECT(a.value()[0].shape == shape);
+      const uint8_t* ya = a.value()[0].data<uint8_t>();
+      const uint8_t* yb = b.value()[0].data<uint8_t>();
+      size_t bad = 0;
+      for (size_t i = 0; i < n; ++i) bad += ya[i] != yb[i];
+      QRT_EXPECT_EQ(bad, size_t(0)) << "shape" << shape.size() << C << "threads" << threads;
+    }
+  }
+}
+
+QRT_TEST(QuantOps, AffineQuantizeRefusesBadShapesAndDtypes) {
+  std::vector<float> x(12, 1.f), v3(3, 1.f), v4(4, 1.f);
+  {  // shift of the wrong length
+    ModelBuilder mb;
+    int xi = mb.input("x", DType::kF32, {3, 4});
+    int zi = mb.constant_f32("z", {3}, v3), mi = mb.constant_f32("m", {4}, v4);
+    int yi = mb.value("y", DType::kU8, per_tensor(0.1f, 0));
+    mb.node("AffineQuantize", {xi, zi, mi}, {yi});
+    mb.output(yi);
+    auto r = mb.run({{"x", TensorView::of(x.data(), {3, 4})}});
+    QRT_ASSERT(!r.ok());
+    QRT_EXPECT(r.status().message().find("shift must have shape [4]") != std::string::npos);
+  }
+  {  // s8 output
+    ModelBuilder mb;
+    int xi = mb.input("x", DType::kF32, {3, 4});
+    int zi = mb.constant_f32("z", {4}, v4), mi = mb.constant_f32("m", {4}, v4);
+    int yi = mb.value("y", DType::kS8, per_tensor(0.1f, 0));
+    mb.node("AffineQuantize", {xi, zi, mi}, {yi});
+    mb.output(yi);
+    auto r = mb.run({{"x", TensorView::of(x.data(), {3, 4})}});
+    QRT_ASSERT(!r.ok());
+    QRT_EXPECT(r.status().message().find("output must be u8") != std::string::npos);
+  }
+}
