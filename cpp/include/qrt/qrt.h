@@ -75,6 +75,10 @@ struct LoadOptions {
   // out-of-bounds access).
   bool verify_weights = false;
   // Threads that create operators and pack weights in parallel (0: up to 4, by the CPU count).
+  // Unless it is 1, a file whose weights are used in place (format 1.1 packed layouts) also gets
+  // a short-lived thread that maps those pages while load() returns and the first run starts,
+  // so that run does not stop for their page faults; it ends by itself and is joined when the
+  // Model is destroyed.
   int threads = 0;
 };
 

@@ -255,6 +255,51 @@ QRT_TEST(WeightLayout, PackedConvAndDynamicDenseFromAMappedFile) {
   }
 }
 
+// Over 1 MiB of weights used in place from a mapped file: load() starts a thread that maps their
+// pages (LoadOptions::threads != 1). Results must not depend on it, and a Model destroyed while
+// it may still run must wait for it (a crash or sanitizer report otherwise).
+QRT_TEST(WeightLayout, LargeInPlaceWeightsPrefaultedWhileTheFirstRunStarts) {
+  const auto& k = qrt::kernels::select_gemm_u8s8();
+  if (k.isa == qrt::cpu::Isa::kRef) {
+    QRT_SKIP("the reference GEMM reads no packed layout in place");
+  }
+  const size_t M = 4, N = 1000, K = 1100;  // 1.1 MB of s8 weights
+  auto w = random_s8(N * K, 77);
+  std::mt19937 g(3);
+  std::vector<uint8_t> x(M * K);
+  for (auto& v : x) v = uint8_t(g() % 256);
+  std::vector<std::pair<std::string, TensorView>> in = {{"x", TensorView::of(x.data(), {int64_t(M), int64_t(K)})}};
+  auto want = static_dense_model(M, N, K, w, false).run(in);
+  QRT_ASSERT_MSG(want.ok(), want.status().to_string());
+  ModelBuilder mb = static_dense_model(M, N, K, w, false);
+  std::vector<std::shared_ptr<std::vector<uint8_t>>> keep;
+  pack_tensor(mb, 1, uint32_t(k.nr), &keep);
+  std::vector<uint8_t> bytes;
+  QRT_ASSERT(fmt::write_model(mb.def(), &bytes).ok());
+  char path[] = "/tmp/qrt_prefault_XXXXXX";
+  int fd = mkstemp(path);
+  QRT_ASSERT(fd >= 0);
+  QRT_ASSERT(write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size()));
+  close(fd);
+  for (int load_threads : {0, 1, 2}) {
+    qrt::LoadOptions lo;
+    lo.threads = load_threads;
+    for (int rep = 0; rep < 8; ++rep) {  // destroyed at once, the prefault thread likely running
+      auto m = qrt::Model::load(path, lo);
+      QRT_ASSERT_MSG(m.ok(), m.status().to_string());
+    }
+    auto model = qrt::Model::load(path, lo);
+    QRT_ASSERT_MSG(model.ok(), model.status().to_string());
+    QRT_EXPECT(model.value()->in_place_weight_bytes() >= N * K) << "load threads " << load_threads;
+    auto sess = qrt::Session::create(model.value(), {});
+    QRT_ASSERT(sess.ok());
+    auto out = sess.value()->run(in);
+    QRT_ASSERT_MSG(out.ok(), out.status().to_string());
+    QRT_EXPECT(outputs_bytes(out) == outputs_bytes(want)) << "load threads " << load_threads;
+  }
+  std::remove(path);
+}
+
 QRT_TEST(WeightLayout, WriterRoundTripAndReaderRefusals) {
   auto w = random_s8(10 * 12, 1);
   ModelBuilder mb = static_dense_model(2, 10, 12, w, false);
