@@ -1,7 +1,6 @@
 // qrt._core: the pybind11 module. Only binding code lives in cpp/bindings; the runtime it wraps
 // is the same C++ API applications use (qrt/qrt.h).
 #include <pybind11/functional.h>
-#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -66,26 +65,6 @@ const char* numpy_dtype(ElementType t) {
   }
 }
 
-ElementType element_type_of(const py::dtype& d) {
-  switch (d.kind()) {
-    case 'f':
-      if (d.itemsize() == 4) return ElementType::kF32;
-      if (d.itemsize() == 2) return ElementType::kF16;
-      break;
-    case 'i':
-      if (d.itemsize() == 1) return ElementType::kS8;
-      if (d.itemsize() == 4) return ElementType::kS32;
-      if (d.itemsize() == 8) return ElementType::kS64;
-      break;
-    case 'u':
-      if (d.itemsize() == 1) return ElementType::kU8;
-      break;
-    case 'b': return ElementType::kBool;
-    default: break;
-  }
-  return ElementType::kUndefined;
-}
-
 py::dict tensor_info(const TensorInfo& t) {
   py::dict d;
   d["name"] = t.name;
@@ -103,6 +82,84 @@ py::dict tensor_info(const TensorInfo& t) {
   d["shape"] = shape;
   return d;
 }
+
+// numpy, imported by the qrt package before _core is used; never released (see g_errors).
+py::handle numpy() {
+  static py::handle np = py::module_::import("numpy").release();
+  return np;
+}
+
+// Element type of a buffer-protocol item format (the struct module's codes, as numpy exports
+// them; '<', '>', '=', '@', '!' prefixes). *native is false for the other byte order.
+ElementType element_type_of_format(const char* f, Py_ssize_t itemsize, bool* native) {
+  static const bool little = [] {
+    const uint16_t one = 1;
+    uint8_t b;
+    std::memcpy(&b, &one, 1);
+    return b == 1;
+  }();
+  *native = true;
+  if (!f) f = "B";
+  if (*f == '<' || *f == '>' || *f == '!' || *f == '=' || *f == '@') {
+    if (*f == '<') *native = little;
+    if (*f == '>' || *f == '!') *native = !little;
+    ++f;
+  }
+  if (f[0] == 0 || f[1] != 0) return ElementType::kUndefined;
+  switch (f[0]) {
+    case 'f': return itemsize == 4 ? ElementType::kF32 : ElementType::kUndefined;
+    case 'e': return itemsize == 2 ? ElementType::kF16 : ElementType::kUndefined;
+    case 'b': return itemsize == 1 ? ElementType::kS8 : ElementType::kUndefined;
+    case 'B': return itemsize == 1 ? ElementType::kU8 : ElementType::kUndefined;
+    case '?': return itemsize == 1 ? ElementType::kBool : ElementType::kUndefined;
+    case 'i': case 'l': case 'q':
+      return itemsize == 4 ? ElementType::kS32 : itemsize == 8 ? ElementType::kS64 : ElementType::kUndefined;
+    default: return ElementType::kUndefined;
+  }
+}
+
+// A Py_buffer view released when it goes out of scope (with the GIL held: run() ends holding it).
+struct Buffer {
+  Py_buffer b{};
+  bool held = false;
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { release(); }
+  void release() {
+    if (held) PyBuffer_Release(&b);
+    held = false;
+  }
+  bool get(const py::object& o) {
+    release();
+    if (PyObject_GetBuffer(o.ptr(), &b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) {
+      PyErr_Clear();
+      return false;
+    }
+    held = true;
+    return true;
+  }
+  // A C-contiguous, aligned, native-byte-order view of input `a` (copied by numpy when it is
+  // none of those: never a wrong read). `a` is replaced by the copy, which the caller keeps.
+  ElementType get_input(py::object& a) {
+    bool native = true;
+    ElementType et = ElementType::kUndefined;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (!get(a)) {
+        a = numpy().attr("ascontiguousarray")(a);
+        continue;
+      }
+      et = element_type_of_format(b.format, b.itemsize, &native);
+      const bool aligned = b.itemsize <= 0 || reinterpret_cast<uintptr_t>(b.buf) % static_cast<uintptr_t>(b.itemsize) == 0;
+      if (et == ElementType::kUndefined || (native && aligned)) return et;
+      release();
+      py::object dt = a.attr("dtype");
+      a = numpy().attr("array")(a, native ? dt : dt.attr("newbyteorder")("="));
+    }
+    if (!get(a)) throw StatusError(InvalidArgument("an input does not expose a contiguous buffer"));
+    return element_type_of_format(b.format, b.itemsize, &native);
+  }
+};
 
 // A loaded model plus one session: what qrt.InferenceSession wraps.
 class PySession {
@@ -128,43 +185,53 @@ class PySession {
   }
 
   // feeds: list of numpy arrays in graph-input order (the Python wrapper resolves names).
+  // Arrays cross through the buffer protocol, not pybind11's numpy API: that API's first use in a
+  // process parses numpy's version string with a regex (~0.08 ms, measured), which would land in
+  // every fresh process's first run.
   py::list run(const py::list& feeds) {
     const auto& mins = model_->inputs();
     if (feeds.size() != mins.size())
       throw StatusError(InvalidArgument("expected " + std::to_string(mins.size()) + " inputs"));
-    std::vector<py::array> keep;
+    std::vector<Buffer> bufs(mins.size());
     std::vector<TensorView> views;
     for (size_t i = 0; i < mins.size(); ++i) {
-      py::array a = py::reinterpret_borrow<py::array>(feeds[i]);
-      ElementType et = element_type_of(a.dtype());
+      py::object a = feeds[i];
+      ElementType et = bufs[i].get_input(a);
       if (et != mins[i].dtype) {
-        std::string got = py::str(a.dtype());
+        std::string got = py::str(py::getattr(a, "dtype", py::type::of(a)));
         throw StatusError(InvalidArgument("input '" + mins[i].name + "': expected dtype " +
                                           element_type_name(mins[i].dtype) + " (numpy " +
                                           numpy_dtype(mins[i].dtype) + "), got numpy " + got));
       }
-      // Non-contiguous or misaligned arrays are copied into a contiguous one (never a wrong read).
-      if (!(a.flags() & py::array::c_style) ||
-          !(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
-        a = py::array::ensure(a, py::array::c_style | py::array::forcecast);
       TensorView v;
       v.dtype = et;
-      v.shape.assign(a.shape(), a.shape() + a.ndim());
-      v.data = a.data();
+      v.shape.assign(bufs[i].b.shape, bufs[i].b.shape + bufs[i].b.ndim);
+      v.data = bufs[i].b.buf;
       views.push_back(v);
-      keep.push_back(a);
     }
     std::vector<py::object> outs(model_->outputs().size());
+    std::exception_ptr alloc_error;
     Status st;
     {
       py::gil_scoped_release nogil;
       st = session_->run_with(views, [&](size_t j, ElementType dt, const std::vector<int64_t>& shape) -> void* {
         py::gil_scoped_acquire gil;
-        py::array arr(py::dtype(numpy_dtype(dt)), std::vector<py::ssize_t>(shape.begin(), shape.end()));
-        outs[j] = arr;
-        return arr.mutable_data();
+        try {
+          py::tuple shp(shape.size());
+          for (size_t k = 0; k < shape.size(); ++k) shp[k] = py::int_(shape[k]);
+          outs[j] = numpy().attr("empty")(shp, numpy_dtype(dt));
+          Buffer ob;
+          if (PyObject_GetBuffer(outs[j].ptr(), &ob.b, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) != 0)
+            throw py::error_already_set();
+          ob.held = true;
+          return ob.b.buf;  // the array owns the memory; the view is released on return
+        } catch (...) {
+          alloc_error = std::current_exception();
+          return nullptr;
+        }
       });
     }
+    if (alloc_error) std::rethrow_exception(alloc_error);
     qrt::binding::throw_if_error(st);
     py::list result;
     for (auto& o : outs) result.append(o);

@@ -78,6 +78,26 @@ def test_non_contiguous_and_readonly_inputs_give_correct_results(mlp):
     np.testing.assert_array_equal(y, y2)
 
 
+def test_fortran_big_endian_and_misaligned_inputs_are_read_as_their_values(mlp):
+    """Inputs cross into C++ as buffers: whatever their memory order, byte order or alignment,
+    the runtime must see the values numpy shows (a copy where needed, never a reinterpretation)."""
+    data, w = mlp
+    sess = qrt.InferenceSession(data)
+    x = np.random.default_rng(3).standard_normal((3, 64)).astype(np.float32)
+    (want,) = sess.run(None, {"x": x})
+    raw = np.zeros(x.nbytes + 1, np.uint8)
+    mis = np.frombuffer(raw.data, np.float32, count=x.size, offset=1).reshape(x.shape)
+    assert mis.ctypes.data % 4 != 0
+    raw[1:] = x.view(np.uint8).ravel()
+    for variant in (np.asfortranarray(x), x.astype(">f4"), mis, x.tolist()):
+        (got,) = sess.run(None, {"x": variant})
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(qrt.InvalidArgumentError, match="expected dtype f32 .* got numpy float64"):
+        sess.run(None, {"x": x.astype(np.float64)})
+    with pytest.raises(qrt.InvalidArgumentError, match="got numpy >f8"):
+        sess.run(None, {"x": x.astype(">f8")})
+
+
 def test_missing_file_and_garbage_bytes():
     with pytest.raises(FileNotFoundError):
         qrt.InferenceSession("/nonexistent/model.qmodel")
