@@ -25,7 +25,7 @@ from qrt.ir.serialize import to_model_dict
 from qrt.passes import attention
 from qrt.passes.layout import UNCONVERTED_REASON
 from qrt.quantize import quantizer as Q
-from qrt.quantize import smooth
+from qrt.quantize import fuse, smooth
 from qrt.quantize.report import ConversionReport
 from qrt.quantize.scheme import MODES
 from qrt.quantize.scheme import RUNTIME_OPS as _SCHEME_RUNTIME_OPS
@@ -134,9 +134,9 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
                 uf, tensors = Q.ranges_needed(g, int8)
         qparams = Q.group_params(g, uf, tensors, ranges, hints)
         Q.apply_static(g, int8, qparams, opts, weight_hints)
-        if smooth.fuse_quantize(g):
-            report.notes.append("SmoothQuant shift/scale fused into the quantization of the Dense "
-                                "inputs (AffineQuantize)")
+        if fuse.quantize_chains(g):
+            report.notes.append("SmoothQuant shift/scale and GELU fused into the quantization of the "
+                                "int8 nodes' inputs (AffineQuantize)")
         if hints:
             report.notes.append(f"{len(hints)} activation range(s) taken from the model's "
                                 "QuantizeLinear/DequantizeLinear nodes")

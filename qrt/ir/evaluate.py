@@ -171,10 +171,20 @@ class Evaluator:
         return [quantize_u8(ins[0], qp.scale, qp.zero_point)]
 
     def _op_AffineQuantize(self, node: Node, ins):
-        # (x - shift) * mul in float32, one rounding per op (the fused chain Sub -> Mul -> Quantize)
-        u = (ins[0].astype(F32) - ins[1].astype(F32)).astype(F32) * ins[2].astype(F32)
+        # QuantizeLinear((act(x) - shift) * mul) in float32, one rounding per step (the fused chain
+        # Gelu -> Sub -> Mul -> QuantizeLinear; absent steps skipped)
+        u = ins[0].astype(F32)
+        act = node.attrs.get("activation", "none")
+        if act != "none":
+            gelu = Node("Gelu", node.name, node.inputs[:1], node.outputs,
+                        {"approximate": "tanh" if act == "gelu_tanh" else "none"})
+            u = self._op_Gelu(gelu, [u])[0]
+        if len(ins) > 1 and ins[1] is not None:
+            u = (u - ins[1].astype(F32)).astype(F32)
+        if len(ins) > 2 and ins[2] is not None:
+            u = (u * ins[2].astype(F32)).astype(F32)
         qp = self._qp(node.outputs[0])
-        return [quantize_u8(u.astype(F32), qp.scale, qp.zero_point)]
+        return [quantize_u8(u, qp.scale, qp.zero_point)]
 
     def _op_DequantizeLinear(self, node: Node, ins):
         return [dequantize(ins[0], self._qp(node.inputs[0]))]

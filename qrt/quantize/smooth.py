@@ -25,7 +25,6 @@ from __future__ import annotations
 import numpy as np
 
 from qrt.ir import Graph, Node
-from qrt.passes.util import sole_consumer
 from qrt.quantize import params as P
 
 ALPHAS = (0.5, 0.75, 0.9)
@@ -129,35 +128,3 @@ def apply(g: Graph, groups: dict[str, list[Node]], stats: dict, ranges: dict) ->
         done += 1
     return done
 
-
-def fuse_quantize(g: Graph) -> int:
-    """``x -> Sub(z) -> Mul(inv) -> QuantizeLinear(u8)`` (what ``apply`` and static quantization
-    leave in front of a smoothed Dense) -> one ``AffineQuantize(x, z, inv)``: the runtime does the
-    three passes over the activation in one, with the same fp32 arithmetic (bit-identical output).
-    Only when the Sub and Mul outputs have no other reader. Returns the number of fused chains."""
-    producers, consumers = g.producers(), g.consumers()
-    done = 0
-    dead: list[Node] = []
-    for q in list(g.nodes):
-        if q.op != "QuantizeLinear" or g.tensor(q.outputs[0]).dtype != "u8":
-            continue
-        mul = producers.get(q.inputs[0])
-        if mul is None or mul.op != "Mul" or len(mul.inputs) != 2 or sole_consumer(g, mul.outputs[0], consumers) is not q:
-            continue
-        sub = producers.get(mul.inputs[0])
-        if sub is None or sub.op != "Sub" or len(sub.inputs) != 2 or sole_consumer(g, sub.outputs[0], consumers) is not mul:
-            continue
-        x, z, inv = sub.inputs[0], sub.inputs[1], mul.inputs[1]
-        zc, ic, xt = g.const(z), g.const(inv), g.tensor(x)
-        if (zc is None or ic is None or zc.ndim != 1 or ic.ndim != 1 or zc.dtype != np.float32
-                or ic.dtype != np.float32 or xt.dtype != "f32" or not xt.shape
-                or xt.shape[-1] != zc.shape[0] or zc.shape != ic.shape):
-            continue
-        q.op = "AffineQuantize"
-        q.inputs = [x, z, inv]
-        dead += [sub, mul]
-        done += 1
-    if dead:
-        g.remove_nodes(dead)
-        g.prune()
-    return done

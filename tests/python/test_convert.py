@@ -448,7 +448,7 @@ def test_static_smoothquant_chain_is_one_affine_quantize_with_the_same_bits(tmp_
     AffineQuantize; the runtime's output is bit-identical to the unfused file's, and so is the
     converter's evaluator."""
     import qrt
-    from qrt.quantize import smooth
+    from qrt.quantize import fuse
 
     k, n = 40, 8
     w = (RNG.standard_normal((k, n)) * 0.3).astype(np.float32)
@@ -462,7 +462,7 @@ def test_static_smoothquant_chain_is_one_affine_quantize_with_the_same_bits(tmp_
     assert json.loads(fused.model_dict["metadata"]["smoothquant"]) == ["mm"]
     ops = [nd["op"] for nd in fused.model_dict["nodes"]]
     assert ops == ["Sigmoid", "Mul", "AffineQuantize", "Dense"], ops
-    monkeypatch.setattr(smooth, "fuse_quantize", lambda g: 0)
+    monkeypatch.setattr(fuse, "quantize_chains", lambda g: 0)
     chain = build(m, mode="int8", calibration=cal, progress=False)
     ops_chain = [nd["op"] for nd in chain.model_dict["nodes"]]
     assert "AffineQuantize" not in ops_chain and ops_chain.count("Sub") == 1, ops_chain
@@ -473,13 +473,47 @@ def test_static_smoothquant_chain_is_one_affine_quantize_with_the_same_bits(tmp_
     monkeypatch.undo()
     pf, pc = tmp_path / "fused.qmodel", tmp_path / "chain.qmodel"
     qrt.convert(m, str(pf), mode="int8", calibration=cal, progress=False)
-    monkeypatch.setattr(smooth, "fuse_quantize", lambda g: 0)
+    monkeypatch.setattr(fuse, "quantize_chains", lambda g: 0)
     qrt.convert(m, str(pc), mode="int8", calibration=cal, progress=False)
     yf = qrt.InferenceSession(str(pf)).run(None, {"x": x})[0]
     yc = qrt.InferenceSession(str(pc)).run(None, {"x": x})[0]
     assert np.array_equal(yf, yc, equal_nan=True)
     kernels = {r["op"]: r["kernel"] for r in qrt.InferenceSession(str(pf)).kernel_report()}
     assert "AffineQuantize" in kernels
+
+
+def test_static_gelu_before_a_dense_fuses_into_affine_quantize_with_the_same_bits(tmp_path, monkeypatch):
+    """int8 static: Gelu -> QuantizeLinear (or the smoothed AffineQuantize) in front of a u8 Dense
+    becomes one AffineQuantize(activation=gelu); runtime output bit-identical to the unfused file."""
+    import qrt
+    from qrt.quantize import fuse
+
+    k, h, n = 24, 48, 8
+    w1 = (RNG.standard_normal((k, h)) * 0.3).astype(np.float32)
+    w2 = (RNG.standard_normal((h, n)) * 0.3).astype(np.float32)
+    m = _tiny([helper.make_node("MatMul", ["x", "w1"], ["a"], name="mm1"),
+               helper.make_node("Div", ["a", "sqrt2"], ["d"]),
+               helper.make_node("Erf", ["d"], ["e"]),
+               helper.make_node("Add", ["e", "one"], ["f"]),
+               helper.make_node("Mul", ["a", "f"], ["g0"]),
+               helper.make_node("Mul", ["g0", "half"], ["g"]),
+               helper.make_node("MatMul", ["g", "w2"], ["y"], name="mm2")],
+              {"w1": w1, "w2": w2, "sqrt2": np.array(np.sqrt(2.0), np.float32),
+               "one": np.array(1.0, np.float32), "half": np.array(0.5, np.float32)},
+              (16, k), (16, n))
+    cal = [{"x": RNG.standard_normal((16, k)).astype(np.float32)} for _ in range(4)]
+    x = RNG.standard_normal((16, k)).astype(np.float32)
+    pf, pc = tmp_path / "fused.qmodel", tmp_path / "chain.qmodel"
+    qrt.convert(m, str(pf), mode="int8", calibration=cal, progress=False)
+    ops = [r["op"] for r in qrt.InferenceSession(str(pf)).kernel_report()]
+    assert "Gelu" not in ops and "AffineQuantize" in ops, ops
+    monkeypatch.setattr(fuse, "quantize_chains", lambda g: 0)
+    qrt.convert(m, str(pc), mode="int8", calibration=cal, progress=False)
+    ops_c = [r["op"] for r in qrt.InferenceSession(str(pc)).kernel_report()]
+    assert "Gelu" in ops_c and "AffineQuantize" not in ops_c, ops_c
+    yf = qrt.InferenceSession(str(pf)).run(None, {"x": x})[0]
+    yc = qrt.InferenceSession(str(pc)).run(None, {"x": x})[0]
+    assert np.array_equal(yf, yc)
 
 
 def test_reservoir_is_bounded_and_uniform():

@@ -1,12 +1,14 @@
 // Quantize/dequantize boundaries and the requantizing u8 Add/Mul.
 // QuantizeLinear:   q = clamp(zp + nearbyint(x / scale), qmin, qmax) with the OUTPUT record's
 //                   per-tensor (scale, zp); NaN maps to qmin (the u8 kernel's documented rule).
-// AffineQuantize (qrt op): QuantizeLinear((x - shift) * mul) with shift, mul of shape [C] along the
-//                   last axis of x — the converter's SmoothQuant Sub -> Mul -> QuantizeLinear chain
-//                   in one pass. Per element t = x - shift[c], u = t * mul[c] (one fp32 rounding
-//                   each, no FMA), then QuantizeLinear's u8 rule: the same kernels as the three
-//                   ops, applied row by row through an L1-resident buffer, so the result equals
-//                   the unfused chain bit for bit. u8 output only.
+// AffineQuantize (qrt op): QuantizeLinear((act(x) - shift) * mul), act from the attribute
+//                   `activation` ("none" | "gelu" | "gelu_tanh"), optional shift, mul of shape [C]
+//                   along the last axis of x (absent: the step is skipped). The converter's
+//                   SmoothQuant Sub -> Mul -> QuantizeLinear chain, and a Gelu feeding a quantized
+//                   Dense, in one pass. Per element: the Gelu op's kernel, t = a - shift[c],
+//                   u = t * mul[c] (one fp32 rounding each, no FMA), then QuantizeLinear's u8
+//                   rule: the same kernels as the separate ops, applied row by row through an
+//                   L1-resident buffer, so the result equals the unfused chain bit for bit. u8 only.
 // DequantizeLinear: x = scale[c] * (q - zp[c]) with the INPUT record's per-tensor or per-axis params.
 // u8 Add: real = sa(qa - za) + sb(qb - zb);  q = zo + nearbyint(clamp(real / so));  Mul likewise
 // with the product. Inputs broadcast numpy-style (the common cases: same shape, or one scalar).
@@ -17,6 +19,7 @@
 #include "kernels/eltwise_f32.h"
 #include "kernels/qelementwise_u8.h"
 #include "kernels/quantize_u8.h"
+#include "kernels/vmath.h"
 #include "ops/common.h"
 #include "ops/op_util.h"
 
@@ -83,18 +86,25 @@ class AffineQuantizeOp : public Op {
  public:
   static Result<std::unique_ptr<Op>> create(const CreateContext& c) {
     auto op = std::make_unique<AffineQuantizeOp>();
-    QRT_RETURN_IF_ERROR(ops::check_arity(c, 3, 3, 1, 1));
+    QRT_RETURN_IF_ERROR(ops::check_arity(c, 1, 3, 1, 1));
     const format::TensorDef* y = c.output(0);
     if (y->dtype != DType::kU8) return Unsupported(c.where() + "output must be u8");
     QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &op->scale_, &op->zp_));
     if (op->zp_ < 0 || op->zp_ > 255) return InvalidArgument(c.where() + "zero point out of range");
+    QRT_ASSIGN_OR_RETURN(std::string act, c.attr_string("activation", "none"));
+    if (act == "gelu") op->act_ = Act::kGelu;
+    else if (act == "gelu_tanh") op->act_ = Act::kGeluTanh;
+    else if (act != "none")
+      return InvalidArgument(c.where() + "activation must be \"none\", \"gelu\" or \"gelu_tanh\", got \"" + act + "\"");
     return std::unique_ptr<Op>(std::move(op));
   }
   Status infer(InferContext& ctx) const override {
-    for (size_t i = 0; i < 3; ++i) QRT_RETURN_IF_ERROR(ops::expect_dtype(ctx, i, {DType::kF32}));
+    QRT_RETURN_IF_ERROR(ops::expect_dtype(ctx, 0, {DType::kF32}));
     const Shape& s = ctx.inputs[0]->shape;
     if (s.empty()) return InvalidArgument(ctx.where() + "input must have rank >= 1, got a scalar");
-    for (size_t i = 1; i < 3; ++i) {
+    for (size_t i = 1; i < ctx.inputs.size(); ++i) {
+      if (!ctx.inputs[i]) continue;
+      QRT_RETURN_IF_ERROR(ops::expect_dtype(ctx, i, {DType::kF32}));
       const Shape& v = ctx.inputs[i]->shape;
       if (v.size() != 1 || v[0] != s.back())
         return InvalidArgument(ctx.where() + (i == 1 ? "shift" : "mul") + " must have shape [" +
@@ -106,8 +116,8 @@ class AffineQuantizeOp : public Op {
   }
   Status run(const RunContext& ctx) const override {
     const float* x = ctx.in(0).as<float>();
-    const float* shift = ctx.in(1).as<float>();
-    const float* mul = ctx.in(2).as<float>();
+    const float* shift = ctx.has_in(1) ? ctx.in(1).as<float>() : nullptr;
+    const float* mul = ctx.has_in(2) ? ctx.in(2).as<float>() : nullptr;
     uint8_t* q = ctx.out(0).as<uint8_t>();
     const size_t C = static_cast<size_t>(ctx.in(0).shape.back());
     const size_t rows = C == 0 ? 0 : ctx.in(0).numel() / C;
@@ -115,6 +125,8 @@ class AffineQuantizeOp : public Op {
     const auto& qk = kernels::select_quantize_u8();
     const auto sub = ek.binary[static_cast<int>(kernels::EltOp::kSub)];
     const auto mulf = ek.binary[static_cast<int>(kernels::EltOp::kMul)];
+    void (*act)(const float*, float*, size_t) =
+        act_ == Act::kGelu ? kernels::vgelu : act_ == Act::kGeluTanh ? kernels::vgelu_tanh : nullptr;
     const size_t T = static_cast<size_t>(ctx.pool->threads());
     const size_t tasks = rows * C >= 65536 ? std::min(T, rows) : 1;
     ctx.pool->parallel_for(tasks, [&](size_t t) {
@@ -125,20 +137,24 @@ class AffineQuantizeOp : public Op {
       for (size_t r = b; r < e; ++r)
         for (size_t c0 = 0; c0 < C; c0 += kPiece) {
           const size_t n = std::min(kPiece, C - c0);
-          const float* xr = x + r * C + c0;
-          sub(xr, 1, shift + c0, 1, buf, n);
-          mulf(buf, 1, mul + c0, 1, buf, n);
-          qk.quantize(buf, n, scale_, zp_, q + r * C + c0);
+          const float* src = x + r * C + c0;
+          if (act) act(src, buf, n), src = buf;
+          if (shift) sub(src, 1, shift + c0, 1, buf, n), src = buf;
+          if (mul) mulf(src, 1, mul + c0, 1, buf, n), src = buf;
+          qk.quantize(src, n, scale_, zp_, q + r * C + c0);
         }
     });
     return OkStatus();
   }
   std::string kernel_name() const override {
-    return std::string(kernels::select_eltwise_f32().name) + "+" + kernels::select_quantize_u8().name;
+    std::string k = act_ == Act::kNone ? "" : std::string(kernels::select_vmath().name) + "+";
+    return k + kernels::select_eltwise_f32().name + "+" + kernels::select_quantize_u8().name;
   }
 
  private:
+  enum class Act { kNone, kGelu, kGeluTanh };
   static constexpr size_t kPiece = 1024;
+  Act act_ = Act::kNone;
   float scale_ = 1.f;
   int32_t zp_ = 0;
 };

@@ -134,56 +134,69 @@ QRT_TEST(QuantOps, ReluU8SameAndRequantized) {
   }
 }
 
-// AffineQuantize is the SmoothQuant chain Sub(shift) -> Mul(mul) -> QuantizeLinear in one op: its
-// output must equal the three ops' bit for bit, on rows longer than its 1024-float piece, on
-// tensors large enough to split across threads, and on NaN / Inf / rounding-tie inputs.
-QRT_TEST(QuantOps, AffineQuantizeEqualsSubMulQuantizeChain) {
+// AffineQuantize is Gelu -> Sub(shift) -> Mul(mul) -> QuantizeLinear in one op (each step optional):
+// its output must equal the separate ops' bit for bit, on rows longer than its 1024-float piece,
+// on tensors large enough to split across threads, and on NaN / Inf / rounding-tie inputs.
+QRT_TEST(QuantOps, AffineQuantizeEqualsGeluSubMulQuantizeChain) {
   const float s = 0.037f;
   const int zp = 131;
   for (std::vector<int64_t> shape : {std::vector<int64_t>{1, 1}, {3, 17}, {2, 5, 384}, {2, 1100},
-                                     {70, 1000}, {5}}) {
-    const int64_t C = shape.back();
-    size_t n = 1;
-    for (auto d : shape) n *= size_t(d);
-    std::mt19937 g(uint32_t(n + C));
-    std::normal_distribution<float> nd(0.f, 3.f);
-    std::vector<float> x(n), shift(static_cast<size_t>(C)), mul(static_cast<size_t>(C));
-    for (auto& v : x) v = nd(g);
-    for (auto& v : shift) v = nd(g);
-    for (auto& v : mul) v = std::fabs(nd(g)) + 0.01f;
-    const float specials[] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f, -0.f, 0.5f * s, 1.5f * s, 2.5f * s};
-    for (size_t i = 0; i < n && i < 9; ++i) x[i * 7 % n] = specials[i];
-    for (int threads : {1, 2}) {
-      ModelBuilder fused, chain;
-      {
-        int xi = fused.input("x", DType::kF32, shape);
-        int zi = fused.constant_f32("z", {C}, shift), mi = fused.constant_f32("m", {C}, mul);
-        int yi = fused.value("y", DType::kU8, per_tensor(s, zp));
-        fused.node("AffineQuantize", {xi, zi, mi}, {yi});
-        fused.output(yi);
+                                     {70, 1000}, {5}})
+    for (const char* act : {"none", "gelu", "gelu_tanh"})
+      for (bool affine : {true, false}) {
+        const int64_t C = shape.back();
+        size_t n = 1;
+        for (auto d : shape) n *= size_t(d);
+        std::mt19937 g(uint32_t(n + C));
+        std::normal_distribution<float> nd(0.f, 3.f);
+        std::vector<float> x(n), shift(static_cast<size_t>(C)), mul(static_cast<size_t>(C));
+        for (auto& v : x) v = nd(g);
+        for (auto& v : shift) v = nd(g);
+        for (auto& v : mul) v = std::fabs(nd(g)) + 0.01f;
+        const float specials[] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f, -0.f, 0.5f * s, 1.5f * s, 2.5f * s};
+        for (size_t i = 0; i < n && i < 9; ++i) x[i * 7 % n] = specials[i];
+        const bool gelu = std::string(act) != "none";
+        for (int threads : {1, 2}) {
+          ModelBuilder fused, chain;
+          {
+            int xi = fused.input("x", DType::kF32, shape);
+            std::vector<int> ins = {xi};
+            if (affine) ins.push_back(fused.constant_f32("z", {C}, shift)), ins.push_back(fused.constant_f32("m", {C}, mul));
+            int yi = fused.value("y", DType::kU8, per_tensor(s, zp));
+            fused.node("AffineQuantize", ins, {yi}).attrs.push_back(ModelBuilder::attr_str("activation", act));
+            fused.output(yi);
+          }
+          {
+            int cur = chain.input("x", DType::kF32, shape);
+            if (gelu) {
+              int gi = chain.value("g", DType::kF32);
+              chain.node("Gelu", {cur}, {gi}).attrs.push_back(
+                  ModelBuilder::attr_str("approximate", std::string(act) == "gelu" ? "none" : "tanh"));
+              cur = gi;
+            }
+            if (affine) {
+              int zi = chain.constant_f32("z", {C}, shift), mi = chain.constant_f32("m", {C}, mul);
+              int t = chain.value("t", DType::kF32), u = chain.value("u", DType::kF32);
+              chain.node("Sub", {cur, zi}, {t});
+              chain.node("Mul", {t, mi}, {u});
+              cur = u;
+            }
+            int yi = chain.value("y", DType::kU8, per_tensor(s, zp));
+            chain.node("QuantizeLinear", {cur}, {yi});
+            chain.output(yi);
+          }
+          auto a = fused.run({{"x", TensorView::of(x.data(), shape)}}, threads);
+          auto b = chain.run({{"x", TensorView::of(x.data(), shape)}}, threads);
+          QRT_ASSERT(a.ok());
+          QRT_ASSERT(b.ok());
+          QRT_EXPECT(a.value()[0].shape == shape);
+          const uint8_t* ya = a.value()[0].data<uint8_t>();
+          const uint8_t* yb = b.value()[0].data<uint8_t>();
+          size_t bad = 0;
+          for (size_t i = 0; i < n; ++i) bad += ya[i] != yb[i];
+          QRT_EXPECT_EQ(bad, size_t(0)) << act << "affine" << affine << "C" << C << "threads" << threads;
+        }
       }
-      {
-        int xi = chain.input("x", DType::kF32, shape);
-        int zi = chain.constant_f32("z", {C}, shift), mi = chain.constant_f32("m", {C}, mul);
-        int t = chain.value("t", DType::kF32), u = chain.value("u", DType::kF32);
-        int yi = chain.value("y", DType::kU8, per_tensor(s, zp));
-        chain.node("Sub", {xi, zi}, {t});
-        chain.node("Mul", {t, mi}, {u});
-        chain.node("QuantizeLinear", {u}, {yi});
-        chain.output(yi);
-      }
-      auto a = fused.run({{"x", TensorView::of(x.data(), shape)}}, threads);
-      auto b = chain.run({{"x", TensorView::of(x.data(), shape)}}, threads);
-      QRT_ASSERT(a.ok());
-      QRT_ASSERT(b.ok());
-      QRT_EXPECT(a.value()[0].shape == shape);
-      const uint8_t* ya = a.value()[0].data<uint8_t>();
-      const uint8_t* yb = b.value()[0].data<uint8_t>();
-      size_t bad = 0;
-      for (size_t i = 0; i < n; ++i) bad += ya[i] != yb[i];
-      QRT_EXPECT_EQ(bad, size_t(0)) << "shape" << shape.size() << C << "threads" << threads;
-    }
-  }
 }
 
 QRT_TEST(QuantOps, AffineQuantizeRefusesBadShapesAndDtypes) {
@@ -198,6 +211,16 @@ QRT_TEST(QuantOps, AffineQuantizeRefusesBadShapesAndDtypes) {
     auto r = mb.run({{"x", TensorView::of(x.data(), {3, 4})}});
     QRT_ASSERT(!r.ok());
     QRT_EXPECT(r.status().message().find("shift must have shape [4]") != std::string::npos);
+  }
+  {  // unknown activation
+    ModelBuilder mb;
+    int xi = mb.input("x", DType::kF32, {3, 4});
+    int yi = mb.value("y", DType::kU8, per_tensor(0.1f, 0));
+    mb.node("AffineQuantize", {xi}, {yi}).attrs.push_back(ModelBuilder::attr_str("activation", "relu"));
+    mb.output(yi);
+    auto r = mb.run({{"x", TensorView::of(x.data(), {3, 4})}});
+    QRT_ASSERT(!r.ok());
+    QRT_EXPECT(r.status().message().find("activation must be") != std::string::npos);
   }
   {  // s8 output
     ModelBuilder mb;
