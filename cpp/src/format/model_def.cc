@@ -1,4 +1,5 @@
 // DType helpers and the semantic validation shared by the reader and the writer.
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -131,6 +132,17 @@ Status validate_quant(const ModelDef& m, size_t ti) {
   int64_t lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
   if (t.dtype == DType::kU8) lo = 0, hi = 255;
   if (t.dtype == DType::kS8) lo = -128, hi = 127;
+  // A branch-free pass (vectorized by the compiler) accepts the usual all-valid case; the loop
+  // below only runs to name the first bad entry. Normal positive floats are exactly the bit
+  // patterns 0x00800000..0x7F7FFFFF.
+  bool ok = true;
+  for (size_t i = 0; i < q.scales.size(); ++i) {
+    uint32_t b;
+    std::memcpy(&b, &q.scales[i], 4);
+    const int64_t z = q.zero_points[i];
+    ok &= (b - 0x00800000u < 0x7F000000u) & (z >= lo) & (z <= hi);
+  }
+  if (ok) return OkStatus();
   for (size_t i = 0; i < q.scales.size(); ++i) {
     const float s = q.scales[i];
     if (!std::isnormal(s) || !(s > 0.f)) {  // rejects NaN, inf, 0, negatives and denormals

@@ -45,9 +45,11 @@ size_t dwconv_out_size(size_t in, size_t k, size_t stride, size_t pad_a, size_t 
 struct DwConvU8S8Kernel {
   const char* name;  // e.g. "dwconv_u8s8_c16_avx512"
   cpu::Isa isa;
-  size_t (*packed_size)(size_t KH, size_t KW, size_t C);
+  // The packed weights for run() with this dilation_w (most variants ignore it; the k4 VNNI
+  // kernel packs its wide-span fallback only when the span needs it).
+  size_t (*packed_size)(size_t KH, size_t KW, size_t C, size_t dilation_w);
   // Packs w ([KH][KW][C] s8) into `packed` (64-byte aligned, packed_size bytes).
-  void (*pack)(size_t KH, size_t KW, size_t C, const int8_t* w, void* packed);
+  void (*pack)(size_t KH, size_t KW, size_t C, size_t dilation_w, const int8_t* w, void* packed);
   void (*run)(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_t* y,
               size_t oh_begin, size_t oh_end);
 };

@@ -57,7 +57,7 @@ void activation_u8_range(const Activation& act, float scale, int32_t zp, int32_t
   if (*qmin > *qmax) *qmin = *qmax;
 }
 
-Status check_multiplier(const CreateContext& c, double m, const char* what) {
+Status check_multiplier_slow(const CreateContext& c, double m, const char* what) {
   if (!(std::isfinite(m) && m > 0 && static_cast<float>(m) > 0 && std::isfinite(static_cast<float>(m))))
     return InvalidArgument(c.where() + what + " multiplier " + std::to_string(m) +
                            " (from the quantization scales) is not a finite positive float");

@@ -28,7 +28,14 @@ Status per_tensor_params(const CreateContext& c, const format::TensorDef* t, con
 // A requantization multiplier must be finite and positive: a file whose scales are valid one by
 // one can still multiply or divide them into inf/0 (e.g. 1e-30 / 1e30), and a NaN reaching the
 // float->int conversion of an epilogue would be undefined behaviour.
-Status check_multiplier(const CreateContext& c, double m, const char* what);
+Status check_multiplier_slow(const CreateContext& c, double m, const char* what);
+// A requantization multiplier must be a finite positive float (also after rounding to float).
+// Called per output channel at load, so the accepting path is inline and builds no Status.
+inline Status check_multiplier(const CreateContext& c, double m, const char* what) {
+  const float f = static_cast<float>(m);
+  if (m > 0 && m < 1e300 && f > 0 && f <= 3.4028234663852886e38f) return OkStatus();
+  return check_multiplier_slow(c, m, what);
+}
 
 // Splits [0, n) into `parts` ranges whose starts are multiples of `align`.
 inline void split_range(size_t n, size_t parts, size_t align, size_t part, size_t* begin,

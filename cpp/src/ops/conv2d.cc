@@ -176,8 +176,9 @@ class Conv2dOp : public Op {
     for (size_t ch = 0; ch < C; ++ch)
       for (size_t k = 0; k < taps; ++k) t[k * C + ch] = wd[ch * taps + k];
     dwq_ = &kernels::select_dwconv_u8s8();
-    dwq_packed_ = PackedBuffer(dwq_->packed_size(static_cast<size_t>(g_.kh), static_cast<size_t>(g_.kw), C));
-    dwq_->pack(static_cast<size_t>(g_.kh), static_cast<size_t>(g_.kw), C, t.data(), dwq_packed_.p);
+    const size_t dw = static_cast<size_t>(g_.dw);
+    dwq_packed_ = PackedBuffer(dwq_->packed_size(static_cast<size_t>(g_.kh), static_cast<size_t>(g_.kw), C, dw));
+    dwq_->pack(static_cast<size_t>(g_.kh), static_cast<size_t>(g_.kw), C, dw, t.data(), dwq_packed_.p);
     dwq_scale_.resize(C);
     for (size_t ch = 0; ch < C; ++ch) {
       dwq_scale_[ch] = static_cast<float>(static_cast<double>(xs) * wq.scales[wq.scales.size() == 1 ? 0 : ch] / ys);

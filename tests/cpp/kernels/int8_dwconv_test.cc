@@ -58,9 +58,9 @@ bool check(const DwConvU8S8Kernel& k, DwConvU8S8Params p, uint64_t seed, bool sp
   const bool with_bias = seed % 3 != 0;
   p.bias = with_bias ? bias.data() : nullptr;
   p.scale = scale.data();
-  AlignedBuffer pk(k.packed_size(p.KH, p.KW, p.C)), pr(ref_kernel().packed_size(p.KH, p.KW, p.C));
-  k.pack(p.KH, p.KW, p.C, w.data(), pk.data());
-  ref_kernel().pack(p.KH, p.KW, p.C, w.data(), pr.data());
+  AlignedBuffer pk(k.packed_size(p.KH, p.KW, p.C, p.dilation_w)), pr(ref_kernel().packed_size(p.KH, p.KW, p.C, p.dilation_w));
+  k.pack(p.KH, p.KW, p.C, p.dilation_w, w.data(), pk.data());
+  ref_kernel().pack(p.KH, p.KW, p.C, p.dilation_w, w.data(), pr.data());
   QRT_EXPECT(pk.tail_intact()) << describe(k, p) << ": pack wrote past packed_size()";
   const size_t ybytes = p.OH * p.OW * p.C;
   GuardedBuffer<uint8_t> yk(ybytes), yr(ybytes);

@@ -24,9 +24,9 @@ namespace {
 
 inline size_t cpad(size_t C) { return (C + 7) / 8 * 8; }
 
-size_t packed_size(size_t KH, size_t KW, size_t C) { return KH * KW * cpad(C) * 2; }
+size_t packed_size(size_t KH, size_t KW, size_t C, size_t /*dilation_w*/) { return KH * KW * cpad(C) * 2; }
 
-void pack(size_t KH, size_t KW, size_t C, const int8_t* w, void* packed) {
+void pack(size_t KH, size_t KW, size_t C, size_t /*dilation_w*/, const int8_t* w, void* packed) {
   int16_t* o = static_cast<int16_t*>(packed);
   const size_t cp = cpad(C);
   for (size_t t = 0; t < KH * KW; ++t)

@@ -9,9 +9,9 @@ namespace qrt::kernels {
 namespace ref {
 namespace {
 
-size_t packed_size(size_t KH, size_t KW, size_t C) { return KH * KW * C; }
+size_t packed_size(size_t KH, size_t KW, size_t C, size_t /*dilation_w*/) { return KH * KW * C; }
 
-void pack(size_t KH, size_t KW, size_t C, const int8_t* w, void* packed) {
+void pack(size_t KH, size_t KW, size_t C, size_t /*dilation_w*/, const int8_t* w, void* packed) {
   std::memcpy(packed, w, KH * KW * C);
 }
 

@@ -16,12 +16,12 @@ namespace {
 constexpr size_t kC = 8;
 size_t cpad(size_t C) { return (C + kC - 1) / kC * kC; }
 
-size_t packed_size(size_t KH, size_t KW, size_t C) { return KH * KW * cpad(C) * 4; }
+size_t packed_size(size_t KH, size_t KW, size_t C, size_t /*dilation_w*/) { return KH * KW * cpad(C) * 4; }
 
-void pack(size_t KH, size_t KW, size_t C, const int8_t* w, void* packed) {
+void pack(size_t KH, size_t KW, size_t C, size_t /*dilation_w*/, const int8_t* w, void* packed) {
   uint32_t* p = static_cast<uint32_t*>(packed);
   const size_t cp = cpad(C);
-  std::memset(p, 0, packed_size(KH, KW, C));
+  std::memset(p, 0, packed_size(KH, KW, C, 1));
   for (size_t t = 0; t < KH * KW; ++t)
     for (size_t c = 0; c < C; ++c)
       p[t * cp + c] = static_cast<uint16_t>(static_cast<int16_t>(w[t * C + c]));

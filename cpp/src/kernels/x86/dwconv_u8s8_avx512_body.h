@@ -21,12 +21,12 @@ namespace {
 constexpr size_t kC = 16;
 size_t cpad(size_t C) { return (C + kC - 1) / kC * kC; }
 
-size_t packed_size(size_t KH, size_t KW, size_t C) { return (KH * KW + 1) * cpad(C) * 4; }
+size_t packed_size(size_t KH, size_t KW, size_t C, size_t /*dilation_w*/) { return (KH * KW + 1) * cpad(C) * 4; }
 
-void pack(size_t KH, size_t KW, size_t C, const int8_t* w, void* packed) {
+void pack(size_t KH, size_t KW, size_t C, size_t /*dilation_w*/, const int8_t* w, void* packed) {
   int32_t* p = static_cast<int32_t*>(packed);
   const size_t cp = cpad(C), taps = KH * KW;
-  std::memset(p, 0, packed_size(KH, KW, C));
+  std::memset(p, 0, packed_size(KH, KW, C, 1));
   for (size_t c = 0; c < C; ++c) {
     uint32_t s = 0;
     for (size_t t = 0; t < taps; ++t) {

@@ -32,8 +32,9 @@
 //   * x is read only inside H x W x C (masked loads for the channel tail); y is written only at
 //     channels < C (masked stores) of rows [oh_begin, oh_end).
 // Shapes whose interleaved columns do not fit the stack buffer (very wide dilated kernels) use the
-// c64 VNNI kernel (dwconv_u8s8_avx512vnni.cc), whose packed weights are stored first in the
-// packed buffer.
+// c64 VNNI kernel (dwconv_u8s8_avx512vnni.cc), whose packed weights follow the k4 blocks in the
+// packed buffer — packed only for such shapes (pack() gets dilation_w), so the usual depthwise
+// layer packs and stores one layout, not two.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
@@ -56,15 +57,23 @@ constexpr size_t kMaxGroups = 8;      // KH <= 32
 size_t nblocks(size_t C) { return (C + kBlock - 1) / kBlock; }
 size_t ngroups(size_t KH) { return (KH + 3) / 4; }
 
-size_t fallback_size(size_t KH, size_t KW, size_t C) {
-  return dwconv_u8s8_c64_avx512vnni.packed_size(KH, KW, C);
+// Output pixels per chunk so that G x span columns fit the buffer; 0: the c64 fallback runs.
+size_t chunk_pixels(size_t KH, size_t KW, size_t dilation_w, size_t stride_w) {
+  const size_t G = ngroups(KH);
+  const size_t wspan = (KW - 1) * dilation_w + 1;  // input columns of one output pixel
+  if (G > kMaxGroups || G * wspan > kBufCols) return 0;
+  return (kBufCols / G - wspan) / stride_w + 1;
 }
 
 // Per block: groups x KW x 256 bytes of weights, then 256 bytes of wsum (int32, permuted order).
 size_t block_bytes(size_t KH, size_t KW) { return (ngroups(KH) * KW + 1) * kColBytes; }
 
-size_t packed_size(size_t KH, size_t KW, size_t C) {
-  return fallback_size(KH, KW, C) + nblocks(C) * block_bytes(KH, KW);
+size_t k4_bytes(size_t KH, size_t KW, size_t C) { return nblocks(C) * block_bytes(KH, KW); }
+
+// The k4 blocks, then (only for spans too wide for the buffer) the c64 kernel's packing.
+size_t packed_size(size_t KH, size_t KW, size_t C, size_t dilation_w) {
+  return k4_bytes(KH, KW, C) +
+         (chunk_pixels(KH, KW, dilation_w, 1) ? 0 : dwconv_u8s8_c64_avx512vnni.packed_size(KH, KW, C, dilation_w));
 }
 
 // Channel c of a block sits at byte offset (16L + 4j + i) -> vector j, lane L, dword i.
@@ -73,9 +82,10 @@ size_t perm_dword(size_t c) {
   return j * 16 + L * 4 + i;
 }
 
-void pack(size_t KH, size_t KW, size_t C, const int8_t* w, void* packed) {
-  dwconv_u8s8_c64_avx512vnni.pack(KH, KW, C, w, packed);
-  uint8_t* base = static_cast<uint8_t*>(packed) + fallback_size(KH, KW, C);
+void pack(size_t KH, size_t KW, size_t C, size_t dilation_w, const int8_t* w, void* packed) {
+  uint8_t* base = static_cast<uint8_t*>(packed);
+  if (!chunk_pixels(KH, KW, dilation_w, 1))
+    dwconv_u8s8_c64_avx512vnni.pack(KH, KW, C, dilation_w, w, base + k4_bytes(KH, KW, C));
   const size_t G = ngroups(KH), bb = block_bytes(KH, KW);
   std::memset(base, 0, nblocks(C) * bb);
   for (size_t b = 0; b < nblocks(C); ++b) {
@@ -207,15 +217,14 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
          size_t oh_begin, size_t oh_end) {
   const size_t G = ngroups(p.KH);
   const size_t wspan = (p.KW - 1) * p.dilation_w + 1;  // input columns of one output pixel
-  // Output pixels per chunk so that G x span columns fit the buffer.
-  size_t chunk = 0;
-  if (G <= kMaxGroups && G * wspan <= kBufCols) chunk = (kBufCols / G - wspan) / p.stride_w + 1;
+  const size_t chunk = chunk_pixels(p.KH, p.KW, p.dilation_w, p.stride_w);
   if (chunk == 0) {
-    dwconv_u8s8_c64_avx512vnni.run(p, x, packed, y, oh_begin, oh_end);
+    dwconv_u8s8_c64_avx512vnni.run(p, x, static_cast<const uint8_t*>(packed) + k4_bytes(p.KH, p.KW, p.C), y,
+                                   oh_begin, oh_end);
     return;
   }
   alignas(64) __m512i buf[kBufCols * 4];
-  const uint8_t* wbase = static_cast<const uint8_t*>(packed) + fallback_size(p.KH, p.KW, p.C);
+  const uint8_t* wbase = static_cast<const uint8_t*>(packed);
   const size_t bb = block_bytes(p.KH, p.KW);
   const __m512 hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.out_zero_point));
   const __m512i ozp16 = _mm512_set1_epi16(static_cast<int16_t>(p.out_zero_point));
