@@ -154,7 +154,7 @@ struct Shape {
 };
 
 // The runtime's Dense split for int8 (ops/dense.cc): rows in multiples of mr when there are at
-// least 2 * threads * mr of them, unless N > M and packed B exceeds 1.5 MB; else columns in
+// least 2 * threads * mr of them, unless N > M and packed B exceeds cpu::l2_resident_limit(); else columns in
 // multiples of nr; one task per thread. QRT_BENCH_SPLIT=rows|cols forces one of them.
 void split(size_t n, size_t parts, size_t align, size_t part, size_t* b, size_t* e) {
   const size_t blocks = (n + align - 1) / align, per = blocks / parts, extra = blocks % parts;
@@ -169,7 +169,7 @@ void run_split(qrt::rt::ThreadPool* pool, const qrt::kernels::GemmU8S8Kernel& k,
   const size_t T = static_cast<size_t>(pool ? pool->threads() : 1);
   if (T == 1) return run(size_t(0), M, size_t(0), N);
   static const std::string force = std::getenv("QRT_BENCH_SPLIT") ? std::getenv("QRT_BENCH_SPLIT") : "";
-  const bool big_b = N * K > (size_t(3) << 19);
+  const bool big_b = N * K > qrt::cpu::l2_resident_limit();
   const bool rows_ok = M >= T * k.mr * 2;
   bool by_rows = (rows_ok && !(N > M && big_b)) || N <= static_cast<size_t>(k.nr);
   if (force == "rows") by_rows = rows_ok || N <= static_cast<size_t>(k.nr);
@@ -215,6 +215,8 @@ QRT_BENCHMARK(int8_gemm) {
   if (ymm_ok) peak256 = std::max(peak256, vnni_peak_gops(false));
   const bool amx_ok = cpu::isa_supported(cpu::Isa::kAmx);
   double peak_amx = amx_ok ? std::max(amx_peak_gops(), amx_peak_gops()) : 0;
+  ctx.log("L2 per core: %zu KiB detected, %zu KiB used (B above %zu KiB counts as not L2-resident)\n",
+          cpu::features().l2_bytes >> 10, cpu::l2_cache_bytes() >> 10, cpu::l2_resident_limit() >> 10);
   ctx.log("vpdpbusd peak (1 core, register-only): zmm %.1f GOPS, ymm %.1f GOPS; tdpbusd (AMX) peak "
           "%.1f GOPS\n", peak512, peak256, peak_amx);
   ctx.emit(bench::Row().set("kind", "peak").set("zmm_vnni_gops", peak512).set("ymm_vnni_gops", peak256)

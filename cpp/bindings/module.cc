@@ -319,6 +319,7 @@ py::dict cpu_info() {
   QRT_FEAT(os_avx512) QRT_FEAT(neon) QRT_FEAT(neondot)
 #undef QRT_FEAT
   d["features"] = feats;
+  d["l2_cache_bytes"] = f.l2_bytes;  // per core, as detected (0: unknown; kernels then assume 1 MiB)
   py::list avail;
   for (cpu::Isa i : cpu::arch_isas())
     if (cpu::isa_supported(i) && cpu::isa_compiled(i)) avail.append(cpu::isa_name(i));

@@ -1,3 +1,5 @@
+#include <cstdio>
+
 #include "cpu/features.h"
 #include "harness.h"
 
@@ -31,4 +33,28 @@ QRT_TEST(Cpu, FeatureImplications) {
   if (f.avx512vnni) QRT_EXPECT(f.avx512f);
   if (f.avx2) QRT_EXPECT(f.avx && f.os_avx);
   if (f.avx512f) QRT_EXPECT(f.os_avx512);
+}
+
+// The per-core L2 size behind the int8 GEMM's prefetch / thread-split thresholds: on x86 Intel and
+// AMD, CPUID must report it (leaf 4 / 0x8000001D / 0x80000006) and it must be a plausible size;
+// elsewhere it may be unknown (0), and then the fallback is used. The override is for tests only.
+QRT_TEST(Cpu, L2CacheSizeDetectedAndOverridable) {
+  const Features& f = features();
+  std::printf("    vendor %s: L2 %zu KiB detected, %zu KiB used, limit %zu KiB\n", f.vendor.c_str(),
+              f.l2_bytes >> 10, l2_cache_bytes() >> 10, l2_resident_limit() >> 10);
+#if defined(__x86_64__)
+  if (f.vendor == "GenuineIntel" || f.vendor == "AuthenticAMD") {
+    QRT_EXPECT(f.l2_bytes >= (size_t(128) << 10) && f.l2_bytes <= (size_t(64) << 20)) << f.l2_bytes;
+    QRT_EXPECT(f.l2_bytes % (size_t(64) << 10) == 0) << f.l2_bytes;  // whole 64 KiB units
+    QRT_EXPECT_EQ(l2_cache_bytes(), f.l2_bytes);
+  }
+#endif
+  if (f.l2_bytes == 0) QRT_EXPECT_EQ(l2_cache_bytes(), kL2Fallback);
+  QRT_EXPECT_EQ(l2_resident_limit(), l2_cache_bytes() / 4 * 3);
+  const size_t detected = l2_cache_bytes();
+  set_l2_cache_bytes(size_t(1) << 20);
+  QRT_EXPECT_EQ(l2_cache_bytes(), size_t(1) << 20);
+  QRT_EXPECT_EQ(l2_resident_limit(), size_t(768) << 10);
+  set_l2_cache_bytes(0);
+  QRT_EXPECT_EQ(l2_cache_bytes(), detected);
 }

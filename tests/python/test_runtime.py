@@ -211,6 +211,9 @@ def test_cpu_info_names_kernels():
     info = qrt.cpu_info()
     assert "ref" in info["isa_available"]
     assert info["kernels"]["gemm_u8s8"]
+    # per-core L2 as detected: 0 (unknown) or a plausible size in whole KiB
+    l2 = info["l2_cache_bytes"]
+    assert l2 == 0 or (128 << 10 <= l2 <= 64 << 20 and l2 % 1024 == 0), l2
     with pytest.raises(qrt.InvalidArgumentError, match="valid: ref"):
         qrt._core.set_isa_cap("sse9000")
 

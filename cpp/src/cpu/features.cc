@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#if defined(__linux__)
+#include <unistd.h>
+#endif
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
@@ -29,6 +32,43 @@ unsigned long long xgetbv0() {
   unsigned lo, hi;
   __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(lo), "=d"(hi) : "c"(0));
   return (static_cast<unsigned long long>(hi) << 32) | lo;
+}
+
+// Deterministic cache parameters (Intel leaf 4, AMD leaf 0x8000001D: same register layout).
+// Returns the size of the first level-2 data or unified cache, 0 if none is listed.
+size_t l2_from_cache_leaf(unsigned leaf) {
+  unsigned r[4];
+  for (unsigned sub = 0; sub < 16; ++sub) {
+    cpuid(leaf, sub, r);
+    const unsigned type = r[0] & 0x1f, level = (r[0] >> 5) & 0x7;
+    if (type == 0) break;  // no more caches
+    if (level != 2 || (type != 1 && type != 3)) continue;
+    const size_t ways = ((r[1] >> 22) & 0x3ff) + 1, parts = ((r[1] >> 12) & 0x3ff) + 1;
+    const size_t line = (r[1] & 0xfff) + 1, sets = static_cast<size_t>(r[2]) + 1;
+    return ways * parts * line * sets;
+  }
+  return 0;
+}
+
+size_t detect_l2(const std::string& vendor, unsigned max_leaf) {
+  unsigned r[4];
+  cpuid(0x80000000u, 0, r);
+  const unsigned max_ext = r[0];
+  size_t l2 = 0;
+  if (vendor == "GenuineIntel" && max_leaf >= 4) l2 = l2_from_cache_leaf(4);
+  if (vendor == "AuthenticAMD" || vendor == "HygonGenuine") {
+    bool topoext = false;
+    if (max_ext >= 0x80000001u) {
+      cpuid(0x80000001u, 0, r);
+      topoext = r[2] & (1u << 22);
+    }
+    if (topoext && max_ext >= 0x8000001Du) l2 = l2_from_cache_leaf(0x8000001Du);
+    if (!l2 && max_ext >= 0x80000006u) {
+      cpuid(0x80000006u, 0, r);
+      l2 = static_cast<size_t>(r[2] >> 16) << 10;  // ECX[31:16]: L2 size in KiB
+    }
+  }
+  return l2;
 }
 #endif
 
@@ -96,11 +136,18 @@ Features detect() {
     size_t s = f.brand.find_first_not_of(' ');
     f.brand = s == std::string::npos ? "" : f.brand.substr(s);
   }
+  f.l2_bytes = detect_l2(f.vendor, max_leaf);
 #elif QRT_ARM64
   f.vendor = "arm";
   f.neon = true;
   unsigned long hw = getauxval(AT_HWCAP);
   f.neondot = hw & (1ul << 20);  // HWCAP_ASIMDDP
+#endif
+#if defined(__linux__) && defined(_SC_LEVEL2_CACHE_SIZE)
+  if (!f.l2_bytes) {  // other vendors / architectures: what the C library knows (often 0 on ARM)
+    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (v > 0) f.l2_bytes = static_cast<size_t>(v);
+  }
 #endif
   return f;
 }
@@ -167,6 +214,20 @@ const Features& features() {
   static const Features f = detect();
   return f;
 }
+
+namespace {
+std::atomic<size_t> g_l2_override{0};  // set_l2_cache_bytes()
+}  // namespace
+
+size_t l2_cache_bytes() {
+  if (const size_t o = g_l2_override.load(std::memory_order_relaxed)) return o;
+  const size_t l2 = features().l2_bytes;
+  return l2 >= (size_t(128) << 10) && l2 <= (size_t(64) << 20) ? l2 : kL2Fallback;
+}
+
+void set_l2_cache_bytes(size_t bytes) { g_l2_override.store(bytes, std::memory_order_relaxed); }
+
+size_t l2_resident_limit() { return l2_cache_bytes() / 4 * 3; }
 
 const char* isa_name(Isa isa) {
   int i = static_cast<int>(isa);

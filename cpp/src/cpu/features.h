@@ -9,6 +9,7 @@
 //   ref < neon < neondot                                         (aarch64)
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,25 @@ struct Features {
   bool os_amx = false;  // XCR0 tile state enabled and the kernel granted XTILEDATA to this process
   bool os_avx = false, os_avx512 = false;  // XCR0 says the OS saves ymm / zmm+opmask state
   bool neon = false, neondot = false;
+  // Level-2 cache of one core in bytes as the CPU reports it (x86: CPUID leaf 4 on Intel,
+  // 0x8000001D or else 0x80000006 on AMD; elsewhere sysconf), 0 when unknown. Use l2_cache_bytes().
+  size_t l2_bytes = 0;
 };
 
 const Features& features();
+// Per-core L2 size used by blocking and prefetch thresholds: features().l2_bytes when detected and
+// within [128 KiB, 64 MiB], else kL2Fallback. The fallback is small on purpose: taking B for
+// L3-resident when it would have fit L2 costs 1-3 % (prefetches that hit), the opposite mistake
+// 10-15 % (int8 GEMM, docs/KERNELS_INT8.md).
+constexpr size_t kL2Fallback = size_t(1) << 20;
+size_t l2_cache_bytes();
+// Overrides l2_cache_bytes() for this process (tests: both sides of the thresholds on one
+// machine); 0 restores the detected value.
+void set_l2_cache_bytes(size_t bytes);
+// Bytes of packed weights above which the int8 GEMM treats B as not L2-resident (next-panel
+// prefetch on; Dense splits columns rather than rows): 3/4 of l2_cache_bytes(), leaving the rest
+// for A, C and the other data of the call.
+size_t l2_resident_limit();
 const char* isa_name(Isa isa);
 // Parses "ref", "avx2", ...; false for an unknown name.
 bool parse_isa(const std::string& name, Isa* out);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/checks.h"
+#include "cpu/features.h"
 #include "format/weight_layout.h"
 #include "kernels/gemm_f32.h"
 #include "kernels/gemm_u8s8.h"
@@ -207,14 +208,15 @@ Status LinearWeights::compute(size_t M, const void* A, size_t lda, void* C, size
   const size_t mr = static_cast<size_t>(qk ? qk->mr : fk->mr);
   const size_t nr = static_cast<size_t>(qk ? qk->nr : fk->nr);
   // Split rows when there are enough of them for every thread, else columns (M=1 GEMV). For the
-  // int8 kernels also split columns when N > M and packed B exceeds 1.5 MB: each thread then reads
+  // int8 kernels also split columns when N > M and packed B exceeds cpu::l2_resident_limit() (3/4
+  // of the detected per-core L2: 1.5 MiB of 2 MiB, 768 KiB of 1 MiB): each thread then reads
   // N*K/T bytes of B and all M*K bytes of A, instead of all of B and M*K/T of A (at M = 128,
   // 768 x 3072 that is 1.2 MB per core, which stays in L2, instead of two cores streaming all
   // 2.4 MB from L3). An L2-resident B is split by rows: with columns, both cores write every row
   // of C (a 768-byte row is 6 + 6 cache lines) and the L2 prefetchers pull the other core's lines;
   // 2 threads, AMX, M = 128, best of short batches: 768x768 1.80-1.89x of one thread by rows vs
   // 1.72-1.76x by columns, 1024x1024 1.93-1.95x vs 1.88-1.91x.
-  const bool big_b = qk && N * K > (size_t(3) << 19);
+  const bool big_b = qk && N * K > cpu::l2_resident_limit();
   const bool by_rows = (M >= T * mr * 2 && !(qk && N > M && big_b)) || N <= nr;
   // One task per thread. (Up to 4 per thread, handed out dynamically, was tried: in the quietest
   // window of a shared 2-core machine it lost at M = 128 on 768x768 and 1024x1024, 1.24x and

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cpu/features.h"
 #include "harness.h"
 #include "kernels/gemm_u8s8.h"
 #include "kernels/int8_test_util.h"
@@ -362,6 +363,38 @@ QRT_TEST(Int8Gemm, LargeBNextPanelPrefetch) {
       }
   }
   std::printf("    %d cases\n", cases);
+}
+
+// The next-panel prefetch threshold comes from the detected L2 (cpu::l2_resident_limit()); with
+// the L2 size overridden to 256 KiB (limit 192 KiB: B of 240-241 KiB is "not L2-resident", the
+// prefetching k-loops with 1-8 lines per 4 k-groups run) and to 64 MiB (no prefetch), every
+// variant must still equal the reference, including a column tile whose own B is under the limit.
+QRT_TEST(Int8Gemm, L2ThresholdBothSides) {
+  auto ks = simd_variants("Int8Gemm.L2ThresholdBothSides");
+  if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
+  int cases = 0;
+  for (size_t l2 : {size_t(256) << 10, size_t(64) << 20}) {
+    qrt::cpu::set_l2_cache_bytes(l2);
+    for (const GemmU8S8Kernel* k : ks) {
+      uint64_t seed = 12000;
+      for (size_t M : {1, 3, 7, 16, 37, 128})
+        for (size_t K : {768, 771}) {
+          GemmCase c;
+          c.M = M, c.N = 320, c.K = K, c.seed = ++seed;
+          c.kind = seed % 2 ? Kind::kRequantU8 : Kind::kDequantF32;
+          c.a_zp = seed % 3 == 0 ? 0 : seed % 3 == 1 ? 128 : 255;
+          c.out_zp = 100, c.qmin = 10, c.qmax = 240;
+          if (M == 16) {
+            c.tiles.resize(2);
+            c.tiles[0] = {0, M, 0, 64};
+            c.tiles[1] = {0, M, 64, c.N};
+          }
+          check_case(*k, ref_kernel(), c), ++cases;
+        }
+    }
+  }
+  qrt::cpu::set_l2_cache_bytes(0);
+  std::printf("    %d cases (L2 taken as 256 KiB and 64 MiB)\n", cases);
 }
 
 QRT_TEST(Int8Gemm, StridesAndTiles) {

@@ -2,25 +2,26 @@
 // loader -> session with 1, 2 and 3 threads, against loops written from the spec. The shapes make
 // LinearWeights::compute take both of its int8 splits: rows (M >= 2 * threads * mr and N <= M)
 // and columns (N > M, or few rows), with column tails inside a panel, one task per thread and
-// (for >= 2^22 multiply-adds) several.
+// (for >= 2^22 multiply-adds) several; and both sides of the "B not L2-resident" threshold.
 #include <cmath>
 #include <random>
 
+#include "cpu/features.h"
 #include "harness.h"
 #include "ops/op_test_util.h"
 
 using namespace qrt_test;
 using qrt::TensorView;
 
-QRT_TEST(Runtime, DenseU8MatchesSpecLoopsAndThreads) {
-  struct Case { int M, K, N; };
-  const Case cases[] = {{1, 70, 300}, {5, 33, 100}, {128, 70, 300}, {130, 64, 200},
-                        {200, 70, 100}, {256, 40, 64}, {300, 19, 3},
-                        // >= 2^22 multiply-adds: several tasks per thread (rows; columns)
-                        {256, 512, 200}, {64, 520, 700}};
-  int checked = 0;
-  for (const Case cs : cases)
-    for (int threads : {1, 2, 3}) {
+namespace {
+
+struct Case { int M, K, N; };
+
+// Runs one Dense through the session with `threads` threads; adds the outputs checked.
+// (void: QRT_ASSERT returns from the function.)
+void check_dense(const Case cs, int threads, int& checked) {
+  {
+    {
       const int M = cs.M, K = cs.K, N = cs.N;
       std::mt19937 g(static_cast<uint32_t>(M * 1000 + N));
       std::vector<uint8_t> x(size_t(M) * K);
@@ -66,5 +67,33 @@ QRT_TEST(Runtime, DenseU8MatchesSpecLoopsAndThreads) {
           ++checked;
         }
     }
+  }
+}
+
+}  // namespace
+
+QRT_TEST(Runtime, DenseU8MatchesSpecLoopsAndThreads) {
+  const Case cases[] = {{1, 70, 300}, {5, 33, 100}, {128, 70, 300}, {130, 64, 200},
+                        {200, 70, 100}, {256, 40, 64}, {300, 19, 3},
+                        // >= 2^22 multiply-adds: several tasks per thread (rows; columns)
+                        {256, 512, 200}, {64, 520, 700}};
+  int checked = 0;
+  for (const Case cs : cases)
+    for (int threads : {1, 2, 3}) check_dense(cs, threads, checked);
   std::printf("    %d outputs checked (9 shapes x threads 1, 2, 3)\n", checked);
+}
+
+// The int8 split's "packed B is not L2-resident" test uses the detected L2 (3/4 of it): with the
+// L2 taken as 256 KiB, 128 x 256 x 800 (200 KiB of weights, N > M) splits columns, with 64 MiB it
+// splits rows; and a real 1.6 MB weight at M = 128 (columns beside a 2 MiB or 1 MiB L2, rows only
+// above ~2.2 MB of L2). Every side must equal the spec loops.
+QRT_TEST(Runtime, DenseU8L2ThresholdBothSides) {
+  int checked = 0;
+  for (size_t l2 : {size_t(256) << 10, size_t(64) << 20}) {
+    qrt::cpu::set_l2_cache_bytes(l2);
+    for (int threads : {1, 2}) check_dense({128, 256, 800}, threads, checked);
+  }
+  qrt::cpu::set_l2_cache_bytes(0);
+  for (int threads : {1, 2}) check_dense({128, 768, 2100}, threads, checked);
+  std::printf("    %d outputs checked (L2 taken as 256 KiB / 64 MiB; a 1.6 MB weight)\n", checked);
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "cpu/features.h"
 #include "kernels/gemm_u8s8.h"
 #include "kernels/gemm_u8s8_pack.h"
 
@@ -95,8 +96,9 @@ void drive(size_t N, size_t K_, const uint8_t* A, size_t lda, const void* packed
   // The lines per 4 k-groups (16 lines of the current panel) spread the next panel over all row
   // blocks: 16 / blocks, rounded up to 1, 2, 4, 6 or 8 (capped at kPf); an even request rate
   // measured better than front-loading 8 lines per 4 k-groups until the panel is requested. Only
-  // when the tile's B exceeds 1.5 MiB (not L2-resident beside A): otherwise the prefetches hit L2
-  // and only cost load slots (measured 1-3 % slower on 768x768 and 1024x1024).
+  // when the tile's B exceeds cpu::l2_resident_limit() (3/4 of the detected per-core L2: 1.5 MiB
+  // of a 2 MiB L2; B then is not L2-resident beside A): otherwise the prefetches hit L2 and only
+  // cost load slots (measured 1-3 % slower on 768x768 and 1024x1024 with a 2 MiB L2).
   constexpr size_t kPf = PfLines<K>::value;
   const size_t nb = (rows + K::kMr - 1) / K::kMr;
   const size_t want = (16 + nb - 1) / nb;
@@ -105,7 +107,7 @@ void drive(size_t N, size_t K_, const uint8_t* A, size_t lda, const void* packed
                                                       : want <= 4 ? 4
                                                       : want <= 6 ? 6
                                                                   : 8));
-  const bool pf_on = kPf && (p_end - p_begin) * a.pstride > (size_t(3) << 19);
+  const bool pf_on = kPf && (p_end - p_begin) * a.pstride > cpu::l2_resident_limit();
   const size_t pf_step = pf_on ? (K_ / 16) * a.pf_lines * 64 : 0;  // bytes one tile prefetches
   for (size_t p = p_begin; p < p_end; ++p) {
     const int8_t* pf = panels + (p + 1) * a.pstride;
