@@ -7,6 +7,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "kernels/gemm_u8s8.h"
@@ -285,11 +286,297 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
   drive<Vnni512>(N, K, A, lda, packed, ep, C, ldc, m_begin, m_end, n_begin, n_end);
 }
 
+
+// ---- 12 x 32 tiles over half panels (gemm_u8s8_12x32c4_avx512vnni) ----------------------------
+// The same nr = 64 packed layout, read one 32-column half of a panel at a time (2 of the 4 zmm of
+// each k-group): up to 12 rows x 2 zmm = 24 accumulators; per k-group 2 B loads and 12 broadcasts
+// feed 24 vpdpbusd. Against 6 x 64 this halves the B bytes per vpdpbusd, and a half panel
+// (K x 32 bytes: 24 KiB at K = 768) can stay in L1 while the row blocks pass it.
+// Accumulators start at the column offsets bias - a_zp * colsum (so the epilogue has no add; int32
+// sums are modulo 2^32 in any order), the K tail (the last K % 4 bytes of each row, copied to
+// zero-padded 4-byte words) runs in the same asm, and the requant epilogue runs from the
+// registers, one masked 32-byte store per row (no store and reload of the accumulators); the
+// dequant epilogue stores them and runs in C++. Same requant steps as requant_panel().
+// Registers: zmm(2r), zmm(2r+1) = row r; zmm24/25 = B; zmm26-31 = A broadcasts (row r: 26 + r % 6);
+// epilogue: zmm24 = hi, zmm25 = out_zp (int16), zmm26 = qmin (bytes), zmm27 = vpermd order.
+// Rows 3i..3i+2 are addressed from one pointer per three rows (a0, a3, a6, a9) and lda x 1, 2.
+struct alignas(64) HalfParams {
+  int32_t off[32];    // 0: bias - a_zp * colsum of the 32 columns (0 past n_end)
+  float sc[32];       // 128: scale (0 past n_end)
+  float hi[16];       // 256: qmax - out_zp
+  int16_t zp16[32];   // 320: out_zp
+  uint8_t qmin8[64];  // 384: qmin
+  int32_t perm[16];   // 448: the vpermd order that undoes the packs' lane interleave
+  uint32_t mask;      // 512: columns stored (bit j: column n0 + j < n_end)
+  uint32_t tail;      // 516: K % 4 != 0: one more k-group from tl
+  uint32_t pad[14];
+  uint32_t tl[16];    // 576: each row's last K % 4 bytes of A, zero-padded
+  int32_t acc[12 * 32];  // 640: dequant: the accumulators, row r at 128 r bytes
+};
+static_assert(offsetof(HalfParams, hi) == 256 && offsetof(HalfParams, mask) == 512 &&
+                  offsetof(HalfParams, tail) == 516 && offsetof(HalfParams, tl) == 576 &&
+                  offsetof(HalfParams, acc) == 640,
+              "the asm below uses these offsets");
+
+#define QH_ROW(addr, bz, c0, c1) \
+  "vpbroadcastd " addr ", %%zmm" bz "\n\t" QRT_DP("%%zmm24", bz, c0) QRT_DP("%%zmm25", bz, c1)
+#define QH_I(c0, c1) "vmovdqa64 0(%[p]), %%zmm" c0 "\n\t" "vmovdqa64 64(%[p]), %%zmm" c1 "\n\t"
+#define QH_S(c0, c1, o0, o1) \
+  "vmovdqa64 %%zmm" c0 ", " o0 "(%[p])\n\t" "vmovdqa64 %%zmm" c1 ", " o1 "(%[p])\n\t"
+#define QH_E(c0, c1)                                                                               \
+  "vcvtdq2ps %%zmm" c0 ", %%zmm" c0 "\n\t" "vcvtdq2ps %%zmm" c1 ", %%zmm" c1 "\n\t"                 \
+  "vmulps 128(%[p]), %%zmm" c0 ", %%zmm" c0 "\n\t" "vmulps 192(%[p]), %%zmm" c1 ", %%zmm" c1 "\n\t" \
+  "vminps %%zmm24, %%zmm" c0 ", %%zmm" c0 "\n\t" "vminps %%zmm24, %%zmm" c1 ", %%zmm" c1 "\n\t"     \
+  "vcvtps2dq %%zmm" c0 ", %%zmm" c0 "\n\t" "vcvtps2dq %%zmm" c1 ", %%zmm" c1 "\n\t"                 \
+  "vpackssdw %%zmm" c1 ", %%zmm" c0 ", %%zmm" c0 "\n\t" "vpaddsw %%zmm25, %%zmm" c0 ", %%zmm" c0   \
+  "\n\t" "vpackuswb %%zmm" c0 ", %%zmm" c0 ", %%zmm" c0 "\n\t"                                      \
+  "vpmaxub %%zmm26, %%zmm" c0 ", %%zmm" c0 "\n\t" "vpermd %%zmm" c0 ", %%zmm27, %%zmm" c0 "\n\t"    \
+  "vmovdqu8 %%ymm" c0 ", (%[c])%{%%k1%}\n\t" "add %[ldc], %[c]\n\t"
+#define QH_EFIN                                                                          \
+  "vmovaps 256(%[p]), %%zmm24\n\t" "vmovdqa64 320(%[p]), %%zmm25\n\t"                    \
+  "vmovdqa64 384(%[p]), %%zmm26\n\t" "vmovdqa64 448(%[p]), %%zmm27\n\t" "kmovd 512(%[p]), %%k1\n\t"
+#define QH_LOADB(bo) "vmovdqa64 " bo "+0(%[b]), %%zmm24\n\t" "vmovdqa64 " bo "+64(%[b]), %%zmm25\n\t"
+#define QH_ADV(n) \
+  "add $" n ", %[a0]\n\t" "add $" n ", %[a3]\n\t" "add $" n ", %[a6]\n\t" "add $" n ", %[a9]\n\t"
+#define QH_ASM(INIT, ROWS, TROWS, FIN, PFN, PFB)                                                  \
+  __asm__ volatile(INIT "mov %[kg], %[t]\n\t" "and $3, %[t]\n\t" "jz 3f\n\t"                      \
+                   "4:\n\t" QH_LOADB("0") ROWS("") QH_ADV("4") "add $256, %[b]\n\t"               \
+                   "dec %[t]\n\t" "jnz 4b\n\t"                                                     \
+                   "3:\n\t" "shr $2, %[kg]\n\t" "jz 2f\n\t"                                        \
+                   "1:\n\t" QH_LOADB("0") ROWS("") QH_LOADB("256") ROWS("4") PFN                  \
+                   QH_LOADB("512") ROWS("8") QH_LOADB("768") ROWS("12")                            \
+                   QH_ADV("16") "add $1024, %[b]\n\t" PFB "dec %[kg]\n\t" "jnz 1b\n\t"            \
+                   "2:\n\t" "cmpl $0, 516(%[p])\n\t" "je 5f\n\t" QH_LOADB("0") TROWS "5:\n\t" FIN  \
+                   : [a0] "+r"(a0), [a3] "+r"(a3), [a6] "+r"(a6), [a9] "+r"(a9), [b] "+r"(b),     \
+                     [kg] "+r"(kg), [pf] "+r"(pf), [t] "=&r"(t), [c] "+r"(c)                      \
+                   : [lda] "r"(lda), [p] "r"(p), [ldc] "r"(ldc)                                   \
+                   : "memory", "cc", "k1", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",  \
+                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",          \
+                     "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",       \
+                     "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30",      \
+                     "xmm31")
+// Generated lists (rows 0..n-1): main-loop rows, tail rows, accumulator init, requant epilogue, store.
+#define QH_R0(addr) QH_ROW(addr, "26", "0", "1")
+#define QH_R1(addr) QH_ROW(addr, "27", "2", "3")
+#define QH_R2(addr) QH_ROW(addr, "28", "4", "5")
+#define QH_R3(addr) QH_ROW(addr, "29", "6", "7")
+#define QH_R4(addr) QH_ROW(addr, "30", "8", "9")
+#define QH_R5(addr) QH_ROW(addr, "31", "10", "11")
+#define QH_R6(addr) QH_ROW(addr, "26", "12", "13")
+#define QH_R7(addr) QH_ROW(addr, "27", "14", "15")
+#define QH_R8(addr) QH_ROW(addr, "28", "16", "17")
+#define QH_R9(addr) QH_ROW(addr, "29", "18", "19")
+#define QH_R10(addr) QH_ROW(addr, "30", "20", "21")
+#define QH_R11(addr) QH_ROW(addr, "31", "22", "23")
+#define QH_ROWS1(ao) QH_R0(ao "(%[a0])")
+#define QH_ROWS2(ao) QH_R0(ao "(%[a0])") QH_R1(ao "(%[a0],%[lda],1)")
+#define QH_ROWS3(ao) QH_R0(ao "(%[a0])") QH_R1(ao "(%[a0],%[lda],1)") QH_R2(ao "(%[a0],%[lda],2)")
+#define QH_ROWS4(ao) QH_R0(ao "(%[a0])") QH_R1(ao "(%[a0],%[lda],1)") QH_R2(ao "(%[a0],%[lda],2)") QH_R3(ao "(%[a3])")
+#define QH_ROWS5(ao) QH_R0(ao "(%[a0])") QH_R1(ao "(%[a0],%[lda],1)") QH_R2(ao "(%[a0],%[lda],2)") QH_R3(ao "(%[a3])") QH_R4(ao "(%[a3],%[lda],1)")
+#define QH_ROWS6(ao) QH_R0(ao "(%[a0])") QH_R1(ao "(%[a0],%[lda],1)") QH_R2(ao "(%[a0],%[lda],2)") QH_R3(ao "(%[a3])") QH_R4(ao "(%[a3],%[lda],1)") QH_R5(ao "(%[a3],%[lda],2)")
+#define QH_ROWS7(ao) QH_R0(ao "(%[a0])") QH_R1(ao "(%[a0],%[lda],1)") QH_R2(ao "(%[a0],%[lda],2)") QH_R3(ao "(%[a3])") QH_R4(ao "(%[a3],%[lda],1)") QH_R5(ao "(%[a3],%[lda],2)") QH_R6(ao "(%[a6])")
+#define QH_ROWS8(ao) QH_R0(ao "(%[a0])") QH_R1(ao "(%[a0],%[lda],1)") QH_R2(ao "(%[a0],%[lda],2)") QH_R3(ao "(%[a3])") QH_R4(ao "(%[a3],%[lda],1)") QH_R5(ao "(%[a3],%[lda],2)") QH_R6(ao "(%[a6])") QH_R7(ao "(%[a6],%[lda],1)")
+#define QH_ROWS9(ao) QH_R0(ao "(%[a0])") QH_R1(ao "(%[a0],%[lda],1)") QH_R2(ao "(%[a0],%[lda],2)") QH_R3(ao "(%[a3])") QH_R4(ao "(%[a3],%[lda],1)") QH_R5(ao "(%[a3],%[lda],2)") QH_R6(ao "(%[a6])") QH_R7(ao "(%[a6],%[lda],1)") QH_R8(ao "(%[a6],%[lda],2)")
+#define QH_ROWS10(ao) QH_R0(ao "(%[a0])") QH_R1(ao "(%[a0],%[lda],1)") QH_R2(ao "(%[a0],%[lda],2)") QH_R3(ao "(%[a3])") QH_R4(ao "(%[a3],%[lda],1)") QH_R5(ao "(%[a3],%[lda],2)") QH_R6(ao "(%[a6])") QH_R7(ao "(%[a6],%[lda],1)") QH_R8(ao "(%[a6],%[lda],2)") QH_R9(ao "(%[a9])")
+#define QH_ROWS11(ao) QH_R0(ao "(%[a0])") QH_R1(ao "(%[a0],%[lda],1)") QH_R2(ao "(%[a0],%[lda],2)") QH_R3(ao "(%[a3])") QH_R4(ao "(%[a3],%[lda],1)") QH_R5(ao "(%[a3],%[lda],2)") QH_R6(ao "(%[a6])") QH_R7(ao "(%[a6],%[lda],1)") QH_R8(ao "(%[a6],%[lda],2)") QH_R9(ao "(%[a9])") QH_R10(ao "(%[a9],%[lda],1)")
+#define QH_ROWS12(ao) QH_R0(ao "(%[a0])") QH_R1(ao "(%[a0],%[lda],1)") QH_R2(ao "(%[a0],%[lda],2)") QH_R3(ao "(%[a3])") QH_R4(ao "(%[a3],%[lda],1)") QH_R5(ao "(%[a3],%[lda],2)") QH_R6(ao "(%[a6])") QH_R7(ao "(%[a6],%[lda],1)") QH_R8(ao "(%[a6],%[lda],2)") QH_R9(ao "(%[a9])") QH_R10(ao "(%[a9],%[lda],1)") QH_R11(ao "(%[a9],%[lda],2)")
+#define QH_TROWS1 QH_R0("576(%[p])")
+#define QH_TROWS2 QH_R0("576(%[p])") QH_R1("580(%[p])")
+#define QH_TROWS3 QH_R0("576(%[p])") QH_R1("580(%[p])") QH_R2("584(%[p])")
+#define QH_TROWS4 QH_R0("576(%[p])") QH_R1("580(%[p])") QH_R2("584(%[p])") QH_R3("588(%[p])")
+#define QH_TROWS5 QH_R0("576(%[p])") QH_R1("580(%[p])") QH_R2("584(%[p])") QH_R3("588(%[p])") QH_R4("592(%[p])")
+#define QH_TROWS6 QH_R0("576(%[p])") QH_R1("580(%[p])") QH_R2("584(%[p])") QH_R3("588(%[p])") QH_R4("592(%[p])") QH_R5("596(%[p])")
+#define QH_TROWS7 QH_R0("576(%[p])") QH_R1("580(%[p])") QH_R2("584(%[p])") QH_R3("588(%[p])") QH_R4("592(%[p])") QH_R5("596(%[p])") QH_R6("600(%[p])")
+#define QH_TROWS8 QH_R0("576(%[p])") QH_R1("580(%[p])") QH_R2("584(%[p])") QH_R3("588(%[p])") QH_R4("592(%[p])") QH_R5("596(%[p])") QH_R6("600(%[p])") QH_R7("604(%[p])")
+#define QH_TROWS9 QH_R0("576(%[p])") QH_R1("580(%[p])") QH_R2("584(%[p])") QH_R3("588(%[p])") QH_R4("592(%[p])") QH_R5("596(%[p])") QH_R6("600(%[p])") QH_R7("604(%[p])") QH_R8("608(%[p])")
+#define QH_TROWS10 QH_R0("576(%[p])") QH_R1("580(%[p])") QH_R2("584(%[p])") QH_R3("588(%[p])") QH_R4("592(%[p])") QH_R5("596(%[p])") QH_R6("600(%[p])") QH_R7("604(%[p])") QH_R8("608(%[p])") QH_R9("612(%[p])")
+#define QH_TROWS11 QH_R0("576(%[p])") QH_R1("580(%[p])") QH_R2("584(%[p])") QH_R3("588(%[p])") QH_R4("592(%[p])") QH_R5("596(%[p])") QH_R6("600(%[p])") QH_R7("604(%[p])") QH_R8("608(%[p])") QH_R9("612(%[p])") QH_R10("616(%[p])")
+#define QH_TROWS12 QH_R0("576(%[p])") QH_R1("580(%[p])") QH_R2("584(%[p])") QH_R3("588(%[p])") QH_R4("592(%[p])") QH_R5("596(%[p])") QH_R6("600(%[p])") QH_R7("604(%[p])") QH_R8("608(%[p])") QH_R9("612(%[p])") QH_R10("616(%[p])") QH_R11("620(%[p])")
+#define QH_INIT1 QH_I("0", "1")
+#define QH_INIT2 QH_I("0", "1") QH_I("2", "3")
+#define QH_INIT3 QH_I("0", "1") QH_I("2", "3") QH_I("4", "5")
+#define QH_INIT4 QH_I("0", "1") QH_I("2", "3") QH_I("4", "5") QH_I("6", "7")
+#define QH_INIT5 QH_I("0", "1") QH_I("2", "3") QH_I("4", "5") QH_I("6", "7") QH_I("8", "9")
+#define QH_INIT6 QH_I("0", "1") QH_I("2", "3") QH_I("4", "5") QH_I("6", "7") QH_I("8", "9") QH_I("10", "11")
+#define QH_INIT7 QH_I("0", "1") QH_I("2", "3") QH_I("4", "5") QH_I("6", "7") QH_I("8", "9") QH_I("10", "11") QH_I("12", "13")
+#define QH_INIT8 QH_I("0", "1") QH_I("2", "3") QH_I("4", "5") QH_I("6", "7") QH_I("8", "9") QH_I("10", "11") QH_I("12", "13") QH_I("14", "15")
+#define QH_INIT9 QH_I("0", "1") QH_I("2", "3") QH_I("4", "5") QH_I("6", "7") QH_I("8", "9") QH_I("10", "11") QH_I("12", "13") QH_I("14", "15") QH_I("16", "17")
+#define QH_INIT10 QH_I("0", "1") QH_I("2", "3") QH_I("4", "5") QH_I("6", "7") QH_I("8", "9") QH_I("10", "11") QH_I("12", "13") QH_I("14", "15") QH_I("16", "17") QH_I("18", "19")
+#define QH_INIT11 QH_I("0", "1") QH_I("2", "3") QH_I("4", "5") QH_I("6", "7") QH_I("8", "9") QH_I("10", "11") QH_I("12", "13") QH_I("14", "15") QH_I("16", "17") QH_I("18", "19") QH_I("20", "21")
+#define QH_INIT12 QH_I("0", "1") QH_I("2", "3") QH_I("4", "5") QH_I("6", "7") QH_I("8", "9") QH_I("10", "11") QH_I("12", "13") QH_I("14", "15") QH_I("16", "17") QH_I("18", "19") QH_I("20", "21") QH_I("22", "23")
+#define QH_EPI1 QH_E("0", "1")
+#define QH_EPI2 QH_E("0", "1") QH_E("2", "3")
+#define QH_EPI3 QH_E("0", "1") QH_E("2", "3") QH_E("4", "5")
+#define QH_EPI4 QH_E("0", "1") QH_E("2", "3") QH_E("4", "5") QH_E("6", "7")
+#define QH_EPI5 QH_E("0", "1") QH_E("2", "3") QH_E("4", "5") QH_E("6", "7") QH_E("8", "9")
+#define QH_EPI6 QH_E("0", "1") QH_E("2", "3") QH_E("4", "5") QH_E("6", "7") QH_E("8", "9") QH_E("10", "11")
+#define QH_EPI7 QH_E("0", "1") QH_E("2", "3") QH_E("4", "5") QH_E("6", "7") QH_E("8", "9") QH_E("10", "11") QH_E("12", "13")
+#define QH_EPI8 QH_E("0", "1") QH_E("2", "3") QH_E("4", "5") QH_E("6", "7") QH_E("8", "9") QH_E("10", "11") QH_E("12", "13") QH_E("14", "15")
+#define QH_EPI9 QH_E("0", "1") QH_E("2", "3") QH_E("4", "5") QH_E("6", "7") QH_E("8", "9") QH_E("10", "11") QH_E("12", "13") QH_E("14", "15") QH_E("16", "17")
+#define QH_EPI10 QH_E("0", "1") QH_E("2", "3") QH_E("4", "5") QH_E("6", "7") QH_E("8", "9") QH_E("10", "11") QH_E("12", "13") QH_E("14", "15") QH_E("16", "17") QH_E("18", "19")
+#define QH_EPI11 QH_E("0", "1") QH_E("2", "3") QH_E("4", "5") QH_E("6", "7") QH_E("8", "9") QH_E("10", "11") QH_E("12", "13") QH_E("14", "15") QH_E("16", "17") QH_E("18", "19") QH_E("20", "21")
+#define QH_EPI12 QH_E("0", "1") QH_E("2", "3") QH_E("4", "5") QH_E("6", "7") QH_E("8", "9") QH_E("10", "11") QH_E("12", "13") QH_E("14", "15") QH_E("16", "17") QH_E("18", "19") QH_E("20", "21") QH_E("22", "23")
+#define QH_STORE1 QH_S("0", "1", "640", "704")
+#define QH_STORE2 QH_S("0", "1", "640", "704") QH_S("2", "3", "768", "832")
+#define QH_STORE3 QH_S("0", "1", "640", "704") QH_S("2", "3", "768", "832") QH_S("4", "5", "896", "960")
+#define QH_STORE4 QH_S("0", "1", "640", "704") QH_S("2", "3", "768", "832") QH_S("4", "5", "896", "960") QH_S("6", "7", "1024", "1088")
+#define QH_STORE5 QH_S("0", "1", "640", "704") QH_S("2", "3", "768", "832") QH_S("4", "5", "896", "960") QH_S("6", "7", "1024", "1088") QH_S("8", "9", "1152", "1216")
+#define QH_STORE6 QH_S("0", "1", "640", "704") QH_S("2", "3", "768", "832") QH_S("4", "5", "896", "960") QH_S("6", "7", "1024", "1088") QH_S("8", "9", "1152", "1216") QH_S("10", "11", "1280", "1344")
+#define QH_STORE7 QH_S("0", "1", "640", "704") QH_S("2", "3", "768", "832") QH_S("4", "5", "896", "960") QH_S("6", "7", "1024", "1088") QH_S("8", "9", "1152", "1216") QH_S("10", "11", "1280", "1344") QH_S("12", "13", "1408", "1472")
+#define QH_STORE8 QH_S("0", "1", "640", "704") QH_S("2", "3", "768", "832") QH_S("4", "5", "896", "960") QH_S("6", "7", "1024", "1088") QH_S("8", "9", "1152", "1216") QH_S("10", "11", "1280", "1344") QH_S("12", "13", "1408", "1472") QH_S("14", "15", "1536", "1600")
+#define QH_STORE9 QH_S("0", "1", "640", "704") QH_S("2", "3", "768", "832") QH_S("4", "5", "896", "960") QH_S("6", "7", "1024", "1088") QH_S("8", "9", "1152", "1216") QH_S("10", "11", "1280", "1344") QH_S("12", "13", "1408", "1472") QH_S("14", "15", "1536", "1600") QH_S("16", "17", "1664", "1728")
+#define QH_STORE10 QH_S("0", "1", "640", "704") QH_S("2", "3", "768", "832") QH_S("4", "5", "896", "960") QH_S("6", "7", "1024", "1088") QH_S("8", "9", "1152", "1216") QH_S("10", "11", "1280", "1344") QH_S("12", "13", "1408", "1472") QH_S("14", "15", "1536", "1600") QH_S("16", "17", "1664", "1728") QH_S("18", "19", "1792", "1856")
+#define QH_STORE11 QH_S("0", "1", "640", "704") QH_S("2", "3", "768", "832") QH_S("4", "5", "896", "960") QH_S("6", "7", "1024", "1088") QH_S("8", "9", "1152", "1216") QH_S("10", "11", "1280", "1344") QH_S("12", "13", "1408", "1472") QH_S("14", "15", "1536", "1600") QH_S("16", "17", "1664", "1728") QH_S("18", "19", "1792", "1856") QH_S("20", "21", "1920", "1984")
+#define QH_STORE12 QH_S("0", "1", "640", "704") QH_S("2", "3", "768", "832") QH_S("4", "5", "896", "960") QH_S("6", "7", "1024", "1088") QH_S("8", "9", "1152", "1216") QH_S("10", "11", "1280", "1344") QH_S("12", "13", "1408", "1472") QH_S("14", "15", "1536", "1600") QH_S("16", "17", "1664", "1728") QH_S("18", "19", "1792", "1856") QH_S("20", "21", "1920", "1984") QH_S("22", "23", "2048", "2112")
+
+
+// MR rows (3..12) x one half panel at b (the half's first k-group); REQ: requant epilogue from the
+// registers into c (row stride ldc); else the accumulators go to p->acc. PF: next-panel lines
+// prefetched per 4 k-groups from pf (0 = none).
+template <int MR, bool REQ, int PF>
+void kloop_half(size_t kg, const uint8_t* a0, size_t lda, const int8_t* b, HalfParams* p, uint8_t* c,
+                size_t ldc, const int8_t* pf) {
+  const uint8_t* a3 = a0 + 3 * lda;  // rows 3.., 6.., 9.. (dereferenced only for rows < MR)
+  const uint8_t* a6 = a0 + 6 * lda;
+  const uint8_t* a9 = a0 + 9 * lda;
+  size_t t;
+#define QH_FIN(n) QH_EFIN QH_EPI##n
+#define QH_KP(n, FIN)                                                                      \
+  if constexpr (PF == 0) QH_ASM(QH_INIT##n, QH_ROWS##n, QH_TROWS##n, FIN, QRT_PFN0, "");     \
+  else if constexpr (PF == 1) QH_ASM(QH_INIT##n, QH_ROWS##n, QH_TROWS##n, FIN, QRT_PFN1,      \
+                                     "add $64, %[pf]\n\t");                                 \
+  else if constexpr (PF == 2) QH_ASM(QH_INIT##n, QH_ROWS##n, QH_TROWS##n, FIN, QRT_PFN2,      \
+                                     "add $128, %[pf]\n\t");                                \
+  else if constexpr (PF == 4) QH_ASM(QH_INIT##n, QH_ROWS##n, QH_TROWS##n, FIN, QRT_PFN4,      \
+                                     "add $256, %[pf]\n\t");                                \
+  else if constexpr (PF == 6) QH_ASM(QH_INIT##n, QH_ROWS##n, QH_TROWS##n, FIN, QRT_PFN6,      \
+                                     "add $384, %[pf]\n\t");                                \
+  else QH_ASM(QH_INIT##n, QH_ROWS##n, QH_TROWS##n, FIN, QRT_PFN8, "add $512, %[pf]\n\t");
+#define QH_KL(n)                          \
+  if constexpr (MR == n) {                \
+    if constexpr (REQ) { QH_KP(n, QH_FIN(n)) } \
+    else { QH_KP(n, QH_STORE##n) }        \
+  }
+  static_assert(MR >= 3 && MR <= 12, "rows");
+  static_assert(PF == 0 || PF == 1 || PF == 2 || PF == 4 || PF == 6 || PF == 8, "PF lines");
+  QH_KL(3) QH_KL(4) QH_KL(5) QH_KL(6) QH_KL(7) QH_KL(8) QH_KL(9) QH_KL(10) QH_KL(11) QH_KL(12)
+#undef QH_KL
+#undef QH_KP
+#undef QH_FIN
+}
+
+template <int MR>
+void half_block(bool req, int pf_lines, size_t kg, const uint8_t* a0, size_t lda, const int8_t* b,
+                HalfParams* p, uint8_t* c, size_t ldc, const int8_t* pf) {
+#define QH_CALL(R, L) kloop_half<MR, R, L>(kg, a0, lda, b, p, c, ldc, pf)
+#define QH_PFSW(R)                         \
+  switch (pf ? pf_lines : 0) {             \
+    case 1: QH_CALL(R, 1); break;          \
+    case 2: QH_CALL(R, 2); break;          \
+    case 4: QH_CALL(R, 4); break;          \
+    case 6: QH_CALL(R, 6); break;          \
+    case 8: QH_CALL(R, 8); break;          \
+    default: QH_CALL(R, 0); break;         \
+  }
+  if (req) {
+    QH_PFSW(true)
+  } else {
+    QH_PFSW(false)
+  }
+#undef QH_PFSW
+#undef QH_CALL
+}
+
+void run_half(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed,
+              const GemmU8S8Epilogue& ep, void* C, size_t ldc, size_t m_begin, size_t m_end,
+              size_t n_begin, size_t n_end) {
+  using namespace gemm_u8s8_internal;
+  (void)M;
+  if (m_begin >= m_end || n_begin >= n_end) return;
+  const size_t rows = m_end - m_begin;
+  if (rows <= 2) {  // GEMV-like: several panels per call, B as memory operands (Vnni512)
+    drive<Vnni512>(N, K, A, lda, packed, ep, C, ldc, m_begin, m_end, n_begin, n_end);
+    return;
+  }
+  const uint8_t* base = static_cast<const uint8_t*>(packed);
+  const int32_t* colsum = reinterpret_cast<const int32_t*>(base);
+  const int8_t* panels = reinterpret_cast<const int8_t*>(base + colsum_bytes(N, 64));
+  const size_t pstride = panel_bytes(K, 64), kg = K / 4, kt = K % 4;
+  const Epi16 e = make_epi16(ep);
+  const size_t elem = e.requant ? 1 : 4;
+  HalfParams P;
+  _mm512_store_ps(P.hi, e.hi);
+  _mm512_store_si512(P.zp16, _mm512_set1_epi16(static_cast<short>(ep.out_zero_point)));
+  _mm512_store_si512(P.qmin8, e.qmin8);
+  _mm512_store_si512(P.perm, _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+  P.tail = kt != 0;
+  std::memset(P.tl, 0, sizeof P.tl);
+  // Row blocks of balanced size <= 12 (16 = 8 + 8, 128 = 7 x 12 + 4 x 11).
+  const size_t nb = (rows + 11) / 12, bsz = rows / nb, extra = rows % nb;
+  // Next-panel prefetch into L2 as in drive(): when the tile's B exceeds cpu::l2_resident_limit(),
+  // spread over the 2 * nb blocks of a panel (16 / (2 nb) lines per 4 k-groups, rounded up to 1, 2,
+  // 4, 6 or 8).
+  const size_t p_begin = n_begin / 64, p_end = (n_end + 63) / 64;
+  const size_t want = (16 + 2 * nb - 1) / (2 * nb);
+  const int pf_lines = want <= 1 ? 1 : want <= 2 ? 2 : want <= 4 ? 4 : want <= 6 ? 6 : 8;
+  const bool pf_on = (p_end - p_begin) * pstride > cpu::l2_resident_limit();
+  const size_t pf_step = pf_on ? (K / 16) * pf_lines * 64 : 0;
+  for (size_t p = p_begin; p < p_end; ++p) {
+    const int8_t* pf = panels + (p + 1) * pstride;
+    const int8_t* const pf_end = p + 1 < p_end && pf_step ? pf + pstride : pf;
+    for (size_t h = 0; h < 2; ++h) {
+      const size_t n0 = p * 64 + 32 * h;
+      if (n0 >= n_end) break;
+      ColVec16 cv[2];
+      for (int j = 0; j < 2; ++j) {
+        cv[j] = col_vec16_any(e, colsum + n0 + 16 * j, n0 + 16 * j, n_end);
+        _mm512_store_si512(P.off + 16 * j, cv[j].off);
+        _mm512_store_ps(P.sc + 16 * j, cv[j].sc);
+        cv[j].off = _mm512_setzero_si512();  // already in the accumulators
+      }
+      const size_t cnt = n_end - n0;
+      P.mask = cnt >= 32 ? ~0u : (1u << cnt) - 1;
+      const int8_t* b = panels + p * pstride + 128 * h;
+      size_t m = m_begin;
+      for (size_t i = 0; i < nb; ++i) {
+        const size_t r = bsz + (i < extra ? 1 : 0);
+        const uint8_t* a = A + m * lda;
+        if (kt)
+          for (size_t q = 0; q < r; ++q) std::memcpy(&P.tl[q], a + q * lda + 4 * kg, kt);
+        uint8_t* c = static_cast<uint8_t*>(C) + (m * ldc + (e.requant ? n0 : 0)) * elem;
+        const int8_t* pfp = pf < pf_end ? pf : nullptr;
+        pf += pf_step;
+        switch (r) {
+#define QH_CASE(R) case R: half_block<R>(e.requant, pf_lines, kg, a, lda, b, &P, c, ldc * elem, pfp); break;
+          QH_CASE(3) QH_CASE(4) QH_CASE(5) QH_CASE(6) QH_CASE(7) QH_CASE(8) QH_CASE(9) QH_CASE(10)
+          QH_CASE(11) QH_CASE(12)
+#undef QH_CASE
+        }
+        if (!e.requant) {
+          for (int v = 0; v < 2; ++v) {
+            const size_t n = n0 + 16 * v;
+            if (n >= n_end) break;
+            for (size_t q = 0; q < r; ++q)
+              store_row16(e, cv[v], _mm512_load_si512(P.acc + (q * 2 + v) * 16),
+                          static_cast<float*>(C) + (m + q) * ldc, n);
+          }
+        }
+        m += r;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace avx512vnni
 
 extern const GemmU8S8Kernel gemm_u8s8_6x64c4_avx512vnni = {
     "gemm_u8s8_6x64c4_avx512vnni", cpu::Isa::kAvx512Vnni, 6, 64, 4,
     gemm_u8s8_internal::packed_size_c4_nr64, pack_c4_avx512<64>, avx512vnni::run};
+
+
+extern const GemmU8S8Kernel gemm_u8s8_12x32c4_avx512vnni = {
+    "gemm_u8s8_12x32c4_avx512vnni", cpu::Isa::kAvx512Vnni, 12, 64, 4,
+    gemm_u8s8_internal::packed_size_c4_nr64, pack_c4_avx512<64>, avx512vnni::run_half};
 
 }  // namespace qrt::kernels
