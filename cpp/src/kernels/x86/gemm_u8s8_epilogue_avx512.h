@@ -74,5 +74,24 @@ __attribute__((always_inline)) inline void store_row16(const Epi16& e, const Col
   }
 }
 
+// Requant of one row's 32 columns (int32 v0 = columns n..n+15, v1 = n+16..n+31, the column
+// offsets already added) with one masked 32-byte store at c_row + n (mask32: columns < n_end).
+// Per vector cvtdq2ps, mulps, minps(qmax - zp), cvtps2dq; then packssdw, vpaddsw zp, packuswb,
+// vpmaxub qmin and a vpermd that undoes the packs' lane interleave. Equal to store_row16's
+// max/min/round/+zp: the bounds are integers, so round(min(r, hi)) = min(round(r), hi); values
+// >= lo pass the packs exactly (|.| <= 510), values < lo give round(r) <= lo, which every saturating
+// step keeps <= qmin, and vpmaxub lifts them to qmin. min before the conversion keeps cvtps2dq from
+// overflowing to INT32_MIN for huge positive r. (As requant_panel in gemm_u8s8_avx512vnni.cc.)
+__attribute__((always_inline)) inline void requant_row32(const Epi16& e, __m512 sc0, __m512 sc1,
+                                                         __m512i zp16, __m512i v0, __m512i v1,
+                                                         uint8_t* c_row, size_t n, __mmask32 mask32) {
+  const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m512i q0 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(v0), sc0), e.hi));
+  const __m512i q1 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(v1), sc1), e.hi));
+  const __m512i w = _mm512_adds_epi16(_mm512_packs_epi32(q0, q1), zp16);
+  const __m512i b8 = _mm512_max_epu8(_mm512_packus_epi16(w, w), e.qmin8);
+  _mm256_mask_storeu_epi8(c_row + n, mask32, _mm512_castsi512_si256(_mm512_permutexvar_epi32(perm, b8)));
+}
+
 }  // namespace
 }  // namespace qrt::kernels
