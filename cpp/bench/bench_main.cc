@@ -76,10 +76,9 @@ int main(int argc, char** argv) {
     for (const auto& e : registry()) std::printf("%s\n", e.name.c_str());
     return 0;
   }
-  const auto& f = qrt::cpu::features();
-  std::fprintf(g_json ? stderr : stdout, "cpu: %s; ISA cap %s\n", f.brand.c_str(),
+  std::fprintf(g_json ? stderr : stdout, "cpu: %s; ISA cap %s\n", qrt::cpu::cpu_brand().c_str(),
                qrt::cpu::isa_name(qrt::cpu::isa_cap()));
-  if (g_json) std::printf("{\"cpu\": %s, \"benchmarks\": [", json_string(f.brand).c_str());
+  if (g_json) std::printf("{\"cpu\": %s, \"benchmarks\": [", json_string(qrt::cpu::cpu_brand()).c_str());
   bool first = true;
   for (const auto& e : registry()) {
     bool match = filters.empty();

@@ -216,7 +216,7 @@ QRT_BENCHMARK(int8_gemm) {
   const bool amx_ok = cpu::isa_supported(cpu::Isa::kAmx);
   double peak_amx = amx_ok ? std::max(amx_peak_gops(), amx_peak_gops()) : 0;
   ctx.log("L2 per core: %zu KiB detected, %zu KiB used (B above %zu KiB counts as not L2-resident)\n",
-          cpu::features().l2_bytes >> 10, cpu::l2_cache_bytes() >> 10, cpu::l2_resident_limit() >> 10);
+          cpu::detected_l2_bytes() >> 10, cpu::l2_cache_bytes() >> 10, cpu::l2_resident_limit() >> 10);
   ctx.log("vpdpbusd peak (1 core, register-only): zmm %.1f GOPS, ymm %.1f GOPS; tdpbusd (AMX) peak "
           "%.1f GOPS\n", peak512, peak256, peak_amx);
   ctx.emit(bench::Row().set("kind", "peak").set("zmm_vnni_gops", peak512).set("ymm_vnni_gops", peak256)

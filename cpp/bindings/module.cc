@@ -310,7 +310,7 @@ py::dict cpu_info() {
   const cpu::Features& f = cpu::features();
   py::dict d;
   d["vendor"] = f.vendor;
-  d["brand"] = f.brand;
+  d["brand"] = qrt::cpu::cpu_brand();
   py::dict feats;
 #define QRT_FEAT(x) feats[#x] = f.x;
   QRT_FEAT(sse41) QRT_FEAT(sse42) QRT_FEAT(avx) QRT_FEAT(avx2) QRT_FEAT(fma) QRT_FEAT(f16c)
@@ -319,7 +319,7 @@ py::dict cpu_info() {
   QRT_FEAT(os_avx512) QRT_FEAT(neon) QRT_FEAT(neondot)
 #undef QRT_FEAT
   d["features"] = feats;
-  d["l2_cache_bytes"] = f.l2_bytes;  // per core, as detected (0: unknown; kernels then assume 1 MiB)
+  d["l2_cache_bytes"] = qrt::cpu::detected_l2_bytes();  // per core, as detected (0: unknown; kernels then assume 1 MiB)
   py::list avail;
   for (cpu::Isa i : cpu::arch_isas())
     if (cpu::isa_supported(i) && cpu::isa_compiled(i)) avail.append(cpu::isa_name(i));

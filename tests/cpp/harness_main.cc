@@ -28,8 +28,7 @@ bool long_tests() {
 int main(int argc, char** argv) {
   using namespace qrt_test;
   std::string filter = argc > 1 ? argv[1] : "";
-  const auto& f = qrt::cpu::features();
-  std::printf("cpu: %s; ISA cap %s\n", f.brand.c_str(), qrt::cpu::isa_name(qrt::cpu::isa_cap()));
+  std::printf("cpu: %s; ISA cap %s\n", qrt::cpu::cpu_brand().c_str(), qrt::cpu::isa_name(qrt::cpu::isa_cap()));
   if (!qrt::cpu::isa_env_status().ok()) {
     std::printf("error: %s\n", qrt::cpu::isa_env_status().message().c_str());
     return 2;

@@ -124,6 +124,33 @@ Features detect() {
     f.os_amx = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18) == 0;
 #endif
   }
+#elif QRT_ARM64
+  f.vendor = "arm";
+  f.neon = true;
+  unsigned long hw = getauxval(AT_HWCAP);
+  f.neondot = hw & (1ul << 20);  // HWCAP_ASIMDDP
+#endif
+  return f;
+}
+
+}  // namespace
+
+size_t cpuid_l2_bytes() {
+#if QRT_X86
+  unsigned r[4];
+  cpuid(0, 0, r);
+  return detect_l2(features().vendor, r[0]);
+#else
+  return 0;
+#endif
+}
+
+namespace {
+
+std::string detect_brand() {
+  std::string b;
+#if QRT_X86
+  unsigned r[4];
   cpuid(0x80000000u, 0, r);
   if (r[0] >= 0x80000004u) {
     char brand[49] = {};
@@ -131,25 +158,23 @@ Features detect() {
       cpuid(0x80000002u + i, 0, r);
       std::memcpy(brand + 16 * i, r, 16);
     }
-    f.brand = brand;
-    while (!f.brand.empty() && f.brand.back() == ' ') f.brand.pop_back();
-    size_t s = f.brand.find_first_not_of(' ');
-    f.brand = s == std::string::npos ? "" : f.brand.substr(s);
+    b = brand;
+    while (!b.empty() && b.back() == ' ') b.pop_back();
+    const size_t s = b.find_first_not_of(' ');
+    b = s == std::string::npos ? "" : b.substr(s);
   }
-  f.l2_bytes = detect_l2(f.vendor, max_leaf);
-#elif QRT_ARM64
-  f.vendor = "arm";
-  f.neon = true;
-  unsigned long hw = getauxval(AT_HWCAP);
-  f.neondot = hw & (1ul << 20);  // HWCAP_ASIMDDP
 #endif
+  return b;
+}
+
+size_t detect_l2_bytes() {
+  size_t l2 = 0;
 #if defined(__linux__) && defined(_SC_LEVEL2_CACHE_SIZE)
-  if (!f.l2_bytes) {  // other vendors / architectures: what the C library knows (often 0 on ARM)
-    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
-    if (v > 0) f.l2_bytes = static_cast<size_t>(v);
-  }
+  const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (v > 0) l2 = static_cast<size_t>(v);
 #endif
-  return f;
+  if (!l2) l2 = cpuid_l2_bytes();
+  return l2;
 }
 
 struct CapState {
@@ -214,6 +239,15 @@ const Features& features() {
   static const Features f = detect();
   return f;
 }
+const std::string& cpu_brand() {
+  static const std::string b = detect_brand();
+  return b;
+}
+
+size_t detected_l2_bytes() {
+  static const size_t l2 = detect_l2_bytes();
+  return l2;
+}
 
 namespace {
 std::atomic<size_t> g_l2_override{0};  // set_l2_cache_bytes()
@@ -221,7 +255,7 @@ std::atomic<size_t> g_l2_override{0};  // set_l2_cache_bytes()
 
 size_t l2_cache_bytes() {
   if (const size_t o = g_l2_override.load(std::memory_order_relaxed)) return o;
-  const size_t l2 = features().l2_bytes;
+  const size_t l2 = detected_l2_bytes();
   return l2 >= (size_t(128) << 10) && l2 <= (size_t(64) << 20) ? l2 : kL2Fallback;
 }
 

@@ -31,7 +31,7 @@ enum class Isa : int {
 constexpr int kNumIsas = 9;
 
 struct Features {
-  std::string vendor, brand;
+  std::string vendor;
   bool sse41 = false, sse42 = false, avx = false, avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512dq = false, avx512vl = false;
   bool avx512vnni = false, avxvnni = false, avx512bf16 = false, avx512fp16 = false;
@@ -39,13 +39,22 @@ struct Features {
   bool os_amx = false;  // XCR0 tile state enabled and the kernel granted XTILEDATA to this process
   bool os_avx = false, os_avx512 = false;  // XCR0 says the OS saves ymm / zmm+opmask state
   bool neon = false, neondot = false;
-  // Level-2 cache of one core in bytes as the CPU reports it (x86: CPUID leaf 4 on Intel,
-  // 0x8000001D or else 0x80000006 on AMD; elsewhere sysconf), 0 when unknown. Use l2_cache_bytes().
-  size_t l2_bytes = 0;
 };
 
+// Detected once per process, on first use. Under a hypervisor every cpuid instruction exits to it
+// (~6 us each measured on a cloud VM), so features() executes only the leaves kernel selection
+// needs (0, 1, 7.0, 7.1); what reports and thresholds need comes from the two functions below,
+// each computed on its own first use.
 const Features& features();
-// Per-core L2 size used by blocking and prefetch thresholds: features().l2_bytes when detected and
+// The CPU's name (x86: cpuid 0x80000002-4, trimmed; "" elsewhere or when not reported).
+const std::string& cpu_brand();
+// Level-2 cache of one core in bytes as the system reports it, 0 when unknown: sysconf (glibc
+// reads it from the cache info it gathered at start-up), else the cpuid cache leaves (Intel 4,
+// AMD 0x8000001D or 0x80000006). Use l2_cache_bytes().
+size_t detected_l2_bytes();
+// The cpuid cache leaves' answer alone (x86; 0 elsewhere): the fallback above, exposed for tests.
+size_t cpuid_l2_bytes();
+// Per-core L2 size used by blocking and prefetch thresholds: detected_l2_bytes() when known and
 // within [128 KiB, 64 MiB], else kL2Fallback. The fallback is small on purpose: taking B for
 // L3-resident when it would have fit L2 costs 1-3 % (prefetches that hit), the opposite mistake
 // 10-15 % (int8 GEMM, docs/KERNELS_INT8.md).
