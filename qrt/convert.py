@@ -135,8 +135,8 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
         qparams = Q.group_params(g, uf, tensors, ranges, hints)
         Q.apply_static(g, int8, qparams, opts, weight_hints)
         if fuse.quantize_chains(g):
-            report.notes.append("SmoothQuant shift/scale and GELU fused into the quantization of the "
-                                "int8 nodes' inputs (AffineQuantize)")
+            report.notes.append("fused after quantization: SmoothQuant shift/scale and GELU into the "
+                                "quantization of int8 inputs (AffineQuantize), Relu into u8 Add/Mul")
         if hints:
             report.notes.append(f"{len(hints)} activation range(s) taken from the model's "
                                 "QuantizeLinear/DequantizeLinear nodes")

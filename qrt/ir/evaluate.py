@@ -302,7 +302,12 @@ class Evaluator:
         if g.tensor(node.outputs[0]).dtype != "u8":
             return [fn(*vals).astype(F32)]
         qp = self._qp(node.outputs[0])
-        return [quantize_u8(fn(*vals), qp.scale, qp.zero_point)]
+        if node.attrs.get("activation", "none") == "none":
+            return [quantize_u8(fn(*vals), qp.scale, qp.zero_point)]
+        lo, hi = _act_bounds_u8(node, qp.scale, qp.zero_point)  # a fused Relu / Clip
+        v = fn(*vals).astype(F32) / F32(qp.scale)
+        v = np.minimum(np.maximum(v, F32(lo - qp.zero_point)), F32(hi - qp.zero_point))
+        return [(qp.zero_point + np.rint(v)).astype(np.uint8)]
 
     def _op_Add(self, node: Node, ins):
         if any(self.g.tensor(i).dtype == "u8" for i in node.inputs):

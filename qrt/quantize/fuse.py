@@ -6,6 +6,11 @@ as one pass over the activation with the same kernels and the same bits as the s
   -> ``AffineQuantize(x, z, inv)``;
 - ``x -> Gelu -> QuantizeLinear | AffineQuantize`` -> ``AffineQuantize(x[, z, inv]; activation)``.
 
+and a u8 ``Add``/``Mul`` followed by a u8 ``Relu`` (a residual block's tail) takes the Relu as its
+``activation`` (the runtime's quantized Add/Mul clamp at the output zero point): one pass and one
+rounding instead of a requantizing Relu after the requantizing Add (not the same bits as the
+pair: one rounding fewer).
+
 Only where the intermediate tensors have no other reader and are not graph outputs.
 """
 
@@ -62,6 +67,24 @@ def _gelu(g: Graph, producers, consumers, dead: list[Node]) -> int:
     return done
 
 
+def _binary_relu(g: Graph, producers, consumers, dead: list[Node]) -> int:
+    done = 0
+    for n in list(g.nodes):
+        if n.op not in ("Add", "Mul") or n.attrs.get("activation", "none") != "none":
+            continue
+        out = g.tensor(n.outputs[0])
+        if out.dtype != "u8" or out.quant is None or any(g.tensor(i).dtype != "u8" for i in n.inputs):
+            continue
+        r = sole_consumer(g, n.outputs[0], consumers)
+        if r is None or r.op != "Relu" or g.tensor(r.outputs[0]).dtype != "u8" or g.tensor(r.outputs[0]).quant is None:
+            continue
+        n.outputs = [r.outputs[0]]
+        n.attrs["activation"] = "relu"
+        dead.append(r)
+        done += 1
+    return done
+
+
 def quantize_chains(g: Graph) -> int:
     """Fuses the chains above in place; returns how many nodes were folded away."""
     dead: list[Node] = []
@@ -71,6 +94,7 @@ def quantize_chains(g: Graph) -> int:
     folded = len(dead)
     dead = []
     _gelu(g, g.producers(), g.consumers(), dead)
+    _binary_relu(g, g.producers(), g.consumers(), dead)
     if dead:
         g.remove_nodes(dead)
     folded += len(dead)

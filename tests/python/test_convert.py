@@ -516,6 +516,40 @@ def test_static_gelu_before_a_dense_fuses_into_affine_quantize_with_the_same_bit
     assert np.array_equal(yf, yc)
 
 
+def test_static_residual_add_takes_the_following_relu(tmp_path, monkeypatch):
+    """int8 static: u8 Add -> u8 Relu (a residual block's tail) becomes Add(activation=relu): no
+    Relu node left, outputs within one output quantum of the unfused file's, none negative."""
+    import qrt
+    from qrt.quantize import fuse
+
+    c = 8
+    w0 = (RNG.standard_normal((c, 3, 3, 3)) * 0.3).astype(np.float32)
+    w1 = (RNG.standard_normal((c, c, 3, 3)) * 0.2).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["a"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             helper.make_node("Conv", ["ar", "w1"], ["b"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["b", "ar"], ["s"]),
+             helper.make_node("Relu", ["s"], ["sr"]),
+             helper.make_node("Conv", ["sr", "w1"], ["y"], pads=[1, 1, 1, 1])]
+    m = _tiny(nodes, {"w0": w0, "w1": w1}, (1, 3, 10, 10), (1, c, 10, 10))
+    cal = [{"x": RNG.standard_normal((1, 3, 10, 10)).astype(np.float32)} for _ in range(4)]
+    pf, pc = tmp_path / "fused.qmodel", tmp_path / "chain.qmodel"
+    rep = qrt.convert(m, str(pf), mode="int8", calibration=cal, progress=False)
+    ops = [r["op"] for r in qrt.InferenceSession(str(pf)).kernel_report()]
+    assert "Relu" not in ops and "Add" in ops, ops
+    assert any("Relu into u8 Add" in n for n in rep.notes)
+    monkeypatch.setattr(fuse, "quantize_chains", lambda g: 0)
+    qrt.convert(m, str(pc), mode="int8", calibration=cal, progress=False)
+    assert "Relu" in [r["op"] for r in qrt.InferenceSession(str(pc)).kernel_report()]
+    x = RNG.standard_normal((1, 3, 10, 10)).astype(np.float32)
+    yf = qrt.InferenceSession(str(pf)).run(None, {"x": x})[0]
+    yc = qrt.InferenceSession(str(pc)).run(None, {"x": x})[0]
+    ref = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    err = lambda y: float(np.sqrt(np.mean((y - ref) ** 2)))  # noqa: E731
+    assert err(yf) <= 1.05 * err(yc) + 1e-6, (err(yf), err(yc))
+    assert np.max(np.abs(yf - yc)) < 0.1 * np.max(np.abs(ref))
+
+
 def test_reservoir_is_bounded_and_uniform():
     from qrt.calibrate.collect import Reservoir
 
