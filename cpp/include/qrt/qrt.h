@@ -77,8 +77,8 @@ struct LoadOptions {
   // Threads that create operators and pack weights in parallel (0: up to 4, by the CPU count).
   // Unless it is 1, a file whose weights are used in place (format 1.1 packed layouts) also gets
   // a short-lived thread that maps those pages while load() returns and the first run starts,
-  // so that run does not stop for their page faults; it ends by itself and is joined when the
-  // Model is destroyed.
+  // so that run does not stop for their page faults; it ends by itself (detached, holding its
+  // own reference to the mapping).
   int threads = 0;
 };
 

@@ -269,15 +269,17 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
     // Weights used in place are read from the mapping, so a fresh process's first run would stop
     // in its GEMMs for their page faults (one per 16 pages with fault-around: 0.4-0.5 ms of the
     // first run for ResNet-18's 11 MB or MiniLM's 10 MB, main-thread CPU time). A thread maps
-    // them ahead, in file order, while this one returns and the first run starts; it is joined
-    // before the mapping goes. Not for small models (thread start ~50 us) or a 1-thread load.
+    // them ahead, in file order, while this one returns and the first run starts. It is detached
+    // and owns a reference to the mapping, so destroying the Model never waits for it (nor hangs
+    // in a forked child, where a joinable thread's join would never return). Not for small models
+    // (thread start ~50 us) or a 1-thread load.
     size_t bytes = 0;
     for (const auto& r : keep) bytes += r.second - r.first;
     if (bytes >= (1u << 20) && options.threads != 1 && std::thread::hardware_concurrency() > 1) {
       try {
-        impl->prefault = std::thread([keep] {
+        std::thread([keep, storage = impl->storage] {
           for (const auto& r : keep) prefault_pages(reinterpret_cast<const void*>(r.first), r.second - r.first);
-        });
+        }).detach();
       } catch (const std::system_error&) {
         // No thread available: the first run faults the pages in itself.
       }

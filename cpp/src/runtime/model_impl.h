@@ -3,7 +3,6 @@
 
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "format/model_def.h"
@@ -26,12 +25,6 @@ struct Model::Impl {
   std::vector<TensorInfo> inputs, outputs;
   size_t packed_bytes = 0;
   size_t in_place_bytes = 0;
-  // Maps the pages of the weights used in place while the caller goes on (see model.cc); joined
-  // before the mapping is released.
-  std::thread prefault;
-  ~Impl() {
-    if (prefault.joinable()) prefault.join();
-  }
 };
 
 }  // namespace qrt

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <csignal>
+#include <sys/wait.h>
 
 #include "format/testing.h"
 #include "format/weight_layout.h"
@@ -255,9 +257,10 @@ QRT_TEST(WeightLayout, PackedConvAndDynamicDenseFromAMappedFile) {
   }
 }
 
-// Over 1 MiB of weights used in place from a mapped file: load() starts a thread that maps their
-// pages (LoadOptions::threads != 1). Results must not depend on it, and a Model destroyed while
-// it may still run must wait for it (a crash or sanitizer report otherwise).
+// Over 1 MiB of weights used in place from a mapped file: load() starts a detached thread that
+// maps their pages (LoadOptions::threads != 1). Results must not depend on it; a Model destroyed
+// while it may still run must stay safe (the thread holds the mapping), and so must a forked
+// child that destroys its copy (a joined thread would hang there).
 QRT_TEST(WeightLayout, LargeInPlaceWeightsPrefaultedWhileTheFirstRunStarts) {
   const auto& k = qrt::kernels::select_gemm_u8s8();
   if (k.isa == qrt::cpu::Isa::kRef) {
@@ -287,6 +290,26 @@ QRT_TEST(WeightLayout, LargeInPlaceWeightsPrefaultedWhileTheFirstRunStarts) {
     for (int rep = 0; rep < 8; ++rep) {  // destroyed at once, the prefault thread likely running
       auto m = qrt::Model::load(path, lo);
       QRT_ASSERT_MSG(m.ok(), m.status().to_string());
+    }
+    {
+      auto m = qrt::Model::load(path, lo);
+      QRT_ASSERT_MSG(m.ok(), m.status().to_string());
+      std::shared_ptr<const qrt::Model> held = m.value();
+      const pid_t pid = fork();
+      QRT_ASSERT(pid >= 0);
+      if (pid == 0) {
+        held.reset();
+        m = qrt::Status(qrt::StatusCode::kInternal, "dropped");
+        _exit(0);
+      }
+      int st = 0;
+      pid_t done = 0;
+      for (int i = 0; i < 1000 && done == 0; ++i) {  // up to 10 s
+        done = waitpid(pid, &st, WNOHANG);
+        if (done == 0) usleep(10000);
+      }
+      if (done == 0) kill(pid, SIGKILL), waitpid(pid, &st, 0);
+      QRT_EXPECT(done == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0) << "forked child did not exit";
     }
     auto model = qrt::Model::load(path, lo);
     QRT_ASSERT_MSG(model.ok(), model.status().to_string());
