@@ -34,6 +34,7 @@ std::pair<double, double> time_best_pair(const std::function<void()>& fn,
 Peaks measure_peaks();
 std::vector<Result> bench_gemm_f32(bool quick);
 std::vector<Result> bench_gemm_f32_small_m(bool quick);
+std::vector<Result> bench_gemm_f32_models(bool quick);
 std::vector<Result> bench_gemm_f32_nn(bool quick);
 std::vector<Result> bench_dwconv_f32(bool quick);
 std::vector<Result> bench_vmath(bool quick);

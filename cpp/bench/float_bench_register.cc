@@ -1,5 +1,5 @@
 // Registers the float kernel benchmarks with qrt_bench (bench_registry.h): float_peak,
-// float_gemm, float_gemm_nn, float_dwconv, float_vmath. Text mode prints one table per benchmark;
+// float_gemm, float_gemm_models, float_gemm_small_m, float_gemm_nn, float_dwconv, float_vmath. Text mode prints one table per benchmark;
 // --json emits one row per (kernel, shape) with the same figures.
 #include <string>
 
@@ -59,6 +59,11 @@ QRT_BENCHMARK(float_gemm) {
 QRT_BENCHMARK(float_gemm_small_m) {
   ctx.log("gemm_f32 bf16 weights at small M, 1 thread (QRT_BENCH_KERNEL=<substring> filters)\n");
   emit(ctx, qrt::bench_float::bench_gemm_f32_small_m(ctx.quick), true);
+}
+
+QRT_BENCHMARK(float_gemm_models) {
+  ctx.log("gemm_f32 on the scoreboard models' GEMM shapes, 1 thread (QRT_BENCH_KERNEL filters)\n");
+  emit(ctx, qrt::bench_float::bench_gemm_f32_models(ctx.quick), true);
 }
 
 QRT_BENCHMARK(float_gemm_nn) {

@@ -238,6 +238,31 @@ std::vector<Result> bench_gemm_f32(bool quick) {
                            {format::DType::kF32, format::DType::kF16, format::DType::kBF16}, quick);
 }
 
+// The GEMMs of the scoreboard models, as the runtime calls them: ResNet-18 3 x 3 convolutions
+// (im2col blocks of 256 rows; layer 4 unfused, 49 rows), MobileNetV2's stem and 1 x 1
+// convolutions (blocks of 256 rows; 49 rows late), MiniLM's projections and FFN at sequence length 128, and 16 / 24 /
+// 32 rows around the row count where 16-bit weight blocks start to be widened once per block;
+// fp32 against the 16-bit weight dtypes on the same shapes.
+std::vector<Result> bench_gemm_f32_models(bool quick) {
+  return bench_gemm_shapes({{256, 147, 64},
+                            {256, 576, 64},
+                            {256, 1152, 128},
+                            {256, 2304, 256},
+                            {49, 4608, 512},
+                            {256, 27, 32},
+                            {256, 96, 24},
+                            {256, 144, 24},
+                            {256, 32, 192},
+                            {49, 960, 160},
+                            {128, 384, 384},
+                            {128, 384, 1536},
+                            {128, 1536, 384},
+                            {16, 768, 768},
+                            {24, 768, 768},
+                            {32, 768, 768}},
+                           {format::DType::kF32, format::DType::kF16, format::DType::kBF16}, quick);
+}
+
 // bf16 kernels at small row counts (where the AMX kernel hands rows to the vdpbf16ps kernel).
 std::vector<Result> bench_gemm_f32_small_m(bool quick) {
   std::vector<Shape> shapes;

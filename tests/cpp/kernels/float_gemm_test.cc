@@ -325,10 +325,89 @@ QRT_TEST(FloatGemm, RowAndKBlockBoundaries) {
   std::printf("    %d cases over %d SIMD variants\n", cases, variants);
 }
 
+// fp16/bf16 weights are exact in fp32, so a 16-bit variant must give the bits of the fp32 variant
+// of the same ISA and tile run on the widened weights, whichever way it widens them (inside the
+// k loop, or a whole panel block into scratch once enough row tiles reuse it): same products, same
+// order. Row counts straddle that hand-over and the tile heights; rows are also split into calls
+// of a few rows inside a tall GEMM; weights include fp16 subnormals and the largest finite values.
+QRT_TEST(FloatGemm, Wide16BitWeightsBitIdenticalToF32) {
+  const size_t Ms[] = {1, 2, 5, 6, 7, 8, 9, 12, 15, 16, 17, 18, 23, 24, 25, 31, 33, 49, 127, 129,
+                       200, 257};
+  const size_t Ks[] = {1, 17, 255, 256, 257, 600};
+  const size_t Ns[] = {1, 17, 31, 32, 33, 70};
+  int cases = 0, pairs = 0;
+  for (auto dt : {format::DType::kF16, format::DType::kBF16}) {
+    for (const GemmF32Kernel* k16 : gemm_f32_variants(dt)) {
+      if (k16->rounds_a_to_bf16) continue;
+      const GemmF32Kernel* k32 = nullptr;
+      for (const GemmF32Kernel* k : gemm_f32_variants(format::DType::kF32))
+        if (k->isa == k16->isa && k->mr == k16->mr && k->nr == k16->nr) k32 = k;
+      QRT_EXPECT(k32 != nullptr) << k16->name << ": no fp32 variant with the same tile";
+      if (!k32) return;
+      ++pairs;
+      for (size_t M : Ms)
+        for (size_t K : Ks)
+          for (size_t N : Ns) {
+            if (k16->isa == cpu::Isa::kRef && M * N * K > 200000) continue;
+            ++cases;
+            Rng rng(cases * 7919u + M);
+            const size_t lda = K + (cases % 2), ldc = N + (cases % 3);
+            std::vector<uint16_t> w16(N * K);
+            std::vector<float> w32(N * K);
+            for (size_t i = 0; i < w16.size(); ++i) {
+              const uint32_t r = rng.next();
+              uint16_t h;
+              if (dt == format::DType::kF16) {
+                h = r % 23 == 0 ? static_cast<uint16_t>((r >> 8) & 0x83ff)   // +-subnormal or 0
+                    : r % 29 == 0 ? static_cast<uint16_t>(0x7bff | ((r >> 8) & 0x8000))  // +-65504
+                                  : f32_to_f16(rng.uniform(-2.f, 2.f));
+                w32[i] = f16_to_f32(h);
+              } else {
+                h = r % 23 == 0 ? static_cast<uint16_t>((r >> 8) & 0x807f)   // +-subnormal or 0
+                                : f32_to_bf16(rng.uniform(-2.f, 2.f));
+                w32[i] = bf16_to_f32(h);
+              }
+              w16[i] = h;
+            }
+            std::vector<float> A(M * lda), bias(N);
+            for (float& x : A) x = rng.uniform(-1.f, 1.f);
+            for (float& x : bias) x = rng.uniform(-1.f, 1.f);
+            AlignedBuf p16(k16->packed_size(N, K)), p32(k32->packed_size(N, K));
+            k16->pack(N, K, w16.data(), K, p16.p);
+            k32->pack(N, K, w32.data(), K, p32.p);
+            const float fmin = cases % 4 == 0 ? 0.f : -INFINITY;
+            const float* b = cases % 5 == 0 ? nullptr : bias.data();
+            std::vector<float> C16(M * ldc, 0.f), C32(M * ldc, 0.f);
+            // Whole GEMM, or rows in calls of 3 and 13 (few-row calls inside a tall product).
+            std::vector<Tile> tiles = full(M, N);
+            if (cases % 3 == 0 && M > 16) tiles = {{0, 3, 0, N}, {3, 16, 0, N}, {16, M, 0, N}};
+            for (const Tile& t : tiles) {
+              k16->run(M, N, K, A.data(), lda, p16.p, b, fmin, INFINITY, C16.data(), ldc, t.m0,
+                       t.m1, t.n0, t.n1);
+              k32->run(M, N, K, A.data(), lda, p32.p, b, fmin, INFINITY, C32.data(), ldc, t.m0,
+                       t.m1, t.n0, t.n1);
+            }
+            for (size_t i = 0; i < C16.size(); ++i) {
+              uint32_t x, y;
+              std::memcpy(&x, &C16[i], 4);
+              std::memcpy(&y, &C32[i], 4);
+              if (x != y) {
+                QRT_EXPECT(false) << k16->name << " vs " << k32->name << " M=" << M << " N=" << N
+                                  << " K=" << K << ": C[" << i / ldc << "][" << i % ldc
+                                  << "] = " << C16[i] << " vs " << C32[i];
+                return;
+              }
+            }
+          }
+    }
+  }
+  std::printf("    %d cases over %d 16-bit / fp32 variant pairs\n", cases, pairs);
+}
+
 // Two threads run different tiles of one GEMM on the same packed weights at the same time, with
 // different row counts per call (AMX: different tile configurations on the two threads).
 QRT_TEST(FloatGemm, ConcurrentTilesOnSharedPackedWeights) {
-  for (auto dt : {format::DType::kF32, format::DType::kBF16}) {
+  for (auto dt : {format::DType::kF32, format::DType::kF16, format::DType::kBF16}) {
     for (const GemmF32Kernel* kern : gemm_f32_variants(dt)) {
       if (kern->isa == cpu::Isa::kRef) continue;
       const size_t M = 77, N = 96, K = 100;

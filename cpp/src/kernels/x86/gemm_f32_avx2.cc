@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <type_traits>
 
 #include "kernels/gemm_f32.h"
 #include "kernels/x86/thread_scratch.h"
@@ -227,14 +228,21 @@ void pack_a(size_t rows, size_t kc, const float* A, size_t lda, float* out) {
 // The full 6 x 16 tile with A packed [k][6]: 12 accumulators in named registers (an accumulator
 // array made GCC store every accumulator to the stack on each k step), 2 weight vectors and one
 // broadcast = 15 of the 16 ymm registers; k unrolled by 2.
-template <class W>
+// kStore (16-bit weights): the converted weights of every k step are also stored to wide, 16 fp32
+// per k ([k][16], 32-byte aligned), for the panel block's next micro-tiles.
+template <class W, bool kStore = false>
 inline void ukernel_6x16(size_t kc, const float* a, const typename W::T* b, float* c, size_t ldc,
-                         const Epi& e, const Masks& mk) {
+                         const Epi& e, const Masks& mk, float* wide = nullptr) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 #define QRT_K_STEP(A, B)                                                   \
   {                                                                        \
     const __m256 b0 = W::load((B), mk.m[0]), b1 = W::load((B) + 8, mk.m[1]); \
+    if constexpr (kStore) {                                                \
+      _mm256_store_ps(wide, b0);                                           \
+      _mm256_store_ps(wide + 8, b1);                                       \
+      wide += 16;                                                          \
+    }                                                                      \
     __m256 av = _mm256_broadcast_ss((A) + 0);                              \
     c00 = _mm256_fmadd_ps(av, b0, c00);                                    \
     c01 = _mm256_fmadd_ps(av, b1, c01);                                    \
@@ -315,6 +323,54 @@ struct RowTailPa<W, 0, NV> {
                  const Masks&) {}
 };
 
+// Every micro-tile of a (rows x kc) A block against one panel's kc block bp (k stride 16).
+// wide != null: the first (full) micro-tile also stores the panel block converted to fp32 there,
+// and the other micro-tiles run the fp32 micro-kernel on it (see AVX-512 kWidenMinTiles).
+template <class W>
+inline void panel_tiles(size_t rows, size_t kc, const float* apack, const typename W::T* bp,
+                        float* c, size_t ldc, const Epi& e, const Masks& mk, const char* pf,
+                        size_t pf_bytes, float* wide) {
+  constexpr int MR = 6, NV = 2;
+  const float* a = apack;
+  // Next panel's kc block into L2, in equal shares before each micro-tile (see AVX-512).
+  const size_t tiles = (rows + MR - 1) / MR;
+  const size_t pf_share = (pf_bytes / 64 + tiles - 1) / tiles * 64;
+  size_t pf_off = 0;
+  auto prefetch_share = [&] {
+    if (!pf) return;
+    size_t end = pf_off + pf_share < pf_bytes ? pf_off + pf_share : pf_bytes;
+    for (; pf_off < end; pf_off += 64) _mm_prefetch(pf + pf_off, _MM_HINT_T1);
+  };
+  size_t m = 0;
+  if constexpr (!std::is_same_v<W, WF32>) {
+    if (wide) {
+      prefetch_share();
+      ukernel_6x16<W, true>(kc, a, bp, c, ldc, e, mk, wide);
+      for (m = MR, a += MR * kc; m + MR <= rows; m += MR, a += MR * kc) {
+        prefetch_share();
+        ukernel_6x16<WF32>(kc, a, wide, c + m * ldc, ldc, e, mk);
+      }
+      prefetch_share();
+      if (m < rows) RowTailPa<WF32, MR - 1, NV>::go(rows - m, kc, a, wide, c + m * ldc, ldc, e, mk);
+      return;
+    }
+  }
+  for (; m + MR <= rows; m += MR, a += MR * kc) {
+    prefetch_share();
+    ukernel_6x16<W>(kc, a, bp, c + m * ldc, ldc, e, mk);
+  }
+  prefetch_share();
+  if (m < rows) RowTailPa<W, MR - 1, NV>::go(rows - m, kc, a, bp, c + m * ldc, ldc, e, mk);
+}
+
+thread_local ThreadScratch g_wscratch;
+
+// fp16/bf16 weights: a panel's kc block is converted to fp32 once per A block, by its first
+// micro-tile, when at least this many full 6-row tiles reuse it (reasons and bit-identical
+// results: see the AVX-512 kernel). M = 12 / 16, 768 x 768: 1.20-1.21x / 1.10-1.12x fp32 with
+// 2 tiles as the threshold, 1.16x / 1.06x with 3.
+constexpr size_t kWidenMinTiles = 2;
+
 // BLIS order: rows in kMc blocks, k in kKc blocks; each (rows x kc) block of A is packed once and
 // used against every weight panel, whose kc block (16 KB fp32) stays in L1 across the row loop.
 // Fewer than 6 rows (GEMV-like, memory-bound): no K blocking, each panel streams once.
@@ -332,6 +388,11 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
   const size_t kc_max = K < kc_block ? K : kc_block;
   const size_t max_rows = m_end - m_begin < kMc ? m_end - m_begin : kMc;
   float* apack = static_cast<float*>(g_scratch.get(max_rows * (kc_max ? kc_max : 1) * sizeof(float)));
+  float* wide = nullptr;
+  if constexpr (!std::is_same_v<W, WF32>) {
+    if (max_rows / MR >= kWidenMinTiles)
+      wide = static_cast<float*>(g_wscratch.get(NR * (kc_max ? kc_max : 1) * sizeof(float)));
+  }
   // Columns in chunks of kNc: the C slice read back between K blocks (rows x kNc fp32) stays in
   // L2 next to the A block while the weights stream (N = 3072 read C back from L3 before).
   for (size_t nc0 = n_begin; nc0 < n_end; nc0 += kNc) {
@@ -357,26 +418,11 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
         }
         const typename W::T* bp = packed + (n0 / NR) * NR * K + k0 * NR;
         e.bias = bias ? bias + n0 : nullptr;
-        const float* a = apack;
-        // Next panel's kc block into L2, in equal shares before each micro-tile (see AVX-512).
         const char* pf = n0 + NR < nc1 ? reinterpret_cast<const char*>(bp + NR * K) : nullptr;
         const size_t pf_bytes = kc * NR * sizeof(typename W::T);
-        const size_t tiles = (rows + MR - 1) / MR;
-        const size_t pf_share = (pf_bytes / 64 + tiles - 1) / tiles * 64;
-        size_t pf_off = 0;
-        auto prefetch_share = [&] {
-          if (!pf) return;
-          size_t end = pf_off + pf_share < pf_bytes ? pf_off + pf_share : pf_bytes;
-          for (; pf_off < end; pf_off += 64) _mm_prefetch(pf + pf_off, _MM_HINT_T1);
-        };
-        size_t m = 0;
-        for (; m + MR <= rows; m += MR, a += MR * kc) {
-          prefetch_share();
-          ukernel_6x16<W>(kc, a, bp, C + (mb + m) * ldc + n0, ldc, e, mk);
-        }
-        prefetch_share();
-        if (m < rows)
-          RowTailPa<W, MR - 1, NV>::go(rows - m, kc, a, bp, C + (mb + m) * ldc + n0, ldc, e, mk);
+        float* c = C + mb * ldc + n0;
+        panel_tiles<W>(rows, kc, apack, bp, c, ldc, e, mk, pf, pf_bytes,
+                       rows / MR >= kWidenMinTiles ? wide : nullptr);
       }
       k0 += kc;
     } while (k0 < K);
