@@ -371,11 +371,11 @@ thread_local ThreadScratch g_wscratch;
 // fp16/bf16 weights, when an A block has at least this many full micro-tiles: the first micro-tile
 // of each panel's kc block stores the weights it converts (32 KB of fp32 at KC = 256, L1-resident)
 // and the others run the fp32 micro-kernel on them. Converting in every micro-tile's k loop costs
-// 2 conversions per 16 FMAs on the FMA ports: the fp16 kernel ran at 0.79-0.83x the fp32 one at
+// 2 conversions per 16 FMAs on the FMA ports: the fp16 kernel ran at 0.79-0.85x the fp32 one at
 // M >= 128 (thread CPU time, interleaved). A separate conversion pass before the micro-tiles was
 // 2-5 points slower than converting inside the first one (it does not overlap with the FMAs).
 // Same products in the same order, so the results are bit-identical to the in-loop conversion and
-// to the fp32 kernel on the widened weights. With 2 micro-tiles (16 rows) it still gained 5-10 %
+// to the fp32 kernel on the widened weights. With 2 micro-tiles (16 rows) it still gained 2-11 %
 // over converting in both (with 3 as the threshold instead: 1.17x fp32 at M = 16, 768 x 768,
 // against 1.20-1.27x). A single micro-tile has nobody to share the copy with.
 constexpr size_t kWidenMinTiles = 2;
