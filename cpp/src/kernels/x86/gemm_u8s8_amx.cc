@@ -131,6 +131,10 @@ void amx_rows(size_t N, size_t K, const uint8_t* A, size_t lda, const void* pack
     }
     uint8_t* c = static_cast<uint8_t*>(C) + m * ldc * esz;
     if (e.requant) {
+      // A panel of <= 16 columns stores only tile 0, but requant_row32 reads a row's 32 lanes (the
+      // upper 16 are masked off at the store): give them zeros rather than stale stack bytes.
+      if (!c2)
+        for (size_t i = 0; i < r; ++i) _mm512_store_si512(cbuf + 32 * i + 16, _mm512_setzero_si512());
       // One packed, masked 32-byte store per row (columns past n_end masked off; without C2 the
       // upper 16 lanes are never stored): 2-4 % faster than two store_row16 (vpmovdb) per row on
       // L2-resident B at M = 16 and 128 (docs/KERNELS_INT8.md, AMX section).
