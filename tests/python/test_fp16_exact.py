@@ -77,7 +77,7 @@ def test_fp16_model_bits_equal_fp32_model_on_rounded_weights(tmp_path, isa):
         env = dict(os.environ, QRT_ISA=isa)
         p = subprocess.run([sys.executable, "-c", _RUN, str(tmp_path / f"a{i}.qmodel"),
                             str(tmp_path / f"b{i}.qmodel"), *xs], env=env, capture_output=True,
-                           text=True, timeout=120)
+                           text=True, timeout=120, cwd=tmp_path)  # not the checkout: its qrt/ has no _core
         assert p.returncode == 0, p.stderr
         r = json.loads(p.stdout)
         assert r["isa_cap"] == isa
