@@ -404,6 +404,32 @@ def test_scalar_constants_keep_rank_zero():
     assert t["i"]["shape"] == [] and t["i"]["data"].shape == ()
 
 
+def _outlier_dense_model(k: int, n: int):
+    """Sigmoid -> Mul (two outlier channels, gains 40 and 25) -> MatMul "mm": a SmoothQuant case.
+    Returns (model, the MatMul weight)."""
+    w = (RNG.standard_normal((k, n)) * 0.3).astype(np.float32)
+    m = _tiny([helper.make_node("Sigmoid", ["x"], ["h"]),
+               helper.make_node("Mul", ["h", "gain"], ["hg"]),
+               helper.make_node("MatMul", ["hg", "w"], ["y"], name="mm")],
+              {"w": w, "gain": np.array([1.0] * (k - 2) + [40.0, 25.0], np.float32)},
+              (64, k), (64, n))
+    return m, w
+
+
+def _fused_and_unfused(m, cal, tmp_path, monkeypatch):
+    """Converts m to int8 static as is and with the post-quantization fusions (qrt/quantize/fuse.py)
+    switched off. Returns (fused path, its conversion report, unfused path)."""
+    import qrt
+    from qrt.quantize import fuse
+
+    pf, pc = tmp_path / "fused.qmodel", tmp_path / "chain.qmodel"
+    rep = qrt.convert(m, str(pf), mode="int8", calibration=cal, progress=False)
+    with monkeypatch.context() as mp:
+        mp.setattr(fuse, "quantize_chains", lambda g: 0)
+        qrt.convert(m, str(pc), mode="int8", calibration=cal, progress=False)
+    return pf, rep, pc
+
+
 def test_smoothquant_rewrite_is_exact_in_float_and_reduces_error():
     """Outlier channels in a Dense input: the shift+scale rewrite keeps the float function and
     lowers the int8-dynamic error; the choice is recorded in the metadata."""
@@ -411,12 +437,7 @@ def test_smoothquant_rewrite_is_exact_in_float_and_reduces_error():
     from qrt.quantize import smooth
 
     k, n = 16, 8
-    w = (RNG.standard_normal((k, n)) * 0.3).astype(np.float32)
-    m = _tiny([helper.make_node("Sigmoid", ["x"], ["h"]),
-               helper.make_node("Mul", ["h", "gain"], ["hg"]),
-               helper.make_node("MatMul", ["hg", "w"], ["y"], name="mm")],
-              {"w": w, "gain": np.array([1.0] * (k - 2) + [40.0, 25.0], np.float32)},
-              (64, k), (64, n))
+    m, w = _outlier_dense_model(k, n)
     xs = [RNG.standard_normal((64, k)).astype(np.float32) * 3 for _ in range(4)]
     plain = build(m, mode="int8-dynamic", progress=False)
     smoothed = build(m, mode="int8-dynamic", calibration=[{"x": x} for x in xs], progress=False)
@@ -451,12 +472,7 @@ def test_static_smoothquant_chain_is_one_affine_quantize_with_the_same_bits(tmp_
     from qrt.quantize import fuse
 
     k, n = 40, 8
-    w = (RNG.standard_normal((k, n)) * 0.3).astype(np.float32)
-    m = _tiny([helper.make_node("Sigmoid", ["x"], ["h"]),
-               helper.make_node("Mul", ["h", "gain"], ["hg"]),
-               helper.make_node("MatMul", ["hg", "w"], ["y"], name="mm")],
-              {"w": w, "gain": np.array([1.0] * (k - 2) + [40.0, 25.0], np.float32)},
-              (64, k), (64, n))
+    m, _ = _outlier_dense_model(k, n)
     cal = [{"x": RNG.standard_normal((64, k)).astype(np.float32) * 3} for _ in range(4)]
     fused = build(m, mode="int8", calibration=cal, progress=False)
     assert json.loads(fused.model_dict["metadata"]["smoothquant"]) == ["mm"]
@@ -471,10 +487,7 @@ def test_static_smoothquant_chain_is_one_affine_quantize_with_the_same_bits(tmp_
     assert np.array_equal(Evaluator(fused.graph).run({"x": x})["y"],
                           Evaluator(chain.graph).run({"x": x})["y"], equal_nan=True)
     monkeypatch.undo()
-    pf, pc = tmp_path / "fused.qmodel", tmp_path / "chain.qmodel"
-    qrt.convert(m, str(pf), mode="int8", calibration=cal, progress=False)
-    monkeypatch.setattr(fuse, "quantize_chains", lambda g: 0)
-    qrt.convert(m, str(pc), mode="int8", calibration=cal, progress=False)
+    pf, _, pc = _fused_and_unfused(m, cal, tmp_path, monkeypatch)
     yf = qrt.InferenceSession(str(pf)).run(None, {"x": x})[0]
     yc = qrt.InferenceSession(str(pc)).run(None, {"x": x})[0]
     assert np.array_equal(yf, yc, equal_nan=True)
@@ -486,7 +499,6 @@ def test_static_gelu_before_a_dense_fuses_into_affine_quantize_with_the_same_bit
     """int8 static: Gelu -> QuantizeLinear (or the smoothed AffineQuantize) in front of a u8 Dense
     becomes one AffineQuantize(activation=gelu); runtime output bit-identical to the unfused file."""
     import qrt
-    from qrt.quantize import fuse
 
     k, h, n = 24, 48, 8
     w1 = (RNG.standard_normal((k, h)) * 0.3).astype(np.float32)
@@ -503,12 +515,9 @@ def test_static_gelu_before_a_dense_fuses_into_affine_quantize_with_the_same_bit
               (16, k), (16, n))
     cal = [{"x": RNG.standard_normal((16, k)).astype(np.float32)} for _ in range(4)]
     x = RNG.standard_normal((16, k)).astype(np.float32)
-    pf, pc = tmp_path / "fused.qmodel", tmp_path / "chain.qmodel"
-    qrt.convert(m, str(pf), mode="int8", calibration=cal, progress=False)
+    pf, _, pc = _fused_and_unfused(m, cal, tmp_path, monkeypatch)
     ops = [r["op"] for r in qrt.InferenceSession(str(pf)).kernel_report()]
     assert "Gelu" not in ops and "AffineQuantize" in ops, ops
-    monkeypatch.setattr(fuse, "quantize_chains", lambda g: 0)
-    qrt.convert(m, str(pc), mode="int8", calibration=cal, progress=False)
     ops_c = [r["op"] for r in qrt.InferenceSession(str(pc)).kernel_report()]
     assert "Gelu" in ops_c and "AffineQuantize" not in ops_c, ops_c
     yf = qrt.InferenceSession(str(pf)).run(None, {"x": x})[0]
@@ -520,7 +529,6 @@ def test_static_residual_add_takes_the_following_relu(tmp_path, monkeypatch):
     """int8 static: u8 Add -> u8 Relu (a residual block's tail) becomes Add(activation=relu): no
     Relu node left, outputs within one output quantum of the unfused file's, none negative."""
     import qrt
-    from qrt.quantize import fuse
 
     c = 8
     w0 = (RNG.standard_normal((c, 3, 3, 3)) * 0.3).astype(np.float32)
@@ -533,13 +541,10 @@ def test_static_residual_add_takes_the_following_relu(tmp_path, monkeypatch):
              helper.make_node("Conv", ["sr", "w1"], ["y"], pads=[1, 1, 1, 1])]
     m = _tiny(nodes, {"w0": w0, "w1": w1}, (1, 3, 10, 10), (1, c, 10, 10))
     cal = [{"x": RNG.standard_normal((1, 3, 10, 10)).astype(np.float32)} for _ in range(4)]
-    pf, pc = tmp_path / "fused.qmodel", tmp_path / "chain.qmodel"
-    rep = qrt.convert(m, str(pf), mode="int8", calibration=cal, progress=False)
+    pf, rep, pc = _fused_and_unfused(m, cal, tmp_path, monkeypatch)
     ops = [r["op"] for r in qrt.InferenceSession(str(pf)).kernel_report()]
     assert "Relu" not in ops and "Add" in ops, ops
     assert any("Relu into u8 Add" in n for n in rep.notes)
-    monkeypatch.setattr(fuse, "quantize_chains", lambda g: 0)
-    qrt.convert(m, str(pc), mode="int8", calibration=cal, progress=False)
     assert "Relu" in [r["op"] for r in qrt.InferenceSession(str(pc)).kernel_report()]
     x = RNG.standard_normal((1, 3, 10, 10)).astype(np.float32)
     yf = qrt.InferenceSession(str(pf)).run(None, {"x": x})[0]

@@ -275,7 +275,7 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
     // (thread start ~50 us) or a 1-thread load.
     size_t bytes = 0;
     for (const auto& r : keep) bytes += r.second - r.first;
-    if (bytes >= (1u << 20) && options.threads != 1 && std::thread::hardware_concurrency() > 1) {
+    if (bytes >= (1u << 20) && options.threads != 1 && hw > 1) {
       try {
         std::thread([keep, storage = impl->storage] {
           for (const auto& r : keep) prefault_pages(reinterpret_cast<const void*>(r.first), r.second - r.first);
