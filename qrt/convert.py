@@ -108,6 +108,12 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
     weight_hints = {k: s for k, (s, a) in getattr(g, "weight_hints", {}).items() if a in (0, -1)}
     report = ConversionReport(output_path=None, mode=mode, method=method if mode == "int8" else None,
                               per_channel=per_channel, source_sha256=imported.sha256)
+    bf16_attention = attention.set_precision(g, mode, Q.excluded_matcher(g, exclude))
+    if bf16_attention:
+        report.notes.append(
+            f"{bf16_attention} Attention node(s) with precision bf16: on CPUs with AMX-BF16 their "
+            "two products use bf16-rounded Q, K, V and softmax weights (fp32 sums), elsewhere "
+            "fp32; exclude them (by name or 'Attention') to keep fp32")
     int8 = None
     smooth_groups = {}
     use_smooth = mode in ("int8", "int8-dynamic") and calibration is not None and SMOOTH

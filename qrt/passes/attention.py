@@ -14,6 +14,12 @@ stay Dense nodes (int8 in the int8 modes), the head split/merge transposes and t
 tensors disappear. Every intermediate must be read only by the next node of the chain; H, D, Dv
 must be static; the mask must be f32 of rank <= 4 whose known dims broadcast to [B, H, S, S].
 The fused node keeps the name of the Q x K^T MatMul and writes the final Reshape's tensor.
+
+``set_precision`` then gives the node ``precision="bf16"`` in the modes that already trade
+precision for speed (int8, int8-dynamic, bf16), unless the user excludes it: the runtime may then
+multiply bf16-rounded Q, K, V and softmax weights (exact products, fp32 sums) where the CPU has
+AMX-BF16, and computes in fp32 elsewhere. The evaluator models the bf16 rounding, so the
+per-layer accuracy report charges it to the node.
 """
 
 from __future__ import annotations
@@ -201,6 +207,23 @@ def run(g: Graph) -> int:
     return found
 
 
+# Modes whose Attention nodes get precision "bf16" (see the module docstring).
+BF16_MODES = ("int8", "int8-dynamic", "bf16")
+
+
+def set_precision(g: Graph, mode: str, excluded) -> int:
+    """precision="bf16" on every Attention node not matched by ``excluded`` in BF16_MODES; the
+    count of nodes so marked."""
+    if mode not in BF16_MODES:
+        return 0
+    marked = 0
+    for n in g.nodes:
+        if n.op == "Attention" and not excluded(n):
+            n.attrs["precision"] = "bf16"
+            marked += 1
+    return marked
+
+
 def _valid(g: Graph) -> bool:
     """Every node input is a graph input, a constant or written by an earlier node."""
     ready = set(g.inputs) | {k for k, t in g.tensors.items() if t.is_constant} | {""}
@@ -211,9 +234,22 @@ def _valid(g: Graph) -> bool:
     return True
 
 
+def _round_bf16(x: np.ndarray) -> np.ndarray:
+    """x rounded to bf16 (nearest even), as float32."""
+    from qrt.quantize.params import to_bf16
+
+    bits = to_bf16(np.asarray(x, dtype=np.float32)).astype(np.uint32) << 16
+    return bits.view(np.float32).reshape(np.shape(x))
+
+
 def attention_reference(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None,
-                        num_heads: int, scale: float) -> np.ndarray:
-    """The Attention op in numpy (float64 inside, f32 out): the evaluator's implementation."""
+                        num_heads: int, scale: float, precision: str = "f32") -> np.ndarray:
+    """The Attention op in numpy (float64 inside, f32 out): the evaluator's implementation.
+    precision "bf16": Q, K, V and the softmax weights rounded to bf16, normalised by the sum of
+    the unrounded weights (what the AMX kernel computes)."""
+    bf16 = precision == "bf16"
+    if bf16:
+        q, k, v = _round_bf16(q), _round_bf16(k), _round_bf16(v)
     b, sq, hd = q.shape
     skv, hdv = k.shape[1], v.shape[2]
     h = num_heads
@@ -224,14 +260,18 @@ def attention_reference(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.nd
     if mask is not None:
         s = s + mask.astype(np.float64)
     s = np.exp(s - s.max(axis=-1, keepdims=True))
-    p = s / s.sum(axis=-1, keepdims=True)
+    total = s.sum(axis=-1, keepdims=True)
+    if bf16:
+        s = _round_bf16(s.astype(np.float32)).astype(np.float64)
+    p = s / total
     return (p @ vh).transpose(0, 2, 1, 3).reshape(b, sq, hdv).astype(np.float32)
 
 
 def _evaluate(self, node: Node, ins):
     mask = ins[3] if len(ins) > 3 else None
     return [attention_reference(ins[0], ins[1], ins[2], mask, int(node.attrs["num_heads"]),
-                                float(node.attrs.get("scale", 1.0)))]
+                                float(node.attrs.get("scale", 1.0)),
+                                str(node.attrs.get("precision", "f32")))]
 
 
 def _register_evaluator() -> None:

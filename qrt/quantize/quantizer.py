@@ -390,7 +390,9 @@ def node_reports(g: Graph, mode: str, int8: dict[str, str] | None = None) -> lis
             if i:
                 dts[role] = g.tensor(i).dtype
         dts["output"] = g.tensor(node.outputs[0]).dtype
-        if node.op == "Gather" and node.attrs.get("dequantize"):
+        if node.op == "Attention" and node.attrs.get("precision") == "bf16":
+            m = "bf16"
+        elif node.op == "Gather" and node.attrs.get("dequantize"):
             m = {"s8": "int8-weight", "f16": "fp16", "bf16": "bf16"}.get(dts.get("input", ""), "f32")
         elif int8 is not None:
             m = "int8" if node.name in int8 else "f32"

@@ -114,6 +114,55 @@ def test_int8_dynamic_close_to_float(tiny_bert, tmp_path):
     assert cos > 0.99
 
 
+def test_precision_bf16_in_int8_modes_unless_excluded(tiny_bert):
+    feeds = [_feeds(1, 16)]
+    for mode, want in (("int8-dynamic", "bf16"), ("int8", "bf16"), ("fp32", None), ("fp16", None)):
+        res = build(str(tiny_bert), mode=mode, calibration=feeds, progress=False)
+        atts = [n for n in res.graph.nodes if n.op == "Attention"]
+        assert len(atts) == 2
+        assert all(n.attrs.get("precision") == want for n in atts), mode
+        reports = [r for r in res.report.nodes if r.op == "Attention"]
+        assert all(r.mode == (want or "f32") for r in reports), (mode, reports)
+        assert any("precision bf16" in note for note in res.report.notes) == (want is not None)
+    first = atts[0].name
+    for exclude, kept in ((["Attention"], 2), ([first], 1)):
+        res = build(str(tiny_bert), mode="int8-dynamic", calibration=feeds, exclude=exclude,
+                    progress=False)
+        atts = [n for n in res.graph.nodes if n.op == "Attention"]
+        assert sum("precision" not in n.attrs for n in atts) == kept, exclude
+
+
+def test_bf16_reference_rounds_operands_and_weights():
+    from qrt.passes.attention import _round_bf16, attention_reference
+
+    rng = np.random.default_rng(5)
+    q, k, v = (rng.standard_normal((2, 24, 16)).astype(np.float32) for _ in range(3))
+    mask = np.where(rng.random((2, 1, 1, 24)) < 0.2, -10000.0, 0.0).astype(np.float32)
+    f32 = attention_reference(q, k, v, mask, 2, 0.35)
+    bf = attention_reference(q, k, v, mask, 2, 0.35, "bf16")
+    assert np.array_equal(_round_bf16(np.float32(1.00390625)), np.float32(1.0))  # tie to even
+    # Rounding Q, K, V first accounts for most of the difference; the weights' rounding adds at
+    # most 2^-8 of sum p|v| (the bound the C++ kernel is tested at).
+    pre = attention_reference(_round_bf16(q), _round_bf16(k), _round_bf16(v), mask, 2, 0.35)
+    assert 0 < np.abs(bf - f32).max() < 0.05
+    assert np.abs(bf - pre).max() <= 2.0 ** -8 * np.abs(v).max()
+    assert not np.array_equal(bf, pre)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_int8_bf16_attention_close_to_float(tiny_bert, tmp_path, threads):
+    out = tmp_path / "q.qmodel"
+    r = qrt.convert(str(tiny_bert), str(out), mode="int8", calibration=[_feeds(1, 16, seed=s)
+                                                                            for s in range(4)],
+                    progress=False)
+    assert any("precision bf16" in note for note in r.notes)
+    feeds = _feeds(2, 16, seed=9)
+    (want,) = _ort(tiny_bert, feeds)
+    (got,) = qrt.InferenceSession(str(out), threads=threads).run(None, feeds)
+    cos = float(np.sum(got * want) / (np.linalg.norm(got) * np.linalg.norm(want)))
+    assert cos > 0.99
+
+
 class _HFAttention(torch.nn.Module):
     """Hugging Face's older BERT form: key transposed after the head split, Mul by the scale,
     mask added first; optionally returns the probabilities too (then nothing may be fused)."""

@@ -19,6 +19,14 @@
 // the SIMD variants are compared with the fp64 reference (ref/attention_f32_ref.cc) at
 // |O - O_ref| <= 2e-6 + 2e-5 |O_ref| on data of unit scale (tests/cpp/ops/attention_test.cc).
 // Threading: calls are independent (blocks may run concurrently); scratch is per call.
+//
+// Precision "bf16" (the Attention op's `precision` attribute): a variant with bf16_products set
+// rounds Q, K, V and the softmax weights to bf16 (nearest even) and multiplies them exactly with
+// fp32 accumulation (AMX-BF16: attention_bf16_amx, x86/attention_bf16_amx.cc). Error bound,
+// tested against the fp64 reference on bf16-rounded Q, K, V: |O - O_ref| <= 2^-8 sum_j p_j
+// |V[j][e]| + 1e-6 (p the exact softmax weights; each rounded weight carries a relative 2^-9 plus
+// its exponential's 1e-4). Where no such variant can run,
+// precision "bf16" runs the fp32 variants (more accurate, never less).
 #pragma once
 
 #include <cstddef>
@@ -42,22 +50,34 @@ struct AttentionF32Args {
   float* scratch = nullptr;  // attention_f32_scratch_floats(m, n, dk) floats, 64-byte aligned
 };
 
-// Scratch floats one call needs (m <= kAttentionMaxRows).
-inline size_t attention_f32_scratch_floats(size_t m, size_t n, size_t dk) {
-  size_t mp = (m + 15) / 16 * 16;
-  return (dk + n + 1) * mp + 16;
+// Scratch floats one call of any variant needs (m <= kAttentionMaxRows), 64-byte aligned.
+inline size_t attention_scratch_floats(size_t m, size_t n, size_t dk, size_t dv) {
+  auto up = [](size_t x, size_t a) { return (x + a - 1) / a * a; };
+  const size_t mp = up(m, 16);
+  const size_t f32 = (dk + n + 1) * mp + 16;
+  // bf16 variant: Qb, Kb, S, P, Vb, inv (attention_bf16_amx.cc), each region 64-byte aligned.
+  const size_t m32 = up(m, 32), k32 = up(dk ? dk : 1, 32), n32 = up(n, 32), v16 = up(dv, 16);
+  const size_t bytes = up(m32 * k32 * 2, 64) + up(n32 * k32 * 2, 64) + up(m32 * n32 * 4, 64) +
+                       up(m32 * n32 * 2, 64) + up(n32 * v16 * 2, 64) + up(m32 * 4, 64);
+  const size_t bf16 = bytes / 4;
+  return f32 > bf16 ? f32 : bf16;
 }
 
 struct AttentionF32Kernel {
   const char* name;
   cpu::Isa isa;
   void (*block)(const AttentionF32Args& a);
+  bool bf16_products = false;  // precision "bf16" (see above); false: fp32 products
 };
 
-// Runnable variants, best first, reference last (QRT_ISA cap not applied).
+// Runnable fp32 variants, best first, reference last (QRT_ISA cap not applied).
 const std::vector<const AttentionF32Kernel*>& attention_f32_variants();
-// Best variant allowed by the CPU and the QRT_ISA cap (never null). Cheap enough per op run, not
-// per block: look it up once.
+// Runnable bf16-product variants, best first (may be empty; QRT_ISA cap not applied).
+const std::vector<const AttentionF32Kernel*>& attention_bf16_variants();
+// Best fp32 variant allowed by the CPU and the QRT_ISA cap (never null). Cheap enough per op run,
+// not per block: look it up once.
 const AttentionF32Kernel& select_attention_f32();
+// allow_bf16: the best bf16-product variant the CPU and the cap allow, else select_attention_f32().
+const AttentionF32Kernel& select_attention(bool allow_bf16);
 
 }  // namespace qrt::kernels

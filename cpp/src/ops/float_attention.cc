@@ -1,7 +1,9 @@
 // Attention (qrt op, f32): fused multi-head scaled-dot-product attention.
 //   Q [B, Sq, H*D], K [B, Skv, H*D], V [B, Skv, H*Dv], optional additive mask broadcastable to
 //   [B, H, Sq, Skv] (rank <= 4, right-aligned: [B,1,1,Skv] padding masks, [Sq,Skv] causal, ...)
-//   attributes num_heads = H (required), scale (default 1/sqrt(D))
+//   attributes num_heads = H (required), scale (default 1/sqrt(D)), precision "f32" (default) or
+//   "bf16" (the products may run on bf16-rounded operands where AMX-BF16 exists; fp32 elsewhere:
+//   kernels/attention_f32.h states the bound)
 //   Y [B, Sq, H*Dv] = per head softmax(Q_h K_h^T * scale + mask) V_h, heads concatenated.
 // Heads are addressed in place by row strides (no split/merge transposes, no S x S tensor): each
 // (batch, head, block of <= 64 query rows) is one task running kernels/attention_f32.h, whose
@@ -50,6 +52,11 @@ class AttentionOp : public Op {
         return InvalidArgument(c.where() + "attribute 'scale' must be finite");
       has_scale_ = true;
     }
+    QRT_ASSIGN_OR_RETURN(std::string precision, c.attr_string("precision", "f32"));
+    if (precision != "f32" && precision != "bf16")
+      return InvalidArgument(c.where() + "attribute 'precision' must be \"f32\" or \"bf16\", got \"" +
+                             precision + "\"");
+    allow_bf16_ = precision == "bf16";
     return OkStatus();
   }
 
@@ -103,7 +110,7 @@ class AttentionOp : public Op {
         acc *= static_cast<size_t>(m[i]);
       }
     }
-    const kernels::AttentionF32Kernel& kern = kernels::select_attention_f32();
+    const kernels::AttentionF32Kernel& kern = kernels::select_attention(allow_bf16_);
     // Row blocks: <= 64 rows, smaller for long keys (S^T block in L2) or to feed the threads.
     const size_t threads = static_cast<size_t>(c.pool->threads());
     size_t mb = kernels::kAttentionMaxRows;
@@ -116,7 +123,7 @@ class AttentionOp : public Op {
     const float* K = c.in(1).as<float>();
     const float* Vp = c.in(2).as<float>();
     float* Y = c.out(0).as<float>();
-    const size_t scratch = kernels::attention_f32_scratch_floats(mb, Skv, D);
+    const size_t scratch = kernels::attention_scratch_floats(mb, Skv, D, Dv);
     auto task = [&](size_t t) {
       const size_t b = t / (H * blocks), h = (t / blocks) % H, i0 = (t % blocks) * mb;
       kernels::AttentionF32Args a;
@@ -150,12 +157,13 @@ class AttentionOp : public Op {
     return OkStatus();
   }
 
-  std::string kernel_name() const override { return kernels::select_attention_f32().name; }
+  std::string kernel_name() const override { return kernels::select_attention(allow_bf16_).name; }
 
  private:
   int64_t heads_ = 0;
   float scale_ = 1.f;
   bool has_scale_ = false;
+  bool allow_bf16_ = false;
 };
 
 }  // namespace

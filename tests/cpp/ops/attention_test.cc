@@ -4,12 +4,14 @@
 // Sq != Skv, Dv != D, 1 and 2 threads; plus the errors infer() reports.
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
 
 #include "harness.h"
 #include "kernels/attention_f32.h"
+#include "kernels/gemm_f32.h"
 #include "ops/op_test_util.h"
 
 namespace {
@@ -68,7 +70,90 @@ std::vector<float> naive(const std::vector<float>& q, const std::vector<float>& 
   return y;
 }
 
+float bf16_round(float f) {
+  uint32_t u = static_cast<uint32_t>(qrt::kernels::f32_to_bf16(f)) << 16;
+  float r;
+  std::memcpy(&r, &u, 4);
+  return r;
+}
+
 }  // namespace
+
+// Precision "bf16" kernels: O against the fp64 attention of the bf16-rounded Q, K, V, within
+// 2^-8 sum_j p_j |V[j][e]| + 1e-6 (kernels/attention_f32.h): the rounding of the softmax weights
+// and of their sum. Shapes cover row tails (m not a multiple of 16/32), key tails (n not a
+// multiple of 16/32, n = 1), dk and dv tails and several k blocks; masks as the fp32 test.
+QRT_TEST(AttentionKernel, Bf16VariantsWithinBound) {
+  using namespace qrt::kernels;
+  const auto& vars = attention_bf16_variants();
+  if (vars.empty()) QRT_SKIP("no bf16-product attention variant on this CPU (needs AMX-BF16)");
+  struct C { size_t m, n, dk, dv; int mask; };
+  const C cases[] = {{1, 1, 1, 1, 0},    {64, 128, 32, 32, 1}, {17, 33, 24, 40, 2},
+                     {5, 7, 3, 70, 1},   {64, 5, 32, 16, 2},   {48, 200, 64, 64, 1},
+                     {33, 64, 96, 8, 0}, {64, 1, 16, 17, 2},   {16, 130, 80, 80, 1},
+                     {32, 32, 32, 32, 0}, {64, 128, 64, 64, 2}};
+  uint32_t seed = 101;
+  for (const AttentionF32Kernel* kern : vars) {
+    QRT_EXPECT(kern->bf16_products);
+    for (const C& c : cases) {
+      const size_t ldq = c.dk + 3, ldk = c.dk + 5, ldv = c.dv + 2, ldo = c.dv + 1;
+      auto q = randv(c.m * ldq, seed++, -2, 2), k = randv(c.n * ldk, seed++, -2, 2);
+      auto v = randv(c.n * ldv, seed++);
+      auto mask = randv(c.m * c.n + c.n, seed++, -3, 0);
+      for (size_t j = 0; j < c.n; j += 3) mask[j] = -10000.f;
+      if (c.mask == 2) mask[0] = -INFINITY;
+      std::vector<float> out(c.m * ldo, 7.f);
+      const size_t sf = attention_scratch_floats(c.m, c.n, c.dk, c.dv);
+      float* scratch = static_cast<float*>(std::aligned_alloc(64, (sf * 4 + 63) / 64 * 64));
+      AttentionF32Args a;
+      a.m = c.m; a.n = c.n; a.dk = c.dk; a.dv = c.dv;
+      a.q = q.data(); a.ldq = ldq; a.k = k.data(); a.ldk = ldk; a.v = v.data(); a.ldv = ldv;
+      a.o = out.data(); a.ldo = ldo; a.scale = 0.3f;
+      if (c.mask == 1) { a.mask = mask.data(); a.mask_sj = 1; }
+      if (c.mask == 2) { a.mask = mask.data(); a.mask_ld = c.n; a.mask_sj = 1; }
+      a.scratch = scratch;
+      kern->block(a);
+      std::free(scratch);
+      int bad = 0;
+      std::vector<double> p(c.n);
+      for (size_t i = 0; i < c.m; ++i) {
+        double mx = -INFINITY;
+        for (size_t j = 0; j < c.n; ++j) {
+          double d = 0;
+          for (size_t t = 0; t < c.dk; ++t)
+            d += double(bf16_round(q[i * ldq + t])) * bf16_round(k[j * ldk + t]);
+          d *= a.scale;
+          if (c.mask == 1) d += mask[j];
+          if (c.mask == 2) d += mask[i * c.n + j];
+          p[j] = d;
+          mx = std::max(mx, d);
+        }
+        double sum = 0;
+        for (size_t j = 0; j < c.n; ++j) sum += (p[j] = std::exp(p[j] - mx));
+        for (size_t e = 0; e < ldo; ++e) {
+          const float g = out[i * ldo + e];
+          if (e >= c.dv) {
+            if (g != 7.f && bad++ < 3)
+              QRT_EXPECT(false) << kern->name << " wrote outside O at row " << i << " col " << e;
+            continue;
+          }
+          double want = 0, bound = 0;
+          for (size_t j = 0; j < c.n; ++j) {
+            const double vj = bf16_round(v[j * ldv + e]);
+            want += p[j] / sum * vj;
+            bound += p[j] / sum * std::fabs(vj);
+          }
+          bound = std::ldexp(bound, -8) + 1e-6;
+          const bool ok = std::isnan(want) ? std::isnan(g) : std::fabs(g - want) <= bound;
+          if (!ok && bad++ < 3)
+            QRT_EXPECT(false) << kern->name << " m=" << c.m << " n=" << c.n << " dk=" << c.dk
+                              << " dv=" << c.dv << " mask=" << c.mask << " [" << i << "][" << e
+                              << "] " << g << " vs " << want << " (bound " << bound << ")";
+        }
+      }
+    }
+  }
+}
 
 QRT_TEST(AttentionKernel, VariantsMatchReference) {
   using namespace qrt::kernels;
@@ -84,7 +169,7 @@ QRT_TEST(AttentionKernel, VariantsMatchReference) {
     auto mask = randv(c.m * c.n + c.n, seed++, -3, 0);
     for (size_t j = 0; j < c.n; j += 3) mask[j] = -10000.f;  // padded keys
     if (c.mask == 2) mask[0] = -INFINITY;
-    const size_t sf = attention_f32_scratch_floats(c.m, c.n, c.dk);
+    const size_t sf = attention_scratch_floats(c.m, c.n, c.dk, c.dv);
     auto run = [&](const AttentionF32Kernel* kern) {
       std::vector<float> out(c.m * ldo, 7.f);
       float* scratch = static_cast<float*>(std::aligned_alloc(64, (sf * 4 + 63) / 64 * 64));
@@ -183,6 +268,65 @@ QRT_TEST(AttentionOp, MatchesNaiveReference) {
         }
     }
   }
+}
+
+// precision "bf16" through a loaded model: the MiniLM shape and a tail case against the naive
+// fp32 attention (bf16 rounding of Q and K moves scores by up to 2^-8 sum |q k| scale, hence the
+// wider tolerance; the kernel-level bound is tested above), 1 and 2 threads; an unknown precision
+// is an error naming the attribute.
+QRT_TEST(AttentionOp, Bf16Precision) {
+  struct C { size_t B, Sq, Skv, H, D; };
+  for (const C& c : {C{1, 128, 128, 12, 32}, C{2, 37, 41, 3, 24}}) {
+    uint32_t seed = 77;
+    auto q = randv(c.B * c.Sq * c.H * c.D, seed++, -2, 2);
+    auto k = randv(c.B * c.Skv * c.H * c.D, seed++, -2, 2);
+    auto v = randv(c.B * c.Skv * c.H * c.D, seed++);
+    auto mask = randv(c.B * c.Skv, seed++, -4, 0);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
+    const std::vector<int64_t> ms = {int64_t(c.B), 1, 1, int64_t(c.Skv)};
+    auto want = naive(q, k, v, &mask, ms, c.B, c.Sq, c.Skv, c.H, c.D, c.D, scale);
+    for (int threads : {1, 2}) {
+      ModelBuilder b;
+      const int64_t B = c.B, Sq = c.Sq, Skv = c.Skv, HD = c.H * c.D;
+      std::vector<int32_t> ins = {b.input("q", DType::kF32, {B, Sq, HD}),
+                                  b.input("k", DType::kF32, {B, Skv, HD}),
+                                  b.input("v", DType::kF32, {B, Skv, HD}),
+                                  b.input("mask", DType::kF32, ms)};
+      int y = b.value("y", DType::kF32);
+      auto& n = b.node("Attention", ins, {y});
+      n.attrs.push_back(ModelBuilder::attr_int("num_heads", static_cast<int64_t>(c.H)));
+      n.attrs.push_back(ModelBuilder::attr_str("precision", "bf16"));
+      b.output(y);
+      auto out = b.run({{"q", qrt::TensorView::of(q.data(), {B, Sq, HD})},
+                        {"k", qrt::TensorView::of(k.data(), {B, Skv, HD})},
+                        {"v", qrt::TensorView::of(v.data(), {B, Skv, HD})},
+                        {"mask", qrt::TensorView::of(mask.data(), ms)}},
+                       threads);
+      QRT_ASSERT(out.ok());
+      const float* g = out.value()[0].data<float>();
+      int bad = 0;
+      for (size_t i = 0; i < want.size() && bad < 3; ++i)
+        if (!close(g[i], want[i], 0.03, 0.0)) {
+          ++bad;
+          QRT_EXPECT(false) << "Sq=" << c.Sq << " threads=" << threads << " at " << i << ": "
+                            << g[i] << " vs " << want[i];
+        }
+    }
+  }
+  ModelBuilder b;
+  std::vector<int32_t> ins = {b.input("q", DType::kF32, {1, 4, 8}), b.input("k", DType::kF32, {1, 4, 8}),
+                              b.input("v", DType::kF32, {1, 4, 8})};
+  int y = b.value("y", DType::kF32);
+  auto& n = b.node("Attention", ins, {y});
+  n.attrs.push_back(ModelBuilder::attr_int("num_heads", 2));
+  n.attrs.push_back(ModelBuilder::attr_str("precision", "fp8"));
+  b.output(y);
+  std::vector<float> z(32, 0.f);
+  auto st = b.run({{"q", qrt::TensorView::of(z.data(), {1, 4, 8})},
+                   {"k", qrt::TensorView::of(z.data(), {1, 4, 8})},
+                   {"v", qrt::TensorView::of(z.data(), {1, 4, 8})}}).status();
+  QRT_EXPECT(!st.ok());
+  QRT_EXPECT(st.message().find("precision") != std::string::npos) << st.message();
 }
 
 QRT_TEST(AttentionOp, Errors) {
