@@ -36,7 +36,7 @@
 
 namespace qrt::kernels {
 
-constexpr size_t kAttentionMaxRows = 64;  // m per call
+constexpr size_t kAttentionMaxRows = 64;  // m per call of the fp32 variants
 
 struct AttentionF32Args {
   size_t m = 0, n = 0, dk = 0, dv = 0;
@@ -50,7 +50,7 @@ struct AttentionF32Args {
   float* scratch = nullptr;  // attention_f32_scratch_floats(m, n, dk) floats, 64-byte aligned
 };
 
-// Scratch floats one call of any variant needs (m <= kAttentionMaxRows), 64-byte aligned.
+// Scratch floats one call of any variant needs (m <= its max_rows), 64-byte aligned.
 inline size_t attention_scratch_floats(size_t m, size_t n, size_t dk, size_t dv) {
   auto up = [](size_t x, size_t a) { return (x + a - 1) / a * a; };
   const size_t mp = up(m, 16);
@@ -68,6 +68,9 @@ struct AttentionF32Kernel {
   cpu::Isa isa;
   void (*block)(const AttentionF32Args& a);
   bool bf16_products = false;  // precision "bf16" (see above); false: fp32 products
+  // Largest m per call. The AMX variant takes 128, so a head of 128 queries converts its K and
+  // V to bf16 once instead of once per 64-row block.
+  size_t max_rows = kAttentionMaxRows;
 };
 
 // Runnable fp32 variants, best first, reference last (QRT_ISA cap not applied).

@@ -111,9 +111,10 @@ class AttentionOp : public Op {
       }
     }
     const kernels::AttentionF32Kernel& kern = kernels::select_attention(allow_bf16_);
-    // Row blocks: <= 64 rows, smaller for long keys (S^T block in L2) or to feed the threads.
+    // Row blocks: <= the kernel's max_rows, smaller for long keys (the scores block in L2) or to
+    // feed the threads.
     const size_t threads = static_cast<size_t>(c.pool->threads());
-    size_t mb = kernels::kAttentionMaxRows;
+    size_t mb = kern.max_rows;
     while (mb > 16 && Skv * mb > 65536) mb /= 2;
     while (mb > 16 && B * H * ((Sq + mb - 1) / mb) < 2 * threads) mb /= 2;
     if (Sq < mb) mb = Sq;

@@ -290,6 +290,7 @@ void attention_block(const AttentionF32Args& a) {
 }  // namespace
 
 extern const AttentionF32Kernel attention_bf16_amx = {"attention_bf16_amx", cpu::Isa::kAmx,
-                                                      attention_block, /*bf16_products=*/true};
+                                                      attention_block, /*bf16_products=*/true,
+                                                      /*max_rows=*/128};
 
 }  // namespace qrt::kernels::attention_amx
