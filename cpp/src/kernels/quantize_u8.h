@@ -10,7 +10,8 @@
 //     scale = (hi - lo) / 255.0f in float; if that overflows to +Inf, scale = hi/255.0f - lo/255.0f;
 //     if hi == lo, or scale is below FLT_MIN (zero or subnormal), scale = 1.0f.
 //     zero_point = (int) nearbyint(min(max(-lo / scale, 0.0f), 255.0f))  -- 0.0 is representable.
-//   quantize(x, n, scale, zp, q): v = x[i] / scale (IEEE division, never a reciprocal multiply);
+//   quantize(x, n, scale, zp, q): v = x[i] / scale (IEEE division; a variant may multiply by
+//     1/scale where it proves the rounding below unchanged, see quantize_u8_avx512.cc);
 //     v = (v > -zp) ? v : -zp;  v = (v < 255 - zp) ? v : 255 - zp   (the semantics of maxps/minps
 //     with v first: a NaN input becomes -zp, i.e. q = 0);  q[i] = zp + nearbyint(v)
 //     (round half to even; the default rounding mode). Writes exactly q[0..n).

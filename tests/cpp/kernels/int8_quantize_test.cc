@@ -108,6 +108,51 @@ QRT_TEST(Int8Quantize, LengthsAndPatterns) {
   std::printf("    %d cases\n", cases);
 }
 
+// The SIMD variants take x * (1/scale) and divide only where the rounding could differ: inputs
+// within a few ulps of (k + 1/2) scale and of k scale, for scales whose reciprocal is inexact
+// (and 2^-120 / 2^120 / FLT_MIN / huge scales, where they divide everywhere), every zero point
+// class; byte for byte against the reference's IEEE division.
+QRT_TEST(Int8Quantize, NearHalfIntegerQuotients) {
+  auto ks = simd_variants("Int8Quantize.NearHalfIntegerQuotients");
+  if (ks.empty()) QRT_SKIP("no SIMD quantize_u8 variant runs on this CPU");
+  Rng rng(99);
+  std::vector<float> scales = {0.1f, 1.0f / 3, 0.0078125f, 0.037f, 7.3e-3f, 0.5f, 3.0f, 1e-3f,
+                               0x1p-120f, 0x1.fffffep-121f, 0x1p120f, 0x1.000002p120f, FLT_MIN,
+                               1e30f, 1e-30f};
+  for (int i = 0; i < 40; ++i) scales.push_back(std::exp(rng.uniformf(-9.0f, 2.5f)));
+  size_t cases = 0, differ_from_mul = 0;
+  for (float sc : scales) {
+    std::vector<float> x;
+    for (int k = -300; k <= 300; ++k)
+      for (float c : {static_cast<float>(k) + 0.5f, static_cast<float>(k)}) {
+        float v = c * sc;  // rounded: lands within an ulp of the tie or integer
+        for (int u = 0; u < 3; ++u) v = std::nextafter(v, -INFINITY);
+        for (int u = 0; u < 7; ++u, v = std::nextafter(v, INFINITY)) x.push_back(v);
+      }
+    for (float v : x)
+      if (std::nearbyint(v / sc) != std::nearbyint(v * (1.0f / sc))) ++differ_from_mul;
+    for (int32_t zp : {0, 3, 128, 255}) {
+      std::vector<uint8_t> want(x.size()), got(x.size());
+      ref_kernel().quantize(x.data(), x.size(), sc, zp, want.data());
+      for (const QuantizeU8Kernel* k : ks) {
+        std::memset(got.data(), 0x5A, got.size());
+        k->quantize(x.data(), x.size(), sc, zp, got.data());
+        ++cases;
+        for (size_t i = 0; i < x.size(); ++i)
+          if (got[i] != want[i]) {
+            QRT_EXPECT(false) << k->name << " scale=" << sc << " zp=" << zp << " x=" << x[i]
+                              << ": got " << int(got[i]) << " want " << int(want[i]);
+            break;
+          }
+      }
+    }
+  }
+  // The inputs do reach quotients where a plain reciprocal multiply rounds differently.
+  QRT_EXPECT(differ_from_mul > 0);
+  std::printf("    %zu cases, %zu inputs where x * (1/scale) alone would round differently\n", cases,
+              differ_from_mul);
+}
+
 QRT_TEST(Int8Quantize, NonFiniteDetected) {
   auto ks = simd_variants("Int8Quantize.NonFiniteDetected");
   ks.push_back(&ref_kernel());
