@@ -15,6 +15,10 @@
 //     v = (v > -zp) ? v : -zp;  v = (v < 255 - zp) ? v : 255 - zp   (the semantics of maxps/minps
 //     with v first: a NaN input becomes -zp, i.e. q = 0);  q[i] = zp + nearbyint(v)
 //     (round half to even; the default rounding mode). Writes exactly q[0..n).
+//   quantize_affine(x, n, shift, mul, scale, zp, q): quantize of u[i] = (x[i] - shift[i]) * mul[i]
+//     with one fp32 rounding per step (no FMA); shift or mul null skips that step. The same bytes
+//     as Sub, Mul and quantize run one after the other (the AffineQuantize op's chain), in one
+//     pass. May be null in a variant (the caller then runs the steps separately).
 #pragma once
 
 #include <cstddef>
@@ -30,6 +34,8 @@ struct QuantizeU8Kernel {
   cpu::Isa isa;
   bool (*minmax)(const float* x, size_t n, float* lo, float* hi);
   void (*quantize)(const float* x, size_t n, float scale, int32_t zero_point, uint8_t* q);
+  void (*quantize_affine)(const float* x, size_t n, const float* shift, const float* mul, float scale,
+                          int32_t zero_point, uint8_t* q) = nullptr;
 };
 
 void choose_u8_params(float lo, float hi, float* scale, int32_t* zero_point);

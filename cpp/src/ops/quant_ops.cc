@@ -7,8 +7,9 @@
 //                   SmoothQuant Sub -> Mul -> QuantizeLinear chain, and a Gelu feeding a quantized
 //                   Dense, in one pass. Per element: the Gelu op's kernel, t = a - shift[c],
 //                   u = t * mul[c] (one fp32 rounding each, no FMA), then QuantizeLinear's u8
-//                   rule: the same kernels as the separate ops, applied row by row through an
-//                   L1-resident buffer, so the result equals the unfused chain bit for bit. u8 only.
+//                   rule: the Gelu op's kernel into an L1-resident buffer, then Sub, Mul and the
+//                   quantization in one pass (quantize_u8's quantize_affine, specified as the
+//                   separate steps), so the result equals the unfused chain bit for bit. u8 only.
 // DequantizeLinear: x = scale[c] * (q - zp[c]) with the INPUT record's per-tensor or per-axis params.
 // u8 Add: real = sa(qa - za) + sb(qb - zb);  q = zo + nearbyint(clamp(real / so));  Mul likewise
 // with the product. Inputs broadcast numpy-style (the common cases: same shape, or one scalar).
@@ -139,6 +140,11 @@ class AffineQuantizeOp : public Op {
           const size_t n = std::min(kPiece, C - c0);
           const float* src = x + r * C + c0;
           if (act) act(src, buf, n), src = buf;
+          if (qk.quantize_affine) {  // Sub, Mul and quantize in one pass, same bytes
+            qk.quantize_affine(src, n, shift ? shift + c0 : nullptr, mul ? mul + c0 : nullptr,
+                               scale_, zp_, q + r * C + c0);
+            continue;
+          }
           if (shift) sub(src, 1, shift + c0, 1, buf, n), src = buf;
           if (mul) mulf(src, 1, mul + c0, 1, buf, n), src = buf;
           qk.quantize(src, n, scale_, zp_, q + r * C + c0);

@@ -153,6 +153,67 @@ QRT_TEST(Int8Quantize, NearHalfIntegerQuotients) {
               differ_from_mul);
 }
 
+// quantize_affine: every variant that has it against the reference's, and the reference's against
+// the separate steps ((x - shift) rounded, * mul rounded, quantize), byte for byte: lengths 0-100
+// and long, shift / mul present or not, random and near-tie values, NaN/Inf/huge inputs.
+QRT_TEST(Int8Quantize, AffineEqualsSubMulQuantize) {
+  using qrt::kernels::quantize_u8_variants;
+  std::vector<const QuantizeU8Kernel*> ks;
+  std::vector<std::string> names;
+  for (const QuantizeU8Kernel* k : quantize_u8_variants())
+    if (k->quantize_affine) ks.push_back(k), names.push_back(k->name);
+  std::printf("    covers: %s\n", join_names(names).c_str());
+  QRT_ASSERT(ref_kernel().quantize_affine != nullptr);
+  Rng rng(5);
+  size_t cases = 0;
+  std::vector<size_t> lengths;
+  for (size_t n = 0; n <= 70; ++n) lengths.push_back(n);
+  lengths.push_back(1000);
+  lengths.push_back(4099);
+  for (size_t n : lengths)
+    for (int mode = 0; mode < 4; ++mode) {
+      const bool has_shift = mode & 1, has_mul = mode & 2;
+      const float sc = std::exp(rng.uniformf(-6.0f, 1.0f));
+      const int32_t zp = rng.uniform(0, 255);
+      std::vector<float> x(n), shift(n), mul(n), u(n);
+      for (size_t i = 0; i < n; ++i) {
+        shift[i] = rng.uniformf(-2.0f, 2.0f);
+        mul[i] = rng.uniformf(0.01f, 4.0f);
+        x[i] = rng.uniformf(-20.0f, 20.0f);
+        if (i % 5 == 1) {  // land (x - shift) * mul near (k + 1/2) scale
+          const float t = (static_cast<float>(rng.uniform(-200, 200)) + 0.5f) * sc;
+          x[i] = (has_mul ? t / mul[i] : t) + (has_shift ? shift[i] : 0.0f);
+        }
+      }
+      const float specials[] = {NAN, INFINITY, -INFINITY, 3e38f, -3e38f, -0.0f};
+      for (size_t i = 0; i < n && i < 6; ++i) x[(i * 11) % n] = specials[i];
+      std::vector<uint8_t> chain(n), want(n), got(n);
+      for (size_t i = 0; i < n; ++i) {
+        float v = x[i];
+        if (has_shift) v = v - shift[i];
+        if (has_mul) v = v * mul[i];
+        u[i] = v;
+      }
+      ref_kernel().quantize(u.data(), n, sc, zp, chain.data());
+      const float* sp = has_shift ? shift.data() : nullptr;
+      const float* mp = has_mul ? mul.data() : nullptr;
+      ref_kernel().quantize_affine(x.data(), n, sp, mp, sc, zp, want.data());
+      QRT_EXPECT(want == chain) << "reference quantize_affine != steps, n=" << n << " mode=" << mode;
+      for (const QuantizeU8Kernel* k : ks) {
+        std::fill(got.begin(), got.end(), uint8_t(0x5A));
+        k->quantize_affine(x.data(), n, sp, mp, sc, zp, got.data());
+        ++cases;
+        for (size_t i = 0; i < n; ++i)
+          if (got[i] != want[i]) {
+            QRT_EXPECT(false) << k->name << " n=" << n << " mode=" << mode << " i=" << i << " x="
+                              << x[i] << ": got " << int(got[i]) << " want " << int(want[i]);
+            break;
+          }
+      }
+    }
+  std::printf("    %zu cases\n", cases);
+}
+
 QRT_TEST(Int8Quantize, NonFiniteDetected) {
   auto ks = simd_variants("Int8Quantize.NonFiniteDetected");
   ks.push_back(&ref_kernel());

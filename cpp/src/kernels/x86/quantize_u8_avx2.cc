@@ -65,10 +65,35 @@ void quantize(const float* x, size_t n, float scale, int32_t zero_point, uint8_t
   }
 }
 
+// (x - shift) * mul (subps then mulps: two roundings, as the Sub and Mul kernels), then quant8.
+void quantize_affine(const float* x, size_t n, const float* shift, const float* mul, float scale,
+                     int32_t zero_point, uint8_t* q) {
+  const __m256 s = _mm256_set1_ps(scale);
+  const __m256 lo = _mm256_set1_ps(static_cast<float>(-zero_point));
+  const __m256 hi = _mm256_set1_ps(static_cast<float>(255 - zero_point));
+  const __m256i zp = _mm256_set1_epi32(zero_point);
+  auto affine = [&](__m256 u, size_t i, __m256i m, bool tail) {
+    if (shift) u = _mm256_sub_ps(u, tail ? _mm256_maskload_ps(shift + i, m) : _mm256_loadu_ps(shift + i));
+    if (mul) u = _mm256_mul_ps(u, tail ? _mm256_maskload_ps(mul + i, m) : _mm256_loadu_ps(mul + i));
+    return quant8(u, s, lo, hi, zp);
+  };
+  size_t i = 0;
+  const __m256i all = _mm256_set1_epi32(-1);
+  for (; i + 8 <= n; i += 8)
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(q + i), affine(_mm256_loadu_ps(x + i), i, all, false));
+  if (i < n) {
+    const __m256i m = tail_mask(n - i);
+    alignas(16) uint8_t t[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(t), affine(_mm256_maskload_ps(x + i, m), i, m, true));
+    std::memcpy(q + i, t, n - i);
+  }
+}
+
 }  // namespace
 }  // namespace avx2
 
 extern const QuantizeU8Kernel quantize_f32u8_avx2 = {"quantize_f32u8_avx2", cpu::Isa::kAvx2,
-                                                     avx2::minmax, avx2::quantize};
+                                                     avx2::minmax, avx2::quantize,
+                                                   avx2::quantize_affine};
 
 }  // namespace qrt::kernels

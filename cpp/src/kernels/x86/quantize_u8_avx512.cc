@@ -86,12 +86,55 @@ void quantize_impl(const float* x, size_t n, float scale, int32_t zero_point, ui
   }
 }
 
+// 1/scale normal and finite, with room: scales in [2^-120, 2^120].
+inline bool fast_scale(float scale) { return scale >= 0x1p-120f && scale <= 0x1p120f; }
+
 void quantize(const float* x, size_t n, float scale, int32_t zero_point, uint8_t* q) {
-  // 1/scale normal and finite, with room: scales in [2^-120, 2^120].
-  if (scale >= 0x1p-120f && scale <= 0x1p120f) {
+  if (fast_scale(scale)) {
     quantize_impl<true>(x, n, scale, zero_point, q);
   } else {
     quantize_impl<false>(x, n, scale, zero_point, q);
+  }
+}
+
+// (x - shift) * mul (subps then mulps: two roundings, as the Sub and Mul kernels), then quant16.
+template <bool kFast, bool kShift, bool kMul>
+void affine_impl(const float* x, size_t n, const float* shift, const float* mul, float scale,
+                 int32_t zero_point, uint8_t* q) {
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512 r = _mm512_set1_ps(1.0f / scale);
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(-zero_point));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(255 - zero_point));
+  const __m512i zp = _mm512_set1_epi32(zero_point);
+  auto step = [&](size_t i, __mmask16 m) {
+    __m512 u = _mm512_maskz_loadu_ps(m, x + i);
+    if (kShift) u = _mm512_sub_ps(u, _mm512_maskz_loadu_ps(m, shift + i));
+    if (kMul) u = _mm512_mul_ps(u, _mm512_maskz_loadu_ps(m, mul + i));
+    return quant16<kFast>(u, s, r, lo, hi, zp);
+  };
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), step(i, 0xffff));
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm_mask_storeu_epi8(q + i, m, step(i, m));
+  }
+}
+
+template <bool kFast>
+void affine_dispatch(const float* x, size_t n, const float* shift, const float* mul, float scale,
+                     int32_t zero_point, uint8_t* q) {
+  if (shift && mul) affine_impl<kFast, true, true>(x, n, shift, mul, scale, zero_point, q);
+  else if (shift) affine_impl<kFast, true, false>(x, n, shift, mul, scale, zero_point, q);
+  else if (mul) affine_impl<kFast, false, true>(x, n, shift, mul, scale, zero_point, q);
+  else affine_impl<kFast, false, false>(x, n, shift, mul, scale, zero_point, q);
+}
+
+void quantize_affine(const float* x, size_t n, const float* shift, const float* mul, float scale,
+                     int32_t zero_point, uint8_t* q) {
+  if (fast_scale(scale)) {
+    affine_dispatch<true>(x, n, shift, mul, scale, zero_point, q);
+  } else {
+    affine_dispatch<false>(x, n, shift, mul, scale, zero_point, q);
   }
 }
 
@@ -99,6 +142,7 @@ void quantize(const float* x, size_t n, float scale, int32_t zero_point, uint8_t
 }  // namespace avx512
 
 extern const QuantizeU8Kernel quantize_f32u8_avx512 = {"quantize_f32u8_avx512", cpu::Isa::kAvx512,
-                                                       avx512::minmax, avx512::quantize};
+                                                       avx512::minmax, avx512::quantize,
+                                                       avx512::quantize_affine};
 
 }  // namespace qrt::kernels
