@@ -70,6 +70,46 @@ std::vector<float> naive(const std::vector<float>& q, const std::vector<float>& 
   return y;
 }
 
+struct BlockCase { size_t m, n, dk, dv; int mask; };  // mask: 0 none, 1 key-only, 2 full [m][n]
+
+// One kernel call's operands, rows padded (ldq > dk, ...), the mask with padded keys at -10000
+// (and one -Inf entry for full masks).
+struct BlockData {
+  BlockCase c;
+  size_t ldq, ldk, ldv, ldo;
+  std::vector<float> q, k, v, mask;
+};
+
+BlockData block_data(const BlockCase& c, uint32_t& seed) {
+  BlockData d{c, c.dk + 3, c.dk + 5, c.dv + 2, c.dv + 1, {}, {}, {}, {}};
+  d.q = randv(c.m * d.ldq, seed++, -2, 2);
+  d.k = randv(c.n * d.ldk, seed++, -2, 2);
+  d.v = randv(c.n * d.ldv, seed++);
+  d.mask = randv(c.m * c.n + c.n, seed++, -3, 0);
+  for (size_t j = 0; j < c.n; j += 3) d.mask[j] = -10000.f;  // padded keys
+  if (c.mask == 2) d.mask[0] = -INFINITY;
+  return d;
+}
+
+// O (rows of ldo floats, columns past dv preset to 7) from one call of kern, scale 0.3.
+std::vector<float> run_block(const qrt::kernels::AttentionF32Kernel& kern, const BlockData& d) {
+  using namespace qrt::kernels;
+  const BlockCase& c = d.c;
+  std::vector<float> out(c.m * d.ldo, 7.f);
+  const size_t sf = attention_scratch_floats(c.m, c.n, c.dk, c.dv);
+  float* scratch = static_cast<float*>(std::aligned_alloc(64, (sf * 4 + 63) / 64 * 64));
+  AttentionF32Args a;
+  a.m = c.m; a.n = c.n; a.dk = c.dk; a.dv = c.dv;
+  a.q = d.q.data(); a.ldq = d.ldq; a.k = d.k.data(); a.ldk = d.ldk; a.v = d.v.data(); a.ldv = d.ldv;
+  a.o = out.data(); a.ldo = d.ldo; a.scale = 0.3f;
+  if (c.mask == 1) { a.mask = d.mask.data(); a.mask_sj = 1; }
+  if (c.mask == 2) { a.mask = d.mask.data(); a.mask_ld = c.n; a.mask_sj = 1; }
+  a.scratch = scratch;
+  kern.block(a);
+  std::free(scratch);
+  return out;
+}
+
 float bf16_round(float f) {
   uint32_t u = static_cast<uint32_t>(qrt::kernels::f32_to_bf16(f)) << 16;
   float r;
@@ -87,48 +127,34 @@ QRT_TEST(AttentionKernel, Bf16VariantsWithinBound) {
   using namespace qrt::kernels;
   const auto& vars = attention_bf16_variants();
   if (vars.empty()) QRT_SKIP("no bf16-product attention variant on this CPU (needs AMX-BF16)");
-  struct C { size_t m, n, dk, dv; int mask; };
-  const C cases[] = {{1, 1, 1, 1, 0},    {64, 128, 32, 32, 1}, {17, 33, 24, 40, 2},
-                     {5, 7, 3, 70, 1},   {64, 5, 32, 16, 2},   {48, 200, 64, 64, 1},
-                     {33, 64, 96, 8, 0}, {64, 1, 16, 17, 2},   {16, 130, 80, 80, 1},
-                     {32, 32, 32, 32, 0}, {64, 128, 64, 64, 2}, {128, 128, 32, 32, 1},
-                     {100, 77, 40, 24, 2}};
+  const BlockCase cases[] = {{1, 1, 1, 1, 0},    {64, 128, 32, 32, 1}, {17, 33, 24, 40, 2},
+                             {5, 7, 3, 70, 1},   {64, 5, 32, 16, 2},   {48, 200, 64, 64, 1},
+                             {33, 64, 96, 8, 0}, {64, 1, 16, 17, 2},   {16, 130, 80, 80, 1},
+                             {32, 32, 32, 32, 0}, {64, 128, 64, 64, 2}, {128, 128, 32, 32, 1},
+                             {100, 77, 40, 24, 2}};
   uint32_t seed = 101;
   for (const AttentionF32Kernel* kern : vars) {
     QRT_EXPECT(kern->bf16_products);
-    for (const C& c : cases) {
+    for (const BlockCase& c : cases) {
       if (c.m > kern->max_rows) continue;
-      const size_t ldq = c.dk + 3, ldk = c.dk + 5, ldv = c.dv + 2, ldo = c.dv + 1;
-      auto q = randv(c.m * ldq, seed++, -2, 2), k = randv(c.n * ldk, seed++, -2, 2);
-      auto v = randv(c.n * ldv, seed++);
-      auto mask = randv(c.m * c.n + c.n, seed++, -3, 0);
-      for (size_t j = 0; j < c.n; j += 3) mask[j] = -10000.f;
-      if (c.mask == 2) mask[0] = -INFINITY;
-      std::vector<float> out(c.m * ldo, 7.f);
-      const size_t sf = attention_scratch_floats(c.m, c.n, c.dk, c.dv);
-      float* scratch = static_cast<float*>(std::aligned_alloc(64, (sf * 4 + 63) / 64 * 64));
-      AttentionF32Args a;
-      a.m = c.m; a.n = c.n; a.dk = c.dk; a.dv = c.dv;
-      a.q = q.data(); a.ldq = ldq; a.k = k.data(); a.ldk = ldk; a.v = v.data(); a.ldv = ldv;
-      a.o = out.data(); a.ldo = ldo; a.scale = 0.3f;
-      if (c.mask == 1) { a.mask = mask.data(); a.mask_sj = 1; }
-      if (c.mask == 2) { a.mask = mask.data(); a.mask_ld = c.n; a.mask_sj = 1; }
-      a.scratch = scratch;
-      kern->block(a);
-      std::free(scratch);
+      const BlockData d = block_data(c, seed);
+      const size_t ldq = d.ldq, ldk = d.ldk, ldv = d.ldv, ldo = d.ldo;
+      const std::vector<float>&q = d.q, &k = d.k, &v = d.v, &mask = d.mask;
+      const float scale = 0.3f;  // run_block's
+      const std::vector<float> out = run_block(*kern, d);
       int bad = 0;
       std::vector<double> p(c.n);
       for (size_t i = 0; i < c.m; ++i) {
         double mx = -INFINITY;
         for (size_t j = 0; j < c.n; ++j) {
-          double d = 0;
+          double dot = 0;
           for (size_t t = 0; t < c.dk; ++t)
-            d += double(bf16_round(q[i * ldq + t])) * bf16_round(k[j * ldk + t]);
-          d *= a.scale;
-          if (c.mask == 1) d += mask[j];
-          if (c.mask == 2) d += mask[i * c.n + j];
-          p[j] = d;
-          mx = std::max(mx, d);
+            dot += double(bf16_round(q[i * ldq + t])) * bf16_round(k[j * ldk + t]);
+          dot *= scale;
+          if (c.mask == 1) dot += mask[j];
+          if (c.mask == 2) dot += mask[i * c.n + j];
+          p[j] = dot;
+          mx = std::max(mx, dot);
         }
         double sum = 0;
         for (size_t j = 0; j < c.n; ++j) sum += (p[j] = std::exp(p[j] - mx));
@@ -159,33 +185,14 @@ QRT_TEST(AttentionKernel, Bf16VariantsWithinBound) {
 
 QRT_TEST(AttentionKernel, VariantsMatchReference) {
   using namespace qrt::kernels;
-  struct C { size_t m, n, dk, dv; int mask; };  // mask: 0 none, 1 key-only, 2 full [m][n]
-  const C cases[] = {{1, 1, 1, 1, 0},   {64, 128, 64, 64, 1}, {17, 33, 24, 40, 2},
-                     {5, 7, 3, 70, 1},  {64, 5, 32, 16, 2},   {48, 200, 64, 64, 1},
-                     {33, 64, 96, 8, 0}, {64, 1, 16, 17, 2},  {16, 130, 80, 80, 1}};
+  const BlockCase cases[] = {{1, 1, 1, 1, 0},   {64, 128, 64, 64, 1}, {17, 33, 24, 40, 2},
+                             {5, 7, 3, 70, 1},  {64, 5, 32, 16, 2},   {48, 200, 64, 64, 1},
+                             {33, 64, 96, 8, 0}, {64, 1, 16, 17, 2},  {16, 130, 80, 80, 1}};
   uint32_t seed = 1;
-  for (const C& c : cases) {
-    const size_t ldq = c.dk + 3, ldk = c.dk + 5, ldv = c.dv + 2, ldo = c.dv + 1;
-    auto q = randv(c.m * ldq, seed++, -2, 2), k = randv(c.n * ldk, seed++, -2, 2);
-    auto v = randv(c.n * ldv, seed++);
-    auto mask = randv(c.m * c.n + c.n, seed++, -3, 0);
-    for (size_t j = 0; j < c.n; j += 3) mask[j] = -10000.f;  // padded keys
-    if (c.mask == 2) mask[0] = -INFINITY;
-    const size_t sf = attention_scratch_floats(c.m, c.n, c.dk, c.dv);
-    auto run = [&](const AttentionF32Kernel* kern) {
-      std::vector<float> out(c.m * ldo, 7.f);
-      float* scratch = static_cast<float*>(std::aligned_alloc(64, (sf * 4 + 63) / 64 * 64));
-      AttentionF32Args a;
-      a.m = c.m; a.n = c.n; a.dk = c.dk; a.dv = c.dv;
-      a.q = q.data(); a.ldq = ldq; a.k = k.data(); a.ldk = ldk; a.v = v.data(); a.ldv = ldv;
-      a.o = out.data(); a.ldo = ldo; a.scale = 0.3f;
-      if (c.mask == 1) { a.mask = mask.data(); a.mask_sj = 1; }
-      if (c.mask == 2) { a.mask = mask.data(); a.mask_ld = c.n; a.mask_sj = 1; }
-      a.scratch = scratch;
-      kern->block(a);
-      std::free(scratch);
-      return out;
-    };
+  for (const BlockCase& c : cases) {
+    const BlockData d = block_data(c, seed);
+    const size_t ldo = d.ldo;
+    auto run = [&](const AttentionF32Kernel* kern) { return run_block(*kern, d); };
     const auto& vars = attention_f32_variants();
     QRT_ASSERT(vars.back()->isa == qrt::cpu::Isa::kRef);
     const std::vector<float> want = run(vars.back());
