@@ -8,6 +8,7 @@
 // Heads are addressed in place by row strides (no split/merge transposes, no S x S tensor): each
 // (batch, head, block of <= 64 query rows) is one task running kernels/attention_f32.h, whose
 // scores block stays in cache.
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -125,6 +126,7 @@ class AttentionOp : public Op {
     const float* Vp = c.in(2).as<float>();
     float* Y = c.out(0).as<float>();
     const size_t scratch = kernels::attention_scratch_floats(mb, Skv, D, Dv);
+    std::atomic<bool> no_scratch{false};
     auto task = [&](size_t t) {
       const size_t b = t / (H * blocks), h = (t / blocks) % H, i0 = (t % blocks) * mb;
       kernels::AttentionF32Args a;
@@ -147,6 +149,10 @@ class AttentionOp : public Op {
         a.mask_sj = ms[3];
       }
       a.scratch = thread_scratch(scratch);
+      if (!a.scratch) {
+        no_scratch.store(true, std::memory_order_relaxed);
+        return;
+      }
       kern.block(a);
     };
     const size_t tasks = B * H * blocks;
@@ -155,6 +161,9 @@ class AttentionOp : public Op {
     } else {
       c.pool->parallel_for(tasks, task);
     }
+    if (no_scratch.load())
+      return OutOfMemory("cannot allocate " + std::to_string(scratch * sizeof(float)) +
+                         " bytes of attention scratch (" + std::to_string(Skv) + " keys)");
     return OkStatus();
   }
 
