@@ -4,6 +4,8 @@
 //              IEEE results, identical in every variant (one rounding per element, no FMA).
 //   transpose: dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols, 4-byte elements
 //              (bit copies, any dtype of that size); tiles of the vector width in registers.
+//   widen_f16: y[i] = the IEEE half h[i] as fp32 (exact; F16C where the variant has it, which
+//              quiets signalling NaNs). For the dequantizing Gather of f16 embedding tables.
 // Every function accepts n = 0 / empty shapes and never touches memory outside the described
 // elements. y may alias a or b exactly (in place); dst must not overlap src.
 #pragma once
@@ -28,6 +30,7 @@ struct EltwiseF32Kernels {
   cpu::Isa isa;
   BinaryF32Fn binary[4];  // indexed by EltOp
   Transpose32Fn transpose32;
+  void (*widen_f16)(const uint16_t* h, float* y, size_t n);
 };
 
 // Runnable variants, best first, reference last (QRT_ISA cap not applied).

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "kernels/eltwise_f32.h"
 #include "kernels/gemm_f32.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops.h"
@@ -252,6 +253,7 @@ class GatherOp : public Op {
     const size_t ni = idx.size();
     const format::QuantParams* q = x.quant;
     const bool per_row = q && !q->empty() && q->axis == static_cast<int32_t>(a);
+    const auto widen_f16 = kernels::select_eltwise_f32().widen_f16;
     parallel_range(c.pool, outer * ni, std::max<size_t>(1, 16384 / (inner * 4 + 1)), [&](size_t b, size_t e) {
       for (size_t t = b; t < e; ++t) {
         const size_t o = t / ni;
@@ -259,11 +261,9 @@ class GatherOp : public Op {
         const size_t src = (o * n + row) * inner;
         float* y = out + t * inner;
         switch (x.dtype) {
-          case DType::kF16: {
-            const uint16_t* h = static_cast<const uint16_t*>(x.data) + src;
-            for (size_t i = 0; i < inner; ++i) y[i] = kernels::f16_to_f32(h[i]);
+          case DType::kF16:
+            widen_f16(static_cast<const uint16_t*>(x.data) + src, y, inner);
             break;
-          }
           case DType::kBF16: {
             const uint16_t* h = static_cast<const uint16_t*>(x.data) + src;
             for (size_t i = 0; i < inner; ++i) y[i] = kernels::bf16_to_f32(h[i]);

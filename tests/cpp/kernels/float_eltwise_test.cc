@@ -2,12 +2,14 @@
 // for bit (binary ops: one IEEE rounding per element; transposes: bit copies) on awkward sizes,
 // in place, and never writes outside the described elements. Plus the Transpose op's 2-D path
 // (NCHW <-> NHWC, batched last-two-dims swaps) against a naive permutation.
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "harness.h"
 #include "kernels/eltwise_f32.h"
+#include "kernels/gemm_f32.h"
 #include "ops/op_test_util.h"
 
 using namespace qrt::kernels;
@@ -60,6 +62,35 @@ QRT_TEST(FloatEltwise, TransposeVariantsEqualReference) {
             QRT_EXPECT(false) << k->name << " " << c.rows << "x" << c.cols << " at [" << j
                               << "][" << r << "]";
         }
+    }
+  }
+}
+
+// widen_f16: every variant, all 65536 half bit patterns (bit-exact; NaNs only need to stay NaN:
+// F16C quiets signalling ones), then
+// lengths 0-40 at odd offsets with a guard after n (tails never write past n).
+QRT_TEST(FloatEltwise, WidenF16VariantsExact) {
+  using namespace qrt::kernels;
+  std::vector<uint16_t> all(65536);
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint16_t>(i);
+  for (const EltwiseF32Kernels* k : eltwise_f32_variants()) {
+    std::vector<float> y(all.size());
+    k->widen_f16(all.data(), y.data(), all.size());
+    size_t bad = 0;
+    for (size_t i = 0; i < all.size(); ++i) {
+      const float w = f16_to_f32(all[i]);
+      uint32_t a, b;
+      std::memcpy(&a, &y[i], 4);
+      std::memcpy(&b, &w, 4);
+      const bool ok = std::isnan(w) ? std::isnan(y[i]) : a == b;
+      if (!ok && bad++ < 3) QRT_EXPECT(false) << k->name << " half 0x" << std::hex << i << std::dec;
+    }
+    for (size_t n = 0; n <= 40; ++n) {
+      std::vector<float> out(n + 3, -7.f);
+      k->widen_f16(all.data() + 1001, out.data() + 1, n);
+      QRT_EXPECT(out[0] == -7.f && out[n + 1] == -7.f && out[n + 2] == -7.f) << k->name << " n=" << n;
+      for (size_t i = 0; i < n; ++i)
+        QRT_EXPECT(out[i + 1] == f16_to_f32(all[1001 + i])) << k->name << " n=" << n << " i=" << i;
     }
   }
 }

@@ -1,5 +1,6 @@
 // Scalar reference of the elementwise row kernels (kernels/eltwise_f32.h).
 #include "kernels/eltwise_f32.h"
+#include "kernels/gemm_f32.h"
 
 namespace qrt::kernels::ref {
 namespace {
@@ -18,9 +19,14 @@ void transpose32(const uint32_t* src, size_t lds, size_t rows, size_t cols, uint
     for (size_t c = 0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
 }
 
+void widen_f16(const uint16_t* h, float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] = f16_to_f32(h[i]);
+}
+
 }  // namespace
 
 extern const EltwiseF32Kernels eltwise_f32_ref = {
-    "eltwise_f32_ref", cpu::Isa::kRef, {binary<0>, binary<1>, binary<2>, binary<3>}, transpose32};
+    "eltwise_f32_ref", cpu::Isa::kRef, {binary<0>, binary<1>, binary<2>, binary<3>}, transpose32,
+    widen_f16};
 
 }  // namespace qrt::kernels::ref

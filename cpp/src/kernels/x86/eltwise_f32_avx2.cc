@@ -26,10 +26,21 @@ inline V vdiv(V a, V b) { return _mm256_div_ps(a, b); }
 #include "kernels/x86/transpose_tile_avx2.inc"
 #include "kernels/eltwise_f32_simd.inc"
 
+void widen_f16(const uint16_t* h, float* y, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i))));
+  if (i < n) {  // tail through a zeroed 8-element buffer: never reads past h[n-1]
+    alignas(16) uint16_t t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t j = 0; j < n - i; ++j) t[j] = h[i + j];
+    store_n(y + i, _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(t))), n - i);
+  }
+}
+
 }  // namespace
 
 extern const EltwiseF32Kernels eltwise_f32_avx2 = {
     "eltwise_f32_avx2", cpu::Isa::kAvx2, {binary<0>, binary<1>, binary<2>, binary<3>},
-    transpose32};
+    transpose32, widen_f16};
 
 }  // namespace qrt::kernels::eltwise_avx2

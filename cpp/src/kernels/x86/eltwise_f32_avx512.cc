@@ -23,10 +23,20 @@ inline V vdiv(V a, V b) { return _mm512_div_ps(a, b); }
 #include "kernels/x86/transpose_tile_avx512.inc"
 #include "kernels/eltwise_f32_simd.inc"
 
+void widen_f16(const uint16_t* h, float* y, size_t n) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + i))));
+  if (i < n) {
+    const __mmask16 m = first_n(n - i);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h + i)));
+  }
+}
+
 }  // namespace
 
 extern const EltwiseF32Kernels eltwise_f32_avx512 = {
     "eltwise_f32_avx512", cpu::Isa::kAvx512, {binary<0>, binary<1>, binary<2>, binary<3>},
-    transpose32};
+    transpose32, widen_f16};
 
 }  // namespace qrt::kernels::eltwise_avx512
