@@ -32,6 +32,7 @@ struct GemmCase {
   enum class Data { kRandom, kExtreme, kSaturated } data = Data::kRandom;
   bool cancel_bias = false;   // kSaturated: choose bias so that acc is small (exact in float)
   bool wrap_bias = false;     // bias near INT32_MAX so that acc wraps modulo 2^32
+  double scale_mul = 1.0;     // multiplies every scale (huge: r = acc * scale beyond 2^31)
   uint64_t seed = 1;
   std::vector<Tile> tiles;    // run the kernel on these tiles (default: whole matrix)
   bool ref_same_tiles = false;  // reference computes only the same tiles (else: all of C)
@@ -41,7 +42,8 @@ struct GemmCase {
     os << k.name << " M=" << M << " N=" << N << " K=" << K << " lda=" << (lda ? lda : K)
        << " ldc=" << (ldc ? ldc : N) << (kind == Kind::kRequantU8 ? " requant" : " dequant")
        << " a_zp=" << a_zp << " out_zp=" << out_zp << " q=[" << qmin << "," << qmax << "]"
-       << " bias=" << bias << " data=" << static_cast<int>(data) << " seed=" << seed
+       << " bias=" << bias << " data=" << static_cast<int>(data) << " scale_mul=" << scale_mul
+       << " seed=" << seed
        << " tiles=" << tiles.size();
     return os.str();
   }
@@ -80,7 +82,7 @@ bool check_case(const GemmU8S8Kernel& k, const GemmU8S8Kernel& ref, GemmCase c) 
     bias[n] = rng.uniform(-100000, 100000);
     double s = rng.uniformf(0.5f, 2.0f) * 150.0 / typical;
     if (n % 5 == 1) s = std::ldexp(1.0, static_cast<int>(std::lround(std::log2(s))));  // ties
-    scale[n] = static_cast<float>(s);
+    scale[n] = static_cast<float>(std::min(s * c.scale_mul, 3.0e38));
     bias_f[n] = rng.uniformf(-3.0f, 3.0f);
   }
   if (c.cancel_bias) {
@@ -305,6 +307,33 @@ QRT_TEST(Int8Gemm, ZeroPointsClampsEpilogues) {
               ++cases;
               check_case(*k, ref_kernel(), c);
             }
+  }
+  std::printf("    %d cases\n", cases);
+}
+
+// Requant across the whole scale range: tiny scales (every output near zp), typical ones, and
+// huge ones where r = acc * scale passes 2^31 (the AMX kernel's saturating epilogue applies only
+// when a per-panel bound keeps |r| < 2^30; past it the float clamp runs), saturated data near the
+// bound of |acc|, every clamp, row counts with and without a 16-row tail.
+QRT_TEST(Int8Gemm, RequantScaleRange) {
+  auto ks = simd_variants("Int8Gemm.RequantScaleRange");
+  if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
+  int cases = 0;
+  for (const GemmU8S8Kernel* k : ks) {
+    uint64_t seed = 7000;
+    for (double mul : {1e-4, 1.0, 3e2, 1e5, 1e8, 1e12})
+      for (GemmCase::Data data : {GemmCase::Data::kRandom, GemmCase::Data::kSaturated})
+        for (int clamp = 0; clamp < 3; ++clamp)
+          for (size_t M : {9, 40}) {
+            GemmCase c;
+            c.M = M, c.N = k->nr + 7, c.K = data == GemmCase::Data::kSaturated ? 700 : 200;
+            c.seed = ++seed, c.data = data, c.scale_mul = mul;
+            c.a_zp = 3, c.out_zp = 100;
+            if (clamp == 1) c.qmin = 100, c.qmax = 255;
+            if (clamp == 2) c.qmin = 5, c.qmax = 250;
+            ++cases;
+            check_case(*k, ref_kernel(), c);
+          }
   }
   std::printf("    %d cases\n", cases);
 }

@@ -28,6 +28,7 @@
 
 #include <cstring>
 
+#include "cpu/features.h"
 #include "kernels/x86/amx_tiles.h"
 #include "kernels/gemm_u8s8.h"
 #include "kernels/gemm_u8s8_pack.h"
@@ -45,62 +46,211 @@ constexpr size_t kNr = 32;
 constexpr size_t kPad = 16 * kNr * 4;  // one k-block of a panel: the tail B tile may read this far
 
 
-// C[0..r) x [0..32) (int32, row stride 32 in cbuf) = A rows x (one panel of B).
-// a: row 0 of the block at k = 0; b: the panel's first k-group;
-// atail: zero-padded copy of the K tail (32 rows x 64 bytes) or null.
-template <bool R2, bool C2>
-__attribute__((always_inline)) inline void micro(size_t kfull, const uint8_t* a, size_t lda,
-                                                 const int8_t* b, const uint8_t* atail,
-                                                 int32_t* cbuf) {
-  _tile_zero(0);
-  if constexpr (C2) _tile_zero(1);
-  if constexpr (R2) {
-    _tile_zero(2);
-    if constexpr (C2) _tile_zero(3);
-  }
-  const uint8_t* a1 = a + 16 * lda;
-  for (size_t kb = 0; kb < kfull; ++kb) {
-    // Order: each tile register is reloaded only after its last reader was issued two tdpbusd
-    // earlier (tiles are not renamed), so the loads overlap the previous k-block's products.
-    _tile_loadd(4, a, lda);
-    _tile_loadd(6, b, 128);
-    _tile_dpbusd(0, 4, 6);
-    if constexpr (C2) {
-      _tile_loadd(7, b + 64, 128);
-      _tile_dpbusd(1, 4, 7);
-    }
-    if constexpr (R2) {
-      _tile_loadd(5, a1, lda);
-      _tile_dpbusd(2, 5, 6);
-      if constexpr (C2) _tile_dpbusd(3, 5, 7);
-    }
-    a += 64, a1 += 64, b += 16 * 128;
-  }
-  if (atail) {
-    _tile_loadd(4, atail, 64);
-    _tile_loadd(6, b, 128);
-    if constexpr (C2) _tile_loadd(7, b + 64, 128);
-    _tile_dpbusd(0, 4, 6);
-    if constexpr (C2) _tile_dpbusd(1, 4, 7);
-    if constexpr (R2) {
-      _tile_loadd(5, atail + 16 * 64, 64);
-      _tile_dpbusd(2, 5, 6);
-      if constexpr (C2) _tile_dpbusd(3, 5, 7);
-    }
-  }
-  _tile_stored(0, cbuf, 128);
-  if constexpr (C2) _tile_stored(1, cbuf + 16, 128);
-  if constexpr (R2) {
-    _tile_stored(2, cbuf + 16 * 32, 128);
-    if constexpr (C2) _tile_stored(3, cbuf + 16 * 32 + 16, 128);
+// One 32 x 32 (or r x 32) block of C: where its epilogue writes and the column parameters.
+struct BlockOut {
+  uint8_t* c;      // row 0 of the block in C (bytes)
+  size_t n, r;     // first column, rows
+  bool c2;         // columns n+16.. exist (n + 16 < n_end)
+  bool fast;       // requant: |acc * scale| < 2^30 guaranteed, requant_fast applies
+  __mmask32 m32;   // requant: columns < n_end of the 32
+  ColVec16 cv0, cv1;
+};
+
+// Requant epilogue with fewer vector ops, for panels where |acc * scale| < 2^30 is guaranteed:
+// per 16 columns vpaddd offset, cvtdq2ps, mulps, cvtps2dq (exact nearbyint below 2^31); then
+// packssdw, vpaddsw zp, packuswb (all saturating, monotone, and the identity on results in
+// [0, 255]), vpmaxub qmin only if qmin > 0, vpminub qmax only if qmax < 255, vpermd. Clamping the
+// saturated value to [qmin, qmax] equals clamping zp + nearbyint(r) (round then clamp equals clamp
+// then round for integer bounds): every saturating step maps values above 255 to 255 >= qmax and
+// values below 0 to 0 <= qmin. Without the bound, cvtps2dq of r >= 2^31 gives INT32_MIN, which is
+// why requant_row32 clamps with minps first. 12 vector ops per row of 32 outputs when qmin = 0 and
+// qmax = 255 (15 in requant_row32): vector uops issued beside tdpbusd slow the tile unit down.
+// Bound per column: |acc| <= K * 255 * 128 + |bias - a_zp * colsum| (no int32 wrap below 2^31),
+// checked in float against 2^30, a factor-2 margin for the roundings of the check itself.
+__attribute__((always_inline)) inline bool requant_fast_ok(const ColVec16& cv, float kbound) {
+  const __m512 lim = _mm512_set1_ps(1073741824.0f);  // 2^30
+  const __m512 b = _mm512_add_ps(_mm512_set1_ps(kbound), _mm512_abs_ps(_mm512_cvtepi32_ps(cv.off)));
+  const __mmask16 ok = _mm512_cmp_ps_mask(b, lim, _CMP_LT_OQ) &
+                       _mm512_cmp_ps_mask(_mm512_mul_ps(b, cv.sc), lim, _CMP_LT_OQ);
+  return ok == 0xFFFF;
+}
+
+template <bool LO, bool HI>
+__attribute__((always_inline)) inline void requant_fast(const Epi16& e, const BlockOut& o,
+                                                        const int32_t* cb, __m512i zp16,
+                                                        size_t ldcb, size_t i0, size_t i1) {
+  const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  for (size_t i = i0; i < i1; ++i) {
+    const __m512i v0 = _mm512_add_epi32(_mm512_load_si512(cb + 32 * i), o.cv0.off);
+    const __m512i v1 = _mm512_add_epi32(_mm512_load_si512(cb + 32 * i + 16), o.cv1.off);
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(v0), o.cv0.sc));
+    const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(v1), o.cv1.sc));
+    const __m512i w = _mm512_adds_epi16(_mm512_packs_epi32(q0, q1), zp16);
+    __m512i b8 = _mm512_packus_epi16(w, w);
+    if constexpr (LO) b8 = _mm512_max_epu8(b8, e.qmin8);
+    if constexpr (HI) b8 = _mm512_min_epu8(b8, e.qmax8);
+    _mm256_mask_storeu_epi8(o.c + i * ldcb + o.n, o.m32,
+                            _mm512_castsi512_si256(_mm512_permutexvar_epi32(perm, b8)));
   }
 }
 
-// Rows [m0, m1) (every block of 32 rows, the last one possibly shorter, all with the current
-// tile configuration) x the tile's columns.
+// Rows [i0, i1) of block o's epilogue from its stored C tiles cb (int32, row stride 32).
+__attribute__((always_inline)) inline void epi_rows(const Epi16& e, const BlockOut& o,
+                                                    const int32_t* cb, __m512i zp16, size_t ldcb,
+                                                    size_t i0, size_t i1) {
+  if (e.requant) {
+    if (o.fast) {
+      switch (e.clamp) {
+        case 0: return requant_fast<false, false>(e, o, cb, zp16, ldcb, i0, i1);
+        case 1: return requant_fast<true, false>(e, o, cb, zp16, ldcb, i0, i1);
+        case 2: return requant_fast<false, true>(e, o, cb, zp16, ldcb, i0, i1);
+        default: return requant_fast<true, true>(e, o, cb, zp16, ldcb, i0, i1);
+      }
+    }
+    // One packed, masked 32-byte store per row (columns past n_end masked off). A panel of <= 16
+    // columns still computed its upper tile (B's padded columns are zero), so the upper 16 lanes
+    // are defined; the store masks them off.
+    for (size_t i = i0; i < i1; ++i)
+      requant_row32(e, o.cv0.sc, o.cv1.sc, zp16,
+                    _mm512_add_epi32(_mm512_load_si512(cb + 32 * i), o.cv0.off),
+                    _mm512_add_epi32(_mm512_load_si512(cb + 32 * i + 16), o.cv1.off),
+                    o.c + i * ldcb, o.n, o.m32);
+    return;
+  }
+  for (size_t i = i0; i < i1; ++i) {
+    float* row = reinterpret_cast<float*>(o.c + i * ldcb);
+    store_row16(e, o.cv0, _mm512_load_si512(cb + 32 * i), row, o.n);
+    if (o.c2) store_row16(e, o.cv1, _mm512_load_si512(cb + 32 * i + 16), row, o.n + 16);
+  }
+}
 
+// The tile pipeline of one run() call. Blocks follow each other without a separate drain: block
+// j's first k-step loads its A and B tiles, then stores block j-1's C tiles (still in tmm0-3) to
+// cbuf, zeroing each right before its first tdpbusd of block j; block j-1's epilogue then runs in
+// slices between block j's later k-steps (after the tdpbusd they follow in program order), so the
+// vector work overlaps the tile unit instead of stalling it (docs/KERNELS_INT8.md, AMX section).
+struct Pipe {
+  alignas(64) int32_t cbuf[2][32 * 32];
+  alignas(64) uint8_t atail[2][32 * 64];
+  const Epi16* e;
+  __m512i zp16;
+  size_t ldcb;        // C row stride in bytes
+  bool live = false;  // tmm0-3 hold block `cur`, not yet stored
+  bool r2 = false;    // `cur` has a second row tile (tmm2/3)
+  unsigned next = 0;  // cbuf the next store goes to
+  BlockOut cur;
+
+  // Stores the live block and runs its whole epilogue (before a tile reconfiguration / at the end).
+  template <bool R2>
+  void flush_t() {
+    int32_t* cb = cbuf[next];
+    _tile_stored(0, cb, 128);
+    _tile_stored(1, cb + 16, 128);
+    if constexpr (R2) {
+      _tile_stored(2, cb + 16 * 32, 128);
+      _tile_stored(3, cb + 16 * 32 + 16, 128);
+    }
+    epi_rows(*e, cur, cb, zp16, ldcb, 0, cur.r);
+    live = false;
+  }
+  void flush() {
+    if (!live) return;
+    if (r2) flush_t<true>();
+    else flush_t<false>();
+  }
+
+  // C block o = A rows (a: row 0 at k = 0, stride lda) x one B panel (b: its first k-group), both
+  // 16-column tiles (a panel's columns past N are zero in B); atail: zero-padded copy of the K
+  // tail (32 rows x 64 bytes) or null. Every block between two flushes has the same R2.
+  template <bool R2>
+  __attribute__((always_inline)) void block(size_t kfull, const uint8_t* a, size_t lda,
+                                            const int8_t* b, const uint8_t* atail,
+                                            const BlockOut& o) {
+    const bool prev = live;
+    const BlockOut po = cur;
+    int32_t* cb = cbuf[next];
+    const uint8_t* a1 = a + 16 * lda;
+    size_t as = lda;
+    if (kfull == 0) a = atail, a1 = atail + 16 * 64, as = 64;
+    // First k-step (the tail step when K < 64): this block's operand tiles first (each reload
+    // waits only for the previous block's last reader of that tile register), then per C tile:
+    // store the previous block's, zero, first product.
+    _tile_loadd(4, a, as);
+    _tile_loadd(6, b, 128);
+    _tile_loadd(7, b + 64, 128);
+    if constexpr (R2) _tile_loadd(5, a1, as);
+    if (prev) _tile_stored(0, cb, 128);
+    _tile_zero(0);
+    _tile_dpbusd(0, 4, 6);
+    if (prev) _tile_stored(1, cb + 16, 128);
+    _tile_zero(1);
+    _tile_dpbusd(1, 4, 7);
+    if constexpr (R2) {
+      if (prev) _tile_stored(2, cb + 16 * 32, 128);
+      _tile_zero(2);
+      _tile_dpbusd(2, 5, 6);
+      if (prev) _tile_stored(3, cb + 16 * 32 + 16, 128);
+      _tile_zero(3);
+      _tile_dpbusd(3, 5, 7);
+    }
+    if (prev) next ^= 1;
+    cur = o;
+    live = true;
+    r2 = R2;
+    const size_t pr = prev ? po.r : 0;  // rows of the previous block's epilogue, run below
+    if (kfull == 0) {
+      if (pr) epi_rows(*e, po, cb, zp16, ldcb, 0, pr);
+      return;
+    }
+    const unsigned later = static_cast<unsigned>(kfull - 1 + (atail ? 1 : 0));  // k-steps left
+    const size_t per = later ? (static_cast<unsigned>(pr) + later - 1) / later : pr;
+    size_t done = 0;
+    b += 16 * 128;
+    for (size_t kb = 1; kb < kfull; ++kb) {
+      a += 64, a1 += 64;
+      // Each tile register is reloaded only after its last reader was issued (tiles are not
+      // renamed), so the loads overlap the previous k-block's products.
+      _tile_loadd(4, a, lda);
+      _tile_loadd(6, b, 128);
+      _tile_dpbusd(0, 4, 6);
+      _tile_loadd(7, b + 64, 128);
+      _tile_dpbusd(1, 4, 7);
+      if constexpr (R2) {
+        _tile_loadd(5, a1, lda);
+        _tile_dpbusd(2, 5, 6);
+        _tile_dpbusd(3, 5, 7);
+      }
+      b += 16 * 128;
+      if (done < pr) {
+        const size_t to = done + per < pr ? done + per : pr;
+        epi_rows(*e, po, cb, zp16, ldcb, done, to);
+        done = to;
+      }
+    }
+    if (atail) {
+      _tile_loadd(4, atail, 64);
+      _tile_loadd(6, b, 128);
+      _tile_loadd(7, b + 64, 128);
+      _tile_dpbusd(0, 4, 6);
+      _tile_dpbusd(1, 4, 7);
+      if constexpr (R2) {
+        _tile_loadd(5, atail + 16 * 64, 64);
+        _tile_dpbusd(2, 5, 6);
+        _tile_dpbusd(3, 5, 7);
+      }
+    }
+    if (done < pr) epi_rows(*e, po, cb, zp16, ldcb, done, pr);
+  }
+};
+
+// Rows [m0, m1) (blocks of 32 rows, the last one possibly shorter; all with the current tile
+// configuration, so all with or all without a second row tile: R2) x the tile's columns.
+// Loop order: column chunks of about L2/8 of packed B (256 KiB with a 2 MiB L2), then 32-row
+// blocks, then the chunk's panels. A block's 32 x K rows of A stay in L1/L2 while the chunk's
+// panels stream past them, and the chunk stays in L2 while the row blocks pass.
+template <bool R2>
 void amx_rows(size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed, const Epi16& e,
-              void* C, size_t ldc, size_t m0, size_t m1, size_t n_begin, size_t n_end) {
+              void* C, size_t ldc, size_t m0, size_t m1, size_t n_begin, size_t n_end, Pipe& p) {
   const uint8_t* base = static_cast<const uint8_t*>(packed);
   const int32_t* colsum = reinterpret_cast<const int32_t*>(base);
   const int8_t* panels = reinterpret_cast<const int8_t*>(base + colsum_bytes(N, kNr));
@@ -108,57 +258,38 @@ void amx_rows(size_t N, size_t K, const uint8_t* A, size_t lda, const void* pack
   const size_t kfull = K / 64, kt = K % 64;
   const __mmask64 tmask = kt ? (~0ull >> (64 - kt)) : 0;
   const size_t esz = e.requant ? 1 : 4;
-  alignas(64) int32_t cbuf[32 * 32];
-  alignas(64) uint8_t atail[32 * 64];
-  const __m512i zp16 = _mm512_set1_epi16(static_cast<short>(_mm512_cvtsi512_si32(e.out_zp)));
-  auto block = [&](size_t n, size_t m, const ColVec16& cv0, const ColVec16& cv1) {
-    const int8_t* b = panels + (n / kNr) * pstride;
-    const bool c2 = n + 16 < n_end;
-    const size_t r = m1 - m < 32 ? m1 - m : 32;
-    const uint8_t* a = A + m * lda;
-    const uint8_t* at = nullptr;
-    if (kt) {
-      for (size_t i = 0; i < r; ++i)
-        _mm512_store_si512(atail + 64 * i, _mm512_maskz_loadu_epi8(tmask, a + i * lda + 64 * kfull));
-      at = atail;
+  const float kbound = static_cast<float>(K) * 32640.0f;  // max |sum_k A * B| (u8 x s8)
+  size_t chunk_panels = (cpu::l2_cache_bytes() / 8) / (pstride ? pstride : 1);
+  if (chunk_panels < 1) chunk_panels = 1;
+  const size_t chunk = chunk_panels * kNr;
+  unsigned at_idx = 0;
+  for (size_t nc = n_begin; nc < n_end; nc += chunk) {
+    const size_t nc_end = nc + chunk < n_end ? nc + chunk : n_end;
+    for (size_t m = m0; m < m1; m += 32) {
+      const size_t r = m1 - m < 32 ? m1 - m : 32;
+      const uint8_t* a = A + m * lda;
+      const uint8_t* at = nullptr;
+      if (kt) {  // two buffers: the previous row block's last tiles may still be loading
+        uint8_t* t = p.atail[at_idx];
+        at_idx ^= 1;
+        for (size_t i = 0; i < r; ++i)
+          _mm512_store_si512(t + 64 * i, _mm512_maskz_loadu_epi8(tmask, a + i * lda + 64 * kfull));
+        at = t;
+      }
+      for (size_t n = nc; n < nc_end; n += kNr) {  // n_begin is a multiple of kNr
+        BlockOut o;
+        o.c = static_cast<uint8_t*>(C) + m * ldc * esz;
+        o.n = n;
+        o.r = r;
+        o.c2 = n + 16 < n_end;
+        const size_t cnt = n_end - n;
+        o.m32 = cnt >= 32 ? ~__mmask32(0) : (__mmask32(1) << cnt) - 1;
+        o.cv0 = col_vec16(e, colsum + n, n, n_end);
+        o.cv1 = o.c2 ? col_vec16(e, colsum + n + 16, n + 16, n_end) : o.cv0;
+        o.fast = e.requant && requant_fast_ok(o.cv0, kbound) && requant_fast_ok(o.cv1, kbound);
+        p.block<R2>(kfull, a, lda, panels + (n / kNr) * pstride, at, o);
+      }
     }
-    if (r > 16) {
-      if (c2) micro<true, true>(kfull, a, lda, b, at, cbuf);
-      else micro<true, false>(kfull, a, lda, b, at, cbuf);
-    } else {
-      if (c2) micro<false, true>(kfull, a, lda, b, at, cbuf);
-      else micro<false, false>(kfull, a, lda, b, at, cbuf);
-    }
-    uint8_t* c = static_cast<uint8_t*>(C) + m * ldc * esz;
-    if (e.requant) {
-      // A panel of <= 16 columns stores only tile 0, but requant_row32 reads a row's 32 lanes (the
-      // upper 16 are masked off at the store): give them zeros rather than stale stack bytes.
-      if (!c2)
-        for (size_t i = 0; i < r; ++i) _mm512_store_si512(cbuf + 32 * i + 16, _mm512_setzero_si512());
-      // One packed, masked 32-byte store per row (columns past n_end masked off; without C2 the
-      // upper 16 lanes are never stored): 2-4 % faster than two store_row16 (vpmovdb) per row on
-      // L2-resident B at M = 16 and 128 (docs/KERNELS_INT8.md, AMX section).
-      const size_t cnt = n_end - n;
-      const __mmask32 m32 = cnt >= 32 ? ~__mmask32(0) : (__mmask32(1) << cnt) - 1;
-      for (size_t i = 0; i < r; ++i)
-        requant_row32(e, cv0.sc, cv1.sc, zp16,
-                      _mm512_add_epi32(_mm512_load_si512(cbuf + 32 * i), cv0.off),
-                      _mm512_add_epi32(_mm512_load_si512(cbuf + 32 * i + 16), cv1.off),
-                      c + i * ldc, n, m32);
-      return;
-    }
-    for (size_t i = 0; i < r; ++i)
-      store_row16(e, cv0, _mm512_load_si512(cbuf + 32 * i), c + i * ldc * esz, n);
-    if (c2)
-      for (size_t i = 0; i < r; ++i)
-        store_row16(e, cv1, _mm512_load_si512(cbuf + 32 * i + 16), c + i * ldc * esz, n + 16);
-  };
-  // Panels outer, 32-row blocks inner: the K x 32 slice of B stays in L1/L2 while the rows of A
-  // stream past it (measured better than rows-outer when B exceeds L2; equal otherwise).
-  for (size_t n = n_begin; n < n_end; n += kNr) {  // n_begin is a multiple of kNr
-    const ColVec16 cv0 = col_vec16(e, colsum + n, n, n_end);
-    const ColVec16 cv1 = n + 16 < n_end ? col_vec16(e, colsum + n + 16, n + 16, n_end) : cv0;
-    for (size_t m = m0; m < m1; m += 32) block(n, m, cv0, cv1);
   }
 }
 
@@ -229,13 +360,22 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
     return gemv(N, K, A + m_begin * lda, packed, e, static_cast<uint8_t*>(C) + m_begin * ldc * esz,
                 n_begin, n_end);
   }
+  Pipe p;
+  p.e = &e;
+  p.zp16 = _mm512_set1_epi16(static_cast<short>(_mm512_cvtsi512_si32(e.out_zp)));
+  p.ldcb = ldc * (e.requant ? 1 : 4);
   if (full) {
     amx_load_config(16, 16);
-    amx_rows(N, K, A, lda, packed, e, C, ldc, m_begin, m_begin + full, n_begin, n_end);
+    amx_rows<true>(N, K, A, lda, packed, e, C, ldc, m_begin, m_begin + full, n_begin, n_end, p);
+    p.flush();
   }
   if (rem) {
     amx_load_config(rem < 16 ? int(rem) : 16, rem > 16 ? int(rem - 16) : 0);
-    amx_rows(N, K, A, lda, packed, e, C, ldc, m_begin + full, m_end, n_begin, n_end);
+    if (rem > 16)
+      amx_rows<true>(N, K, A, lda, packed, e, C, ldc, m_begin + full, m_end, n_begin, n_end, p);
+    else
+      amx_rows<false>(N, K, A, lda, packed, e, C, ldc, m_begin + full, m_end, n_begin, n_end, p);
+    p.flush();
   }
   _tile_release();
 }

@@ -24,6 +24,8 @@ struct Epi16 {
   __m512i a_zp, out_zp;
   __m512 lo, hi;
   __m512i qmin8;  // qmin in every byte (the packed requant epilogue's lower clamp)
+  __m512i qmax8;  // qmax in every byte
+  int clamp;      // (qmin > 0) | (qmax < 255) << 1: the byte clamps a saturating epilogue needs
 };
 
 __attribute__((always_inline)) inline Epi16 make_epi16(const GemmU8S8Epilogue& ep) {
@@ -37,6 +39,8 @@ __attribute__((always_inline)) inline Epi16 make_epi16(const GemmU8S8Epilogue& e
   e.lo = _mm512_set1_ps(static_cast<float>(ep.qmin - ep.out_zero_point));
   e.hi = _mm512_set1_ps(static_cast<float>(ep.qmax - ep.out_zero_point));
   e.qmin8 = _mm512_set1_epi8(static_cast<char>(ep.qmin));
+  e.qmax8 = _mm512_set1_epi8(static_cast<char>(ep.qmax));
+  e.clamp = (ep.qmin > 0 ? 1 : 0) | (ep.qmax < 255 ? 2 : 0);
   return e;
 }
 
