@@ -338,6 +338,29 @@ QRT_TEST(Int8Gemm, RequantScaleRange) {
   std::printf("    %d cases\n", cases);
 }
 
+// Deep K (769 .. 2304) with several panels, several column chunks of the AMX loop order (about
+// L2/8 of packed B per chunk, so a last chunk of one panel), row tails, K tails, column tiles
+// starting past 0, both epilogues.
+QRT_TEST(Int8Gemm, DeepKColumnChunks) {
+  auto ks = simd_variants("Int8Gemm.DeepKColumnChunks");
+  if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
+  int cases = 0;
+  for (const GemmU8S8Kernel* k : ks) {
+    uint64_t seed = 11000;
+    for (size_t K : {769, 1024, 1541, 2304})
+      for (size_t M : {16, 37, 75})
+        for (Kind kind : {Kind::kRequantU8, Kind::kDequantF32}) {
+          GemmCase c;
+          c.M = M, c.N = 6 * 32 + 11, c.K = K, c.seed = ++seed, c.kind = kind;
+          c.a_zp = 7, c.out_zp = 120, c.qmin = 3, c.qmax = 250;
+          if (M == 37) c.tiles = {{0, M, 0, 96}, {0, M, 96, c.N}};
+          ++cases;
+          check_case(*k, ref_kernel(), c);
+        }
+  }
+  std::printf("    %d cases\n", cases);
+}
+
 QRT_TEST(Int8Gemm, LongKAccumulatorStress) {
   auto ks = simd_variants("Int8Gemm.LongKAccumulatorStress");
   if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
