@@ -94,11 +94,12 @@ __attribute__((always_inline)) inline void requant_fast(const Epi16& e, const Bl
   }
 }
 
-// Rows [i0, i1) of block o's epilogue from its stored C tiles cb (int32, row stride cbs).
+// Rows [i0, i1) of block o's requant epilogue from its stored C tiles cb (int32, row stride cbs).
+// (Only the requant epilogue runs pipelined; f32 output takes seq_rows_dequant.)
 __attribute__((always_inline)) inline void epi_rows(const Epi16& e, const BlockOut& o,
                                                     const int32_t* cb, __m512i zp16, size_t ldcb,
                                                     size_t i0, size_t i1, size_t cbs = 32) {
-  if (e.requant) {
+  {
     if (o.fast) {
       switch (e.clamp) {
         case 0: return requant_fast<false, false>(e, o, cb, cbs, zp16, ldcb, i0, i1);
@@ -115,12 +116,6 @@ __attribute__((always_inline)) inline void epi_rows(const Epi16& e, const BlockO
                     _mm512_add_epi32(_mm512_load_si512(cb + cbs * i), o.cv0.off),
                     _mm512_add_epi32(_mm512_load_si512(cb + cbs * i + 16), o.cv1.off),
                     o.c + i * ldcb, o.n, o.m32);
-    return;
-  }
-  for (size_t i = i0; i < i1; ++i) {
-    float* row = reinterpret_cast<float*>(o.c + i * ldcb);
-    store_row16(e, o.cv0, _mm512_load_si512(cb + cbs * i), row, o.n);
-    if (o.c2) store_row16(e, o.cv1, _mm512_load_si512(cb + cbs * i + 16), row, o.n + 16);
   }
 }
 
@@ -220,6 +215,7 @@ struct Pipe {
       if (pr) epi_rows(*e, po, cb, zp16, ldcb, 0, pr);
       return;
     }
+    // The previous block's rows, spread evenly over the later k-steps.
     const unsigned later = static_cast<unsigned>(kfull - 1 + (atail ? 1 : 0));  // k-steps left
     const size_t per = later ? (static_cast<unsigned>(pr) + later - 1) / later : pr;
     size_t done = 0;
@@ -239,7 +235,7 @@ struct Pipe {
         _tile_dpbusd(3, 5, 7);
       }
       b += 16 * 128;
-      if (done < pr) {
+      if (per && done < pr) {
         const size_t to = done + per < pr ? done + per : pr;
         epi_rows(*e, po, cb, zp16, ldcb, done, to);
         done = to;
@@ -468,6 +464,99 @@ void amx_rows1(size_t N, size_t K, const uint8_t* A, size_t lda, const void* pac
   }
 }
 
+// The dequant (f32 output) epilogue keeps the kernel as it was before the pipelined blocks: each
+// 32 x 32 block's k-loop, tile stores and epilogue in sequence, panels outer and 32-row blocks
+// inner. With f32 output the pipelined blocks measured 10-15 % faster in isolation at M = 128
+// but 5-15 % slower at M <= 16, and made MiniLM (whose Dense layers all have f32 output) 7 %
+// slower end to end, the ops that follow each GEMM running slower (docs/KERNELS_INT8.md, AMX).
+template <bool R2, bool C2>
+__attribute__((always_inline)) inline void seq_micro(size_t kfull, const uint8_t* a, size_t lda,
+                                                     const int8_t* b, const uint8_t* atail,
+                                                     int32_t* cbuf) {
+  _tile_zero(0);
+  if constexpr (C2) _tile_zero(1);
+  if constexpr (R2) {
+    _tile_zero(2);
+    if constexpr (C2) _tile_zero(3);
+  }
+  const uint8_t* a1 = a + 16 * lda;
+  for (size_t kb = 0; kb < kfull; ++kb) {
+    _tile_loadd(4, a, lda);
+    _tile_loadd(6, b, 128);
+    _tile_dpbusd(0, 4, 6);
+    if constexpr (C2) {
+      _tile_loadd(7, b + 64, 128);
+      _tile_dpbusd(1, 4, 7);
+    }
+    if constexpr (R2) {
+      _tile_loadd(5, a1, lda);
+      _tile_dpbusd(2, 5, 6);
+      if constexpr (C2) _tile_dpbusd(3, 5, 7);
+    }
+    a += 64, a1 += 64, b += 16 * 128;
+  }
+  if (atail) {
+    _tile_loadd(4, atail, 64);
+    _tile_loadd(6, b, 128);
+    if constexpr (C2) _tile_loadd(7, b + 64, 128);
+    _tile_dpbusd(0, 4, 6);
+    if constexpr (C2) _tile_dpbusd(1, 4, 7);
+    if constexpr (R2) {
+      _tile_loadd(5, atail + 16 * 64, 64);
+      _tile_dpbusd(2, 5, 6);
+      if constexpr (C2) _tile_dpbusd(3, 5, 7);
+    }
+  }
+  _tile_stored(0, cbuf, 128);
+  if constexpr (C2) _tile_stored(1, cbuf + 16, 128);
+  if constexpr (R2) {
+    _tile_stored(2, cbuf + 16 * 32, 128);
+    if constexpr (C2) _tile_stored(3, cbuf + 16 * 32 + 16, 128);
+  }
+}
+
+void seq_rows_dequant(size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed,
+                      const Epi16& e, void* C, size_t ldc, size_t m0, size_t m1, size_t n_begin,
+                      size_t n_end) {
+  const uint8_t* base = static_cast<const uint8_t*>(packed);
+  const int32_t* colsum = reinterpret_cast<const int32_t*>(base);
+  const int8_t* panels = reinterpret_cast<const int8_t*>(base + colsum_bytes(N, kNr));
+  const size_t pstride = panel_bytes(K, kNr);
+  const size_t kfull = K / 64, kt = K % 64;
+  const __mmask64 tmask = kt ? (~0ull >> (64 - kt)) : 0;
+  alignas(64) int32_t cbuf[32 * 32];
+  alignas(64) uint8_t atail[32 * 64];
+  for (size_t n = n_begin; n < n_end; n += kNr) {
+    const ColVec16 cv0 = col_vec16(e, colsum + n, n, n_end);
+    const bool c2 = n + 16 < n_end;
+    const ColVec16 cv1 = c2 ? col_vec16(e, colsum + n + 16, n + 16, n_end) : cv0;
+    const int8_t* b = panels + (n / kNr) * pstride;
+    for (size_t m = m0; m < m1; m += 32) {
+      const size_t r = m1 - m < 32 ? m1 - m : 32;
+      const uint8_t* a = A + m * lda;
+      const uint8_t* at = nullptr;
+      if (kt) {
+        for (size_t i = 0; i < r; ++i)
+          _mm512_store_si512(atail + 64 * i, _mm512_maskz_loadu_epi8(tmask, a + i * lda + 64 * kfull));
+        at = atail;
+      }
+      if (r > 16) {
+        if (c2) seq_micro<true, true>(kfull, a, lda, b, at, cbuf);
+        else seq_micro<true, false>(kfull, a, lda, b, at, cbuf);
+      } else {
+        if (c2) seq_micro<false, true>(kfull, a, lda, b, at, cbuf);
+        else seq_micro<false, false>(kfull, a, lda, b, at, cbuf);
+      }
+      float* c = static_cast<float*>(C) + m * ldc;
+      for (size_t i = 0; i < r; ++i)
+        store_row16(e, cv0, _mm512_load_si512(cbuf + 32 * i), c + i * ldc, n);
+      if (c2)
+        for (size_t i = 0; i < r; ++i)
+          store_row16(e, cv1, _mm512_load_si512(cbuf + 32 * i + 16), c + i * ldc, n + 16);
+    }
+  }
+}
+
 // One row (GEMV, bound by reading B): AVX-512 VNNI on the same nr = 32 panels, NP panels per pass
 // (2 zmm per panel and k-group, B as memory operands: NP independent streams), no tile
 // configuration. Against the 1-row AMX tiles at M = 1 (thread CPU time, best of 8 alternated
@@ -534,6 +623,18 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
     const size_t esz = e.requant ? 1 : 4;
     return gemv(N, K, A + m_begin * lda, packed, e, static_cast<uint8_t*>(C) + m_begin * ldc * esz,
                 n_begin, n_end);
+  }
+  if (!e.requant) {  // f32 output: the sequential blocks (see seq_rows_dequant)
+    if (full) {
+      amx_load_config(16, 16);
+      seq_rows_dequant(N, K, A, lda, packed, e, C, ldc, m_begin, m_begin + full, n_begin, n_end);
+    }
+    if (rem) {
+      amx_load_config(rem < 16 ? int(rem) : 16, rem > 16 ? int(rem - 16) : 0);
+      seq_rows_dequant(N, K, A, lda, packed, e, C, ldc, m_begin + full, m_end, n_begin, n_end);
+    }
+    _tile_release();
+    return;
   }
   Pipe p;
   p.e = &e;
