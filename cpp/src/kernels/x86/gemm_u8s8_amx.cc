@@ -139,9 +139,15 @@ __attribute__((always_inline)) inline BlockOut block_out(const Epi16& e, const i
 
 // The tile pipeline of one run() call. Blocks follow each other without a separate drain: block
 // j's first k-step loads its A and B tiles, then stores block j-1's C tiles (still in tmm0-3) to
-// cbuf, zeroing each right before its first tdpbusd of block j; block j-1's epilogue then runs in
-// slices between block j's later k-steps (after the tdpbusd they follow in program order), so the
-// vector work overlaps the tile unit instead of stalling it (docs/KERNELS_INT8.md, AMX section).
+// cbuf, zeroing each right before its first tdpbusd of block j; block j-1's epilogue then runs
+// after block j's last k-step, in program order behind block j's tdpbusd, so it executes while
+// the tile unit works through them instead of holding back the next block's first product.
+// kSpreadEpilogue (slices of the epilogue between block j's k-steps) measured another 5-15 %
+// faster in isolation (qrt_bench, in-process A/B) but made whole models slower (ResNet-18 int8
+// +4 %, MiniLM +7 % when it also served f32 output): the GEMM itself ran no faster inside the
+// model and the ops around it (im2col, quantize, attention) ran 7-20 % slower
+// (docs/KERNELS_INT8.md, AMX section). The epilogue after the k-loop is neutral there.
+constexpr bool kSpreadEpilogue = false;
 struct Pipe {
   alignas(64) int32_t cbuf[2][32 * 32];
   alignas(64) uint8_t atail[2][32 * 64];
@@ -215,9 +221,11 @@ struct Pipe {
       if (pr) epi_rows(*e, po, cb, zp16, ldcb, 0, pr);
       return;
     }
-    // The previous block's rows, spread evenly over the later k-steps.
+    // kSpreadEpilogue: the previous block's rows spread evenly over the later k-steps; else all of
+    // them after this block's last k-step.
     const unsigned later = static_cast<unsigned>(kfull - 1 + (atail ? 1 : 0));  // k-steps left
-    const size_t per = later ? (static_cast<unsigned>(pr) + later - 1) / later : pr;
+    const size_t per =
+        !kSpreadEpilogue ? 0 : later ? (static_cast<unsigned>(pr) + later - 1) / later : pr;
     size_t done = 0;
     b += 16 * 128;
     for (size_t kb = 1; kb < kfull; ++kb) {
@@ -391,7 +399,8 @@ struct Pipe1 {
       return;
     }
     const unsigned later = static_cast<unsigned>(kfull - 1 + (atail ? 1 : 0));
-    const size_t per = later ? (static_cast<unsigned>(pu) + later - 1) / later : pu;
+    const size_t per =
+        !kSpreadEpilogue ? 0 : later ? (static_cast<unsigned>(pu) + later - 1) / later : pu;
     size_t done = 0;
     for (size_t kb = 1; kb < kfull; ++kb) {
       a += 64, b += 16 * 128, b1 += 16 * 128;
@@ -406,7 +415,7 @@ struct Pipe1 {
         _tile_loadd(5, b1 + 64, 128);
         _tile_dpbusd(3, 4, 5);
       }
-      if (done < pu) {
+      if (per && done < pu) {
         const size_t to = done + per < pu ? done + per : pu;
         epi_units(po, cb, done, to);
         done = to;
