@@ -20,9 +20,14 @@
 // next panel or the 2 KiB pad: they meet zero bytes of A and contribute exactly 0 (integers).
 // M tails: a row block of r < 32 rows gets its own tile configuration (A and C tiles with
 // min(r,16) and r-16 rows), so no row outside [m_begin, m_end) is read or written.
+// Blocks: u8 output (requant) runs the pipelined blocks of Pipe (column chunks of about L2/8 of
+// B, 32-row blocks, panels; the previous block's C tiles stored inside the next block's first
+// k-step, its epilogue after that block's k-loop); f32 output (dequant) runs seq_rows_dequant,
+// the sequential blocks this file had before (docs/KERNELS_INT8.md, AMX section, says why).
 // Exactness: tdpbusd multiplies u8 x s8 exactly and adds into int32 modulo 2^32 (the contract's
 // arithmetic; the order does not matter); the epilogue is gemm_u8s8_epilogue_avx512.h (the same
-// instructions as the AVX-512 VNNI kernel), so the outputs equal the reference bit for bit.
+// instructions as the AVX-512 VNNI kernel) or requant_fast below (the same results, proven
+// there), so the outputs equal the reference bit for bit.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
@@ -77,12 +82,12 @@ __attribute__((always_inline)) inline bool requant_fast_ok(const ColVec16& cv, f
 
 template <bool LO, bool HI>
 __attribute__((always_inline)) inline void requant_fast(const Epi16& e, const BlockOut& o,
-                                                        const int32_t* cb, size_t cbs, __m512i zp16,
+                                                        const int32_t* cb, __m512i zp16,
                                                         size_t ldcb, size_t i0, size_t i1) {
   const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   for (size_t i = i0; i < i1; ++i) {
-    const __m512i v0 = _mm512_add_epi32(_mm512_load_si512(cb + cbs * i), o.cv0.off);
-    const __m512i v1 = _mm512_add_epi32(_mm512_load_si512(cb + cbs * i + 16), o.cv1.off);
+    const __m512i v0 = _mm512_add_epi32(_mm512_load_si512(cb + 32 * i), o.cv0.off);
+    const __m512i v1 = _mm512_add_epi32(_mm512_load_si512(cb + 32 * i + 16), o.cv1.off);
     const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(v0), o.cv0.sc));
     const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(v1), o.cv1.sc));
     const __m512i w = _mm512_adds_epi16(_mm512_packs_epi32(q0, q1), zp16);
@@ -94,18 +99,18 @@ __attribute__((always_inline)) inline void requant_fast(const Epi16& e, const Bl
   }
 }
 
-// Rows [i0, i1) of block o's requant epilogue from its stored C tiles cb (int32, row stride cbs).
+// Rows [i0, i1) of block o's requant epilogue from its stored C tiles cb (int32, row stride 32).
 // (Only the requant epilogue runs pipelined; f32 output takes seq_rows_dequant.)
 __attribute__((always_inline)) inline void epi_rows(const Epi16& e, const BlockOut& o,
                                                     const int32_t* cb, __m512i zp16, size_t ldcb,
-                                                    size_t i0, size_t i1, size_t cbs = 32) {
+                                                    size_t i0, size_t i1) {
   {
     if (o.fast) {
       switch (e.clamp) {
-        case 0: return requant_fast<false, false>(e, o, cb, cbs, zp16, ldcb, i0, i1);
-        case 1: return requant_fast<true, false>(e, o, cb, cbs, zp16, ldcb, i0, i1);
-        case 2: return requant_fast<false, true>(e, o, cb, cbs, zp16, ldcb, i0, i1);
-        default: return requant_fast<true, true>(e, o, cb, cbs, zp16, ldcb, i0, i1);
+        case 0: return requant_fast<false, false>(e, o, cb, zp16, ldcb, i0, i1);
+        case 1: return requant_fast<true, false>(e, o, cb, zp16, ldcb, i0, i1);
+        case 2: return requant_fast<false, true>(e, o, cb, zp16, ldcb, i0, i1);
+        default: return requant_fast<true, true>(e, o, cb, zp16, ldcb, i0, i1);
       }
     }
     // One packed, masked 32-byte store per row (columns past n_end masked off). A panel of <= 16
@@ -113,8 +118,8 @@ __attribute__((always_inline)) inline void epi_rows(const Epi16& e, const BlockO
     // are defined; the store masks them off.
     for (size_t i = i0; i < i1; ++i)
       requant_row32(e, o.cv0.sc, o.cv1.sc, zp16,
-                    _mm512_add_epi32(_mm512_load_si512(cb + cbs * i), o.cv0.off),
-                    _mm512_add_epi32(_mm512_load_si512(cb + cbs * i + 16), o.cv1.off),
+                    _mm512_add_epi32(_mm512_load_si512(cb + 32 * i), o.cv0.off),
+                    _mm512_add_epi32(_mm512_load_si512(cb + 32 * i + 16), o.cv1.off),
                     o.c + i * ldcb, o.n, o.m32);
   }
 }
@@ -306,173 +311,6 @@ void amx_rows(size_t N, size_t K, const uint8_t* A, size_t lda, const void* pack
   }
 }
 
-// 9 to 16 rows (one row tile): 1 x 4 tiles instead of 1 x 2. A block is 2 panels (64 columns):
-// tmm0-3 = C (r rows x 16 columns each), tmm4 = A, tmm5-7 = B; per 64-k step one A load and four B
-// loads for four tdpbusd (the fourth B tile reuses tmm5 once the first product has read it), 5 tile
-// loads per 4 tdpbusd instead of 6, and half as many blocks (C stores, first-step restarts) per
-// call. A last odd panel runs as a 1 x 2 block in the same configuration. Same pipelining as Pipe.
-void amx_load_config_1x4(int r) {
-  AmxTileConfig c;
-  std::memset(&c, 0, sizeof c);
-  c.palette = 1;
-  for (int t = 0; t < 8; ++t) {
-    c.rows[t] = static_cast<uint8_t>(t <= 4 ? r : 16);
-    c.colsb[t] = 64;
-  }
-  _tile_loadconfig(&c);
-}
-
-struct Pipe1 {
-  alignas(64) int32_t cbuf[2][16 * 64];  // row stride 64 int32: C0 C1 | C2 C3
-  alignas(64) uint8_t atail[16 * 64];
-  const Epi16* e;
-  __m512i zp16;
-  size_t ldcb;
-  bool live = false;
-  unsigned nt = 0;    // panels of `cur` (1 or 2)
-  unsigned next = 0;
-  BlockOut cur[2];
-
-  // Units [u0, u1) of a pending block's epilogue: unit u is row u % r of panel u / r.
-  __attribute__((always_inline)) void epi_units(const BlockOut* po, const int32_t* cb, size_t u0,
-                                                size_t u1) {
-    const size_t r = po[0].r;
-    if (u0 < r) epi_rows(*e, po[0], cb, zp16, ldcb, u0, u1 < r ? u1 : r, 64);
-    if (u1 > r) epi_rows(*e, po[1], cb + 32, zp16, ldcb, u0 > r ? u0 - r : 0, u1 - r, 64);
-  }
-  void flush() {
-    if (!live) return;
-    int32_t* cb = cbuf[next];
-    _tile_stored(0, cb, 256);
-    _tile_stored(1, cb + 16, 256);
-    if (nt == 2) {
-      _tile_stored(2, cb + 32, 256);
-      _tile_stored(3, cb + 48, 256);
-    }
-    epi_units(cur, cb, 0, cur[0].r * nt);
-    live = false;
-  }
-
-  // NT panels: b (first k-group of the first panel), b + pstride (the second one when NT == 2).
-  template <int NT>
-  __attribute__((always_inline)) void block(size_t kfull, const uint8_t* a, size_t lda,
-                                            const int8_t* b, size_t pstride,
-                                            const uint8_t* atail, const BlockOut* o) {
-    const bool prev = live;
-    const unsigned pnt = nt;
-    BlockOut po[2];
-    po[0] = cur[0];
-    if (pnt == 2) po[1] = cur[1];
-    int32_t* cb = cbuf[next];
-    const int8_t* b1 = b + pstride;
-    size_t as = lda;
-    if (kfull == 0) a = atail, as = 64;
-    _tile_loadd(4, a, as);
-    _tile_loadd(5, b, 128);
-    _tile_loadd(6, b + 64, 128);
-    if constexpr (NT == 2) _tile_loadd(7, b1, 128);
-    if (prev) _tile_stored(0, cb, 256);
-    _tile_zero(0);
-    _tile_dpbusd(0, 4, 5);
-    if (prev) _tile_stored(1, cb + 16, 256);
-    _tile_zero(1);
-    _tile_dpbusd(1, 4, 6);
-    if (prev && pnt == 2) _tile_stored(2, cb + 32, 256);
-    if constexpr (NT == 2) {
-      _tile_zero(2);
-      _tile_dpbusd(2, 4, 7);
-      _tile_loadd(5, b1 + 64, 128);
-    }
-    if (prev && pnt == 2) _tile_stored(3, cb + 48, 256);
-    if constexpr (NT == 2) {
-      _tile_zero(3);
-      _tile_dpbusd(3, 4, 5);
-    }
-    if (prev) next ^= 1;
-    cur[0] = o[0];
-    if constexpr (NT == 2) cur[1] = o[1];
-    nt = NT;
-    live = true;
-    const size_t pu = prev ? po[0].r * pnt : 0;  // epilogue units of the previous block
-    if (kfull == 0) {
-      if (pu) epi_units(po, cb, 0, pu);
-      return;
-    }
-    const unsigned later = static_cast<unsigned>(kfull - 1 + (atail ? 1 : 0));
-    const size_t per =
-        !kSpreadEpilogue ? 0 : later ? (static_cast<unsigned>(pu) + later - 1) / later : pu;
-    size_t done = 0;
-    for (size_t kb = 1; kb < kfull; ++kb) {
-      a += 64, b += 16 * 128, b1 += 16 * 128;
-      _tile_loadd(4, a, lda);
-      _tile_loadd(5, b, 128);
-      _tile_dpbusd(0, 4, 5);
-      _tile_loadd(6, b + 64, 128);
-      _tile_dpbusd(1, 4, 6);
-      if constexpr (NT == 2) {
-        _tile_loadd(7, b1, 128);
-        _tile_dpbusd(2, 4, 7);
-        _tile_loadd(5, b1 + 64, 128);
-        _tile_dpbusd(3, 4, 5);
-      }
-      if (per && done < pu) {
-        const size_t to = done + per < pu ? done + per : pu;
-        epi_units(po, cb, done, to);
-        done = to;
-      }
-    }
-    if (atail) {
-      b += 16 * 128, b1 += 16 * 128;
-      _tile_loadd(4, atail, 64);
-      _tile_loadd(5, b, 128);
-      _tile_dpbusd(0, 4, 5);
-      _tile_loadd(6, b + 64, 128);
-      _tile_dpbusd(1, 4, 6);
-      if constexpr (NT == 2) {
-        _tile_loadd(7, b1, 128);
-        _tile_dpbusd(2, 4, 7);
-        _tile_loadd(5, b1 + 64, 128);
-        _tile_dpbusd(3, 4, 5);
-      }
-    }
-    if (done < pu) epi_units(po, cb, done, pu);
-  }
-};
-
-// Rows [m0, m1), m1 - m0 <= 16, with amx_load_config_1x4: column chunks as amx_rows, then pairs
-// of panels.
-void amx_rows1(size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed,
-               const Epi16& e, void* C, size_t ldc, size_t m0, size_t m1, size_t n_begin,
-               size_t n_end, Pipe1& p) {
-  const uint8_t* base = static_cast<const uint8_t*>(packed);
-  const int32_t* colsum = reinterpret_cast<const int32_t*>(base);
-  const int8_t* panels = reinterpret_cast<const int8_t*>(base + colsum_bytes(N, kNr));
-  const size_t pstride = panel_bytes(K, kNr);
-  const size_t kfull = K / 64, kt = K % 64;
-  const size_t esz = e.requant ? 1 : 4;
-  const float kbound = static_cast<float>(K) * 32640.0f;
-  const size_t r = m1 - m0;
-  const uint8_t* a = A + m0 * lda;
-  const uint8_t* at = nullptr;
-  if (kt) {
-    const __mmask64 tmask = ~0ull >> (64 - kt);
-    for (size_t i = 0; i < r; ++i)
-      _mm512_store_si512(p.atail + 64 * i, _mm512_maskz_loadu_epi8(tmask, a + i * lda + 64 * kfull));
-    at = p.atail;
-  }
-  for (size_t n = n_begin; n < n_end; n += 2 * kNr) {
-    BlockOut o[2];
-    o[0] = block_out(e, colsum, kbound, C, ldc * esz, m0, r, n, n_end);
-    const int8_t* b = panels + (n / kNr) * pstride;
-    if (n + kNr < n_end) {
-      o[1] = block_out(e, colsum, kbound, C, ldc * esz, m0, r, n + kNr, n_end);
-      p.block<2>(kfull, a, lda, b, pstride, at, o);
-    } else {
-      p.block<1>(kfull, a, lda, b, pstride, at, o);
-    }
-  }
-}
-
 // The dequant (f32 output) epilogue keeps the kernel as it was before the pipelined blocks: each
 // 32 x 32 block's k-loop, tile stores and epilogue in sequence, panels outer and 32-row blocks
 // inner. With f32 output the pipelined blocks measured 10-15 % faster in isolation at M = 128
@@ -659,18 +497,10 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
       amx_load_config(16, int(rem - 16));
       amx_rows<true>(N, K, A, lda, packed, e, C, ldc, m_begin + full, m_end, n_begin, n_end, p);
       p.flush();
-    } else if (rem <= 8) {  // 1 x 2 tiles: the 1 x 4 blocks measured up to 8 % slower here
+    } else {
       amx_load_config(int(rem), 0);
       amx_rows<false>(N, K, A, lda, packed, e, C, ldc, m_begin + full, m_end, n_begin, n_end, p);
       p.flush();
-    } else {
-      amx_load_config_1x4(int(rem));
-      Pipe1 p1;
-      p1.e = &e;
-      p1.zp16 = p.zp16;
-      p1.ldcb = p.ldcb;
-      amx_rows1(N, K, A, lda, packed, e, C, ldc, m_begin + full, m_end, n_begin, n_end, p1);
-      p1.flush();
     }
   }
   _tile_release();
