@@ -50,7 +50,6 @@ using namespace gemm_u8s8_internal;
 constexpr size_t kNr = 32;
 constexpr size_t kPad = 16 * kNr * 4;  // one k-block of a panel: the tail B tile may read this far
 
-
 // One 32 x 32 (or r x 32) block of C: where its epilogue writes and the column parameters.
 struct BlockOut {
   uint8_t* c;      // row 0 of the block in C (bytes)
@@ -104,24 +103,22 @@ __attribute__((always_inline)) inline void requant_fast(const Epi16& e, const Bl
 __attribute__((always_inline)) inline void epi_rows(const Epi16& e, const BlockOut& o,
                                                     const int32_t* cb, __m512i zp16, size_t ldcb,
                                                     size_t i0, size_t i1) {
-  {
-    if (o.fast) {
-      switch (e.clamp) {
-        case 0: return requant_fast<false, false>(e, o, cb, zp16, ldcb, i0, i1);
-        case 1: return requant_fast<true, false>(e, o, cb, zp16, ldcb, i0, i1);
-        case 2: return requant_fast<false, true>(e, o, cb, zp16, ldcb, i0, i1);
-        default: return requant_fast<true, true>(e, o, cb, zp16, ldcb, i0, i1);
-      }
+  if (o.fast) {
+    switch (e.clamp) {
+      case 0: return requant_fast<false, false>(e, o, cb, zp16, ldcb, i0, i1);
+      case 1: return requant_fast<true, false>(e, o, cb, zp16, ldcb, i0, i1);
+      case 2: return requant_fast<false, true>(e, o, cb, zp16, ldcb, i0, i1);
+      default: return requant_fast<true, true>(e, o, cb, zp16, ldcb, i0, i1);
     }
-    // One packed, masked 32-byte store per row (columns past n_end masked off). A panel of <= 16
-    // columns still computed its upper tile (B's padded columns are zero), so the upper 16 lanes
-    // are defined; the store masks them off.
-    for (size_t i = i0; i < i1; ++i)
-      requant_row32(e, o.cv0.sc, o.cv1.sc, zp16,
-                    _mm512_add_epi32(_mm512_load_si512(cb + 32 * i), o.cv0.off),
-                    _mm512_add_epi32(_mm512_load_si512(cb + 32 * i + 16), o.cv1.off),
-                    o.c + i * ldcb, o.n, o.m32);
   }
+  // One packed, masked 32-byte store per row (columns past n_end masked off). A panel of <= 16
+  // columns still computed its upper tile (B's padded columns are zero), so the upper 16 lanes are
+  // defined; the store masks them off.
+  for (size_t i = i0; i < i1; ++i)
+    requant_row32(e, o.cv0.sc, o.cv1.sc, zp16,
+                  _mm512_add_epi32(_mm512_load_si512(cb + 32 * i), o.cv0.off),
+                  _mm512_add_epi32(_mm512_load_si512(cb + 32 * i + 16), o.cv1.off),
+                  o.c + i * ldcb, o.n, o.m32);
 }
 
 // Where block (rows m.., r of them; columns n..n+31) writes, and its column parameters.
