@@ -144,12 +144,11 @@ __attribute__((always_inline)) inline BlockOut block_out(const Epi16& e, const i
 // cbuf, zeroing each right before its first tdpbusd of block j; block j-1's epilogue then runs
 // after block j's last k-step, in program order behind block j's tdpbusd, so it executes while
 // the tile unit works through them instead of holding back the next block's first product.
-// kSpreadEpilogue (slices of the epilogue between block j's k-steps) measured another 5-15 %
-// faster in isolation (qrt_bench, in-process A/B) but made whole models slower (ResNet-18 int8
-// +4 %, MiniLM +7 % when it also served f32 output): the GEMM itself ran no faster inside the
-// model and the ops around it (im2col, quantize, attention) ran 7-20 % slower
-// (docs/KERNELS_INT8.md, AMX section). The epilogue after the k-loop is neutral there.
-constexpr bool kSpreadEpilogue = false;
+// Slicing that epilogue between block j's k-steps measured another 5-15 % faster in isolation
+// (qrt_bench, in-process A/B) but made whole models slower (ResNet-18 int8 +4 %, MiniLM +7 % when
+// it also served f32 output): the GEMM itself ran no faster inside the model and the ops around
+// it (im2col, quantize, attention) ran 7-20 % slower (docs/KERNELS_INT8.md, AMX section). The
+// epilogue after the k-loop is neutral there, so that is what runs.
 struct Pipe {
   alignas(64) int32_t cbuf[2][32 * 32];
   alignas(64) uint8_t atail[2][32 * 64];
@@ -223,12 +222,6 @@ struct Pipe {
       if (pr) epi_rows(*e, po, cb, zp16, ldcb, 0, pr);
       return;
     }
-    // kSpreadEpilogue: the previous block's rows spread evenly over the later k-steps; else all of
-    // them after this block's last k-step.
-    const unsigned later = static_cast<unsigned>(kfull - 1 + (atail ? 1 : 0));  // k-steps left
-    const size_t per =
-        !kSpreadEpilogue ? 0 : later ? (static_cast<unsigned>(pr) + later - 1) / later : pr;
-    size_t done = 0;
     b += 16 * 128;
     for (size_t kb = 1; kb < kfull; ++kb) {
       a += 64, a1 += 64;
@@ -245,11 +238,6 @@ struct Pipe {
         _tile_dpbusd(3, 5, 7);
       }
       b += 16 * 128;
-      if (per && done < pr) {
-        const size_t to = done + per < pr ? done + per : pr;
-        epi_rows(*e, po, cb, zp16, ldcb, done, to);
-        done = to;
-      }
     }
     if (atail) {
       _tile_loadd(4, atail, 64);
@@ -263,7 +251,8 @@ struct Pipe {
         _tile_dpbusd(3, 5, 7);
       }
     }
-    if (done < pr) epi_rows(*e, po, cb, zp16, ldcb, done, pr);
+    // The previous block's epilogue, behind this block's products in program order.
+    if (pr) epi_rows(*e, po, cb, zp16, ldcb, 0, pr);
   }
 };
 
