@@ -23,6 +23,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <type_traits>
@@ -293,6 +294,72 @@ inline void ukernel_8x32_asm(size_t kc, const float* a, const typename W::T* b, 
     store_tile_row<W, 2>(r, c + m * ldc, e, mk);
   }
 }
+// The same 8 x 32 tile for fp32 weights, with the next panel's prefetch spread over the k loop:
+// unrolled by 8 k steps (broadcast and weight offsets are assembler expressions), one
+// `prefetcht1 (pf)` per 8 k steps (pf advances 64 B; it may point anywhere, prefetches never
+// fault), kc % 8 steps after without prefetch. At M = 128 a panel block has 16 micro-tiles of
+// 256 k steps and 2 x 256 lines of fp32 weights, so the k loops cover the whole next block at one
+// line per 64 cycles. Issuing each micro-tile's share of that prefetch as one burst before it
+// (kept below for the lines the k loops do not cover, and for the 16-bit kernels) measured the
+// same as no software prefetch at all once the weights do not fit in L2 (768 x 768 fp32, 2.4 MB):
+// the first micro-tile of every panel then streams its weights from L3. Spread: +4-7 % at
+// M = 128 on the four benchmark shapes. Same products in the same order as ukernel_8x32_asm.
+#define QRT_BR(u, i, bc, a0, a1)                                \
+  "vbroadcastss 4*(" #u "*8+" #i ")(%[a]), %%zmm" #bc "\n\t"     \
+  "vfmadd231ps %%zmm30, %%zmm" #bc ", %%zmm" #a0 "\n\t"          \
+  "vfmadd231ps %%zmm31, %%zmm" #bc ", %%zmm" #a1 "\n\t"
+#define QRT_STEP(u)                                                                            \
+  "vmovups " #u "*128(%[b]), %%zmm30\n\tvmovups " #u "*128+64(%[b]), %%zmm31\n\t"              \
+  QRT_BR(u, 0, 28, 0, 1) QRT_BR(u, 1, 29, 2, 3) QRT_BR(u, 2, 28, 4, 5) QRT_BR(u, 3, 29, 6, 7) \
+  QRT_BR(u, 4, 28, 8, 9) QRT_BR(u, 5, 29, 10, 11) QRT_BR(u, 6, 28, 12, 13)                    \
+  QRT_BR(u, 7, 29, 14, 15)
+
+constexpr size_t kPfUnroll = 8;
+
+inline void ukernel_8x32_pf_asm(size_t kc, const float* a, const float* b, float* c, size_t ldc,
+                                const Epi& e, const __mmask16* mk, const char* pf) {
+  alignas(64) float acc[16 * 16];
+  size_t ku = kc / kPfUnroll, kr = kc % kPfUnroll;
+  __asm__ volatile(QRT_Z(0) QRT_Z(1) QRT_Z(2) QRT_Z(3) QRT_Z(4) QRT_Z(5) QRT_Z(6) QRT_Z(7)
+                   QRT_Z(8) QRT_Z(9) QRT_Z(10) QRT_Z(11) QRT_Z(12) QRT_Z(13) QRT_Z(14)
+                   QRT_Z(15)
+                   "test %[ku], %[ku]\n\t"
+                   "jz 3f\n\t"
+                   ".p2align 5\n"
+                   "1:\n\t"
+                   QRT_STEP(0) QRT_STEP(1) QRT_STEP(2) QRT_STEP(3)
+                   QRT_STEP(4) QRT_STEP(5) QRT_STEP(6) QRT_STEP(7)
+                   "prefetcht1 (%[pf])\n\t"
+                   "add $64, %[pf]\n\t"
+                   "add $8*32, %[a]\n\t"
+                   "add $8*128, %[b]\n\t"
+                   "dec %[ku]\n\t"
+                   "jnz 1b\n"
+                   "3:\n\t"
+                   "test %[kr], %[kr]\n\t"
+                   "jz 2f\n"
+                   "4:\n\t"
+                   QRT_STEP(0)
+                   "add $32, %[a]\n\t"
+                   "add $128, %[b]\n\t"
+                   "dec %[kr]\n\t"
+                   "jnz 4b\n"
+                   "2:\n\t"
+                   QRT_S(0) QRT_S(1) QRT_S(2) QRT_S(3) QRT_S(4) QRT_S(5) QRT_S(6) QRT_S(7)
+                   QRT_S(8) QRT_S(9) QRT_S(10) QRT_S(11) QRT_S(12) QRT_S(13) QRT_S(14)
+                   QRT_S(15)
+                   : [a] "+r"(a), [b] "+r"(b), [ku] "+r"(ku), [kr] "+r"(kr), [pf] "+r"(pf)
+                   : [acc] "r"(acc)
+                   : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
+                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+                     "xmm15", "xmm28", "xmm29", "xmm30", "xmm31");
+  for (int m = 0; m < 8; ++m) {
+    __m512 r[2] = {_mm512_load_ps(acc + 32 * m), _mm512_load_ps(acc + 32 * m + 16)};
+    store_tile_row<WF32, 2>(r, c + m * ldc, e, mk);
+  }
+}
+#undef QRT_STEP
+#undef QRT_BR
 #undef QRT_LOOP
 #undef QRT_S
 #undef QRT_Z
@@ -332,8 +399,22 @@ inline void panel_tiles(size_t rows, size_t kc, const float* apack, const typena
   // micro-tile, so that the first micro-tile of every panel does not wait for L3 (the weights
   // are streamed once per call; a micro-tile consumes 128 B of them per 8 cycles).
   const size_t tiles = (rows + MR - 1) / MR;
-  const size_t pf_share = (pf_bytes / 64 + tiles - 1) / tiles * 64;
-  size_t pf_off = 0;
+  // fp32: the full micro-tiles' k loops prefetch kc / kPfUnroll lines each, from the start of the
+  // next block (in_loop lines in all); the bursts before each micro-tile cover the rest (blocks of
+  // few rows). A k loop with nothing left to prefetch gets its own block (L1-resident, harmless).
+  constexpr bool kPfLoop = std::is_same_v<W, WF32> && MR == 8 && NV == 2;
+  const size_t pf_lines = pf ? pf_bytes / 64 : 0;
+  const size_t per_tile = kc / kPfUnroll;
+  const size_t in_loop = kPfLoop ? std::min(pf_lines, rows / MR * per_tile) : 0;
+  size_t loop_off = 0;
+  auto loop_pf = [&]() -> const char* {
+    if (loop_off >= in_loop) return reinterpret_cast<const char*>(bp);
+    const char* p = pf + 64 * loop_off;
+    loop_off += per_tile;
+    return p;
+  };
+  const size_t pf_share = (pf_lines - in_loop + tiles - 1) / tiles * 64;
+  size_t pf_off = 64 * in_loop;
   auto prefetch_share = [&] {
     if (!pf) return;
     size_t end = pf_off + pf_share < pf_bytes ? pf_off + pf_share : pf_bytes;
@@ -356,7 +437,9 @@ inline void panel_tiles(size_t rows, size_t kc, const float* apack, const typena
   }
   for (; m + MR <= rows; m += MR, a += MR * kc) {
     prefetch_share();
-    if constexpr (MR == 8 && NV == 2) {
+    if constexpr (kPfLoop) {
+      ukernel_8x32_pf_asm(kc, a, bp, c + m * ldc, ldc, e, mk, loop_pf());
+    } else if constexpr (MR == 8 && NV == 2) {
       ukernel_8x32_asm<W>(kc, a, bp, c + m * ldc, ldc, e, mk);
     } else {
       ukernel_pa<W, MR, NV>(kc, a, bp, NR, c + m * ldc, ldc, e, mk);
