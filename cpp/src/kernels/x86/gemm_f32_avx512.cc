@@ -6,12 +6,14 @@
 // k step of a panel is 2 zmm of fp32 (128 B) or 1 ymm pair of fp16/bf16 (64 B).
 // Micro-kernel: MR x 32 accumulators (8 x 2 zmm); per k: 2 weight vectors, MR broadcasts of A,
 // 2*MR FMAs. Blocking (BLIS order): rows in MC = 128 blocks, k in KC = 256 blocks; each
-// (MC x KC) block of A is first copied into per-thread scratch as MR-row micro-panels, k-major
+// (MC x KC) block of A is copied into per-thread scratch as MR-row micro-panels (fp32 weights: by
+// the first panel's micro-tiles as they run, ukernel_8x32_pack_asm), k-major
 // ([k][MR], so the broadcasts read one sequential stream: unpacked rows whose stride is a multiple
 // of 4 KB alias in L1), then every weight panel's KC block (32 KB fp32) stays in L1 while the
 // micro-panels stream from L2. Columns go in passes of NC = 768 so that the C slice read back
 // between K blocks stays in L2; before each micro-tile a share of the next panel's KC block is
-// prefetched into L2. The full 8 x 32 tile's k loop is inline asm (ukernel_8x32_asm). Bias and
+// prefetched into L2 (fp32 weights: from inside the k loops, ukernel_8x32_pf_asm). The full
+// 8 x 32 tile's k loop is inline asm (ukernel_8x32_asm and its two fp32 variants). Bias and
 // clamp follow the last K block. M = 1 (GEMV) uses 4 independent accumulator sets over k to hide the FMA latency; it is
 // memory-bound, so fp16/bf16 weights stream half the bytes of fp32. With 16 rows or more per A
 // block, 16-bit weights are converted once per panel kc block, by its first micro-tile, into
@@ -358,6 +360,80 @@ inline void ukernel_8x32_pf_asm(size_t kc, const float* a, const float* b, float
     store_tile_row<WF32, 2>(r, c + m * ldc, e, mk);
   }
 }
+// The first panel of each A block (fp32 weights): the same tile, reading A straight from its rows
+// (stride lda) and storing every broadcast value into the micro-panel (`vmovss`, [k][8]) that the
+// other panels then read: the A block is packed by the store ports while the FMAs run, instead of
+// in a separate pass before them. At M = 128 that pass cost ~4 % (skipping it, on stale data, was
+// worth 3.4-4.8 %); an 8 x 8 register-transpose pack, 2.5x faster than the scalar loop on its own,
+// gained nothing measurable in place, and prefetching the next block's A rows into L2 in bursts
+// lost ~1 %. This gained 1-2 % (thread CPU time, paired rounds, 768x768 / 1024x1024 / 3072x768).
+// Same values in the micro-panel, same products in the same order: bit-identical results.
+#define QRT_FR(u, i, addr, bc, a0, a1)                          \
+  "vbroadcastss 4*" #u addr ", %%zmm" #bc "\n\t"                 \
+  "vmovss %%xmm" #bc ", 4*(" #u "*8+" #i ")(%[o])\n\t"           \
+  "vfmadd231ps %%zmm30, %%zmm" #bc ", %%zmm" #a0 "\n\t"          \
+  "vfmadd231ps %%zmm31, %%zmm" #bc ", %%zmm" #a1 "\n\t"
+#define QRT_FSTEP(u)                                                                           \
+  "vmovups " #u "*128(%[b]), %%zmm30\n\tvmovups " #u "*128+64(%[b]), %%zmm31\n\t"              \
+  QRT_FR(u, 0, "(%[r0])", 28, 0, 1) QRT_FR(u, 1, "(%[r0],%[l],1)", 29, 2, 3)                   \
+  QRT_FR(u, 2, "(%[r0],%[l],2)", 28, 4, 5) QRT_FR(u, 3, "(%[r0],%[l3],1)", 29, 6, 7)           \
+  QRT_FR(u, 4, "(%[r4])", 28, 8, 9) QRT_FR(u, 5, "(%[r4],%[l],1)", 29, 10, 11)                 \
+  QRT_FR(u, 6, "(%[r4],%[l],2)", 28, 12, 13) QRT_FR(u, 7, "(%[r4],%[l3],1)", 29, 14, 15)
+
+inline void ukernel_8x32_pack_asm(size_t kc, const float* arow, size_t lda, float* apanel,
+                                  const float* b, float* c, size_t ldc, const Epi& e,
+                                  const __mmask16* mk, const char* pf) {
+  alignas(64) float acc[16 * 16];
+  size_t ku = kc / kPfUnroll, kr = kc % kPfUnroll;
+  const size_t l = lda * sizeof(float), l3 = 3 * l;
+  const float* r0 = arow;
+  const float* r4 = arow + 4 * lda;
+  float* o = apanel;
+  __asm__ volatile(QRT_Z(0) QRT_Z(1) QRT_Z(2) QRT_Z(3) QRT_Z(4) QRT_Z(5) QRT_Z(6) QRT_Z(7)
+                   QRT_Z(8) QRT_Z(9) QRT_Z(10) QRT_Z(11) QRT_Z(12) QRT_Z(13) QRT_Z(14)
+                   QRT_Z(15)
+                   "test %[ku], %[ku]\n\t"
+                   "jz 3f\n\t"
+                   ".p2align 5\n"
+                   "1:\n\t"
+                   QRT_FSTEP(0) QRT_FSTEP(1) QRT_FSTEP(2) QRT_FSTEP(3)
+                   QRT_FSTEP(4) QRT_FSTEP(5) QRT_FSTEP(6) QRT_FSTEP(7)
+                   "prefetcht1 (%[pf])\n\t"
+                   "add $64, %[pf]\n\t"
+                   "add $8*4, %[r0]\n\t"
+                   "add $8*4, %[r4]\n\t"
+                   "add $8*32, %[o]\n\t"
+                   "add $8*128, %[b]\n\t"
+                   "dec %[ku]\n\t"
+                   "jnz 1b\n"
+                   "3:\n\t"
+                   "test %[kr], %[kr]\n\t"
+                   "jz 2f\n"
+                   "4:\n\t"
+                   QRT_FSTEP(0)
+                   "add $4, %[r0]\n\t"
+                   "add $4, %[r4]\n\t"
+                   "add $32, %[o]\n\t"
+                   "add $128, %[b]\n\t"
+                   "dec %[kr]\n\t"
+                   "jnz 4b\n"
+                   "2:\n\t"
+                   QRT_S(0) QRT_S(1) QRT_S(2) QRT_S(3) QRT_S(4) QRT_S(5) QRT_S(6) QRT_S(7)
+                   QRT_S(8) QRT_S(9) QRT_S(10) QRT_S(11) QRT_S(12) QRT_S(13) QRT_S(14)
+                   QRT_S(15)
+                   : [r0] "+r"(r0), [r4] "+r"(r4), [o] "+r"(o), [b] "+r"(b), [ku] "+r"(ku),
+                     [kr] "+r"(kr), [pf] "+r"(pf)
+                   : [acc] "r"(acc), [l] "r"(l), [l3] "r"(l3)
+                   : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
+                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+                     "xmm15", "xmm28", "xmm29", "xmm30", "xmm31");
+  for (int m = 0; m < 8; ++m) {
+    __m512 r[2] = {_mm512_load_ps(acc + 32 * m), _mm512_load_ps(acc + 32 * m + 16)};
+    store_tile_row<WF32, 2>(r, c + m * ldc, e, mk);
+  }
+}
+#undef QRT_FSTEP
+#undef QRT_FR
 #undef QRT_STEP
 #undef QRT_BR
 #undef QRT_LOOP
@@ -390,11 +466,12 @@ struct RowTailPa<W, 0, NV> {
 // wide != null: the first (full 8-row) micro-tile also stores the panel block converted to fp32
 // there, and the other micro-tiles run the fp32 micro-kernel on it.
 template <class W, int MR, int NV>
-inline void panel_tiles(size_t rows, size_t kc, const float* apack, const typename W::T* bp,
+inline void panel_tiles(size_t rows, size_t kc, float* apack, const typename W::T* bp,
                         float* c, size_t ldc, const Epi& e, const __mmask16* mk, const char* pf,
-                        size_t pf_bytes, float* wide) {
+                        size_t pf_bytes, float* wide, const float* asrc = nullptr,
+                        size_t lda = 0) {
   constexpr size_t NR = 16 * NV;
-  const float* a = apack;
+  float* a = apack;
   // The next panel's kc block (same k rows) is prefetched into L2 in equal shares before each
   // micro-tile, so that the first micro-tile of every panel does not wait for L3 (the weights
   // are streamed once per call; a micro-tile consumes 128 B of them per 8 cycles).
@@ -438,7 +515,11 @@ inline void panel_tiles(size_t rows, size_t kc, const float* apack, const typena
   for (; m + MR <= rows; m += MR, a += MR * kc) {
     prefetch_share();
     if constexpr (kPfLoop) {
-      ukernel_8x32_pf_asm(kc, a, bp, c + m * ldc, ldc, e, mk, loop_pf());
+      if (asrc)
+        ukernel_8x32_pack_asm(kc, asrc + m * lda, lda, a, bp, c + m * ldc, ldc, e, mk,
+                              loop_pf());
+      else
+        ukernel_8x32_pf_asm(kc, a, bp, c + m * ldc, ldc, e, mk, loop_pf());
     } else if constexpr (MR == 8 && NV == 2) {
       ukernel_8x32_asm<W>(kc, a, bp, c + m * ldc, ldc, e, mk);
     } else {
@@ -494,7 +575,12 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
       size_t kc = K - k0 < kc_block ? K - k0 : kc_block;
       e.first = k0 == 0;
       e.last = k0 + kc >= K;
-      pack_a<MR>(rows, kc, A + mb * lda + k0, lda, apack);
+      // fp32: the full micro-panels are packed by the first panel's k loops
+      // (ukernel_8x32_pack_asm), only a tail of < MR rows here.
+      constexpr bool fuse = std::is_same_v<W, WF32> && MR == 8 && NV == 2;
+      const float* asrc = A + mb * lda + k0;
+      const size_t packed_rows = fuse ? rows / MR * MR : 0;
+      pack_a<MR>(rows - packed_rows, kc, asrc + packed_rows * lda, lda, apack + packed_rows * kc);
       for (size_t n0 = nc0; n0 < nc1; n0 += NR) {
         size_t nrem = n_end - n0 < NR ? n_end - n0 : NR;
         __mmask16 mk[NV];
@@ -509,7 +595,8 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
         const size_t pf_bytes = kc * NR * sizeof(typename W::T);
         float* c = C + mb * ldc + n0;
         panel_tiles<W, MR, NV>(rows, kc, apack, bp, c, ldc, e, mk, pf, pf_bytes,
-                               rows / MR >= kWidenMinTiles ? wide : nullptr);
+                               rows / MR >= kWidenMinTiles ? wide : nullptr,
+                               fuse && n0 == nc0 ? asrc : nullptr, lda);
       }
       k0 += kc;
     } while (k0 < K);
