@@ -544,6 +544,11 @@ thread_local ThreadScratch g_wscratch;
 // against 1.20-1.27x). A single micro-tile has nobody to share the copy with.
 constexpr size_t kWidenMinTiles = 2;
 
+// Packing A inside the first panel's k loops pays when the packed block is reused by enough
+// panels: with 1-2 panels (MobileNetV2's 256 x 27 x 32, 256 x 96 x 24, 256 x 144 x 24,
+// 256 x 576 x 64) it measured 2-7 % slower than the separate pack; neutral at 4 (256 x 1152 x 128).
+constexpr size_t kFusePackMinPanels = 4;
+
 template <class W, int MR, int NV>
 void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* packed,
                     const float* bias, float fmin, float fmax, float* C, size_t ldc,
@@ -575,9 +580,10 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
       size_t kc = K - k0 < kc_block ? K - k0 : kc_block;
       e.first = k0 == 0;
       e.last = k0 + kc >= K;
-      // fp32: the full micro-panels are packed by the first panel's k loops
-      // (ukernel_8x32_pack_asm), only a tail of < MR rows here.
-      constexpr bool fuse = std::is_same_v<W, WF32> && MR == 8 && NV == 2;
+      // fp32, passes of at least kFusePackMinPanels panels: the full micro-panels are packed by
+      // the first panel's k loops (ukernel_8x32_pack_asm), only a tail of < MR rows here.
+      const bool fuse = std::is_same_v<W, WF32> && MR == 8 && NV == 2 &&
+                        nc1 - nc0 >= kFusePackMinPanels * NR;
       const float* asrc = A + mb * lda + k0;
       const size_t packed_rows = fuse ? rows / MR * MR : 0;
       pack_a<MR>(rows - packed_rows, kc, asrc + packed_rows * lda, lda, apack + packed_rows * kc);
