@@ -291,7 +291,8 @@ QRT_TEST(FloatGemm, SubTilesClampsAndLongK) {
 QRT_TEST(FloatGemm, RowAndKBlockBoundaries) {
   const size_t Ms[] = {4, 5, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 129};
   const size_t Ks[] = {2, 31, 32, 33, 63, 64, 65, 257};
-  const size_t Ns[] = {16, 31, 32, 33, 64, 70};
+  // 130: 5 panels, where the AVX-512 fp32 kernel packs A inside the first panel's k loops.
+  const size_t Ns[] = {16, 31, 32, 33, 64, 70, 130};
   int cases = 0, variants = 0;
   for (auto dt : {format::DType::kF32, format::DType::kF16, format::DType::kBF16}) {
     for (const GemmF32Kernel* kern : gemm_f32_variants(dt)) {
@@ -334,7 +335,7 @@ QRT_TEST(FloatGemm, Wide16BitWeightsBitIdenticalToF32) {
   const size_t Ms[] = {1, 2, 5, 6, 7, 8, 9, 12, 15, 16, 17, 18, 23, 24, 25, 31, 33, 49, 127, 129,
                        200, 257};
   const size_t Ks[] = {1, 17, 255, 256, 257, 600};
-  const size_t Ns[] = {1, 17, 31, 32, 33, 70};
+  const size_t Ns[] = {1, 17, 31, 32, 33, 70, 130};  // 130: fp32 AVX-512 fused A pack (>= 4 panels)
   int cases = 0, pairs = 0;
   for (auto dt : {format::DType::kF16, format::DType::kBF16}) {
     for (const GemmF32Kernel* k16 : gemm_f32_variants(dt)) {

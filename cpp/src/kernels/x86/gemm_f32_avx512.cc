@@ -317,44 +317,63 @@ inline void ukernel_8x32_asm(size_t kc, const float* a, const typename W::T* b, 
   QRT_BR(u, 7, 29, 14, 15)
 
 constexpr size_t kPfUnroll = 8;
+#define QRT_PF1 "prefetcht1 (%[pf])\n\tadd $64, %[pf]\n\t"
+#define QRT_PF2 "prefetcht1 (%[pf])\n\tprefetcht1 64(%[pf])\n\tadd $128, %[pf]\n\t"
+#define QRT_PF4                                                                               \
+  "prefetcht1 (%[pf])\n\tprefetcht1 64(%[pf])\n\tprefetcht1 128(%[pf])\n\t"                   \
+  "prefetcht1 192(%[pf])\n\tadd $256, %[pf]\n\t"
+#define QRT_PF8                                                                               \
+  "prefetcht1 (%[pf])\n\tprefetcht1 64(%[pf])\n\tprefetcht1 128(%[pf])\n\t"                   \
+  "prefetcht1 192(%[pf])\n\tprefetcht1 256(%[pf])\n\tprefetcht1 320(%[pf])\n\t"              \
+  "prefetcht1 384(%[pf])\n\tprefetcht1 448(%[pf])\n\tadd $512, %[pf]\n\t"
 
+#define QRT_PF_ASM(PFN) \
+  __asm__ volatile(QRT_Z(0) QRT_Z(1) QRT_Z(2) QRT_Z(3) QRT_Z(4) QRT_Z(5) QRT_Z(6) QRT_Z(7) \
+                   QRT_Z(8) QRT_Z(9) QRT_Z(10) QRT_Z(11) QRT_Z(12) QRT_Z(13) QRT_Z(14) \
+                   QRT_Z(15) \
+                   "test %[ku], %[ku]\n\t" \
+                   "jz 3f\n\t" \
+                   ".p2align 5\n" \
+                   "1:\n\t" \
+                   QRT_STEP(0) QRT_STEP(1) QRT_STEP(2) QRT_STEP(3) \
+                   QRT_STEP(4) QRT_STEP(5) QRT_STEP(6) QRT_STEP(7) \
+                   PFN \
+                   "add $8*32, %[a]\n\t" \
+                   "add $8*128, %[b]\n\t" \
+                   "dec %[ku]\n\t" \
+                   "jnz 1b\n" \
+                   "3:\n\t" \
+                   "test %[kr], %[kr]\n\t" \
+                   "jz 2f\n" \
+                   "4:\n\t" \
+                   QRT_STEP(0) \
+                   "add $32, %[a]\n\t" \
+                   "add $128, %[b]\n\t" \
+                   "dec %[kr]\n\t" \
+                   "jnz 4b\n" \
+                   "2:\n\t" \
+                   QRT_S(0) QRT_S(1) QRT_S(2) QRT_S(3) QRT_S(4) QRT_S(5) QRT_S(6) QRT_S(7) \
+                   QRT_S(8) QRT_S(9) QRT_S(10) QRT_S(11) QRT_S(12) QRT_S(13) QRT_S(14) \
+                   QRT_S(15) \
+                   : [a] "+r"(a), [b] "+r"(b), [ku] "+r"(ku), [kr] "+r"(kr), [pf] "+r"(pf) \
+                   : [acc] "r"(acc) \
+                   : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", \
+                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", \
+                     "xmm15", "xmm28", "xmm29", "xmm30", "xmm31")
+template <int NPF>
 inline void ukernel_8x32_pf_asm(size_t kc, const float* a, const float* b, float* c, size_t ldc,
                                 const Epi& e, const __mmask16* mk, const char* pf) {
   alignas(64) float acc[16 * 16];
   size_t ku = kc / kPfUnroll, kr = kc % kPfUnroll;
-  __asm__ volatile(QRT_Z(0) QRT_Z(1) QRT_Z(2) QRT_Z(3) QRT_Z(4) QRT_Z(5) QRT_Z(6) QRT_Z(7)
-                   QRT_Z(8) QRT_Z(9) QRT_Z(10) QRT_Z(11) QRT_Z(12) QRT_Z(13) QRT_Z(14)
-                   QRT_Z(15)
-                   "test %[ku], %[ku]\n\t"
-                   "jz 3f\n\t"
-                   ".p2align 5\n"
-                   "1:\n\t"
-                   QRT_STEP(0) QRT_STEP(1) QRT_STEP(2) QRT_STEP(3)
-                   QRT_STEP(4) QRT_STEP(5) QRT_STEP(6) QRT_STEP(7)
-                   "prefetcht1 (%[pf])\n\t"
-                   "add $64, %[pf]\n\t"
-                   "add $8*32, %[a]\n\t"
-                   "add $8*128, %[b]\n\t"
-                   "dec %[ku]\n\t"
-                   "jnz 1b\n"
-                   "3:\n\t"
-                   "test %[kr], %[kr]\n\t"
-                   "jz 2f\n"
-                   "4:\n\t"
-                   QRT_STEP(0)
-                   "add $32, %[a]\n\t"
-                   "add $128, %[b]\n\t"
-                   "dec %[kr]\n\t"
-                   "jnz 4b\n"
-                   "2:\n\t"
-                   QRT_S(0) QRT_S(1) QRT_S(2) QRT_S(3) QRT_S(4) QRT_S(5) QRT_S(6) QRT_S(7)
-                   QRT_S(8) QRT_S(9) QRT_S(10) QRT_S(11) QRT_S(12) QRT_S(13) QRT_S(14)
-                   QRT_S(15)
-                   : [a] "+r"(a), [b] "+r"(b), [ku] "+r"(ku), [kr] "+r"(kr), [pf] "+r"(pf)
-                   : [acc] "r"(acc)
-                   : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
-                     "xmm15", "xmm28", "xmm29", "xmm30", "xmm31");
+  if constexpr (NPF == 8) {
+    QRT_PF_ASM(QRT_PF8);
+  } else if constexpr (NPF == 4) {
+    QRT_PF_ASM(QRT_PF4);
+  } else if constexpr (NPF == 2) {
+    QRT_PF_ASM(QRT_PF2);
+  } else {
+    QRT_PF_ASM(QRT_PF1);
+  }
   for (int m = 0; m < 8; ++m) {
     __m512 r[2] = {_mm512_load_ps(acc + 32 * m), _mm512_load_ps(acc + 32 * m + 16)};
     store_tile_row<WF32, 2>(r, c + m * ldc, e, mk);
@@ -380,6 +399,45 @@ inline void ukernel_8x32_pf_asm(size_t kc, const float* a, const float* b, float
   QRT_FR(u, 4, "(%[r4])", 28, 8, 9) QRT_FR(u, 5, "(%[r4],%[l],1)", 29, 10, 11)                 \
   QRT_FR(u, 6, "(%[r4],%[l],2)", 28, 12, 13) QRT_FR(u, 7, "(%[r4],%[l3],1)", 29, 14, 15)
 
+#define QRT_PACK_ASM(PFN) \
+  __asm__ volatile(QRT_Z(0) QRT_Z(1) QRT_Z(2) QRT_Z(3) QRT_Z(4) QRT_Z(5) QRT_Z(6) QRT_Z(7) \
+                   QRT_Z(8) QRT_Z(9) QRT_Z(10) QRT_Z(11) QRT_Z(12) QRT_Z(13) QRT_Z(14) \
+                   QRT_Z(15) \
+                   "test %[ku], %[ku]\n\t" \
+                   "jz 3f\n\t" \
+                   ".p2align 5\n" \
+                   "1:\n\t" \
+                   QRT_FSTEP(0) QRT_FSTEP(1) QRT_FSTEP(2) QRT_FSTEP(3) \
+                   QRT_FSTEP(4) QRT_FSTEP(5) QRT_FSTEP(6) QRT_FSTEP(7) \
+                   PFN \
+                   "add $8*4, %[r0]\n\t" \
+                   "add $8*4, %[r4]\n\t" \
+                   "add $8*32, %[o]\n\t" \
+                   "add $8*128, %[b]\n\t" \
+                   "dec %[ku]\n\t" \
+                   "jnz 1b\n" \
+                   "3:\n\t" \
+                   "test %[kr], %[kr]\n\t" \
+                   "jz 2f\n" \
+                   "4:\n\t" \
+                   QRT_FSTEP(0) \
+                   "add $4, %[r0]\n\t" \
+                   "add $4, %[r4]\n\t" \
+                   "add $32, %[o]\n\t" \
+                   "add $128, %[b]\n\t" \
+                   "dec %[kr]\n\t" \
+                   "jnz 4b\n" \
+                   "2:\n\t" \
+                   QRT_S(0) QRT_S(1) QRT_S(2) QRT_S(3) QRT_S(4) QRT_S(5) QRT_S(6) QRT_S(7) \
+                   QRT_S(8) QRT_S(9) QRT_S(10) QRT_S(11) QRT_S(12) QRT_S(13) QRT_S(14) \
+                   QRT_S(15) \
+                   : [r0] "+r"(r0), [r4] "+r"(r4), [o] "+r"(o), [b] "+r"(b), [ku] "+r"(ku), \
+                     [kr] "+r"(kr), [pf] "+r"(pf) \
+                   : [acc] "r"(acc), [l] "r"(l), [l3] "r"(l3) \
+                   : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", \
+                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", \
+                     "xmm15", "xmm28", "xmm29", "xmm30", "xmm31")
+template <int NPF>
 inline void ukernel_8x32_pack_asm(size_t kc, const float* arow, size_t lda, float* apanel,
                                   const float* b, float* c, size_t ldc, const Epi& e,
                                   const __mmask16* mk, const char* pf) {
@@ -389,44 +447,15 @@ inline void ukernel_8x32_pack_asm(size_t kc, const float* arow, size_t lda, floa
   const float* r0 = arow;
   const float* r4 = arow + 4 * lda;
   float* o = apanel;
-  __asm__ volatile(QRT_Z(0) QRT_Z(1) QRT_Z(2) QRT_Z(3) QRT_Z(4) QRT_Z(5) QRT_Z(6) QRT_Z(7)
-                   QRT_Z(8) QRT_Z(9) QRT_Z(10) QRT_Z(11) QRT_Z(12) QRT_Z(13) QRT_Z(14)
-                   QRT_Z(15)
-                   "test %[ku], %[ku]\n\t"
-                   "jz 3f\n\t"
-                   ".p2align 5\n"
-                   "1:\n\t"
-                   QRT_FSTEP(0) QRT_FSTEP(1) QRT_FSTEP(2) QRT_FSTEP(3)
-                   QRT_FSTEP(4) QRT_FSTEP(5) QRT_FSTEP(6) QRT_FSTEP(7)
-                   "prefetcht1 (%[pf])\n\t"
-                   "add $64, %[pf]\n\t"
-                   "add $8*4, %[r0]\n\t"
-                   "add $8*4, %[r4]\n\t"
-                   "add $8*32, %[o]\n\t"
-                   "add $8*128, %[b]\n\t"
-                   "dec %[ku]\n\t"
-                   "jnz 1b\n"
-                   "3:\n\t"
-                   "test %[kr], %[kr]\n\t"
-                   "jz 2f\n"
-                   "4:\n\t"
-                   QRT_FSTEP(0)
-                   "add $4, %[r0]\n\t"
-                   "add $4, %[r4]\n\t"
-                   "add $32, %[o]\n\t"
-                   "add $128, %[b]\n\t"
-                   "dec %[kr]\n\t"
-                   "jnz 4b\n"
-                   "2:\n\t"
-                   QRT_S(0) QRT_S(1) QRT_S(2) QRT_S(3) QRT_S(4) QRT_S(5) QRT_S(6) QRT_S(7)
-                   QRT_S(8) QRT_S(9) QRT_S(10) QRT_S(11) QRT_S(12) QRT_S(13) QRT_S(14)
-                   QRT_S(15)
-                   : [r0] "+r"(r0), [r4] "+r"(r4), [o] "+r"(o), [b] "+r"(b), [ku] "+r"(ku),
-                     [kr] "+r"(kr), [pf] "+r"(pf)
-                   : [acc] "r"(acc), [l] "r"(l), [l3] "r"(l3)
-                   : "cc", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
-                     "xmm15", "xmm28", "xmm29", "xmm30", "xmm31");
+  if constexpr (NPF == 8) {
+    QRT_PACK_ASM(QRT_PF8);
+  } else if constexpr (NPF == 4) {
+    QRT_PACK_ASM(QRT_PF4);
+  } else if constexpr (NPF == 2) {
+    QRT_PACK_ASM(QRT_PF2);
+  } else {
+    QRT_PACK_ASM(QRT_PF1);
+  }
   for (int m = 0; m < 8; ++m) {
     __m512 r[2] = {_mm512_load_ps(acc + 32 * m), _mm512_load_ps(acc + 32 * m + 16)};
     store_tile_row<WF32, 2>(r, c + m * ldc, e, mk);
@@ -434,6 +463,12 @@ inline void ukernel_8x32_pack_asm(size_t kc, const float* arow, size_t lda, floa
 }
 #undef QRT_FSTEP
 #undef QRT_FR
+#undef QRT_PF_ASM
+#undef QRT_PACK_ASM
+#undef QRT_PF1
+#undef QRT_PF2
+#undef QRT_PF4
+#undef QRT_PF8
 #undef QRT_STEP
 #undef QRT_BR
 #undef QRT_LOOP
@@ -481,7 +516,11 @@ inline void panel_tiles(size_t rows, size_t kc, float* apack, const typename W::
   // few rows). A k loop with nothing left to prefetch gets its own block (L1-resident, harmless).
   constexpr bool kPfLoop = std::is_same_v<W, WF32> && MR == 8 && NV == 2;
   const size_t pf_lines = pf ? pf_bytes / 64 : 0;
-  const size_t per_tile = kc / kPfUnroll;
+  // Lines per 8 k steps (npf = 1, 2, 4 or 8): the fewest with which the full micro-tiles' k loops
+  // cover the next block (M = 128: 16 micro-tiles, 1; M = 64: 2; M = 32: 4; M <= 24: 8).
+  int npf = 1;
+  while (npf < 8 && rows / MR * (kc / kPfUnroll) * npf < pf_lines) npf *= 2;
+  const size_t per_tile = kc / kPfUnroll * npf;
   const size_t in_loop = kPfLoop ? std::min(pf_lines, rows / MR * per_tile) : 0;
   size_t loop_off = 0;
   auto loop_pf = [&]() -> const char* {
@@ -515,11 +554,24 @@ inline void panel_tiles(size_t rows, size_t kc, float* apack, const typename W::
   for (; m + MR <= rows; m += MR, a += MR * kc) {
     prefetch_share();
     if constexpr (kPfLoop) {
-      if (asrc)
-        ukernel_8x32_pack_asm(kc, asrc + m * lda, lda, a, bp, c + m * ldc, ldc, e, mk,
-                              loop_pf());
-      else
-        ukernel_8x32_pf_asm(kc, a, bp, c + m * ldc, ldc, e, mk, loop_pf());
+      const char* p = loop_pf();
+      float* cm = c + m * ldc;
+      if (asrc) {
+        const float* am = asrc + m * lda;
+        switch (npf) {
+          case 8: ukernel_8x32_pack_asm<8>(kc, am, lda, a, bp, cm, ldc, e, mk, p); break;
+          case 4: ukernel_8x32_pack_asm<4>(kc, am, lda, a, bp, cm, ldc, e, mk, p); break;
+          case 2: ukernel_8x32_pack_asm<2>(kc, am, lda, a, bp, cm, ldc, e, mk, p); break;
+          default: ukernel_8x32_pack_asm<1>(kc, am, lda, a, bp, cm, ldc, e, mk, p);
+        }
+      } else {
+        switch (npf) {
+          case 8: ukernel_8x32_pf_asm<8>(kc, a, bp, cm, ldc, e, mk, p); break;
+          case 4: ukernel_8x32_pf_asm<4>(kc, a, bp, cm, ldc, e, mk, p); break;
+          case 2: ukernel_8x32_pf_asm<2>(kc, a, bp, cm, ldc, e, mk, p); break;
+          default: ukernel_8x32_pf_asm<1>(kc, a, bp, cm, ldc, e, mk, p);
+        }
+      }
     } else if constexpr (MR == 8 && NV == 2) {
       ukernel_8x32_asm<W>(kc, a, bp, c + m * ldc, ldc, e, mk);
     } else {
