@@ -1,5 +1,5 @@
 // Float kernel benchmarks: FMA / vdpbf16ps peak (register-only loops), the gemm_f32 family on
-// transformer shapes (M = 128 GEMM, M = 1 GEMV), gemm_f32_nn, dwconv and vmath.
+// transformer shapes (M = 128 and M = 16 GEMM, M = 1 GEMV), gemm_f32_nn, dwconv and vmath.
 // Single thread; each figure is the best of several timed batches of >= 10 ms of thread CPU time.
 #include <immintrin.h>
 
@@ -232,6 +232,10 @@ std::vector<Result> bench_gemm_f32(bool quick) {
                             {128, 768, 3072},
                             {128, 3072, 768},
                             {128, 1024, 1024},
+                            {16, 768, 768},
+                            {16, 768, 3072},
+                            {16, 3072, 768},
+                            {16, 1024, 1024},
                             {1, 3072, 768},
                             {1, 768, 3072},
                             {1, 768, 768}},
