@@ -317,6 +317,11 @@ inline void ukernel_8x32_asm(size_t kc, const float* a, const typename W::T* b, 
   QRT_BR(u, 7, 29, 14, 15)
 
 constexpr size_t kPfUnroll = 8;
+
+// 16-bit weights converted once per block: the micro-tiles after the first run the in-loop
+// prefetching fp32 kernels (and the fused A pack) only from this kc on; at K = 27 / 32 (256-row
+// MobileNetV2 blocks) they measured 5-9 % slower than ukernel_8x32_asm with the bursts.
+constexpr size_t kWidePfMinKc = 64;
 #define QRT_PF1 "prefetcht1 (%[pf])\n\tadd $64, %[pf]\n\t"
 #define QRT_PF2 "prefetcht1 (%[pf])\n\tprefetcht1 64(%[pf])\n\tadd $128, %[pf]\n\t"
 #define QRT_PF4                                                                               \
@@ -514,17 +519,24 @@ inline void panel_tiles(size_t rows, size_t kc, float* apack, const typename W::
   // fp32: the full micro-tiles' k loops prefetch kc / kPfUnroll lines each, from the start of the
   // next block (in_loop lines in all); the bursts before each micro-tile cover the rest (blocks of
   // few rows). A k loop with nothing left to prefetch gets its own block (L1-resident, harmless).
+  // 16-bit weights converted once per block (wide): the same for the micro-tiles after the first,
+  // which run the fp32 kernel on the converted copy.
   constexpr bool kPfLoop = std::is_same_v<W, WF32> && MR == 8 && NV == 2;
+  constexpr bool kWide16 = !std::is_same_v<W, WF32> && MR == 8 && NV == 2;
+  const bool wide_pf = kWide16 && wide && kc >= kWidePfMinKc;
+  const size_t pf_tiles = kPfLoop ? rows / MR : wide_pf ? rows / MR - 1 : 0;
   const size_t pf_lines = pf ? pf_bytes / 64 : 0;
-  // Lines per 8 k steps (npf = 1, 2, 4 or 8): the fewest with which the full micro-tiles' k loops
-  // cover the next block (M = 128: 16 micro-tiles, 1; M = 64: 2; M = 32: 4; M <= 24: 8).
+  // Lines per 8 k steps (npf = 1, 2, 4 or 8): the fewest with which those k loops cover the next
+  // block (fp32, M = 128: 16 micro-tiles, 1; M = 64: 2; M = 32: 4; M <= 24: 8).
   int npf = 1;
-  while (npf < 8 && rows / MR * (kc / kPfUnroll) * npf < pf_lines) npf *= 2;
+  while (npf < 8 && pf_tiles * (kc / kPfUnroll) * npf < pf_lines) npf *= 2;
   const size_t per_tile = kc / kPfUnroll * npf;
-  const size_t in_loop = kPfLoop ? std::min(pf_lines, rows / MR * per_tile) : 0;
+  const size_t in_loop = std::min(pf_lines, pf_tiles * per_tile);
+  const char* pf_home = wide ? reinterpret_cast<const char*>(wide)
+                             : reinterpret_cast<const char*>(bp);
   size_t loop_off = 0;
   auto loop_pf = [&]() -> const char* {
-    if (loop_off >= in_loop) return reinterpret_cast<const char*>(bp);
+    if (loop_off >= in_loop) return pf_home;
     const char* p = pf + 64 * loop_off;
     loop_off += per_tile;
     return p;
@@ -543,7 +555,28 @@ inline void panel_tiles(size_t rows, size_t kc, float* apack, const typename W::
       ukernel_8x32_asm<W>(kc, a, bp, c, ldc, e, mk, wide);
       for (m = MR, a += MR * kc; m + MR <= rows; m += MR, a += MR * kc) {
         prefetch_share();
-        ukernel_8x32_asm<WF32>(kc, a, wide, c + m * ldc, ldc, e, mk);
+        if (!wide_pf) {
+          ukernel_8x32_asm<WF32>(kc, a, wide, c + m * ldc, ldc, e, mk);
+          continue;
+        }
+        const char* p = loop_pf();
+        float* cm = c + m * ldc;
+        if (asrc) {
+          const float* am = asrc + m * lda;
+          switch (npf) {
+            case 8: ukernel_8x32_pack_asm<8>(kc, am, lda, a, wide, cm, ldc, e, mk, p); break;
+            case 4: ukernel_8x32_pack_asm<4>(kc, am, lda, a, wide, cm, ldc, e, mk, p); break;
+            case 2: ukernel_8x32_pack_asm<2>(kc, am, lda, a, wide, cm, ldc, e, mk, p); break;
+            default: ukernel_8x32_pack_asm<1>(kc, am, lda, a, wide, cm, ldc, e, mk, p);
+          }
+          continue;
+        }
+        switch (npf) {
+          case 8: ukernel_8x32_pf_asm<8>(kc, a, wide, cm, ldc, e, mk, p); break;
+          case 4: ukernel_8x32_pf_asm<4>(kc, a, wide, cm, ldc, e, mk, p); break;
+          case 2: ukernel_8x32_pf_asm<2>(kc, a, wide, cm, ldc, e, mk, p); break;
+          default: ukernel_8x32_pf_asm<1>(kc, a, wide, cm, ldc, e, mk, p);
+        }
       }
       prefetch_share();
       if (m < rows)
@@ -632,13 +665,19 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
       size_t kc = K - k0 < kc_block ? K - k0 : kc_block;
       e.first = k0 == 0;
       e.last = k0 + kc >= K;
-      // fp32, passes of at least kFusePackMinPanels panels: the full micro-panels are packed by
-      // the first panel's k loops (ukernel_8x32_pack_asm), only a tail of < MR rows here.
-      const bool fuse = std::is_same_v<W, WF32> && MR == 8 && NV == 2 &&
+      // Passes of at least kFusePackMinPanels panels: the full micro-panels are packed by the
+      // first panel's k loops (ukernel_8x32_pack_asm); fp32: all of them, 16-bit weights converted
+      // once per block: all but the first (whose micro-tile runs the converting k loop). The rest
+      // (and a tail of < MR rows) here.
+      constexpr bool kF32 = std::is_same_v<W, WF32> && MR == 8 && NV == 2;
+      const bool wide_block = wide && rows / MR >= kWidenMinTiles;
+      const bool fuse = (kF32 || (wide_block && kc >= kWidePfMinKc)) &&
                         nc1 - nc0 >= kFusePackMinPanels * NR;
       const float* asrc = A + mb * lda + k0;
-      const size_t packed_rows = fuse ? rows / MR * MR : 0;
-      pack_a<MR>(rows - packed_rows, kc, asrc + packed_rows * lda, lda, apack + packed_rows * kc);
+      const size_t full = rows / MR * MR;
+      const size_t fuse_from = !fuse ? full : kF32 ? 0 : MR;
+      pack_a<MR>(fuse_from, kc, asrc, lda, apack);
+      pack_a<MR>(rows - full, kc, asrc + full * lda, lda, apack + full * kc);
       for (size_t n0 = nc0; n0 < nc1; n0 += NR) {
         size_t nrem = n_end - n0 < NR ? n_end - n0 : NR;
         __mmask16 mk[NV];
