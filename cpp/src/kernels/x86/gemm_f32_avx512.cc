@@ -296,13 +296,14 @@ inline void ukernel_8x32_asm(size_t kc, const float* a, const typename W::T* b, 
     store_tile_row<W, 2>(r, c + m * ldc, e, mk);
   }
 }
-// The same 8 x 32 tile for fp32 weights, with the next panel's prefetch spread over the k loop:
-// unrolled by 8 k steps (broadcast and weight offsets are assembler expressions), one
-// `prefetcht1 (pf)` per 8 k steps (pf advances 64 B; it may point anywhere, prefetches never
-// fault), kc % 8 steps after without prefetch. At M = 128 a panel block has 16 micro-tiles of
-// 256 k steps and 2 x 256 lines of fp32 weights, so the k loops cover the whole next block at one
-// line per 64 cycles. Issuing each micro-tile's share of that prefetch as one burst before it
-// (kept below for the lines the k loops do not cover, and for the 16-bit kernels) measured the
+// The same 8 x 32 tile for fp32 weights (also run on the converted copy of 16-bit weights), with
+// the next panel's prefetch spread over the k loop: unrolled by 8 k steps (broadcast and weight
+// offsets are assembler expressions), NPF = 1, 2, 4 or 8 `prefetcht1` of consecutive lines per 8
+// k steps (pf advances 64 NPF bytes; it may point anywhere, prefetches never fault), kc % 8 steps
+// after without prefetch. At M = 128 a panel block has 16 micro-tiles of 256 k steps and 2 x 256
+// lines of fp32 weights, so with NPF = 1 the k loops cover the whole next block at one line per
+// 64 cycles (panel_tiles picks NPF from the row count). Issuing each micro-tile's share of that
+// prefetch as one burst before it (kept for the lines the k loops do not cover) measured the
 // same as no software prefetch at all once the weights do not fit in L2 (768 x 768 fp32, 2.4 MB):
 // the first micro-tile of every panel then streams its weights from L3. Spread: +4-7 % at
 // M = 128 on the four benchmark shapes. Same products in the same order as ukernel_8x32_asm.
@@ -516,9 +517,9 @@ inline void panel_tiles(size_t rows, size_t kc, float* apack, const typename W::
   // micro-tile, so that the first micro-tile of every panel does not wait for L3 (the weights
   // are streamed once per call; a micro-tile consumes 128 B of them per 8 cycles).
   const size_t tiles = (rows + MR - 1) / MR;
-  // fp32: the full micro-tiles' k loops prefetch kc / kPfUnroll lines each, from the start of the
-  // next block (in_loop lines in all); the bursts before each micro-tile cover the rest (blocks of
-  // few rows). A k loop with nothing left to prefetch gets its own block (L1-resident, harmless).
+  // fp32: the full micro-tiles' k loops prefetch npf * kc / kPfUnroll lines each, from the start
+  // of the next block (in_loop lines in all); the bursts before each micro-tile cover the rest.
+  // A k loop with nothing left to prefetch gets its own block (L1-resident, harmless).
   // 16-bit weights converted once per block (wide): the same for the micro-tiles after the first,
   // which run the fp32 kernel on the converted copy.
   constexpr bool kPfLoop = std::is_same_v<W, WF32> && MR == 8 && NV == 2;
