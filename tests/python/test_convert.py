@@ -495,9 +495,11 @@ def test_static_smoothquant_chain_is_one_affine_quantize_with_the_same_bits(tmp_
     assert "AffineQuantize" in kernels
 
 
-def test_static_gelu_before_a_dense_fuses_into_affine_quantize_with_the_same_bits(tmp_path, monkeypatch):
+def test_static_gelu_before_a_dense_fuses_into_affine_quantize(tmp_path, monkeypatch):
     """int8 static: Gelu -> QuantizeLinear (or the smoothed AffineQuantize) in front of a u8 Dense
-    becomes one AffineQuantize(activation=gelu); runtime output bit-identical to the unfused file."""
+    becomes one AffineQuantize(activation=gelu). Its GELU is vmath's gelu_q where the CPU has it
+    (|error| <= 2e-6, so a quantized byte can move by one step next to a rounding boundary): the
+    runtime output is the unfused file's, up to such a step (<= 1 % of the output range here)."""
     import qrt
 
     k, h, n = 24, 48, 8
@@ -522,7 +524,8 @@ def test_static_gelu_before_a_dense_fuses_into_affine_quantize_with_the_same_bit
     assert "Gelu" in ops_c and "AffineQuantize" not in ops_c, ops_c
     yf = qrt.InferenceSession(str(pf)).run(None, {"x": x})[0]
     yc = qrt.InferenceSession(str(pc)).run(None, {"x": x})[0]
-    assert np.array_equal(yf, yc)
+    assert np.abs(yf - yc).max() <= 0.01 * np.abs(yc).max()
+    assert np.mean(yf != yc) <= 0.05
 
 
 def test_static_residual_add_takes_the_following_relu(tmp_path, monkeypatch):

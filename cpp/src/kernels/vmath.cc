@@ -48,6 +48,10 @@ void vsigmoid(const float* x, float* y, size_t n) { select_vmath().sigmoid(x, y,
 void verf(const float* x, float* y, size_t n) { select_vmath().erf(x, y, n); }
 void vgelu(const float* x, float* y, size_t n) { select_vmath().gelu(x, y, n); }
 void vgelu_tanh(const float* x, float* y, size_t n) { select_vmath().gelu_tanh(x, y, n); }
+void vgelu_q(const float* x, float* y, size_t n) {
+  const VMathKernels& k = select_vmath();
+  (k.gelu_q ? k.gelu_q : k.gelu)(x, y, n);
+}
 void vsilu(const float* x, float* y, size_t n) { select_vmath().silu(x, y, n); }
 void softmax_row(const float* x, float* y, size_t n) { select_vmath().softmax_row(x, y, n); }
 void layernorm_row(const float* x, const float* gamma, const float* beta, float eps, float* y,

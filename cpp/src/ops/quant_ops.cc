@@ -7,9 +7,13 @@
 //                   SmoothQuant Sub -> Mul -> QuantizeLinear chain, and a Gelu feeding a quantized
 //                   Dense, in one pass. Per element: the Gelu op's kernel, t = a - shift[c],
 //                   u = t * mul[c] (one fp32 rounding each, no FMA), then QuantizeLinear's u8
-//                   rule: the Gelu op's kernel into an L1-resident buffer, then Sub, Mul and the
+//                   rule: the activation into an L1-resident buffer, then Sub, Mul and the
 //                   quantization in one pass (quantize_u8's quantize_affine, specified as the
-//                   separate steps), so the result equals the unfused chain bit for bit. u8 only.
+//                   separate steps). "none" and "gelu_tanh" equal the unfused chain bit for bit;
+//                   "gelu" runs vmath's gelu_q (|error| <= 2e-6, ~3x faster than the Gelu op's
+//                   kernel where the CPU has it), so a byte may differ from the chain's by one
+//                   where the quotient lies within ~2e-6 / scale of a rounding boundary (tests:
+//                   at most 0.1 % of the bytes; docs/ARCHITECTURE.md says why). u8 only.
 // DequantizeLinear: x = scale[c] * (q - zp[c]) with the INPUT record's per-tensor or per-axis params.
 // u8 Add: real = sa(qa - za) + sb(qb - zb);  q = zo + nearbyint(clamp(real / so));  Mul likewise
 // with the product. Inputs broadcast numpy-style (the common cases: same shape, or one scalar).
@@ -127,7 +131,7 @@ class AffineQuantizeOp : public Op {
     const auto sub = ek.binary[static_cast<int>(kernels::EltOp::kSub)];
     const auto mulf = ek.binary[static_cast<int>(kernels::EltOp::kMul)];
     void (*act)(const float*, float*, size_t) =
-        act_ == Act::kGelu ? kernels::vgelu : act_ == Act::kGeluTanh ? kernels::vgelu_tanh : nullptr;
+        act_ == Act::kGelu ? kernels::vgelu_q : act_ == Act::kGeluTanh ? kernels::vgelu_tanh : nullptr;
     const size_t T = static_cast<size_t>(ctx.pool->threads());
     const size_t tasks = rows * C >= 65536 ? std::min(T, rows) : 1;
     ctx.pool->parallel_for(tasks, [&](size_t t) {

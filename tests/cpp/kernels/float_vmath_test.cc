@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -253,6 +254,59 @@ QRT_TEST(FloatVMath, GeluClampEdgesAndSpecials) {
       }
     }
   }
+}
+
+// gelu_q (vmath.h): every variant that has it, a dense sweep of [-7, 7] (every 2^-14) plus random
+// points, against gelu in double: |y - gelu| <= 2e-6 below 6 in magnitude, y = x from 6 up,
+// y = -0 below -6; NaN -> NaN, +-Inf -> +Inf / -0; lengths with tails. And the dispatching
+// vgelu_q equals the selected variant's gelu_q (or its gelu when it has none).
+QRT_TEST(FloatVMath, GeluQuantizedBound) {
+  using namespace qrt::kernels;
+  std::vector<float> x;
+  for (double v = -7.0; v <= 7.0; v += 1.0 / 16384) x.push_back(static_cast<float>(v));
+  std::mt19937 g(3);
+  std::uniform_real_distribution<float> u(-6.5f, 6.5f);
+  for (int i = 0; i < 100000; ++i) x.push_back(u(g));
+  for (float v : {NAN, INFINITY, -INFINITY, 6.0f, -6.0f, std::nextafter(6.0f, 0.f),
+                  std::nextafter(-6.0f, 0.f), 0.0f, -0.0f, 1e-30f, -1e-30f})
+    x.push_back(v);
+  int covered = 0;
+  for (const VMathKernels* k : vmath_variants()) {
+    if (!k->gelu_q) continue;
+    ++covered;
+    std::vector<float> y(x.size());
+    k->gelu_q(x.data(), y.data(), x.size());
+    double worst = 0;
+    int bad = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float xi = x[i], yi = y[i];
+      bool ok;
+      if (std::isnan(xi)) {
+        ok = std::isnan(yi);
+      } else if (xi >= 6.0f) {
+        ok = yi == xi;
+      } else if (xi < -6.0f) {
+        ok = yi == 0.0f && std::signbit(yi);
+      } else {
+        const double e = std::fabs(double(yi) - gelu_d(xi));
+        worst = std::max(worst, e);
+        ok = e <= 2e-6;
+      }
+      if (!ok && bad++ < 3) QRT_EXPECT(false) << k->name << " gelu_q(" << xi << ") = " << yi;
+    }
+    std::printf("    %s gelu_q: max |error| %.3g over %zu inputs\n", k->name, worst, x.size());
+    for (size_t n = 0; n <= 40; ++n) {  // tails: never writes past n
+      std::vector<float> out(n + 2, 7.f);
+      k->gelu_q(x.data() + 5, out.data(), n);
+      QRT_EXPECT(out[n] == 7.f && out[n + 1] == 7.f) << k->name << " n=" << n;
+    }
+  }
+  std::printf("    %d variant(s) with gelu_q\n", covered);
+  const VMathKernels& sel = select_vmath();
+  std::vector<float> a(1000), b(1000);
+  vgelu_q(x.data(), a.data(), a.size());
+  (sel.gelu_q ? sel.gelu_q : sel.gelu)(x.data(), b.data(), b.size());
+  QRT_EXPECT(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
 }
 
 QRT_TEST(FloatVMath, DispatchEntryPoints) {

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "harness.h"
+#include "kernels/vmath.h"
 #include "ops/op_test_util.h"
 
 using namespace qrt_test;
@@ -135,8 +136,9 @@ QRT_TEST(QuantOps, ReluU8SameAndRequantized) {
 }
 
 // AffineQuantize is Gelu -> Sub(shift) -> Mul(mul) -> QuantizeLinear in one op (each step optional):
-// its output must equal the separate ops' bit for bit, on rows longer than its 1024-float piece,
-// on tensors large enough to split across threads, and on NaN / Inf / rounding-tie inputs.
+// its output must equal the separate ops' bit for bit (with activation "gelu" on a CPU whose vmath
+// has gelu_q: within one step, on at most 0.1 % of the bytes), on rows longer than its 1024-float
+// piece, on tensors large enough to split across threads, and on NaN / Inf / rounding-tie inputs.
 QRT_TEST(QuantOps, AffineQuantizeEqualsGeluSubMulQuantizeChain) {
   const float s = 0.037f;
   const int zp = 131;
@@ -192,9 +194,19 @@ QRT_TEST(QuantOps, AffineQuantizeEqualsGeluSubMulQuantizeChain) {
           QRT_EXPECT(a.value()[0].shape == shape);
           const uint8_t* ya = a.value()[0].data<uint8_t>();
           const uint8_t* yb = b.value()[0].data<uint8_t>();
-          size_t bad = 0;
-          for (size_t i = 0; i < n; ++i) bad += ya[i] != yb[i];
-          QRT_EXPECT_EQ(bad, size_t(0)) << act << "affine" << affine << "C" << C << "threads" << threads;
+          size_t bad = 0, off_by_more = 0;
+          for (size_t i = 0; i < n; ++i) {
+            bad += ya[i] != yb[i];
+            off_by_more += std::abs(int(ya[i]) - int(yb[i])) > 1;
+          }
+          if (std::string(act) == "gelu" && qrt::kernels::select_vmath().gelu_q) {
+            // gelu_q (|error| <= 2e-6) instead of the Gelu op's kernel: a byte may differ by one
+            // where the chain's quotient lies within ~2e-6 / s of a rounding boundary.
+            QRT_EXPECT_EQ(off_by_more, size_t(0)) << "affine" << affine << "C" << C;
+            QRT_EXPECT(bad <= n / 1000 + 2) << bad << " of " << n << " bytes differ, affine" << affine;
+          } else {
+            QRT_EXPECT_EQ(bad, size_t(0)) << act << "affine" << affine << "C" << C << "threads" << threads;
+          }
         }
       }
 }

@@ -56,6 +56,26 @@ inline float hsum(V a) { return _mm512_reduce_add_ps(a); }
 inline float hmax(V a) { return _mm512_reduce_max_ps(a); }
 
 #include "kernels/vmath_simd.inc"
+#include "kernels/vmath_gelu_q_table.inc"
+
+// gelu_q (vmath.h): u = (x + 6) * 8/3 clamped to [0, 32), interval i = trunc(u), t = u - i; the
+// five coefficients of interval i by two-table permutes (32 entries each), Horner with FMA.
+inline V gelu_q_v(V x) {
+  V u = _mm512_mul_ps(_mm512_sub_ps(x, set1(-6.0f)), set1(1.0f / 0.375f));
+  u = _mm512_min_ps(set1(31.999998f), _mm512_max_ps(_mm512_setzero_ps(), u));  // NaN stays NaN
+  const __m512i i = _mm512_cvttps_epi32(u);
+  const V t = _mm512_sub_ps(u, _mm512_cvtepi32_ps(i));
+  auto c = [&](int k) {
+    return _mm512_permutex2var_ps(_mm512_load_ps(kGeluQ[k]), i, _mm512_load_ps(kGeluQ[k] + 16));
+  };
+  V p = c(4);
+  p = _mm512_fmadd_ps(p, t, c(3));
+  p = _mm512_fmadd_ps(p, t, c(2));
+  p = _mm512_fmadd_ps(p, t, c(1));
+  p = _mm512_fmadd_ps(p, t, c(0));
+  p = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, set1(6.0f), _CMP_GE_OQ), p, x);
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, set1(-6.0f), _CMP_LT_OQ), p, set1(-0.0f));
+}
 
 void vexp(const float* x, float* y, size_t n) { map_array<exp_v>(x, y, n); }
 void vtanh(const float* x, float* y, size_t n) { map_array<tanh_v>(x, y, n); }
@@ -63,6 +83,7 @@ void vsigmoid(const float* x, float* y, size_t n) { map_array<sigmoid_v>(x, y, n
 void verf(const float* x, float* y, size_t n) { map_array<erf_v>(x, y, n); }
 void vgelu(const float* x, float* y, size_t n) { map_array<gelu_v>(x, y, n); }
 void vgelu_tanh(const float* x, float* y, size_t n) { map_array<gelu_tanh_v>(x, y, n); }
+void vgelu_q(const float* x, float* y, size_t n) { map_array<gelu_q_v>(x, y, n); }
 void vsilu(const float* x, float* y, size_t n) { map_array<silu_v>(x, y, n); }
 void softmax(const float* x, float* y, size_t n) { softmax_row_impl(x, y, n); }
 void layernorm(const float* x, const float* g, const float* b, float eps, float* y, size_t n) {
@@ -73,6 +94,6 @@ void layernorm(const float* x, const float* g, const float* b, float eps, float*
 
 extern const VMathKernels vmath_avx512 = {"vmath_avx512", cpu::Isa::kAvx512, vexp, vtanh,
                                           vsigmoid, verf, vgelu, vgelu_tanh, vsilu, softmax,
-                                          layernorm};
+                                          layernorm, vgelu_q};
 
 }  // namespace qrt::kernels::vmath_avx512
