@@ -256,6 +256,29 @@ struct Pipe {
   }
 };
 
+// The packed B as the kernel reads it (column sums, then nr = 32 panels of pstride bytes) and K
+// split into whole 64-byte k-blocks plus a tail of kt bytes (tmask selects them).
+struct PackedB {
+  const int32_t* colsum;
+  const int8_t* panels;
+  size_t pstride, kfull, kt;
+  __mmask64 tmask;
+  PackedB(const void* packed, size_t N, size_t K)
+      : colsum(static_cast<const int32_t*>(packed)),
+        panels(static_cast<const int8_t*>(packed) + colsum_bytes(N, kNr)),
+        pstride(panel_bytes(K, kNr)),
+        kfull(K / 64),
+        kt(K % 64),
+        tmask(K % 64 ? (~0ull >> (64 - K % 64)) : 0) {}
+  const int8_t* panel(size_t col) const { return panels + (col / kNr) * pstride; }
+  // The K tail of r rows of A into a zero-padded 64-byte-per-row tile buffer (masked loads: never
+  // past A[m][K-1]).
+  void copy_a_tail(const uint8_t* a, size_t lda, size_t r, uint8_t* dst) const {
+    for (size_t i = 0; i < r; ++i)
+      _mm512_store_si512(dst + 64 * i, _mm512_maskz_loadu_epi8(tmask, a + i * lda + 64 * kfull));
+  }
+};
+
 // Rows [m0, m1) (blocks of 32 rows, the last one possibly shorter; all with the current tile
 // configuration, so all with or all without a second row tile: R2) x the tile's columns.
 // Loop order: column chunks of about L2/8 of packed B (256 KiB with a 2 MiB L2), then 32-row
@@ -264,15 +287,10 @@ struct Pipe {
 template <bool R2>
 void amx_rows(size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed, const Epi16& e,
               void* C, size_t ldc, size_t m0, size_t m1, size_t n_begin, size_t n_end, Pipe& p) {
-  const uint8_t* base = static_cast<const uint8_t*>(packed);
-  const int32_t* colsum = reinterpret_cast<const int32_t*>(base);
-  const int8_t* panels = reinterpret_cast<const int8_t*>(base + colsum_bytes(N, kNr));
-  const size_t pstride = panel_bytes(K, kNr);
-  const size_t kfull = K / 64, kt = K % 64;
-  const __mmask64 tmask = kt ? (~0ull >> (64 - kt)) : 0;
+  const PackedB pb(packed, N, K);
   const size_t esz = e.requant ? 1 : 4;
   const float kbound = static_cast<float>(K) * 32640.0f;  // max |sum_k A * B| (u8 x s8)
-  size_t chunk_panels = (cpu::l2_cache_bytes() / 8) / (pstride ? pstride : 1);
+  size_t chunk_panels = (cpu::l2_cache_bytes() / 8) / (pb.pstride ? pb.pstride : 1);
   if (chunk_panels < 1) chunk_panels = 1;
   const size_t chunk = chunk_panels * kNr;
   unsigned at_idx = 0;
@@ -282,16 +300,15 @@ void amx_rows(size_t N, size_t K, const uint8_t* A, size_t lda, const void* pack
       const size_t r = m1 - m < 32 ? m1 - m : 32;
       const uint8_t* a = A + m * lda;
       const uint8_t* at = nullptr;
-      if (kt) {  // two buffers: the previous row block's last tiles may still be loading
+      if (pb.kt) {  // two buffers: the previous row block's last tiles may still be loading
         uint8_t* t = p.atail[at_idx];
         at_idx ^= 1;
-        for (size_t i = 0; i < r; ++i)
-          _mm512_store_si512(t + 64 * i, _mm512_maskz_loadu_epi8(tmask, a + i * lda + 64 * kfull));
+        pb.copy_a_tail(a, lda, r, t);
         at = t;
       }
       for (size_t n = nc; n < nc_end; n += kNr) {  // n_begin is a multiple of kNr
-        const BlockOut o = block_out(e, colsum, kbound, C, ldc * esz, m, r, n, n_end);
-        p.block<R2>(kfull, a, lda, panels + (n / kNr) * pstride, at, o);
+        const BlockOut o = block_out(e, pb.colsum, kbound, C, ldc * esz, m, r, n, n_end);
+        p.block<R2>(pb.kfull, a, lda, pb.panel(n), at, o);
       }
     }
   }
@@ -351,26 +368,22 @@ __attribute__((always_inline)) inline void seq_micro(size_t kfull, const uint8_t
 void seq_rows_dequant(size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed,
                       const Epi16& e, void* C, size_t ldc, size_t m0, size_t m1, size_t n_begin,
                       size_t n_end) {
-  const uint8_t* base = static_cast<const uint8_t*>(packed);
-  const int32_t* colsum = reinterpret_cast<const int32_t*>(base);
-  const int8_t* panels = reinterpret_cast<const int8_t*>(base + colsum_bytes(N, kNr));
-  const size_t pstride = panel_bytes(K, kNr);
-  const size_t kfull = K / 64, kt = K % 64;
-  const __mmask64 tmask = kt ? (~0ull >> (64 - kt)) : 0;
+  const PackedB pb(packed, N, K);
+  const int32_t* colsum = pb.colsum;
+  const size_t kfull = pb.kfull;
   alignas(64) int32_t cbuf[32 * 32];
   alignas(64) uint8_t atail[32 * 64];
   for (size_t n = n_begin; n < n_end; n += kNr) {
     const ColVec16 cv0 = col_vec16(e, colsum + n, n, n_end);
     const bool c2 = n + 16 < n_end;
     const ColVec16 cv1 = c2 ? col_vec16(e, colsum + n + 16, n + 16, n_end) : cv0;
-    const int8_t* b = panels + (n / kNr) * pstride;
+    const int8_t* b = pb.panel(n);
     for (size_t m = m0; m < m1; m += 32) {
       const size_t r = m1 - m < 32 ? m1 - m : 32;
       const uint8_t* a = A + m * lda;
       const uint8_t* at = nullptr;
-      if (kt) {
-        for (size_t i = 0; i < r; ++i)
-          _mm512_store_si512(atail + 64 * i, _mm512_maskz_loadu_epi8(tmask, a + i * lda + 64 * kfull));
+      if (pb.kt) {
+        pb.copy_a_tail(a, lda, r, atail);
         at = atail;
       }
       if (r > 16) {
@@ -432,12 +445,11 @@ __attribute__((always_inline)) inline void gemv_panels(size_t K, const uint8_t* 
 
 void gemv(size_t N, size_t K, const uint8_t* a, const void* packed, const Epi16& e, void* c,
           size_t n_begin, size_t n_end) {
-  const uint8_t* base = static_cast<const uint8_t*>(packed);
-  const int32_t* colsum = reinterpret_cast<const int32_t*>(base);
-  const int8_t* panels = reinterpret_cast<const int8_t*>(base + colsum_bytes(N, kNr));
-  const size_t pstride = panel_bytes(K, kNr);
+  const PackedB pb(packed, N, K);
+  const int32_t* colsum = pb.colsum;
+  const size_t pstride = pb.pstride;
   size_t n = n_begin;  // a multiple of kNr
-  auto at = [&](size_t col) { return panels + (col / kNr) * pstride; };
+  auto at = [&](size_t col) { return pb.panel(col); };
   size_t np = (n_end - n + kNr - 1) / kNr;  // panels left (the last one may be partial)
   for (; np >= 8; np -= 8, n += 8 * kNr) gemv_panels<8>(K, a, at(n), pstride, colsum + n, e, c, n, n_end);
   if (np & 4) gemv_panels<4>(K, a, at(n), pstride, colsum + n, e, c, n, n_end), n += 4 * kNr;
