@@ -47,8 +47,9 @@ QRT_TEST(FloatEltwise, TransposeVariantsEqualReference) {
   const auto& vars = eltwise_f32_variants();
   struct C { size_t rows, cols; };
   for (C c : {C{1, 1}, C{3, 1000}, C{1000, 3}, C{16, 16}, C{17, 33}, C{64, 64}, C{65, 130},
-              C{200, 7}, C{31, 96}}) {
-    const size_t lds = c.cols + 3, ldd = c.rows + 2;
+              C{200, 7}, C{31, 96}, C{3, 7}, C{3, 16}, C{3, 47}, C{3, 50176}})
+  for (size_t pad : {2, 0}) {  // ldd == rows: the interleaving fast path for 3 rows
+    const size_t lds = c.cols + 3, ldd = c.rows + pad;
     std::vector<uint32_t> src(c.rows * lds);
     for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint32_t>(i * 2654435761u);
     for (const EltwiseF32Kernels* k : vars) {
@@ -59,8 +60,8 @@ QRT_TEST(FloatEltwise, TransposeVariantsEqualReference) {
         for (size_t r = 0; r < ldd; ++r) {
           uint32_t want = r < c.rows ? src[r * lds + j] : 0xdeadbeefu;
           if (dst[j * ldd + r] != want && bad++ < 3)
-            QRT_EXPECT(false) << k->name << " " << c.rows << "x" << c.cols << " at [" << j
-                              << "][" << r << "]";
+            QRT_EXPECT(false) << k->name << " " << c.rows << "x" << c.cols << " ldd " << ldd
+                              << " at [" << j << "][" << r << "]";
         }
     }
   }
