@@ -345,6 +345,8 @@ py::dict cpu_info() {
   kern["vmath"] = kernels::select_vmath().name;
   kern["eltwise_f32"] = kernels::select_eltwise_f32().name;
   kern["attention_f32"] = kernels::select_attention_f32().name;
+  // Attention nodes with precision="bf16" (the int8 and bf16 modes set it) run this one.
+  kern["attention_bf16"] = kernels::select_attention(true).name;
   d["kernels"] = kern;
   return d;
 }

@@ -4,6 +4,9 @@
 //              IEEE results, identical in every variant (one rounding per element, no FMA).
 //   transpose: dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols, 4-byte elements
 //              (bit copies, any dtype of that size); tiles of the vector width in registers.
+//              3 rows into a contiguous destination (ldd == 3: an RGB image's NCHW planes into
+//              NHWC pixels, the first op of every converted CNN) interleave a vector of
+//              columns per step with permutes; other short inputs take a scalar loop.
 //   widen_f16: y[i] = the IEEE half h[i] as fp32 (exact; F16C where the variant has it, which
 //              quiets signalling NaNs). For the dequantizing Gather of f16 embedding tables.
 // Every function accepts n = 0 / empty shapes and never touches memory outside the described
