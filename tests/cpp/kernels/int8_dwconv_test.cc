@@ -183,3 +183,39 @@ QRT_TEST(Int8DwConv, WideRowsGroupsAndSaturation) {
   }
   std::printf("    %d cases, %d failed\n", cases, failed);
 }
+
+// The k4 kernel's two-row mode (KH = 4k + 3, stride_h 1, dilation_h 1: one interleave serves
+// output rows oh and oh + 1): every small height (OH = 1, odd and even OH, so a row range may end
+// on a single row), split row ranges of odd and even length, channel counts with paired blocks
+// (C = 16, 32 where one 64-byte load covers two pixels, the 16-channel tail of 144), full and
+// masked blocks, 7x7 and 11x3 kernels (two and three 4-row groups), stride_w 2 and dilation_w 2.
+QRT_TEST(Int8DwConv, TwoRowModeHeightsAndRanges) {
+  auto ks = simd_variants("Int8DwConv.TwoRowModeHeightsAndRanges");
+  if (ks.empty()) QRT_SKIP("no SIMD dwconv_u8s8 variant runs on this CPU");
+  int cases = 0, failed = 0;
+  for (const DwConvU8S8Kernel* k : ks) {
+    uint64_t seed = 2000;
+    struct S { size_t KH, KW, sw, dw, pad; };
+    const S kernels[] = {{3, 3, 1, 1, 1}, {3, 3, 1, 1, 0}, {3, 3, 2, 1, 1}, {3, 3, 1, 2, 2},
+                         {7, 7, 1, 1, 3}, {11, 3, 1, 1, 5}, {3, 5, 1, 1, 2}};
+    for (const S& kk : kernels)
+      for (size_t H = 1; H <= 7; ++H)
+        for (size_t C : {16, 32, 48, 64, 144}) {
+          DwConvU8S8Params p;
+          p.H = H, p.W = 5 + H % 3, p.C = C, p.KH = kk.KH, p.KW = kk.KW;
+          p.stride_w = kk.sw, p.dilation_w = kk.dw;
+          p.pad_top = p.pad_bottom = kk.KH / 2, p.pad_left = p.pad_right = kk.pad;
+          if (seed % 4 == 1 && p.pad_top) p.pad_bottom = p.pad_top - 1;  // asymmetric: odd/even OH
+          const int32_t zps[] = {0, 128, 255, 7};
+          p.in_zero_point = zps[seed % 4];
+          p.out_zero_point = zps[(seed / 4) % 4];
+          if (seed % 3 == 1) p.qmin = p.out_zero_point;
+          for (bool split : {false, true}) {
+            ++cases;
+            ++seed;
+            if (!check(*k, p, seed, split)) ++failed;
+          }
+        }
+  }
+  std::printf("    %d cases, %d failed\n", cases, failed);
+}

@@ -12,6 +12,16 @@
 // Each interleaved column is reused by every output pixel whose window covers it (3 for a 3x3
 // stride-1 kernel), so per output pixel and 64 channels a 3x3 costs 12 vpdpbusd + ~3 shuffles
 // (the c64 kernel: 36 vpmovzxbd + 36 vpdpwssd).
+// Two-row mode (KH = 4k + 3, stride_h = dilation_h = 1, i.e. the 3x3 stride-1 layers): the groups'
+// last slot, wasted for one output row, is filled with input row oh + KH, and the packed weights
+// carry a second set B with the kernel rows shifted down one slot (slot 0 of group 0 weight 0), so
+//   row oh   = sum vpdpbusd(I[g][..], W[g][kw])    (rows oh .. oh + KH - 1; slot KH has weight 0)
+//   row oh+1 = sum vpdpbusd(I[g][..], W2[g][kw])   (rows oh + 1 .. oh + KH)
+// from the same interleaved columns: the interleave (the stores and loads of the stack buffer and
+// the port-5 unpacks, which run as a separate phase that leaves port 0 idle) is done once per two
+// output rows. A row range of odd length ends with one ordinary row. Stride 2 does not pair up
+// this way (output rows 2 apart need input rows 2 apart: four rows serve only one output row plus
+// a second interleave), so it keeps one row per interleave.
 //
 // Exactness (equal to ref/dwconv_u8s8_ref.cc bit for bit):
 //   * vpdpbusd multiplies u8 x s8 exactly and adds the four products and the accumulator in int32
@@ -31,6 +41,8 @@
 //   * scale and bias are read in the permuted order with a 4x4 transpose of 128-bit lanes.
 //   * x is read only inside H x W x C (masked loads for the channel tail); y is written only at
 //     channels < C (masked stores) of rows [oh_begin, oh_end).
+// Packed block: set A (groups x KW x 4 vectors), set B (the same; only for KH = 4k + 3, which
+// pack() recognises without knowing the strides, so stride-2 3x3 layers carry it unused), wsum.
 // Shapes whose interleaved columns do not fit the stack buffer (very wide dilated kernels) use the
 // c64 VNNI kernel (dwconv_u8s8_avx512vnni.cc), whose packed weights follow the k4 blocks in the
 // packed buffer — packed only for such shapes (pack() gets dilation_w), so the usual depthwise
@@ -65,8 +77,15 @@ size_t chunk_pixels(size_t KH, size_t KW, size_t dilation_w, size_t stride_w) {
   return (kBufCols / G - wspan) / stride_w + 1;
 }
 
-// Per block: groups x KW x 256 bytes of weights, then 256 bytes of wsum (int32, permuted order).
-size_t block_bytes(size_t KH, size_t KW) { return (ngroups(KH) * KW + 1) * kColBytes; }
+// KH = 4k + 3: the groups' rows are one short of a multiple of 4, so a second weight set (set B,
+// kernel rows shifted down one slot) lets one interleave serve two output rows.
+bool has_set_b(size_t KH) { return KH % 4 == 3; }
+
+// Per block: set A (groups x KW x 256 bytes of weights), set B (the same, if has_set_b), then
+// 256 bytes of wsum (int32, permuted order).
+size_t block_bytes(size_t KH, size_t KW) {
+  return ((has_set_b(KH) ? 2 : 1) * ngroups(KH) * KW + 1) * kColBytes;
+}
 
 size_t k4_bytes(size_t KH, size_t KW, size_t C) { return nblocks(C) * block_bytes(KH, KW); }
 
@@ -90,7 +109,8 @@ void pack(size_t KH, size_t KW, size_t C, size_t dilation_w, const int8_t* w, vo
   std::memset(base, 0, nblocks(C) * bb);
   for (size_t b = 0; b < nblocks(C); ++b) {
     int8_t* wb = reinterpret_cast<int8_t*>(base + b * bb);
-    int32_t* ws = reinterpret_cast<int32_t*>(base + b * bb + G * KW * kColBytes);
+    int8_t* wb2 = has_set_b(KH) ? wb + G * KW * kColBytes : nullptr;
+    int32_t* ws = reinterpret_cast<int32_t*>(base + b * bb + (wb2 ? 2 : 1) * G * KW * kColBytes);
     const bool paired = C - b * kBlock <= kBlock / 2;  // lanes 2-3 repeat lanes 0-1
     for (size_t cc = 0; cc < kBlock && b * kBlock + cc < C; ++cc) {
       const size_t c = b * kBlock + cc;
@@ -101,6 +121,7 @@ void pack(size_t KH, size_t KW, size_t C, size_t dilation_w, const int8_t* w, vo
           for (size_t kw = 0; kw < KW; ++kw) {
             const int8_t v = w[(kh * KW + kw) * C + c];
             wb[((kh / 4) * KW + kw) * kColBytes + d * 4 + kh % 4] = v;
+            if (wb2) wb2[(((kh + 1) / 4) * KW + kw) * kColBytes + d * 4 + (kh + 1) % 4] = v;
             s += static_cast<uint32_t>(static_cast<int32_t>(v));
           }
         ws[d] = static_cast<int32_t>(s);
@@ -141,7 +162,8 @@ struct Block {
   __mmask64 m;       // channels of this block (bytes)
   __mmask32 m32;     // paired blocks: channels of one pixel (bytes)
   size_t c0, cb;     // first channel, channel count
-  const __m512i* w;  // groups x KW x 4 vectors
+  const __m512i* w;   // set A: groups x KW x 4 vectors
+  const __m512i* w2;  // set B (two-row mode): the same, kernel rows shifted down one slot
 };
 
 // Requantizes the 4 accumulators of one output pixel and stores its cb channels.
@@ -169,13 +191,14 @@ __attribute__((always_inline)) inline void store_pixel(const __m512i acc[4], con
 // column ow0*sw - pad_left, G groups of `span` columns each.
 // PAIR: each buffer column holds two input columns (the second sw to the right in lanes 2-3), and
 // each pass computes output pixels ow and ow + 1.
-template <int KW_T, bool PAIR>
+template <int KW_T, bool PAIR, bool TWO>
 __attribute__((always_inline)) inline void row_pixels(const DwConvU8S8Params& p, const Block& bk,
                                                       const __m512i* buf, size_t span, size_t G,
                                                       size_t ow0, size_t ow1, uint8_t* yr,
                                                       __m512 hi, __m512i ozp16, __m512i qmin8) {
   const size_t KW = KW_T ? static_cast<size_t>(KW_T) : p.KW;
   const size_t sw = p.stride_w, dw = p.dilation_w;
+  uint8_t* yr2 = yr + p.OW * p.C;
   if (KW_T == 3 && G == 1) {
     __m512i wr[3][4];
 #pragma GCC unroll 3
@@ -184,33 +207,51 @@ __attribute__((always_inline)) inline void row_pixels(const DwConvU8S8Params& p,
       for (int j = 0; j < 4; ++j) wr[kw][j] = _mm512_load_si512(bk.w + kw * 4 + j);
     for (size_t ow = ow0; ow < ow1; ow += PAIR ? 2 : 1) {
       const __m512i* col = buf + (ow - ow0) * sw * 4;
-      __m512i acc[4];
+      __m512i acc[4], acc2[4];
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) acc[j] = bk.base[j];
+      for (int j = 0; j < 4; ++j) acc[j] = bk.base[j], acc2[j] = bk.base[j];
 #pragma GCC unroll 3
       for (int kw = 0; kw < 3; ++kw)
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j)
-          acc[j] = _mm512_dpbusd_epi32(acc[j], _mm512_load_si512(col + kw * dw * 4 + j), wr[kw][j]);
+        for (int j = 0; j < 4; ++j) {
+          const __m512i c = _mm512_load_si512(col + kw * dw * 4 + j);
+          acc[j] = _mm512_dpbusd_epi32(acc[j], c, wr[kw][j]);
+          if constexpr (TWO) acc2[j] = _mm512_dpbusd_epi32(acc2[j], c, _mm512_load_si512(bk.w2 + kw * 4 + j));
+        }
       store_pixel<PAIR>(acc, bk, hi, ozp16, qmin8, yr + ow * p.C + bk.c0, p.C, ow + 1 < ow1);
+      if constexpr (TWO) store_pixel<PAIR>(acc2, bk, hi, ozp16, qmin8, yr2 + ow * p.C + bk.c0, p.C, ow + 1 < ow1);
     }
     return;
   }
   for (size_t ow = ow0; ow < ow1; ow += PAIR ? 2 : 1) {
-    __m512i acc[4];
+    __m512i acc[4], acc2[4];
 #pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) acc[j] = bk.base[j];
+    for (int j = 0; j < 4; ++j) acc[j] = bk.base[j], acc2[j] = bk.base[j];
     const __m512i* wt = bk.w;
+    const __m512i* wt2 = bk.w2;
     for (size_t g = 0; g < G; ++g) {
       const __m512i* col = buf + (g * span + (ow - ow0) * sw) * 4;
-      for (size_t kw = 0; kw < KW; ++kw, col += dw * 4, wt += 4) {
+      for (size_t kw = 0; kw < KW; ++kw, col += dw * 4, wt += 4, wt2 += 4) {
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j)
-          acc[j] = _mm512_dpbusd_epi32(acc[j], _mm512_load_si512(col + j), _mm512_load_si512(wt + j));
+        for (int j = 0; j < 4; ++j) {
+          const __m512i c = _mm512_load_si512(col + j);
+          acc[j] = _mm512_dpbusd_epi32(acc[j], c, _mm512_load_si512(wt + j));
+          if constexpr (TWO) acc2[j] = _mm512_dpbusd_epi32(acc2[j], c, _mm512_load_si512(wt2 + j));
+        }
       }
     }
     store_pixel<PAIR>(acc, bk, hi, ozp16, qmin8, yr + ow * p.C + bk.c0, p.C, ow + 1 < ow1);
+    if constexpr (TWO) store_pixel<PAIR>(acc2, bk, hi, ozp16, qmin8, yr2 + ow * p.C + bk.c0, p.C, ow + 1 < ow1);
   }
+}
+
+template <bool PAIR, bool TWO>
+__attribute__((always_inline)) inline void rows(const DwConvU8S8Params& p, const Block& bk,
+                                                const __m512i* buf, size_t span, size_t G, size_t ow0,
+                                                size_t ow1, uint8_t* yr, __m512 hi, __m512i ozp16,
+                                                __m512i qmin8) {
+  if (p.KW == 3) row_pixels<3, PAIR, TWO>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+  else row_pixels<0, PAIR, TWO>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
 }
 
 void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_t* y,
@@ -226,6 +267,7 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
   alignas(64) __m512i buf[kBufCols * 4];
   const uint8_t* wbase = static_cast<const uint8_t*>(packed);
   const size_t bb = block_bytes(p.KH, p.KW);
+  const bool two_ok = has_set_b(p.KH) && p.stride_h == 1 && p.dilation_h == 1;
   const __m512 hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.out_zero_point));
   const __m512i ozp16 = _mm512_set1_epi16(static_cast<int16_t>(p.out_zero_point));
   const __m512i qmin8 = _mm512_set1_epi8(static_cast<char>(p.qmin));
@@ -241,7 +283,8 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
     const bool paired = bk.cb <= kBlock / 2;
     bk.m32 = static_cast<__mmask32>(bk.m);
     bk.w = reinterpret_cast<const __m512i*>(wbase + b * bb);
-    const __m512i* wsum = bk.w + G * p.KW * 4;
+    bk.w2 = bk.w + G * p.KW * 4;
+    const __m512i* wsum = bk.w + (has_set_b(p.KH) ? 2 : 1) * G * p.KW * 4;
     __m512i bv[4], sv[4];
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
@@ -261,12 +304,15 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
     }
     const uint8_t* xb = x + bk.c0;
     const bool full = bk.cb == kBlock;
-    for (size_t oh = oh_begin; oh < oh_end; ++oh) {
+    for (size_t oh = oh_begin; oh < oh_end; oh += two_ok && oh + 1 < oh_end ? 2 : 1) {
+      // Two-row mode: the groups' last slot holds row oh + KH (weight 0 in set A), so the same
+      // interleaved columns give output row oh (set A) and oh + 1 (set B).
+      const bool two = two_ok && oh + 1 < oh_end;
       const uint8_t* rp[4 * kMaxGroups];  // per group, 4 input rows (null = padding row)
       for (size_t r = 0; r < 4 * G; ++r) {
         const ptrdiff_t ih = static_cast<ptrdiff_t>(oh * p.stride_h + r * p.dilation_h) -
                              static_cast<ptrdiff_t>(p.pad_top);
-        rp[r] = (r < p.KH && ih >= 0 && ih < H) ? xb + static_cast<size_t>(ih) * p.W * C : nullptr;
+        rp[r] = (r < p.KH + two && ih >= 0 && ih < H) ? xb + static_cast<size_t>(ih) * p.W * C : nullptr;
       }
       uint8_t* yr = y + oh * p.OW * C;
       for (size_t ow0 = 0; ow0 < p.OW; ow0 += chunk) {
@@ -310,12 +356,12 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
             interleave4(v[0], v[1], v[2], v[3], dst);
           }
         }
-        if (paired) {
-          if (p.KW == 3) row_pixels<3, true>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
-          else row_pixels<0, true>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+        if (two) {
+          if (paired) rows<true, true>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+          else rows<false, true>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
         } else {
-          if (p.KW == 3) row_pixels<3, false>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
-          else row_pixels<0, false>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+          if (paired) rows<true, false>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
+          else rows<false, false>(p, bk, buf, span, G, ow0, ow1, yr, hi, ozp16, qmin8);
         }
       }
     }
