@@ -41,6 +41,10 @@
 //   * scale and bias are read in the permuted order with a 4x4 transpose of 128-bit lanes.
 //   * x is read only inside H x W x C (masked loads for the channel tail); y is written only at
 //     channels < C (masked stores) of rows [oh_begin, oh_end).
+// Paired blocks (<= 32 channels: lanes 2-3 hold the input column sw to the right, so one pass
+// gives two output pixels) load each pixel with a masked 256-bit load and vinserti64x4 (port 5);
+// when C == 32 and sw == 1 the two pixels are the 64 contiguous bytes at iw * 32, one plain load
+// (interior columns; the edge columns keep the masked loads).
 // Packed block: set A (groups x KW x 4 vectors), set B (the same; only for KH = 4k + 3, which
 // pack() recognises without knowing the strides, so stride-2 3x3 layers carry it unused), wsum.
 // Shapes whose interleaved columns do not fit the stack buffer (very wide dilated kernels) use the
@@ -304,6 +308,7 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
     }
     const uint8_t* xb = x + bk.c0;
     const bool full = bk.cb == kBlock;
+    const bool wide = C == kBlock / 2 && p.stride_w == 1;  // paired, both pixels in one load
     for (size_t oh = oh_begin; oh < oh_end; oh += two_ok && oh + 1 < oh_end ? 2 : 1) {
       // Two-row mode: the groups' last slot holds row oh + KH (weight 0 in set A), so the same
       // interleaved columns give output row oh (set A) and oh + 1 (set B).
@@ -329,6 +334,13 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
               const ptrdiff_t iwa = iw0 + static_cast<ptrdiff_t>(s), iwb = iwa + sw;
               const bool va = iwa >= 0 && iwa < W, vb = iwb >= 0 && iwb < W;
               __m512i v[4];
+              if (wide && va && vb) {  // pixels iwa and iwa + 1 are the 64 bytes at iwa * 32
+#pragma GCC unroll 4
+                for (int t = 0; t < 4; ++t)
+                  v[t] = gr[t] ? _mm512_loadu_si512(gr[t] + static_cast<size_t>(iwa) * C) : zpv;
+                interleave4(v[0], v[1], v[2], v[3], dst);
+                continue;
+              }
 #pragma GCC unroll 4
               for (int t = 0; t < 4; ++t) {
                 const __m256i lo = gr[t] && va ? _mm256_maskz_loadu_epi8(bk.m32, gr[t] + static_cast<size_t>(iwa) * C) : zph;
