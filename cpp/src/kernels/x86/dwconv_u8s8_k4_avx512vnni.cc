@@ -44,7 +44,8 @@
 // Paired blocks (<= 32 channels: lanes 2-3 hold the input column sw to the right, so one pass
 // gives two output pixels) load each pixel with a masked 256-bit load and vinserti64x4 (port 5);
 // when C == 32 and sw == 1 the two pixels are the 64 contiguous bytes at iw * 32, one plain load
-// (interior columns; the edge columns keep the masked loads).
+// (interior columns; the edge columns keep the masked loads). Passes start every 2 * sw columns,
+// so for a 3x3 stride 2 (dilation 1) every 4th buffer column is never read and is not filled.
 // Packed block: set A (groups x KW x 4 vectors), set B (the same; only for KH = 4k + 3, which
 // pack() recognises without knowing the strides, so stride-2 3x3 layers carry it unused), wsum.
 // Shapes whose interleaved columns do not fit the stack buffer (very wide dilated kernels) use the
@@ -330,7 +331,11 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
           if (paired) {
             const __m256i zph = _mm512_castsi512_si256(zpv);
             const ptrdiff_t sw = static_cast<ptrdiff_t>(p.stride_w);
+            // Passes start at even pixels, i.e. every 2 * sw columns: with dilation 1 and
+            // KW < 2 * sw (3x3 stride 2) the columns past the window are never read.
+            const size_t period = p.dilation_w == 1 && p.KW < 2 * p.stride_w ? 2 * p.stride_w : 0;
             for (size_t s = 0; s < span; ++s, dst += 4) {
+              if (period && s % period >= p.KW) continue;
               const ptrdiff_t iwa = iw0 + static_cast<ptrdiff_t>(s), iwb = iwa + sw;
               const bool va = iwa >= 0 && iwa < W, vb = iwb >= 0 && iwb < W;
               __m512i v[4];
