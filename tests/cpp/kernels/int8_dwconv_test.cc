@@ -162,6 +162,9 @@ QRT_TEST(Int8DwConv, WideRowsGroupsAndSaturation) {
         {12, 20, 24, 9, 3, 1, 1, 4},  {13, 30, 20, 11, 5, 2, 1, 5}, {40, 80, 18, 3, 3, 1, 80, 80},
         {7, 7, 960, 3, 3, 1, 1, 1},   {14, 14, 576, 3, 3, 2, 1, 1}, {8, 70, 1, 4, 4, 1, 1, 2},
         {6, 9, 17, 5, 1, 1, 1, 2},    {6, 9, 129, 1, 5, 1, 2, 2},
+        // k4 chunks cut to fit L1: several chunks per row with many channels (one at the 16-pixel
+        // floor), stride 2, and a dilated 15x11 kernel whose buffer holds fewer pixels than that.
+        {4, 40, 640, 3, 3, 1, 1, 1},  {5, 90, 200, 3, 3, 2, 1, 1},  {45, 70, 300, 15, 11, 1, 3, 0},
     };
     for (const S& sh : shapes) {
       for (float mul : {1.0f, 1e4f, 1e-6f, 3e30f}) {
