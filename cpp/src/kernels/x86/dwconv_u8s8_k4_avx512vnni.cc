@@ -349,9 +349,9 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
             const ptrdiff_t sw = static_cast<ptrdiff_t>(p.stride_w);
             // Passes start at even pixels, i.e. every 2 * sw columns: with dilation 1 and
             // KW < 2 * sw (3x3 stride 2) the columns past the window are never read.
-            const size_t period = p.dilation_w == 1 && p.KW < 2 * p.stride_w ? 2 * p.stride_w : 0;
-            for (size_t s = 0; s < span; ++s, dst += 4) {
-              if (period && s % period >= p.KW) continue;
+            const size_t period = p.dilation_w == 1 && p.KW < 2 * p.stride_w ? 2 * p.stride_w : span;
+            for (size_t s = 0, ph = 0; s < span; ++s, dst += 4, ph = ph + 1 == period ? 0 : ph + 1) {
+              if (ph >= p.KW && period != span) continue;  // ph = s % period
               const ptrdiff_t iwa = iw0 + static_cast<ptrdiff_t>(s), iwb = iwa + sw;
               const bool va = iwa >= 0 && iwa < W, vb = iwb >= 0 && iwb < W;
               __m512i v[4];
