@@ -1,6 +1,6 @@
 // dwconv_u8s8: every variant against the scalar reference, bit for bit (see kernels/dwconv_u8s8.h).
-// 3x3 and 5x5, stride 1 and 2, dilation 1 and 2, C in {1, 3, 17, 33, 64, 96, 144, 200} (1..4
-// zmm per 64-channel block, several blocks), padding 0/1/2 (also
+// 3x3 and 5x5, stride 1 and 2, dilation 1 and 2, C in {1, 3, 17, 33, 50, 64, 96, 127, 144, 200}
+// (1..4 zmm per 64-channel block, a tail in each of the 4 vectors, several blocks), padding 0/1/2 (also
 // asymmetric), zero points 0/128/255, clamps, row ranges; guard pages after every input and
 // sentinel-filled output.
 #include <cstring>
@@ -100,7 +100,7 @@ QRT_TEST(Int8DwConv, ShapesStridesPadsAllVariants) {
     for (size_t ks_ : {3, 5})
       for (size_t stride : {1, 2})
         for (size_t dil : {1, 2})
-          for (size_t C : {1, 3, 17, 33, 64, 96, 144, 200})
+          for (size_t C : {1, 3, 17, 33, 50, 64, 96, 127, 144, 200})
             for (size_t pad : {0, 1, 2}) {
               DwConvU8S8Params p;
               p.H = 7 + seed % 3, p.W = 9 + seed % 4, p.C = C, p.KH = p.KW = ks_;

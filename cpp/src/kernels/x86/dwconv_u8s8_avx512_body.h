@@ -160,7 +160,10 @@ void run(const DwConvU8S8Params& p, const uint8_t* x, const void* packed, uint8_
         case 5: row_block<2, true>(k, x, y, oh, c0); break;
         case 6: row_block<3, false>(k, x, y, oh, c0); break;
         case 7: row_block<3, true>(k, x, y, oh, c0); break;
-        default: row_block<4, false>(k, x, y, oh, c0); break;
+        // 49-63 channels left: the 4th vector is a tail and must load masked (it used to take
+        // the full-block case and read up to 15 bytes past the last pixel).
+        case 9: row_block<4, true>(k, x, y, oh, c0); break;
+        default: row_block<4, false>(k, x, y, oh, c0); break;  // a whole 64-channel block
       }
     }
   }
