@@ -219,10 +219,14 @@ class Conv2dOp : public Op {
     p.bias = dwq_bias_.empty() ? nullptr : dwq_bias_.data();
     p.scale = dwq_scale_.data();
     const size_t N = static_cast<size_t>(x.shape[0]), OH = p.OH;
-    const size_t tasks = std::min(OH * N, static_cast<size_t>(pool->threads()) * 4);
+    // Rows in pairs: the k4 kernel computes two output rows of a 3x3 stride-1 layer from one
+    // interleave of their input rows, and a 1-row range loses that (at 2 threads, 4 tasks each,
+    // the 7x7 and 14x14 layers of MobileNetV2 got 1-row ranges).
+    const size_t pairs = (OH * N + 1) / 2;
+    const size_t tasks = std::min(pairs, static_cast<size_t>(pool->threads()) * 4);
     pool->parallel_for(tasks, [&](size_t t) {
       size_t b, e;
-      split_range(OH * N, tasks, 1, t, &b, &e);
+      split_range(OH * N, tasks, 2, t, &b, &e);
       for (size_t r = b; r < e;) {
         size_t n = r / OH, oy = r % OH, oy_end = std::min(OH, oy + (e - r));
         dwq_->run(p, x.as<uint8_t>() + n * p.H * p.W * p.C, dwq_packed_.p,
