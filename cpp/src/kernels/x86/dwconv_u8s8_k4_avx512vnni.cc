@@ -19,8 +19,9 @@
 //   row oh+1 = sum vpdpbusd(I[g][..], W2[g][kw])   (rows oh + 1 .. oh + KH)
 // from the same interleaved columns: the interleave (the port-5 unpacks and the stores and loads
 // of the stack buffer; timed alone, about as long as the vpdpbusd and epilogue work of a 3x3
-// stride-1 row, and the two phases barely overlap) is done once per two output rows. A row range of odd length ends with one ordinary row. Stride 2 does not pair up
-// this way (output rows 2 apart need input rows 2 apart: four rows serve only one output row plus
+// stride-1 row, and the two phases barely overlap) is done once per two output rows. A row range
+// of odd length ends with one ordinary row (Conv2d hands out rows in pairs). Stride 2 does not pair
+// up this way (output rows 2 apart need input rows 2 apart: four rows serve only one output row plus
 // a second interleave), so it keeps one row per interleave.
 //
 // Exactness (equal to ref/dwconv_u8s8_ref.cc bit for bit):
