@@ -219,6 +219,47 @@ QRT_TEST(Int8Gemm, ShapesAllVariants) {
   std::printf("    %d cases, %d failed\n", cases, failed);
 }
 
+// Small K, every multiple of 4 below 64 (the AMX kernel's K-wide tiles loaded straight from A,
+// MobileNet's 1x1 convolutions) plus neighbours that keep the zero-padded copy: row counts around
+// the 16-row tiles and 32-row blocks, N tails, strided A (lda > K: the tile must not take the
+// bytes between rows), clamps and zero points, and a tile split.
+QRT_TEST(Int8Gemm, SmallKAllDepths) {
+  auto ks = simd_variants("Int8Gemm.SmallKAllDepths");
+  if (ks.empty()) QRT_SKIP("no SIMD gemm_u8s8 variant runs on this CPU");
+  std::vector<size_t> Ks;
+  for (size_t K = 4; K <= 60; K += 4) Ks.push_back(K);
+  Ks.push_back(2);
+  Ks.push_back(62);
+  int cases = 0, failed = 0;
+  for (const GemmU8S8Kernel* k : ks) {
+    const size_t nr = k->nr;
+    uint64_t seed = 9000;
+    for (size_t M : {2, 15, 17, 31, 33, 45, 70})
+      for (size_t K : Ks)
+        for (size_t N : {size_t(1), nr - 1, nr + 1, 3 * nr + 5}) {
+          GemmCase c;
+          c.M = M, c.N = N, c.K = K, c.seed = ++seed;
+          c.kind = seed % 4 == 0 ? Kind::kDequantF32 : Kind::kRequantU8;
+          const int32_t zps[] = {0, 128, 255, 17};
+          c.a_zp = zps[seed % 4];
+          c.out_zp = zps[(seed / 4) % 4];
+          c.qmin = seed % 3 == 0 ? c.out_zp : 0;
+          c.qmax = seed % 5 == 0 ? 200 : 255;
+          if (c.qmax < c.qmin) c.qmax = c.qmin;
+          if (seed % 2) c.lda = K + 3 + seed % 9, c.ldc = N + 5;
+          if (seed % 7 == 0 && M > 2 && N > nr) {
+            const size_t ms = M / 2;
+            c.tiles.push_back({0, ms, 0, nr});
+            c.tiles.push_back({0, ms, nr, N});
+            c.tiles.push_back({ms, M, 0, N});
+          }
+          ++cases;
+          if (!check_case(*k, ref_kernel(), c)) ++failed;
+        }
+  }
+  std::printf("    %d cases, %d failed\n", cases, failed);
+}
+
 // The c4 layout as docs/KERNELS_INT8.md states it, one byte at a time (the original packer):
 // colsum (int32 x round_up(N, nr), zero beyond N, region padded to 64 bytes), then panels of
 // ceil(K/4) k-groups of nr x 4 bytes, byte (j*4 + t) = B[p*nr + j][4g + t], zero beyond N and K;

@@ -18,6 +18,15 @@
 // into a zero-filled 32 x 64 stack buffer with masked loads (never reading A past A[m][K-1]); its
 // B tile is loaded as a whole 16-row tile, whose rows past the panel's last k-group belong to the
 // next panel or the 2 KiB pad: they meet zero bytes of A and contribute exactly 0 (integers).
+// Small K (K < 64, K % 4 == 0: MobileNet's 1x1 convolutions, K = 16..32 with M up to 12544): the
+// whole of K is one k-step, so the requant path configures A tiles of K bytes per row and B tiles
+// of K / 4 rows (amx_load_config's ak) and loads A straight from A with stride lda: no copy, and
+// the B tile is exactly the panel's K / 4 k-groups (the packed layout is unchanged). K % 4 != 0
+// keeps the copy (a round_up(K, 4)-byte A row would read past A[m][K-1]). Measured with thread
+// CPU time against the copy, old and new alternated (requant, 1 thread): M = 12544 K = 16 N = 96
+// 128 -> 118 us, M = 12544 K = 32 N = 16 48 -> 41, M = 3136 K = 24 N = 144 and M = 784 K = 32
+// N = 192 2-4 % (noise level). These shapes are bound by the epilogue (without it the K = 16 shape
+// takes 48 us), not by tdpbusd; see docs/KERNELS_INT8.md (AMX section).
 // M tails: a row block of r < 32 rows gets its own tile configuration (A and C tiles with
 // min(r,16) and r-16 rows), so no row outside [m_begin, m_end) is read or written.
 // Blocks: u8 output (requant) runs the pipelined blocks of Pipe (column chunks of about L2/8 of
@@ -191,8 +200,9 @@ struct Pipe {
     int32_t* cb = cbuf[next];
     const uint8_t* a1 = a + 16 * lda;
     size_t as = lda;
-    if (kfull == 0) a = atail, a1 = atail + 16 * 64, as = 64;
-    // First k-step (the tail step when K < 64): this block's operand tiles first (each reload
+    if (kfull == 0 && atail) a = atail, a1 = atail + 16 * 64, as = 64;
+    // First k-step (the tail step when K < 64, from atail, or all of K straight from A when the
+    // tiles are configured K bytes wide: small K): this block's operand tiles first (each reload
     // waits only for the previous block's last reader of that tile register), then per C tile:
     // store the previous block's, zero, first product.
     _tile_loadd(4, a, as);
@@ -257,7 +267,8 @@ struct Pipe {
 };
 
 // The packed B as the kernel reads it (column sums, then nr = 32 panels of pstride bytes) and K
-// split into whole 64-byte k-blocks plus a tail of kt bytes (tmask selects them).
+// split into whole 64-byte k-blocks plus a tail of kt bytes (tmask selects them). A small K
+// (small_k below) has no copied tail: it is all one tile-wide k-step, loaded straight from A.
 struct PackedB {
   const int32_t* colsum;
   const int8_t* panels;
@@ -270,6 +281,8 @@ struct PackedB {
         kfull(K / 64),
         kt(K % 64),
         tmask(K % 64 ? (~0ull >> (64 - K % 64)) : 0) {}
+  // The tiles are configured K bytes wide (amx_load_config's ak = K) and A is read in place.
+  static bool small_k(size_t K) { return K < 64 && K % 4 == 0; }
   const int8_t* panel(size_t col) const { return panels + (col / kNr) * pstride; }
   // The K tail of r rows of A into a zero-padded 64-byte-per-row tile buffer (masked loads: never
   // past A[m][K-1]).
@@ -300,7 +313,8 @@ void amx_rows(size_t N, size_t K, const uint8_t* A, size_t lda, const void* pack
       const size_t r = m1 - m < 32 ? m1 - m : 32;
       const uint8_t* a = A + m * lda;
       const uint8_t* at = nullptr;
-      if (pb.kt) {  // two buffers: the previous row block's last tiles may still be loading
+      // Two buffers: the previous row block's last tiles may still be loading.
+      if (pb.kt && !PackedB::small_k(K)) {
         uint8_t* t = p.atail[at_idx];
         at_idx ^= 1;
         pb.copy_a_tail(a, lda, r, t);
@@ -485,18 +499,19 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
   p.e = &e;
   p.zp16 = _mm512_set1_epi16(static_cast<short>(_mm512_cvtsi512_si32(e.out_zp)));
   p.ldcb = ldc * (e.requant ? 1 : 4);
+  const int ak = PackedB::small_k(K) ? int(K) : 64;  // A tile bytes per row (see PackedB::small_k)
   if (full) {
-    amx_load_config(16, 16);
+    amx_load_config(16, 16, ak);
     amx_rows<true>(N, K, A, lda, packed, e, C, ldc, m_begin, m_begin + full, n_begin, n_end, p);
     p.flush();
   }
   if (rem) {
     if (rem > 16) {
-      amx_load_config(16, int(rem - 16));
+      amx_load_config(16, int(rem - 16), ak);
       amx_rows<true>(N, K, A, lda, packed, e, C, ldc, m_begin + full, m_end, n_begin, n_end, p);
       p.flush();
     } else {
-      amx_load_config(int(rem), 0);
+      amx_load_config(int(rem), 0, ak);
       amx_rows<false>(N, K, A, lda, packed, e, C, ldc, m_begin + full, m_end, n_begin, n_end, p);
       p.flush();
     }
