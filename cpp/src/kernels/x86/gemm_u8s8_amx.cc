@@ -26,7 +26,13 @@
 // CPU time against the copy, old and new alternated (requant, 1 thread): M = 12544 K = 16 N = 96
 // 128 -> 118 us, M = 12544 K = 32 N = 16 48 -> 41, M = 3136 K = 24 N = 144 and M = 784 K = 32
 // N = 192 2-4 % (noise level). These shapes are bound by the epilogue (without it the K = 16 shape
-// takes 48 us), not by tdpbusd; see docs/KERNELS_INT8.md (AMX section).
+// takes 48 us), not by tdpbusd; see docs/KERNELS_INT8.md (AMX section). The epilogue is not
+// held back by the tile stores: with every tile instruction compiled out it alone takes 85 us
+// of the 125 at K = 16 N = 96 (its 12 vector ops per row run on ports 0 and 5 only), and running
+// block j-2's epilogue instead of j-1's (stores retired long before the loads) measured no
+// faster, in the kernel or in MobileNetV2 / ResNet-18. So requant_fast takes rows in pairs
+// (fewer ops) and converts only the 16 defined columns of a panel with <= 16 left (N = 16:
+// 12544 x 32 x 16 43 -> 26 us).
 // M tails: a row block of r < 32 rows gets its own tile configuration (A and C tiles with
 // min(r,16) and r-16 rows), so no row outside [m_begin, m_end) is read or written.
 // Blocks: u8 output (requant) runs the pipelined blocks of Pipe (column chunks of about L2/8 of
@@ -77,7 +83,7 @@ struct BlockOut {
 // then round for integer bounds): every saturating step maps values above 255 to 255 >= qmax and
 // values below 0 to 0 <= qmin. Without the bound, cvtps2dq of r >= 2^31 gives INT32_MIN, which is
 // why requant_row32 clamps with minps first. 12 vector ops per row of 32 outputs when qmin = 0 and
-// qmax = 255 (15 in requant_row32): vector uops issued beside tdpbusd slow the tile unit down.
+// qmax = 255 (15 in requant_row32; 11.5 in row pairs, below): vector uops issued beside tdpbusd slow the tile unit down.
 // Bound per column: |acc| <= K * 255 * 128 + |bias - a_zp * colsum| (no int32 wrap below 2^31),
 // checked in float against 2^30, a factor-2 margin for the roundings of the check itself.
 __attribute__((always_inline)) inline bool requant_fast_ok(const ColVec16& cv, float kbound) {
@@ -88,22 +94,60 @@ __attribute__((always_inline)) inline bool requant_fast_ok(const ColVec16& cv, f
   return ok == 0xFFFF;
 }
 
+// Rows in pairs: the two rows' words share one packuswb, one vpmaxub / vpminub and one vpermd
+// (row i in the low 256 bits, row i+1 in the high 256, taken by vextracti64x4): 23 vector ops per
+// two rows of 32 outputs when qmin = 0 and qmax = 255 (24 one row at a time), 25 with both clamps
+// (28). Every op is lane-wise or the same byte permutation as one row at a time, so the bytes
+// stored are the same. A block whose panel has <= 16 columns left (c2 false) converts only
+// its 16 defined columns: two rows' dwords go into one packssdw, and vpermd leaves row i in
+// bytes 0..15 and row i+1 in 16..31 (13 vector ops per two rows of 16 outputs instead of 24).
 template <bool LO, bool HI>
 __attribute__((always_inline)) inline void requant_fast(const Epi16& e, const BlockOut& o,
                                                         const int32_t* cb, __m512i zp16,
                                                         size_t ldcb, size_t i0, size_t i1) {
   const __m512i perm = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  for (size_t i = i0; i < i1; ++i) {
-    const __m512i v0 = _mm512_add_epi32(_mm512_load_si512(cb + 32 * i), o.cv0.off);
-    const __m512i v1 = _mm512_add_epi32(_mm512_load_si512(cb + 32 * i + 16), o.cv1.off);
-    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(v0), o.cv0.sc));
-    const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(v1), o.cv1.sc));
-    const __m512i w = _mm512_adds_epi16(_mm512_packs_epi32(q0, q1), zp16);
-    __m512i b8 = _mm512_packus_epi16(w, w);
+  auto q16 = [&](const int32_t* src, const ColVec16& cv) {
+    return _mm512_cvtps_epi32(
+        _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_load_si512(src), cv.off)), cv.sc));
+  };
+  auto clamp = [&](__m512i b8) {
     if constexpr (LO) b8 = _mm512_max_epu8(b8, e.qmin8);
     if constexpr (HI) b8 = _mm512_min_epu8(b8, e.qmax8);
+    return b8;
+  };
+  size_t i = i0;
+  if (!o.c2) {
+    const __mmask16 m16 = static_cast<__mmask16>(o.m32);
+    for (; i + 2 <= i1; i += 2) {
+      const __m512i w = _mm512_adds_epi16(
+          _mm512_packs_epi32(q16(cb + 32 * i, o.cv0), q16(cb + 32 * i + 32, o.cv0)), zp16);
+      const __m512i p = _mm512_permutexvar_epi32(perm, clamp(_mm512_packus_epi16(w, w)));
+      _mm_mask_storeu_epi8(o.c + i * ldcb + o.n, m16, _mm512_castsi512_si128(p));
+      _mm_mask_storeu_epi8(o.c + (i + 1) * ldcb + o.n, m16, _mm512_extracti32x4_epi32(p, 1));
+    }
+    if (i < i1) {
+      const __m512i q = q16(cb + 32 * i, o.cv0);
+      const __m512i w = _mm512_adds_epi16(_mm512_packs_epi32(q, q), zp16);
+      const __m512i p = _mm512_permutexvar_epi32(perm, clamp(_mm512_packus_epi16(w, w)));
+      _mm_mask_storeu_epi8(o.c + i * ldcb + o.n, m16, _mm512_castsi512_si128(p));
+    }
+    return;
+  }
+  for (; i + 2 <= i1; i += 2) {
+    const __m512i wa = _mm512_adds_epi16(
+        _mm512_packs_epi32(q16(cb + 32 * i, o.cv0), q16(cb + 32 * i + 16, o.cv1)), zp16);
+    const __m512i wb = _mm512_adds_epi16(
+        _mm512_packs_epi32(q16(cb + 32 * i + 32, o.cv0), q16(cb + 32 * i + 48, o.cv1)), zp16);
+    const __m512i p = _mm512_permutexvar_epi32(perm, clamp(_mm512_packus_epi16(wa, wb)));
+    _mm256_mask_storeu_epi8(o.c + i * ldcb + o.n, o.m32, _mm512_castsi512_si256(p));
+    _mm256_mask_storeu_epi8(o.c + (i + 1) * ldcb + o.n, o.m32, _mm512_extracti64x4_epi64(p, 1));
+  }
+  if (i < i1) {
+    const __m512i w = _mm512_adds_epi16(
+        _mm512_packs_epi32(q16(cb + 32 * i, o.cv0), q16(cb + 32 * i + 16, o.cv1)), zp16);
     _mm256_mask_storeu_epi8(o.c + i * ldcb + o.n, o.m32,
-                            _mm512_castsi512_si256(_mm512_permutexvar_epi32(perm, b8)));
+                            _mm512_castsi512_si256(_mm512_permutexvar_epi32(
+                                perm, clamp(_mm512_packus_epi16(w, w)))));
   }
 }
 
