@@ -522,10 +522,13 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
   const size_t rows = m_end - m_begin;
   const size_t full = rows / 32 * 32, rem = rows % 32;
   const Epi16 e = make_epi16(ep);
-  if (rows == 1) {
-    const size_t esz = e.requant ? 1 : 4;
-    return gemv(N, K, A + m_begin * lda, packed, e, static_cast<uint8_t*>(C) + m_begin * ldc * esz,
-                n_begin, n_end);
+  const size_t esz = e.requant ? 1 : 4;
+  // One row, or K = 0 (no products: each row is the epilogue of zero sums, and a tile cannot be
+  // configured 0 bytes wide): the VNNI GEMV, row by row.
+  if (rows == 1 || K == 0) {
+    for (size_t m = m_begin; m < m_end; ++m)
+      gemv(N, K, A + m * lda, packed, e, static_cast<uint8_t*>(C) + m * ldc * esz, n_begin, n_end);
+    return;
   }
   if (!e.requant) {  // f32 output: the sequential blocks (see seq_rows_dequant)
     if (full) {
@@ -542,7 +545,7 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
   Pipe p;
   p.e = &e;
   p.zp16 = _mm512_set1_epi16(static_cast<short>(_mm512_cvtsi512_si32(e.out_zp)));
-  p.ldcb = ldc * (e.requant ? 1 : 4);
+  p.ldcb = ldc * esz;
   const int ak = PackedB::small_k(K) ? int(K) : 64;  // A tile bytes per row (see PackedB::small_k)
   if (full) {
     amx_load_config(16, 16, ak);
