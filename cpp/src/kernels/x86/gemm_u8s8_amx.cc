@@ -83,7 +83,8 @@ struct BlockOut {
 // then round for integer bounds): every saturating step maps values above 255 to 255 >= qmax and
 // values below 0 to 0 <= qmin. Without the bound, cvtps2dq of r >= 2^31 gives INT32_MIN, which is
 // why requant_row32 clamps with minps first. 12 vector ops per row of 32 outputs when qmin = 0 and
-// qmax = 255 (15 in requant_row32; 11.5 in row pairs, below): vector uops issued beside tdpbusd slow the tile unit down.
+// qmax = 255 (15 in requant_row32; 11.5 in row pairs, below): vector uops issued beside tdpbusd
+// slow the tile unit down.
 // Bound per column: |acc| <= K * 255 * 128 + |bias - a_zp * colsum| (no int32 wrap below 2^31),
 // checked in float against 2^30, a factor-2 margin for the roundings of the check itself.
 __attribute__((always_inline)) inline bool requant_fast_ok(const ColVec16& cv, float kbound) {
