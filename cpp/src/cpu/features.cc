@@ -278,15 +278,17 @@ bool parse_isa(const std::string& name, Isa* out) {
   return false;
 }
 
-std::vector<Isa> arch_isas() {
+// A static list: kernel selection asks for ranks once per op at load (hundreds of calls).
+const std::vector<Isa>& arch_isas() {
 #if QRT_X86
-  return {Isa::kRef,        Isa::kAvx2,       Isa::kAvxVnni, Isa::kAvx512,
-          Isa::kAvx512Vnni, Isa::kAvx512Bf16, Isa::kAmx};
+  static const std::vector<Isa> kIsas = {Isa::kRef,        Isa::kAvx2,       Isa::kAvxVnni, Isa::kAvx512,
+                                         Isa::kAvx512Vnni, Isa::kAvx512Bf16, Isa::kAmx};
 #elif QRT_ARM64
-  return {Isa::kRef, Isa::kNeon, Isa::kNeonDot};
+  static const std::vector<Isa> kIsas = {Isa::kRef, Isa::kNeon, Isa::kNeonDot};
 #else
-  return {Isa::kRef};
+  static const std::vector<Isa> kIsas = {Isa::kRef};
 #endif
+  return kIsas;
 }
 
 bool isa_supported(Isa isa) {
@@ -342,7 +344,7 @@ Status set_isa_cap(const std::string& name) {
 }
 
 int isa_rank(Isa isa) {
-  std::vector<Isa> order = arch_isas();
+  const std::vector<Isa>& order = arch_isas();
   for (size_t i = 0; i < order.size(); ++i)
     if (order[i] == isa) return static_cast<int>(i);
   return -1;  // not a level of this architecture

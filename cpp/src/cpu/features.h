@@ -71,7 +71,7 @@ const char* isa_name(Isa isa);
 // Parses "ref", "avx2", ...; false for an unknown name.
 bool parse_isa(const std::string& name, Isa* out);
 // All level names of this architecture, lowest first ("ref, avx2, ...").
-std::vector<Isa> arch_isas();
+const std::vector<Isa>& arch_isas();
 // The CPU (and OS) can execute this level's instructions.
 bool isa_supported(Isa isa);
 // The level's kernels were compiled into this build.
