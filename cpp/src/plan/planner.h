@@ -7,8 +7,10 @@
 // decreasing size (ties: earlier first use first). For each, the already-placed buffers whose
 // lifetimes intersect it are scanned in offset order and the buffer goes into the smallest gap
 // that fits it (best fit), or after the last of them. Large buffers placed first leave the gaps
-// that small, short-lived buffers fill; on chain-like CNN graphs this reaches the lower bound.
-// Cost O(n^2 log n) for n buffers, negligible next to a forward pass for any real graph.
+// that small, short-lived buffers fill; on chain-like CNN graphs this often reaches the lower
+// bound. When it does not, the same placement runs again in first-use order and then
+// longest-lifetime-first, and the smallest arena wins (passes stop once one reaches the bound).
+// Cost O(n^2 log n) per pass for n buffers, negligible next to a forward pass for any real graph.
 //
 // Every offset is a multiple of `alignment` (64: a cache line and a zmm register) and every size
 // is rounded up to it, so kernels may use aligned loads and over-read within their allowance.
