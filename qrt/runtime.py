@@ -36,6 +36,10 @@ class InferenceSession:
     """Loads a ``.qmodel`` (a path, or the file's bytes) and runs it.
 
     ``profile=True`` times every node (see :meth:`profile`).
+    ``fuse_ops=False`` keeps one operator per node of the file. By default a 1x1 int8 convolution
+    whose output only an int8 depthwise convolution reads (an inverted-residual block) runs
+    fused with it, in strips of rows, with bit-identical results; the pair then appears once in
+    :meth:`kernel_report` and :meth:`profile`, named ``"<1x1 node> + <depthwise node>"``.
     ``threads`` is the intra-op parallelism (the calling thread included). A session holds the
     execution plans for the input shapes it has seen (at most ``plan_cache_size``, least recently
     used evicted) and the activation arena; it is not meant to be called from several threads at
@@ -53,6 +57,7 @@ class InferenceSession:
         plan_cache_size: int = 4,
         verify_weights: bool = False,
         profile: bool = False,
+        fuse_ops: bool = True,
     ) -> None:
         if isinstance(threads, bool) or not isinstance(threads, int):
             raise InvalidArgumentError(f"threads must be an int, got {type(threads).__name__}")
@@ -64,7 +69,7 @@ class InferenceSession:
             raise InvalidArgumentError(
                 f"source must be a path or the bytes of a .qmodel, got {type(source).__name__}"
             )
-        self._sess = _core.Session(source, threads, plan_cache_size, verify_weights, profile)
+        self._sess = _core.Session(source, threads, plan_cache_size, verify_weights, profile, bool(fuse_ops))
         self._inputs = [NodeArg(d["name"], d["shape"], d["dtype"], d["numpy_dtype"]) for d in self._sess.inputs()]
         self._outputs = [NodeArg(d["name"], d["shape"], d["dtype"], d["numpy_dtype"]) for d in self._sess.outputs()]
         self._input_index = {a.name: i for i, a in enumerate(self._inputs)}

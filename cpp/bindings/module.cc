@@ -395,9 +395,10 @@ PYBIND11_MODULE(_core, m) {
         "int8 GEMM kernel uses in place when a .qmodel stores its weights that way.");
 
   py::class_<PySession>(m, "Session")
-      .def(py::init([](const py::object& src, int threads, size_t cache, bool verify, bool profile) {
+      .def(py::init([](const py::object& src, int threads, size_t cache, bool verify, bool profile, bool fuse) {
              qrt::LoadOptions lo;
              lo.verify_weights = verify;
+             lo.fuse_ops = fuse;
              std::shared_ptr<const qrt::Model> model;
              if (py::isinstance<py::bytes>(src) || py::isinstance<py::bytearray>(src) ||
                  py::isinstance<py::memoryview>(src)) {
@@ -412,7 +413,7 @@ PYBIND11_MODULE(_core, m) {
              return std::make_unique<PySession>(std::move(model), threads, cache, profile);
            }),
            py::arg("source"), py::arg("threads") = 1, py::arg("plan_cache_size") = 4,
-           py::arg("verify_weights") = false, py::arg("profile") = false)
+           py::arg("verify_weights") = false, py::arg("profile") = false, py::arg("fuse_ops") = true)
       .def("inputs", &PySession::inputs)
       .def("outputs", &PySession::outputs)
       .def("run", &PySession::run)

@@ -285,6 +285,7 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
       }
     }
   }
+  if (options.fuse_ops) rt::fuse_expand_depthwise(impl->def, impl->ops);
   for (const auto& op : impl->ops) {
     impl->packed_bytes += op->packed_bytes();
     impl->in_place_bytes += op->in_place_bytes();

@@ -34,8 +34,9 @@ class ModelBuilder {
     return i;
   }
   // An intermediate or output value; its shape is inferred by the runtime.
-  int value(const std::string& name, DType dt, qrt::format::QuantParams q = {}) {
-    return add(name, dt, {}, std::move(q));
+  int value(const std::string& name, DType dt, qrt::format::QuantParams q = {},
+            std::vector<int64_t> shape = {}) {
+    return add(name, dt, std::move(shape), std::move(q));
   }
   template <typename T>
   int constant(const std::string& name, DType dt, std::vector<int64_t> shape,
@@ -75,16 +76,17 @@ class ModelBuilder {
 
   qrt::format::ModelDef& def() { return m_; }
 
-  qrt::Result<std::shared_ptr<const qrt::Model>> load() {
+  qrt::Result<std::shared_ptr<const qrt::Model>> load(const qrt::LoadOptions& lo = {}) {
     std::vector<uint8_t> bytes;
     qrt::Status s = qrt::format::write_model(m_, &bytes);
     if (!s.ok()) return s;
-    return qrt::Model::load_from_buffer(bytes.data(), bytes.size());
+    return qrt::Model::load_from_buffer(bytes.data(), bytes.size(), lo);
   }
 
   qrt::Result<std::vector<qrt::Tensor>> run(
-      const std::vector<std::pair<std::string, qrt::TensorView>>& inputs, int threads = 1) {
-    auto model = load();
+      const std::vector<std::pair<std::string, qrt::TensorView>>& inputs, int threads = 1,
+      const qrt::LoadOptions& lo = {}) {
+    auto model = load(lo);
     if (!model.ok()) return model.status();
     qrt::SessionOptions o;
     o.threads = threads;

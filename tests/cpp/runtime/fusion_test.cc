@@ -1,0 +1,170 @@
+// Load-time fusion of a 1x1 int8 Conv2d into the int8 depthwise Conv2d that alone reads its output
+// (ops/conv2d.cc, ExpandDwOp): the fused model must give the same bytes as one op per node, on
+// awkward geometries (odd sizes, batch > 1, strides, padding, dilation, 5x5, channel counts off
+// every SIMD width), at 1-3 threads; and the pass must leave alone what it may not fuse.
+#include <random>
+#include <string>
+
+#include "harness.h"
+#include "ops/op_test_util.h"
+
+using namespace qrt_test;
+using qrt::TensorView;
+
+namespace {
+
+struct Block {
+  int N, H, W, Cin, Cmid, K, S, P, D;
+  const char* act_expand;  // "" for none
+  const char* act_dw;
+  int OH() const { return (H + 2 * P - D * (K - 1) - 1) / S + 1; }
+  int OW() const { return (W + 2 * P - D * (K - 1) - 1) / S + 1; }
+};
+
+qrt::format::QuantParams per_channel(int n, std::mt19937& g) {
+  qrt::format::QuantParams q;
+  q.axis = 0;
+  for (int i = 0; i < n; ++i) {
+    q.scales.push_back(0.002f + 0.01f * float(g() % 1000) / 1000.f);
+    q.zero_points.push_back(0);
+  }
+  return q;
+}
+
+// x -> Conv2d 1x1 (Cin -> Cmid) -> mid -> depthwise KxK -> y. `mid_shape` false leaves the
+// intermediate's recorded shape empty (the pass must not need it); `mid_is_output` also lists
+// mid as a graph output.
+ModelBuilder build(const Block& b, uint32_t seed, bool mid_shape = true, bool mid_is_output = false) {
+  std::mt19937 g(seed);
+  ModelBuilder mb;
+  int xi = mb.input("x", DType::kU8, {b.N, b.H, b.W, b.Cin}, per_tensor(0.03f, 128));
+  std::vector<int8_t> we(size_t(b.Cmid) * b.Cin), wd(size_t(b.Cmid) * b.K * b.K);
+  for (auto& v : we) v = int8_t(int(g() % 255) - 127);
+  for (auto& v : wd) v = int8_t(int(g() % 255) - 127);
+  std::vector<int32_t> be(b.Cmid), bd(b.Cmid);
+  for (auto& v : be) v = int32_t(g() % 4001) - 2000;
+  for (auto& v : bd) v = int32_t(g() % 4001) - 2000;
+  int wei = mb.constant<int8_t>("we", DType::kS8, {b.Cmid, 1, 1, b.Cin}, we, per_channel(b.Cmid, g));
+  int bei = mb.constant<int32_t>("be", DType::kS32, {b.Cmid}, be, {});
+  int wdi = mb.constant<int8_t>("wd", DType::kS8, {b.Cmid, b.K, b.K, 1}, wd, per_channel(b.Cmid, g));
+  int bdi = mb.constant<int32_t>("bd", DType::kS32, {b.Cmid}, bd, {});
+  std::vector<int64_t> ms;
+  if (mid_shape) ms = {b.N, b.H, b.W, b.Cmid};
+  int mid = mb.value("mid", DType::kU8, per_tensor(0.05f, 3), ms);
+  int yi = mb.value("y", DType::kU8, per_tensor(0.08f, 140));
+  auto& ne = mb.node("Conv2d", {xi, wei, bei}, {mid}, "expand");
+  if (*b.act_expand) ne.attrs.push_back(ModelBuilder::attr_str("activation", b.act_expand));
+  auto& nd = mb.node("Conv2d", {mid, wdi, bdi}, {yi}, "dw");
+  nd.attrs = {ModelBuilder::attr_ints("strides", {b.S, b.S}),
+              ModelBuilder::attr_ints("pads", {b.P, b.P, b.P, b.P}),
+              ModelBuilder::attr_ints("dilations", {b.D, b.D}), ModelBuilder::attr_int("group", b.Cmid)};
+  if (*b.act_dw) nd.attrs.push_back(ModelBuilder::attr_str("activation", b.act_dw));
+  mb.output(yi);
+  if (mid_is_output) mb.output(mid);
+  return mb;
+}
+
+std::vector<uint8_t> input(const Block& b, uint32_t seed) {
+  std::mt19937 g(seed);
+  std::vector<uint8_t> x(size_t(b.N) * b.H * b.W * b.Cin);
+  for (auto& v : x) v = uint8_t(g() % 256);
+  return x;
+}
+
+// Runs the model with fusion on or off; returns the bytes of output 0 and the kernel report.
+std::vector<uint8_t> run(ModelBuilder& mb, const Block& b, const std::vector<uint8_t>& x, int threads, bool fuse,
+                         std::vector<qrt::KernelReportEntry>* report = nullptr) {
+  qrt::LoadOptions lo;
+  lo.fuse_ops = fuse;
+  auto model = mb.load(lo);
+  QRT_EXPECT(model.ok()) << model.status().message();
+  if (!model.ok()) return {};
+  qrt::SessionOptions o;
+  o.threads = threads;
+  auto sess = qrt::Session::create(model.value(), o);
+  QRT_EXPECT(sess.ok()) << sess.status().message();
+  if (!sess.ok()) return {};
+  auto out = sess.value()->run({{"x", TensorView::of(x.data(), {b.N, b.H, b.W, b.Cin})}});
+  QRT_EXPECT(out.ok()) << out.status().message();
+  if (!out.ok()) return {};
+  if (report) *report = sess.value()->kernel_report();
+  const qrt::Tensor& y = out.value()[0];
+  QRT_EXPECT(y.shape == std::vector<int64_t>({b.N, b.OH(), b.OW(), b.Cmid}));
+  return std::vector<uint8_t>(y.data<uint8_t>(), y.data<uint8_t>() + y.nbytes);
+}
+
+}  // namespace
+
+QRT_TEST(Fusion, ExpandDepthwiseEqualsUnfused) {
+  const Block cases[] = {
+      {1, 112, 112, 16, 96, 3, 2, 1, 1, "relu6", "relu6"},  // MobileNetV2 block 2
+      {1, 56, 56, 24, 144, 3, 1, 1, 1, "relu6", "relu6"},   // stride 1: row pairs
+      {2, 33, 37, 8, 130, 3, 2, 1, 1, "relu", ""},          // batch 2, odd sizes, C off 16/64
+      {1, 40, 29, 17, 120, 5, 1, 2, 1, "", "relu6"},        // 5x5
+      {2, 37, 50, 8, 80, 3, 1, 2, 2, "relu6", "relu"},      // dilation 2
+      {1, 9, 300, 8, 64, 3, 2, 0, 1, "", ""},               // no padding, few wide rows
+      {1, 4, 700, 5, 50, 3, 1, 1, 1, "relu6", ""},          // fewer rows than a strip
+      {1, 200, 16, 3, 48, 3, 1, 1, 1, "", "relu6"},         // many strips per task
+      {1, 7, 7, 160, 960, 3, 1, 1, 1, "relu6", "relu6"},    // MobileNetV2's last blocks
+      {3, 14, 14, 64, 384, 3, 1, 1, 1, "relu6", "relu6"},   // batch 3, 14x14
+      {1, 1, 1, 8, 24, 3, 1, 1, 1, "relu", "relu"},         // one pixel, all but one tap padding
+  };
+  int fused_cases = 0;
+  for (const Block& b : cases) {
+    ModelBuilder mb = build(b, 11u + uint32_t(b.H), /*mid_shape=*/b.H != 9);
+    const std::vector<uint8_t> x = input(b, 5u + uint32_t(b.W));
+    const std::vector<uint8_t> ref = run(mb, b, x, 1, false);
+    for (int threads : {1, 2, 3}) {
+      std::vector<qrt::KernelReportEntry> rep;
+      const std::vector<uint8_t> y = run(mb, b, x, threads, true, &rep);
+      QRT_EXPECT_EQ(rep.size(), size_t(1));
+      if (rep.size() == 1) {
+        QRT_EXPECT(rep[0].node == "expand + dw") << rep[0].node;
+        QRT_EXPECT(rep[0].kernel.find('+') != std::string::npos) << rep[0].kernel;
+      }
+      QRT_ASSERT(y.size() == ref.size());
+      size_t bad = 0, first = 0;
+      for (size_t i = 0; i < y.size(); ++i)
+        if (y[i] != ref[i] && bad++ == 0) first = i;
+      QRT_EXPECT_EQ(bad, size_t(0)) << "H" << b.H << "W" << b.W << "Cmid" << b.Cmid << "K" << b.K << "S" << b.S
+                                    << "threads" << threads << "first byte" << first;
+      ++fused_cases;
+    }
+    // The unfused model at 2 threads agrees too (the reference itself is thread-independent).
+    QRT_EXPECT(run(mb, b, x, 2, false) == ref);
+  }
+  QRT_EXPECT_EQ(fused_cases, 33);
+}
+
+QRT_TEST(Fusion, LeavesAloneWhatItMayNotFuse) {
+  const Block b{1, 60, 60, 8, 48, 3, 1, 1, 1, "relu6", "relu6"};
+  const std::vector<uint8_t> x = input(b, 3);
+  // Intermediate also a graph output: it must exist whole, so the nodes stay apart.
+  {
+    ModelBuilder mb = build(b, 9, true, /*mid_is_output=*/true);
+    std::vector<qrt::KernelReportEntry> rep;
+    const std::vector<uint8_t> y = run(mb, b, x, 2, true, &rep);
+    QRT_EXPECT_EQ(rep.size(), size_t(2));
+    QRT_EXPECT(y == run(mb, b, x, 1, false));
+  }
+  // The intermediate read by a second node (another depthwise convolution): not fused.
+  {
+    ModelBuilder mb = build(b, 9);
+    int y2 = mb.value("y2", DType::kU8, per_tensor(0.08f, 140));
+    qrt::format::NodeDef second = mb.def().nodes[1];
+    second.name = "dw2";
+    second.outputs = {y2};
+    mb.def().nodes.push_back(second);
+    mb.output(y2);
+    std::vector<qrt::KernelReportEntry> rep;
+    run(mb, b, x, 2, true, &rep);
+    QRT_EXPECT_EQ(rep.size(), size_t(3));
+  }
+  // fuse_ops = false keeps one op per node.
+  {
+    ModelBuilder mb = build(b, 9);
+    std::vector<qrt::KernelReportEntry> rep;
+    run(mb, b, x, 1, false, &rep);
+    QRT_EXPECT_EQ(rep.size(), size_t(2));
+  }
+}
