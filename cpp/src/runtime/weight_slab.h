@@ -38,6 +38,8 @@ class WeightSlab {
   uint8_t* base_ = nullptr;  // 2 MB aligned start inside the mapping
   size_t capacity_ = 0;
   std::atomic<size_t> used_{0};
+  std::atomic<size_t> populated_{0};  // [0, populated_) was handed to MADV_POPULATE_WRITE
+  bool huge_ = false;
 };
 
 // The slab that PackedBuffer allocations on the calling thread draw from; set by Model::load
