@@ -99,13 +99,14 @@ class Conv2dOp : public Op {
         ws.layout = w->layout;
         ws.layout_nr = w->layout_nr;
       }
+      // One group reads the tensor's own quantization (no copy: fewer heap pages at load).
       ws.quant.axis = w->quant.axis;
-      if (w->quant.scales.size() == static_cast<size_t>(g.cout)) {
+      if (g.group > 1 && w->quant.scales.size() == static_cast<size_t>(g.cout)) {
         ws.quant.scales.assign(w->quant.scales.begin() + gi * og, w->quant.scales.begin() + (gi + 1) * og);
         ws.quant.zero_points.assign(og, 0);
         for (size_t i = 0; i < og && !w->quant.zero_points.empty(); ++i)
           ws.quant.zero_points[i] = w->quant.zero_points[gi * og + i];
-      } else {
+      } else if (g.group > 1) {
         ws.quant.scales = w->quant.scales;
         ws.quant.zero_points = w->quant.zero_points;
       }
@@ -113,12 +114,16 @@ class Conv2dOp : public Op {
       if (b) {
         if (!b->is_constant || shape_numel(b->shape) != static_cast<size_t>(g.cout))
           return InvalidArgument(c.where() + "bias must be a constant with " + std::to_string(g.cout) + " elements");
-        bs = *b;
+        bs.name = b->name;  // the fields LinearWeights reads (not the quantization vectors)
+        bs.dtype = b->dtype;
+        bs.is_constant = true;
         bs.shape = {static_cast<int64_t>(og)};
         bs.data = b->data + gi * og * format::dtype_size(b->dtype);
+        bs.nbytes = og * format::dtype_size(b->dtype);
       }
       LinearWeights lw;
-      QRT_RETURN_IF_ERROR(lw.init(c, x, &ws, b ? &bs : nullptr, og, K, wo != 0));
+      QRT_RETURN_IF_ERROR(lw.init(c, x, &ws, b ? &bs : nullptr, og, K, wo != 0,
+                                  g.group == 1 ? &w->quant : nullptr));
       op->groups_.push_back(std::move(lw));
     }
     const LinearWeights& l0 = op->groups_[0];

@@ -35,7 +35,7 @@ bool weights_in_place(const CreateContext& c, const format::TensorDef& w,
 
 Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
                            const format::TensorDef* w, const format::TensorDef* b, size_t n,
-                           size_t k, bool weight_only) {
+                           size_t k, bool weight_only, const format::QuantParams* wq_in) {
   N = n;
   K = k;
   if (!w || !w->is_constant) return Unsupported(c.where() + "weights must be a constant");
@@ -64,7 +64,7 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
     return Unsupported(c.where() + "weights of dtype " + format::dtype_name(wd) +
                        " are not supported (f32, f16, bf16, s8)");
   // s8 weights: symmetric, per output channel (axis 0) or per tensor.
-  const auto& wq = w->quant;
+  const auto& wq = wq_in ? *wq_in : w->quant;
   if (wq.scales.empty())
     return InvalidArgument(c.where() + "s8 weights '" + w->name + "' carry no scales");
   if (!(wq.scales.size() == 1 || (wq.axis == 0 && wq.scales.size() == N)))

@@ -28,8 +28,11 @@ struct LinearWeights {
   int32_t x_zp = 0, y_zp = 0, qmin = 0, qmax = 255;
 
   // w: [N, K] constant (a slice for grouped convolution); b: [N] or null.
+  // `wq`: the weights' quantization when not w->quant (Conv2d hands a whole tensor's parameters
+  // over without copying them into its per-group view).
   Status init(const CreateContext& c, const format::TensorDef* x, const format::TensorDef* w,
-              const format::TensorDef* b, size_t n, size_t k, bool weight_only);
+              const format::TensorDef* b, size_t n, size_t k, bool weight_only,
+              const format::QuantParams* wq = nullptr);
   size_t scratch_bytes(size_t M) const;
   // C[M x N] (row stride ldc) from A[M x K] (row stride lda); dtypes per mode.
   Status compute(size_t M, const void* A, size_t lda, void* C, size_t ldc, void* scratch,
