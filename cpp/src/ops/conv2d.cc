@@ -17,10 +17,8 @@
 
 namespace qrt::rt {
 namespace {
-class ExpandDwOp;
-}
 
-namespace {
+class ExpandDwOp;
 
 struct ConvGeom {
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
@@ -534,7 +532,6 @@ class Conv2dOp : public Op {
   size_t elem_ = 4;
 };
 
-
 // A 1x1 Conv2d (u8 -> u8, the GEMM itself) whose output feeds only a u8 depthwise Conv2d — the
 // expansion and depthwise halves of an inverted-residual block — run together in strips of
 // rows. Each task owns a contiguous range of output rows and a buffer of `strip` expanded input
@@ -599,7 +596,7 @@ class ExpandDwOp : public Op {
     cb.threads = ctx.threads;
     QRT_RETURN_IF_ERROR(b_->infer(cb));
     if (ca.scratch_bytes || cb.scratch_bytes || mid.dtype != DType::kU8)
-      return InvalidArgument(ctx.where() + "internal: fused expansion/depthwise halves need scratch");
+      return InvalidArgument(ctx.where() + "internal: a fused half needs scratch or the intermediate is not u8");
     const ValueInfo* y = ctx.outputs[0];
     const size_t rows = static_cast<size_t>(y->shape[0] * y->shape[1]), tasks = tasks_for(rows, ctx.threads);
     ctx.scratch_bytes = tasks * strip(static_cast<size_t>(mid.shape[2]), static_cast<size_t>(mid.shape[3]),
@@ -691,7 +688,7 @@ size_t fuse_expand_depthwise(format::ModelDef& def, std::vector<std::unique_ptr<
     if (t < 0 || uses[t] != 1 || producer[t] < 0) continue;
     const size_t i = static_cast<size_t>(producer[t]);
     auto* a = dynamic_cast<Conv2dOp*>(ops[i].get());
-    if (!a || removed[i] || !a->direct() || a->dwq_ || a->dwk_ || a->groups_.size() != 1 ||
+    if (!a || !a->direct() || a->dwq_ || a->dwk_ || a->groups_.size() != 1 ||
         a->groups_[0].mode != LinearWeights::Mode::kStatic || def.nodes[i].outputs.size() != 1)
       continue;
     const ConvGeom& g = b->g_;
@@ -723,9 +720,6 @@ size_t fuse_expand_depthwise(format::ModelDef& def, std::vector<std::unique_ptr<
   ops.resize(k);
   return fused;
 }
-
-namespace {
-}  // namespace
 
 void register_conv2d_op(OpRegistry& r) { r.add("Conv2d", Conv2dOp::create); }
 
