@@ -36,6 +36,15 @@ inline Status check_multiplier(const CreateContext& c, double m, const char* wha
   if (m > 0 && m < 1e300 && f > 0 && f <= 3.4028234663852886e38f) return OkStatus();
   return check_multiplier_slow(c, m, what);
 }
+// The same for a per-channel array: one branch-free pass (it vectorises), and only a failing
+// array is walked again to name the first bad multiplier.
+inline Status check_multipliers(const CreateContext& c, const float* m, size_t n, const char* what) {
+  bool ok = true;
+  for (size_t i = 0; i < n; ++i) ok &= (m[i] > 0.0f) & (m[i] <= 3.4028234663852886e38f);
+  if (ok) return OkStatus();
+  for (size_t i = 0; i < n; ++i) QRT_RETURN_IF_ERROR(check_multiplier(c, m[i], what));
+  return OkStatus();
+}
 
 // Splits [0, n) into `parts` ranges whose starts are multiples of `align`.
 inline void split_range(size_t n, size_t parts, size_t align, size_t part, size_t* begin,

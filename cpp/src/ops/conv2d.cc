@@ -180,17 +180,18 @@ class Conv2dOp : public Op {
       if (z != 0) return Unsupported(c.where() + "weights '" + w->name + "' have a non-zero zero point");
     std::vector<int8_t> t(C * taps);
     const int8_t* wd = reinterpret_cast<const int8_t*>(w->data);
-    for (size_t ch = 0; ch < C; ++ch)
-      for (size_t k = 0; k < taps; ++k) t[k * C + ch] = wd[ch * taps + k];
+    for (size_t k = 0; k < taps; ++k)
+      for (size_t ch = 0; ch < C; ++ch) t[k * C + ch] = wd[ch * taps + k];
     dwq_ = &kernels::select_dwconv_u8s8();
     const size_t dw = static_cast<size_t>(g_.dw);
     dwq_packed_ = PackedBuffer(dwq_->packed_size(static_cast<size_t>(g_.kh), static_cast<size_t>(g_.kw), C, dw));
     dwq_->pack(static_cast<size_t>(g_.kh), static_cast<size_t>(g_.kw), C, dw, t.data(), dwq_packed_.p);
     dwq_scale_.resize(C);
-    for (size_t ch = 0; ch < C; ++ch) {
-      dwq_scale_[ch] = static_cast<float>(static_cast<double>(xs) * wq.scales[wq.scales.size() == 1 ? 0 : ch] / ys);
-      QRT_RETURN_IF_ERROR(check_multiplier(c, dwq_scale_[ch], "requantization"));
-    }
+    const float* wsc = wq.scales.data();
+    const size_t wstep = wq.scales.size() == 1 ? 0 : 1;
+    for (size_t ch = 0; ch < C; ++ch)
+      dwq_scale_[ch] = static_cast<float>(static_cast<double>(xs) * wsc[ch * wstep] / ys);
+    QRT_RETURN_IF_ERROR(check_multipliers(c, dwq_scale_.data(), C, "requantization"));
     if (b) {
       if (b->dtype != DType::kS32 || shape_numel(b->shape) != C)
         return InvalidArgument(c.where() + "bias must be s32 with " + std::to_string(C) + " elements");

@@ -138,10 +138,8 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
     // adding an s32 bias to the accumulator or an f32 bias after scaling.
     mode = Mode::kStaticF32;
     requant_scale.resize(N);
-    for (size_t i = 0; i < N; ++i) {
-      requant_scale[i] = static_cast<float>(static_cast<double>(x_scale) * wscale[i]);
-      QRT_RETURN_IF_ERROR(check_multiplier(c, requant_scale[i], "dequantization"));
-    }
+    for (size_t i = 0; i < N; ++i) requant_scale[i] = static_cast<float>(static_cast<double>(x_scale) * wscale[i]);
+    QRT_RETURN_IF_ERROR(check_multipliers(c, requant_scale.data(), N, "dequantization"));
     return OkStatus();
   }
   QRT_RETURN_IF_ERROR(per_tensor_params(c, y, "output", &ys, &yz));
@@ -149,10 +147,8 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
   if (yz < 0 || yz > 255) return InvalidArgument(c.where() + "u8 zero points must lie in [0, 255]");
   y_zp = yz;
   requant_scale.resize(N);
-  for (size_t i = 0; i < N; ++i) {
-    requant_scale[i] = static_cast<float>(static_cast<double>(x_scale) * wscale[i] / ys);
-    QRT_RETURN_IF_ERROR(check_multiplier(c, requant_scale[i], "requantization"));
-  }
+  for (size_t i = 0; i < N; ++i) requant_scale[i] = static_cast<float>(static_cast<double>(x_scale) * wscale[i] / ys);
+  QRT_RETURN_IF_ERROR(check_multipliers(c, requant_scale.data(), N, "requantization"));
   activation_u8_range(act, ys, yz, &qmin, &qmax);
   return OkStatus();
 }
