@@ -172,6 +172,14 @@ QRT_TEST(Planner, RandomIntervalsNeverOverlapAndRespectBounds) {
   auto p = qrt::plan::greedy_plan(chain);
   QRT_EXPECT_EQ(p.arena_size, size_t(768));
   QRT_EXPECT_EQ(qrt::plan::lower_bound(chain), size_t(768));
+  // MobileNetV2's head with its input and blocks fused: largest-first (1003520), first-use
+  // (953344) and longest-lived-first (1003520) all miss the bound; breadth order reaches it.
+  std::vector<qrt::plan::Buffer> head = {
+      {150528, 0, 1}, {401408, 1, 2}, {401408, 2, 3}, {200704, 3, 4}, {301056, 4, 5}};
+  auto ph = qrt::plan::greedy_plan(head);
+  QRT_EXPECT(qrt::plan::validate(head, ph).empty());
+  QRT_EXPECT_EQ(qrt::plan::lower_bound(head), size_t(802816));
+  QRT_EXPECT_EQ(ph.arena_size, size_t(802816));
 }
 
 namespace {
