@@ -38,8 +38,10 @@ class InferenceSession:
     ``profile=True`` times every node (see :meth:`profile`).
     ``fuse_ops=False`` keeps one operator per node of the file. By default a 1x1 int8 convolution
     whose output only an int8 depthwise convolution reads (an inverted-residual block) runs
-    fused with it, in strips of rows, with bit-identical results; the pair then appears once in
-    :meth:`kernel_report` and :meth:`profile`, named ``"<1x1 node> + <depthwise node>"``.
+    fused with it, in strips of rows, and an f32 Transpose whose output only a QuantizeLinear to
+    u8 reads (a CNN's NCHW input) quantizes as it transposes; results are bit-identical, and each
+    pair appears once in :meth:`kernel_report` and :meth:`profile`, named
+    ``"<first node> + <second node>"``.
     ``threads`` is the intra-op parallelism (the calling thread included). A session holds the
     execution plans for the input shapes it has seen (at most ``plan_cache_size``, least recently
     used evicted) and the activation arena; it is not meant to be called from several threads at

@@ -80,9 +80,12 @@ struct LoadOptions {
   // so that run does not stop for their page faults; it ends by itself (detached, holding its
   // own reference to the mapping).
   int threads = 0;
-  // Fuse operators at load where the result is bit-identical and memory or time is saved: today
-  // a 1x1 int8 convolution feeding an int8 depthwise one (an inverted-residual block) runs in
-  // strips of rows, so the expanded tensor never exists whole. Fused nodes appear once in
+  // Fuse operators at load where the result is bit-identical and memory or time is saved: a 1x1
+  // int8 convolution feeding an int8 depthwise one (an inverted-residual block) runs in strips
+  // of rows, so the expanded tensor never exists whole; an f32 Transpose feeding a
+  // QuantizeLinear to u8 (a CNN's NCHW input) quantizes tile by tile as it transposes, so the
+  // transposed f32 tensor is never written. In both, only when the intermediate has no other
+  // reader and is not a graph output. Fused nodes appear once in
   // Session::kernel_report() and the profile, named "<first> + <second>". False keeps one op per
   // node of the file.
   bool fuse_ops = true;

@@ -14,6 +14,7 @@
 #include "format/weight_layout.h"
 #include "ops/common.h"
 #include "ops/dense_conv.h"
+#include "ops/fusion.h"
 
 namespace qrt::rt {
 namespace {
@@ -671,15 +672,9 @@ class ExpandDwOp : public Op {
 }  // namespace
 
 size_t fuse_expand_depthwise(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops) {
-  const size_t nt = def.tensors.size(), nn = def.nodes.size();
-  std::vector<int32_t> uses(nt, 0), producer(nt, -1);
-  for (size_t i = 0; i < nn; ++i) {
-    for (int32_t t : def.nodes[i].inputs)
-      if (t >= 0) ++uses[t];
-    for (int32_t t : def.nodes[i].outputs)
-      if (t >= 0) producer[t] = static_cast<int32_t>(i);
-  }
-  for (int32_t t : def.outputs) uses[t] += 2;  // a graph output must exist whole
+  const size_t nn = def.nodes.size();
+  const TensorUses tu = tensor_uses(def);
+  const std::vector<int32_t>&uses = tu.uses, &producer = tu.producer;
   std::vector<char> removed(nn, 0);
   size_t fused = 0;
   for (size_t j = 0; j < nn; ++j) {
@@ -707,18 +702,7 @@ size_t fuse_expand_depthwise(format::ModelDef& def, std::vector<std::unique_ptr<
     removed[i] = 1;
     ++fused;
   }
-  if (!fused) return 0;
-  size_t k = 0;
-  for (size_t i = 0; i < nn; ++i) {
-    if (removed[i]) continue;
-    if (k != i) {
-      def.nodes[k] = std::move(def.nodes[i]);
-      ops[k] = std::move(ops[i]);
-    }
-    ++k;
-  }
-  def.nodes.resize(k);
-  ops.resize(k);
+  if (fused) remove_nodes(def, ops, removed);
   return fused;
 }
 

@@ -55,13 +55,6 @@ bool kernel_reads_layout(const kernels::GemmU8S8Kernel& k, const format::TensorD
 bool weights_in_place(const CreateContext& c, const format::TensorDef& w,
                       const kernels::GemmU8S8Kernel& k, size_t N, size_t K);
 
-// Load-time fusion (Model::load, unless LoadOptions::fuse_ops is false): each 1x1 Conv2d
-// (u8 -> u8) whose output is read only by a u8 depthwise Conv2d (and is not a graph output)
-// becomes one op that runs both in strips of rows (conv2d.cc, ExpandDwOp). The fused node takes
-// the depthwise node's place and the name "<1x1 name> + <depthwise name>"; the 1x1 node is
-// removed. Returns the number of pairs fused.
-size_t fuse_expand_depthwise(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops);
-
 void register_dense_op(OpRegistry& r);
 void register_conv2d_op(OpRegistry& r);
 void register_pool2d_ops(OpRegistry& r);

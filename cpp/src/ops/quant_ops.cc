@@ -26,6 +26,7 @@
 #include "kernels/quantize_u8.h"
 #include "kernels/vmath.h"
 #include "ops/common.h"
+#include "ops/fusion.h"
 #include "ops/op_util.h"
 
 namespace qrt::rt {
@@ -79,6 +80,10 @@ class QuantizeOp : public Op {
   }
   std::string kernel_name() const override {
     return s8_ ? "quantize_f32s8_ref" : kernels::select_quantize_u8().name;
+  }
+  bool u8_params(float* scale, int32_t* zp) const {
+    *scale = scale_, *zp = zp_;
+    return !s8_;
   }
 
  private:
@@ -389,6 +394,11 @@ class QReluOp : public Op {
 };
 
 }  // namespace
+
+bool quantize_u8_params(const Op& op, float* scale, int32_t* zero_point) {
+  const auto* q = dynamic_cast<const QuantizeOp*>(&op);
+  return q && q->u8_params(scale, zero_point);
+}
 
 void register_quant_ops(OpRegistry& r) {
   r.add("QuantizeLinear", QuantizeOp::create);

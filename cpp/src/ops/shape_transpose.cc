@@ -9,6 +9,8 @@
 #include <algorithm>
 
 #include "kernels/eltwise_f32.h"
+#include "kernels/quantize_u8.h"
+#include "ops/fusion.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops.h"
 
@@ -53,69 +55,77 @@ class TransposeOp : public Op {
     const Tensor& x = c.in(0);
     const size_t es = elem_size(x.dtype);
     if (x.numel() == 0) return OkStatus();
-    // Simplify: output dims (in output order) with their input strides.
-    const size_t r = x.shape.size();
-    std::vector<int64_t> p = perm(r);
-    for (int64_t& a : p) a = a < 0 ? a + static_cast<int64_t>(r) : a;
-    std::vector<int64_t> ist = strides_of(x.shape);
-    std::vector<int64_t> dims, st, src;  // src: input dim index of the (merged) run's last dim
-    for (size_t i = 0; i < r; ++i) {
-      int64_t a = p[i], d = x.shape[a];
-      if (d == 1) continue;
-      if (!dims.empty() && src.back() + 1 == a && st.back() == ist[a] * d) {
-        dims.back() *= d;
-        st.back() = ist[a];
-        src.back() = a;
-      } else {
-        dims.push_back(d);
-        st.push_back(ist[a]);
-        src.push_back(a);
-      }
-    }
-    if (dims.empty()) {
-      dims.push_back(1);
-      st.push_back(1);
-    }
+    std::vector<int64_t> dims, st;
+    simplify(x.shape, &dims, &st);
     const char* in = static_cast<const char*>(x.data);
     char* out = static_cast<char*>(c.out(0).data);
-    if (es == 4 && dims.size() >= 2 && st[dims.size() - 2] == 1 && st.back() != 1) {
-      run_2d(c, dims, st, reinterpret_cast<const uint32_t*>(in), reinterpret_cast<uint32_t*>(out));
+    if (es == 4 && is_2d(dims, st)) {
+      const kernels::Transpose32Fn fn = kernels::select_eltwise_f32().transpose32;
+      const auto* in32 = reinterpret_cast<const uint32_t*>(in);
+      auto* out32 = reinterpret_cast<uint32_t*>(out);
+      const size_t P = static_cast<size_t>(dims[dims.size() - 2]), Q = static_cast<size_t>(dims.back());
+      const size_t lds = static_cast<size_t>(st.back());
+      for_2d_items(c, dims, st, [&](int64_t off, size_t o, size_t p0, size_t p1) {
+        fn(in32 + off + p0, lds, Q, p1 - p0, out32 + o * P * Q + p0 * Q, Q);
+      });
       return OkStatus();
     }
     const int64_t inner = dims.back(), inner_st = st.back();
-    size_t rows = 1;
-    for (size_t i = 0; i + 1 < dims.size(); ++i) rows *= static_cast<size_t>(dims[i]);
-    parallel_range(c.pool, rows, std::max<size_t>(1, 16384 / static_cast<size_t>(inner)),
-                   [&](size_t b, size_t e) {
-      for (size_t row = b; row < e; ++row) {
-        int64_t off = 0;
-        size_t q = row;
-        for (size_t i = dims.size() - 1; i-- > 0;) {
-          off += static_cast<int64_t>(q % static_cast<size_t>(dims[i])) * st[i];
-          q /= static_cast<size_t>(dims[i]);
-        }
-        char* o = out + row * inner * es;
-        const char* s = in + off * static_cast<int64_t>(es);
-        if (inner_st == 1) {
-          std::memcpy(o, s, inner * es);
-        } else {
-          gather(s, inner_st, o, inner, es);
-        }
+    for_rows(c, dims, st, [&](size_t row, int64_t off) {
+      char* o = out + row * inner * es;
+      const char* s = in + off * static_cast<int64_t>(es);
+      if (inner_st == 1) {
+        std::memcpy(o, s, inner * es);
+      } else {
+        gather(s, inner_st, o, inner, es);
       }
     });
     return OkStatus();
   }
 
- private:
-  static void run_2d(const RunContext& c, const std::vector<int64_t>& dims,
-                     const std::vector<int64_t>& st, const uint32_t* in, uint32_t* out) {
+  // Output dims (in output order; size-1 dims dropped, input dims that stay adjacent and in
+  // order merged) with their input strides, in elements.
+  void simplify(const Shape& shape, std::vector<int64_t>* dims, std::vector<int64_t>* st) const {
+    const size_t r = shape.size();
+    std::vector<int64_t> p = perm(r);
+    for (int64_t& a : p) a = a < 0 ? a + static_cast<int64_t>(r) : a;
+    std::vector<int64_t> ist = strides_of(shape);
+    std::vector<int64_t> src;  // input dim index of the (merged) run's last dim
+    for (size_t i = 0; i < r; ++i) {
+      int64_t a = p[i], d = shape[a];
+      if (d == 1) continue;
+      if (!dims->empty() && src.back() + 1 == a && st->back() == ist[a] * d) {
+        dims->back() *= d;
+        st->back() = ist[a];
+        src.back() = a;
+      } else {
+        dims->push_back(d);
+        st->push_back(ist[a]);
+        src.push_back(a);
+      }
+    }
+    if (dims->empty()) {
+      dims->push_back(1);
+      st->push_back(1);
+    }
+  }
+
+  // The last two simplified output dims [P, Q] have input strides [1, lds]: a 2-D transpose per
+  // outer index.
+  static bool is_2d(const std::vector<int64_t>& dims, const std::vector<int64_t>& st) {
+    return dims.size() >= 2 && st[dims.size() - 2] == 1 && st.back() != 1;
+  }
+
+  // 2-D case: f(input offset of outer index o, o, p0, p1) for work items (outer index, chunk
+  // [p0, p1) of P), split over the pool; item (o, p0, p1) writes output elements
+  // [(o * P + p0) * Q, (o * P + p1) * Q). Chunks of >= 64 columns and ~16K elements.
+  template <typename F>
+  static void for_2d_items(const RunContext& c, const std::vector<int64_t>& dims,
+                           const std::vector<int64_t>& st, const F& f) {
     const size_t r = dims.size();
     const size_t P = static_cast<size_t>(dims[r - 2]), Q = static_cast<size_t>(dims[r - 1]);
-    const size_t lds = static_cast<size_t>(st[r - 1]);
     size_t outer = 1;
     for (size_t i = 0; i + 2 < r; ++i) outer *= static_cast<size_t>(dims[i]);
-    const kernels::Transpose32Fn fn = kernels::select_eltwise_f32().transpose32;
-    // Work items: (outer index, chunk of P); chunks of >= 64 columns and ~16K elements.
     const size_t chunk = std::max<size_t>(64, (16384 / std::max<size_t>(Q, 1) + 63) / 64 * 64);
     const size_t per = (P + chunk - 1) / chunk;
     parallel_range(c.pool, outer * per, 1, [&](size_t b, size_t e) {
@@ -127,7 +137,29 @@ class TransposeOp : public Op {
           off += static_cast<int64_t>(q % static_cast<size_t>(dims[i])) * st[i];
           q /= static_cast<size_t>(dims[i]);
         }
-        fn(in + off + p0, lds, Q, p1 - p0, out + o * P * Q + p0 * Q, Q);
+        f(off, o, p0, p1);
+      }
+    });
+  }
+
+  // Other cases: f(row, input offset of the row) for each output row (the innermost simplified
+  // dim, input stride st.back()), rows split over the pool.
+  template <typename F>
+  static void for_rows(const RunContext& c, const std::vector<int64_t>& dims,
+                       const std::vector<int64_t>& st, const F& f) {
+    const int64_t inner = dims.back();
+    size_t rows = 1;
+    for (size_t i = 0; i + 1 < dims.size(); ++i) rows *= static_cast<size_t>(dims[i]);
+    parallel_range(c.pool, rows, std::max<size_t>(1, 16384 / static_cast<size_t>(inner)),
+                   [&](size_t b, size_t e) {
+      for (size_t row = b; row < e; ++row) {
+        int64_t off = 0;
+        size_t q = row;
+        for (size_t i = dims.size() - 1; i-- > 0;) {
+          off += static_cast<int64_t>(q % static_cast<size_t>(dims[i])) * st[i];
+          q /= static_cast<size_t>(dims[i]);
+        }
+        f(row, off);
       }
     });
   }
@@ -154,6 +186,100 @@ class TransposeOp : public Op {
   }
   bool has_perm_ = false;
   std::vector<int64_t> perm_;
+  friend class TransposeQuantizeOp;
+};
+
+// A Transpose of f32 values and the QuantizeLinear to u8 that alone reads them (fusion.h): the
+// transposed values go tile by tile through a 16 KiB stack buffer into the quantize kernel, so
+// the f32 transposed tensor (a 224x224 RGB input: 602 KB) is never written. The quantize kernel
+// is elementwise, so every u8 equals the unfused pair's.
+class TransposeQuantizeOp : public Op {
+ public:
+  TransposeQuantizeOp(std::unique_ptr<Op> t, std::unique_ptr<Op> q, float scale, int32_t zp,
+                      const format::QuantParams* mid_quant)
+      : t_own_(std::move(t)), q_own_(std::move(q)), t_(static_cast<const TransposeOp*>(t_own_.get())),
+        scale_(scale), zp_(zp), mid_quant_(mid_quant) {}
+
+  Status infer(InferContext& ctx) const override {
+    ValueInfo mid;
+    mid.quant = mid_quant_;
+    InferContext ct{ctx.node, {ctx.inputs[0]}, {&mid}};
+    ct.threads = ctx.threads;
+    QRT_RETURN_IF_ERROR(t_->infer(ct));
+    if (mid.dtype != DType::kF32)
+      return InvalidArgument(ctx.where() + "internal: the fused transpose's input is not f32");
+    ctx.outputs[0]->shape = mid.shape;
+    ctx.outputs[0]->dtype = DType::kU8;
+    return OkStatus();
+  }
+
+  Status run(const RunContext& c) const override {
+    const Tensor& x = c.in(0);
+    if (x.numel() == 0) return OkStatus();
+    std::vector<int64_t> dims, st;
+    t_->simplify(x.shape, &dims, &st);
+    const kernels::QuantizeU8Kernel& qk = kernels::select_quantize_u8();
+    const float* xf = x.as<float>();
+    uint8_t* y = c.out(0).as<uint8_t>();
+    constexpr size_t kTile = 4096;  // floats
+    if (TransposeOp::is_2d(dims, st)) {
+      const kernels::Transpose32Fn fn = kernels::select_eltwise_f32().transpose32;
+      const auto* x32 = reinterpret_cast<const uint32_t*>(xf);
+      const size_t P = static_cast<size_t>(dims[dims.size() - 2]), Q = static_cast<size_t>(dims.back());
+      const size_t lds = static_cast<size_t>(st.back());
+      TransposeOp::for_2d_items(c, dims, st, [&](int64_t off, size_t o, size_t p0, size_t p1) {
+        alignas(64) float buf[kTile];
+        uint32_t* b32 = reinterpret_cast<uint32_t*>(buf);
+        uint8_t* yo = y + o * P * Q;
+        if (Q <= kTile) {  // whole output rows per tile: one quantize call per tile
+          const size_t sub = kTile / Q;
+          for (size_t p = p0; p < p1; p += sub) {
+            const size_t pn = std::min(sub, p1 - p);
+            fn(x32 + off + p, lds, Q, pn, b32, Q);
+            qk.quantize(buf, pn * Q, scale_, zp_, yo + p * Q);
+          }
+        } else {  // rows longer than the buffer: pieces of one row
+          for (size_t p = p0; p < p1; ++p)
+            for (size_t q0 = 0; q0 < Q; q0 += kTile) {
+              const size_t qn = std::min(kTile, Q - q0);
+              fn(x32 + off + p + q0 * lds, lds, qn, 1, b32, qn);
+              qk.quantize(buf, qn, scale_, zp_, yo + p * Q + q0);
+            }
+        }
+      });
+      return OkStatus();
+    }
+    const size_t inner = static_cast<size_t>(dims.back());
+    const int64_t inner_st = st.back();
+    TransposeOp::for_rows(c, dims, st, [&](size_t row, int64_t off) {
+      const float* s = xf + off;
+      uint8_t* o = y + row * inner;
+      if (inner_st == 1) {
+        qk.quantize(s, inner, scale_, zp_, o);
+        return;
+      }
+      alignas(64) float buf[kTile];
+      for (size_t k0 = 0; k0 < inner; k0 += kTile) {
+        const size_t n = std::min(kTile, inner - k0);
+        for (size_t i = 0; i < n; ++i) buf[i] = s[static_cast<int64_t>(k0 + i) * inner_st];
+        qk.quantize(buf, n, scale_, zp_, o + k0);
+      }
+    });
+    return OkStatus();
+  }
+
+  bool foldable() const override { return false; }
+  std::string kernel_name() const override {
+    return std::string("transpose32_") + kernels::select_eltwise_f32().name + "+" +
+           kernels::select_quantize_u8().name;
+  }
+
+ private:
+  std::unique_ptr<Op> t_own_, q_own_;
+  const TransposeOp* t_;
+  float scale_;
+  int32_t zp_;
+  const format::QuantParams* mid_quant_;
 };
 
 }  // namespace
@@ -161,3 +287,35 @@ class TransposeOp : public Op {
 void register_transpose_ops(OpRegistry& r) { r.add("Transpose", make_factory<TransposeOp>()); }
 
 }  // namespace qrt::rt::ops
+
+namespace qrt::rt {
+
+size_t fuse_transpose_quantize(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops) {
+  const size_t nn = def.nodes.size();
+  const TensorUses tu = tensor_uses(def);
+  std::vector<char> removed(nn, 0);
+  size_t fused = 0;
+  for (size_t j = 0; j < nn; ++j) {
+    float scale;
+    int32_t zp;
+    if (!ops[j] || def.nodes[j].inputs.size() != 1 || !quantize_u8_params(*ops[j], &scale, &zp)) continue;
+    const int32_t t = def.nodes[j].inputs[0];
+    if (t < 0 || tu.uses[t] != 1 || tu.producer[t] < 0) continue;
+    const size_t i = static_cast<size_t>(tu.producer[t]);
+    const format::NodeDef& na = def.nodes[i];
+    if (!dynamic_cast<const ops::TransposeOp*>(ops[i].get()) || na.inputs.size() != 1 || na.outputs.size() != 1 ||
+        na.inputs[0] < 0 || def.tensors[na.inputs[0]].dtype != DType::kF32)
+      continue;
+    format::NodeDef& nb = def.nodes[j];
+    ops[j] = std::make_unique<ops::TransposeQuantizeOp>(std::move(ops[i]), std::move(ops[j]), scale, zp,
+                                                   &def.tensors[t].quant);
+    nb.name = na.name + " + " + nb.name;
+    nb.inputs = na.inputs;
+    removed[i] = 1;
+    ++fused;
+  }
+  if (fused) remove_nodes(def, ops, removed);
+  return fused;
+}
+
+}  // namespace qrt::rt

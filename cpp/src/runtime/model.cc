@@ -11,6 +11,7 @@
 #include "format/weight_layout.h"
 #include "kernels/gemm_u8s8.h"
 #include "ops/dense_conv.h"
+#include "ops/fusion.h"
 #include "runtime/model_impl.h"
 
 namespace qrt {
@@ -285,7 +286,7 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
       }
     }
   }
-  if (options.fuse_ops) rt::fuse_expand_depthwise(impl->def, impl->ops);
+  if (options.fuse_ops) rt::fuse_ops(impl->def, impl->ops);
   for (const auto& op : impl->ops) {
     impl->packed_bytes += op->packed_bytes();
     impl->in_place_bytes += op->in_place_bytes();

@@ -1,7 +1,8 @@
-// Load-time fusion of a 1x1 int8 Conv2d into the int8 depthwise Conv2d that alone reads its output
-// (ops/conv2d.cc, ExpandDwOp): the fused model must give the same bytes as one op per node, on
-// awkward geometries (odd sizes, batch > 1, strides, padding, dilation, 5x5, channel counts off
-// every SIMD width), at 1-3 threads; and the pass must leave alone what it may not fuse.
+// Load-time fusion (ops/fusion.h). A 1x1 int8 Conv2d into the int8 depthwise Conv2d that alone
+// reads its output (ops/conv2d.cc, ExpandDwOp): the fused model must give the same bytes as one op
+// per node, on awkward geometries (odd sizes, batch > 1, strides, padding, dilation, 5x5, channel
+// counts off every SIMD width), at 1-3 threads; and the pass must leave alone what it may not
+// fuse. Then the same for an f32 Transpose into a QuantizeLinear to u8 (at the end).
 #include <random>
 #include <string>
 
@@ -12,6 +13,25 @@ using namespace qrt_test;
 using qrt::TensorView;
 
 namespace {
+
+// Runs `s` with output buffers pre-filled with 0xA5, so a byte the run never writes shows up
+// (a plain run's output could reuse the freed buffer of the previous run, bytes included).
+// Returns the bytes of output 0.
+std::vector<uint8_t> run_poisoned(qrt::Session& s, const std::vector<TensorView>& in,
+                                  std::vector<int64_t>* shape0) {
+  std::vector<std::vector<uint8_t>> bufs(s.model().outputs().size());
+  auto st = s.run_with(in, [&](size_t j, qrt::ElementType dt, const std::vector<int64_t>& sh) -> void* {
+    size_t n = qrt::element_size(dt);
+    for (int64_t d : sh) n *= size_t(d);
+    bufs[j].assign(n + 1, 0xA5);
+    if (j == 0) *shape0 = sh;
+    return bufs[j].data();
+  });
+  QRT_EXPECT(st.ok()) << st.message();
+  if (!st.ok() || bufs.empty() || bufs[0].empty()) return {};
+  bufs[0].pop_back();
+  return bufs[0];
+}
 
 struct Block {
   int N, H, W, Cin, Cmid, K, S, P, D;
@@ -84,13 +104,11 @@ std::vector<uint8_t> run(ModelBuilder& mb, const Block& b, const std::vector<uin
   auto sess = qrt::Session::create(model.value(), o);
   QRT_EXPECT(sess.ok()) << sess.status().message();
   if (!sess.ok()) return {};
-  auto out = sess.value()->run({{"x", TensorView::of(x.data(), {b.N, b.H, b.W, b.Cin})}});
-  QRT_EXPECT(out.ok()) << out.status().message();
-  if (!out.ok()) return {};
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> y = run_poisoned(*sess.value(), {TensorView::of(x.data(), {b.N, b.H, b.W, b.Cin})}, &shape);
   if (report) *report = sess.value()->kernel_report();
-  const qrt::Tensor& y = out.value()[0];
-  QRT_EXPECT(y.shape == std::vector<int64_t>({b.N, b.OH(), b.OW(), b.Cmid}));
-  return std::vector<uint8_t>(y.data<uint8_t>(), y.data<uint8_t>() + y.nbytes);
+  QRT_EXPECT(shape == std::vector<int64_t>({b.N, b.OH(), b.OW(), b.Cmid}));
+  return y;
 }
 
 }  // namespace
@@ -166,5 +184,114 @@ QRT_TEST(Fusion, LeavesAloneWhatItMayNotFuse) {
     std::vector<qrt::KernelReportEntry> rep;
     run(mb, b, x, 1, false, &rep);
     QRT_EXPECT_EQ(rep.size(), size_t(2));
+  }
+}
+
+// Load-time fusion of an f32 Transpose into the QuantizeLinear to u8 that alone reads its output
+// (ops/shape_transpose.cc, TransposeQuantizeOp): each path of the transpose (2-D tiles with
+// output rows shorter and longer than the fused op's buffer, contiguous rows, gathered rows
+// longer than the buffer) must give the unfused bytes at 1-3 threads.
+namespace {
+
+struct TqCase {
+  std::vector<int64_t> shape, perm;
+};
+
+ModelBuilder build_tq(const TqCase& c, bool t_is_output = false, bool s8 = false, bool second_reader = false) {
+  ModelBuilder mb;
+  int xi = mb.input("x", DType::kF32, c.shape);
+  int ti = mb.value("t", DType::kF32);
+  int yi = mb.value("y", s8 ? DType::kS8 : DType::kU8, per_tensor(0.02f, s8 ? 3 : 128));
+  auto& nt = mb.node("Transpose", {xi}, {ti}, "to_nhwc");
+  nt.attrs.push_back(ModelBuilder::attr_ints("perm", c.perm));
+  mb.node("QuantizeLinear", {ti}, {yi}, "quantize");
+  mb.output(yi);
+  if (t_is_output) mb.output(ti);
+  if (second_reader) {
+    int y2 = mb.value("y2", DType::kU8, per_tensor(0.05f, 100));
+    mb.node("QuantizeLinear", {ti}, {y2}, "quantize2");
+    mb.output(y2);
+  }
+  return mb;
+}
+
+std::vector<uint8_t> run_tq(ModelBuilder& mb, const TqCase& c, const std::vector<float>& x, int threads, bool fuse,
+                            std::vector<qrt::KernelReportEntry>* report = nullptr) {
+  qrt::LoadOptions lo;
+  lo.fuse_ops = fuse;
+  auto model = mb.load(lo);
+  QRT_EXPECT(model.ok()) << model.status().message();
+  if (!model.ok()) return {};
+  qrt::SessionOptions o;
+  o.threads = threads;
+  auto sess = qrt::Session::create(model.value(), o);
+  if (!sess.ok()) return {};
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> y = run_poisoned(*sess.value(), {TensorView::of(x.data(), c.shape)}, &shape);
+  if (report) *report = sess.value()->kernel_report();
+  std::vector<int64_t> want;
+  for (int64_t p : c.perm) want.push_back(c.shape[size_t(p)]);
+  QRT_EXPECT(shape == want);
+  return y;
+}
+
+std::vector<float> tq_input(const TqCase& c, uint32_t seed) {
+  std::mt19937 g(seed);
+  size_t n = 1;
+  for (int64_t d : c.shape) n *= size_t(d);
+  std::vector<float> x(n);
+  // Past both ends of the u8 range (-2.56 .. 2.54 at scale 0.02, zero point 128), and exact ties.
+  for (auto& v : x) v = (g() % 8 == 0) ? 0.02f * (float(int(g() % 300)) - 150.f + 0.5f)
+                                       : (float(g() % 100000) / 100000.f - 0.5f) * 7.f;
+  return x;
+}
+
+}  // namespace
+
+QRT_TEST(Fusion, TransposeQuantizeEqualsUnfused) {
+  const TqCase cases[] = {
+      {{1, 3, 224, 224}, {0, 2, 3, 1}},  // a CNN's RGB input: 2-D, rows of 3
+      {{2, 5, 17, 19}, {0, 2, 3, 1}},    // batch 2, odd sizes
+      {{1, 4100, 7, 3}, {0, 2, 3, 1}},   // rows of 4100 > the 4096-float buffer
+      {{3, 1, 70, 90}, {0, 2, 3, 1}},    // one channel: a plain copy after simplification
+      {{2, 3, 4, 5}, {1, 0, 2, 3}},      // contiguous rows
+      {{4, 6, 5}, {2, 1, 0}},            // gathered rows
+      {{5000, 2, 3}, {2, 1, 0}},         // gathered rows longer than the buffer
+  };
+  int fused_cases = 0;
+  for (const TqCase& c : cases) {
+    ModelBuilder mb = build_tq(c);
+    const std::vector<float> x = tq_input(c, 7u + uint32_t(c.shape[1]));
+    const std::vector<uint8_t> ref = run_tq(mb, c, x, 1, false);
+    QRT_ASSERT(!ref.empty());
+    for (int threads : {1, 2, 3}) {
+      std::vector<qrt::KernelReportEntry> rep;
+      const std::vector<uint8_t> y = run_tq(mb, c, x, threads, true, &rep);
+      QRT_EXPECT_EQ(rep.size(), size_t(1));
+      if (rep.size() == 1) QRT_EXPECT(rep[0].node == "to_nhwc + quantize") << rep[0].node;
+      size_t bad = 0;
+      for (size_t i = 0; i < y.size() && i < ref.size(); ++i) bad += y[i] != ref[i];
+      QRT_EXPECT(y.size() == ref.size());
+      QRT_EXPECT_EQ(bad, size_t(0)) << "shape[1]" << c.shape[1] << "threads" << threads;
+      ++fused_cases;
+    }
+  }
+  QRT_EXPECT_EQ(fused_cases, 21);
+}
+
+QRT_TEST(Fusion, TransposeQuantizeLeftAloneWhenItMayNot) {
+  const TqCase c{{1, 3, 20, 20}, {0, 2, 3, 1}};
+  const std::vector<float> x = tq_input(c, 1);
+  struct Variant {
+    bool t_is_output, s8, second_reader;
+    size_t nodes;
+  };
+  for (const Variant& v : {Variant{true, false, false, 2}, Variant{false, true, false, 2},
+                           Variant{false, false, true, 3}, Variant{false, false, false, 1}}) {
+    ModelBuilder mb = build_tq(c, v.t_is_output, v.s8, v.second_reader);
+    std::vector<qrt::KernelReportEntry> rep;
+    const std::vector<uint8_t> y = run_tq(mb, c, x, 2, true, &rep);
+    QRT_EXPECT_EQ(rep.size(), v.nodes) << "t_is_output" << v.t_is_output << "s8" << v.s8;
+    QRT_EXPECT(y == run_tq(mb, c, x, 1, false));
   }
 }

@@ -1,0 +1,45 @@
+// Load-time fusion: Model::load runs fuse_ops() after creating the ops (unless
+// LoadOptions::fuse_ops is false). Each pass replaces a producer and the one consumer of its
+// output by a single op that computes the consumer's output with the same kernels, so the result
+// is bit-identical to running the two nodes; what goes away is the intermediate tensor (its arena
+// bytes and its trip through memory). The fused node takes the consumer's place, reads the
+// producer's inputs and is named "<producer name> + <consumer name>"; the producer node is
+// removed. The file and its graph are unchanged (per-layer accuracy, `qrt inspect`).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "format/model_def.h"
+#include "runtime/op.h"
+
+namespace qrt::rt {
+
+// Per tensor: how many node inputs read it (a graph output counts 2 more: it must exist whole)
+// and which node writes it (-1: none).
+struct TensorUses {
+  std::vector<int32_t> uses, producer;
+};
+TensorUses tensor_uses(const format::ModelDef& def);
+
+// Drops the nodes marked in `removed` from def.nodes and ops, keeping the order of the rest.
+void remove_nodes(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops,
+                  const std::vector<char>& removed);
+
+// Each 1x1 Conv2d (u8 -> u8) whose output is read only by a u8 depthwise Conv2d becomes one op
+// that runs both in strips of rows (conv2d.cc, ExpandDwOp).
+size_t fuse_expand_depthwise(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops);
+
+// Each f32 Transpose whose output is read only by a QuantizeLinear to u8 (a CNN's NCHW input
+// going to NHWC u8) becomes one op that transposes tiles into a small buffer and quantizes each
+// tile into the u8 output (shape_transpose.cc, TransposeQuantizeOp).
+size_t fuse_transpose_quantize(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops);
+
+// Whether `op` is a QuantizeLinear to u8, with its per-tensor scale and zero point if so.
+bool quantize_u8_params(const Op& op, float* scale, int32_t* zero_point);
+
+// Every pass above; returns the number of pairs fused.
+size_t fuse_ops(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops);
+
+}  // namespace qrt::rt
