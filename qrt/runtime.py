@@ -36,12 +36,12 @@ class InferenceSession:
     """Loads a ``.qmodel`` (a path, or the file's bytes) and runs it.
 
     ``profile=True`` times every node (see :meth:`profile`).
-    ``fuse_ops=False`` keeps one operator per node of the file. By default a 1x1 int8 convolution
-    whose output only an int8 depthwise convolution reads (an inverted-residual block) runs
-    fused with it, in strips of rows, and an f32 Transpose whose output only a QuantizeLinear to
-    u8 reads (a CNN's NCHW input) quantizes as it transposes; results are bit-identical, and each
-    pair appears once in :meth:`kernel_report` and :meth:`profile`, named
-    ``"<first node> + <second node>"``.
+    ``fuse_ops=False`` keeps one operator per node of the file. By default an int8 depthwise
+    convolution runs fused with the 1x1 int8 convolutions that alone feed it and alone read it
+    (an inverted-residual block's expansion and projection), in strips of rows, and an f32
+    Transpose whose output only a QuantizeLinear to u8 reads (a CNN's NCHW input) quantizes as it
+    transposes; results are bit-identical, and each fused group appears once in
+    :meth:`kernel_report` and :meth:`profile`, named ``"<first node> + <second node> ..."``.
     ``threads`` is the intra-op parallelism (the calling thread included). A session holds the
     execution plans for the input shapes it has seen (at most ``plan_cache_size``, least recently
     used evicted) and the activation arena; it is not meant to be called from several threads at

@@ -80,9 +80,10 @@ struct LoadOptions {
   // so that run does not stop for their page faults; it ends by itself (detached, holding its
   // own reference to the mapping).
   int threads = 0;
-  // Fuse operators at load where the result is bit-identical and memory or time is saved: a 1x1
-  // int8 convolution feeding an int8 depthwise one (an inverted-residual block) runs in strips
-  // of rows, so the expanded tensor never exists whole; an f32 Transpose feeding a
+  // Fuse operators at load where the result is bit-identical and memory or time is saved: an
+  // int8 depthwise convolution with the 1x1 int8 convolutions before and/or after it (an
+  // inverted-residual block's expansion and projection) runs in strips of rows, so neither the
+  // expanded tensor nor the depthwise output exists whole; an f32 Transpose feeding a
   // QuantizeLinear to u8 (a CNN's NCHW input) quantizes tile by tile as it transposes, so the
   // transposed f32 tensor is never written. In both, only when the intermediate has no other
   // reader and is not a graph output. Fused nodes appear once in

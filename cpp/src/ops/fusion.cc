@@ -32,7 +32,9 @@ void remove_nodes(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops,
 }
 
 size_t fuse_ops(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops) {
-  return fuse_expand_depthwise(def, ops) + fuse_transpose_quantize(def, ops);
+  const size_t a = fuse_expand_depthwise(def, ops);
+  const size_t b = fuse_depthwise_project(def, ops);  // after the expansions: whole blocks
+  return a + b + fuse_transpose_quantize(def, ops);
 }
 
 }  // namespace qrt::rt

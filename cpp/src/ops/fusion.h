@@ -28,8 +28,11 @@ void remove_nodes(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops,
                   const std::vector<char>& removed);
 
 // Each 1x1 Conv2d (u8 -> u8) whose output is read only by a u8 depthwise Conv2d becomes one op
-// that runs both in strips of rows (conv2d.cc, ExpandDwOp).
+// that runs both in strips of rows (conv2d.cc, DwBlockOp).
 size_t fuse_expand_depthwise(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops);
+// Then each u8 depthwise Conv2d (fused with its expansion or not) whose output is read only by a
+// 1x1 Conv2d (u8 -> u8, the projection) takes that convolution into its strips too.
+size_t fuse_depthwise_project(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops);
 
 // Each f32 Transpose whose output is read only by a QuantizeLinear to u8 (a CNN's NCHW input
 // going to NHWC u8) becomes one op that transposes tiles into a small buffer and quantizes each

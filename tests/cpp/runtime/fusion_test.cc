@@ -37,8 +37,15 @@ struct Block {
   int N, H, W, Cin, Cmid, K, S, P, D;
   const char* act_expand;  // "" for none
   const char* act_dw;
+  int Cout = 0;            // > 0: a 1x1 projection to Cout channels after the depthwise
+  bool expand = true;      // false: no expansion, x has Cmid channels
   int OH() const { return (H + 2 * P - D * (K - 1) - 1) / S + 1; }
   int OW() const { return (W + 2 * P - D * (K - 1) - 1) / S + 1; }
+  int Cx() const { return expand ? Cin : Cmid; }
+  int Cy() const { return Cout > 0 ? Cout : Cmid; }
+  std::string fused_name() const {
+    return std::string(expand ? "expand + " : "") + "dw" + (Cout > 0 ? " + project" : "");
+  }
 };
 
 qrt::format::QuantParams per_channel(int n, std::mt19937& g) {
@@ -51,13 +58,13 @@ qrt::format::QuantParams per_channel(int n, std::mt19937& g) {
   return q;
 }
 
-// x -> Conv2d 1x1 (Cin -> Cmid) -> mid -> depthwise KxK -> y. `mid_shape` false leaves the
-// intermediate's recorded shape empty (the pass must not need it); `mid_is_output` also lists
-// mid as a graph output.
+// x -> [Conv2d 1x1 (Cin -> Cmid) -> mid] -> depthwise KxK -> [d -> Conv2d 1x1 (Cmid -> Cout)]
+// -> y. `mid_shape` false leaves the intermediates' recorded shapes empty (the pass must not need
+// them); `mid_is_output` also lists mid (or d, without an expansion) as a graph output.
 ModelBuilder build(const Block& b, uint32_t seed, bool mid_shape = true, bool mid_is_output = false) {
   std::mt19937 g(seed);
   ModelBuilder mb;
-  int xi = mb.input("x", DType::kU8, {b.N, b.H, b.W, b.Cin}, per_tensor(0.03f, 128));
+  int xi = mb.input("x", DType::kU8, {b.N, b.H, b.W, b.Cx()}, per_tensor(0.03f, 128));
   std::vector<int8_t> we(size_t(b.Cmid) * b.Cin), wd(size_t(b.Cmid) * b.K * b.K);
   for (auto& v : we) v = int8_t(int(g() % 255) - 127);
   for (auto& v : wd) v = int8_t(int(g() % 255) - 127);
@@ -68,25 +75,38 @@ ModelBuilder build(const Block& b, uint32_t seed, bool mid_shape = true, bool mi
   int bei = mb.constant<int32_t>("be", DType::kS32, {b.Cmid}, be, {});
   int wdi = mb.constant<int8_t>("wd", DType::kS8, {b.Cmid, b.K, b.K, 1}, wd, per_channel(b.Cmid, g));
   int bdi = mb.constant<int32_t>("bd", DType::kS32, {b.Cmid}, bd, {});
-  std::vector<int64_t> ms;
-  if (mid_shape) ms = {b.N, b.H, b.W, b.Cmid};
-  int mid = mb.value("mid", DType::kU8, per_tensor(0.05f, 3), ms);
+  std::vector<int64_t> ms, ds;
+  if (mid_shape) ms = {b.N, b.H, b.W, b.Cmid}, ds = {b.N, b.OH(), b.OW(), b.Cmid};
+  int mid = xi;
+  if (b.expand) {
+    mid = mb.value("mid", DType::kU8, per_tensor(0.05f, 3), ms);
+    auto& ne = mb.node("Conv2d", {xi, wei, bei}, {mid}, "expand");
+    if (*b.act_expand) ne.attrs.push_back(ModelBuilder::attr_str("activation", b.act_expand));
+  }
   int yi = mb.value("y", DType::kU8, per_tensor(0.08f, 140));
-  auto& ne = mb.node("Conv2d", {xi, wei, bei}, {mid}, "expand");
-  if (*b.act_expand) ne.attrs.push_back(ModelBuilder::attr_str("activation", b.act_expand));
-  auto& nd = mb.node("Conv2d", {mid, wdi, bdi}, {yi}, "dw");
+  int di = b.Cout > 0 ? mb.value("d", DType::kU8, per_tensor(0.06f, 7), ds) : yi;
+  auto& nd = mb.node("Conv2d", {mid, wdi, bdi}, {di}, "dw");
   nd.attrs = {ModelBuilder::attr_ints("strides", {b.S, b.S}),
               ModelBuilder::attr_ints("pads", {b.P, b.P, b.P, b.P}),
               ModelBuilder::attr_ints("dilations", {b.D, b.D}), ModelBuilder::attr_int("group", b.Cmid)};
   if (*b.act_dw) nd.attrs.push_back(ModelBuilder::attr_str("activation", b.act_dw));
+  if (b.Cout > 0) {
+    std::vector<int8_t> wp(size_t(b.Cout) * b.Cmid);
+    for (auto& v : wp) v = int8_t(int(g() % 255) - 127);
+    std::vector<int32_t> bp(b.Cout);
+    for (auto& v : bp) v = int32_t(g() % 4001) - 2000;
+    int wpi = mb.constant<int8_t>("wp", DType::kS8, {b.Cout, 1, 1, b.Cmid}, wp, per_channel(b.Cout, g));
+    int bpi = mb.constant<int32_t>("bp", DType::kS32, {b.Cout}, bp, {});
+    mb.node("Conv2d", {di, wpi, bpi}, {yi}, "project");
+  }
   mb.output(yi);
-  if (mid_is_output) mb.output(mid);
+  if (mid_is_output) mb.output(b.expand ? mid : di);
   return mb;
 }
 
 std::vector<uint8_t> input(const Block& b, uint32_t seed) {
   std::mt19937 g(seed);
-  std::vector<uint8_t> x(size_t(b.N) * b.H * b.W * b.Cin);
+  std::vector<uint8_t> x(size_t(b.N) * b.H * b.W * b.Cx());
   for (auto& v : x) v = uint8_t(g() % 256);
   return x;
 }
@@ -105,15 +125,15 @@ std::vector<uint8_t> run(ModelBuilder& mb, const Block& b, const std::vector<uin
   QRT_EXPECT(sess.ok()) << sess.status().message();
   if (!sess.ok()) return {};
   std::vector<int64_t> shape;
-  std::vector<uint8_t> y = run_poisoned(*sess.value(), {TensorView::of(x.data(), {b.N, b.H, b.W, b.Cin})}, &shape);
+  std::vector<uint8_t> y = run_poisoned(*sess.value(), {TensorView::of(x.data(), {b.N, b.H, b.W, b.Cx()})}, &shape);
   if (report) *report = sess.value()->kernel_report();
-  QRT_EXPECT(shape == std::vector<int64_t>({b.N, b.OH(), b.OW(), b.Cmid}));
+  QRT_EXPECT(shape == std::vector<int64_t>({b.N, b.OH(), b.OW(), b.Cy()}));
   return y;
 }
 
 }  // namespace
 
-QRT_TEST(Fusion, ExpandDepthwiseEqualsUnfused) {
+QRT_TEST(Fusion, DepthwiseBlocksEqualUnfused) {
   const Block cases[] = {
       {1, 112, 112, 16, 96, 3, 2, 1, 1, "relu6", "relu6"},  // MobileNetV2 block 2
       {1, 56, 56, 24, 144, 3, 1, 1, 1, "relu6", "relu6"},   // stride 1: row pairs
@@ -126,6 +146,16 @@ QRT_TEST(Fusion, ExpandDepthwiseEqualsUnfused) {
       {1, 7, 7, 160, 960, 3, 1, 1, 1, "relu6", "relu6"},    // MobileNetV2's last blocks
       {3, 14, 14, 64, 384, 3, 1, 1, 1, "relu6", "relu6"},   // batch 3, 14x14
       {1, 1, 1, 8, 24, 3, 1, 1, 1, "relu", "relu"},         // one pixel, all but one tap padding
+      // With the 1x1 projection after the depthwise (whole blocks, or depthwise + projection).
+      {1, 112, 112, 0, 32, 3, 1, 1, 1, "", "relu6", 16, false},  // MobileNetV2 block 1
+      {1, 56, 56, 24, 144, 3, 1, 1, 1, "relu6", "relu6", 24},      // a whole stride-1 block
+      {2, 33, 37, 8, 130, 3, 2, 1, 1, "relu", "", 20},             // batch 2, stride 2, odd sizes
+      {1, 7, 7, 160, 960, 3, 1, 1, 1, "relu6", "relu6", 320},      // MobileNetV2's last block
+      {1, 40, 29, 0, 72, 5, 2, 2, 1, "", "relu6", 17, false},      // 5x5 stride 2, no expansion
+      {2, 37, 50, 8, 80, 3, 1, 2, 2, "relu6", "relu", 33},         // dilation 2
+      {1, 1, 1, 8, 24, 3, 1, 1, 1, "relu", "relu", 8},             // one pixel
+      {1, 200, 16, 3, 48, 3, 1, 1, 1, "", "relu6", 10},            // many strips per task
+      {3, 14, 14, 0, 384, 3, 1, 1, 1, "", "relu6", 64, false},     // batch 3, no expansion
   };
   int fused_cases = 0;
   for (const Block& b : cases) {
@@ -137,7 +167,7 @@ QRT_TEST(Fusion, ExpandDepthwiseEqualsUnfused) {
       const std::vector<uint8_t> y = run(mb, b, x, threads, true, &rep);
       QRT_EXPECT_EQ(rep.size(), size_t(1));
       if (rep.size() == 1) {
-        QRT_EXPECT(rep[0].node == "expand + dw") << rep[0].node;
+        QRT_EXPECT(rep[0].node == b.fused_name()) << rep[0].node;
         QRT_EXPECT(rep[0].kernel.find('+') != std::string::npos) << rep[0].kernel;
       }
       QRT_ASSERT(y.size() == ref.size());
@@ -145,13 +175,14 @@ QRT_TEST(Fusion, ExpandDepthwiseEqualsUnfused) {
       for (size_t i = 0; i < y.size(); ++i)
         if (y[i] != ref[i] && bad++ == 0) first = i;
       QRT_EXPECT_EQ(bad, size_t(0)) << "H" << b.H << "W" << b.W << "Cmid" << b.Cmid << "K" << b.K << "S" << b.S
+                                    << "Cout" << b.Cout
                                     << "threads" << threads << "first byte" << first;
       ++fused_cases;
     }
     // The unfused model at 2 threads agrees too (the reference itself is thread-independent).
     QRT_EXPECT(run(mb, b, x, 2, false) == ref);
   }
-  QRT_EXPECT_EQ(fused_cases, 33);
+  QRT_EXPECT_EQ(fused_cases, 60);
 }
 
 QRT_TEST(Fusion, LeavesAloneWhatItMayNotFuse) {
