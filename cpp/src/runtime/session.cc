@@ -114,7 +114,11 @@ struct Plan {
   std::vector<Value> values;
   std::vector<Step> steps;
   ArenaBlock arena;
-  MemoryPlan report;
+  // What memory_plan() reports, kept raw: the report (a string per buffer) is built on request,
+  // not on every first run of a shape.
+  std::vector<plan::Buffer> buffers;
+  std::vector<int> buffer_value;  // value index, or -1 - step for a step's scratch
+  plan::Plan placement;
 };
 
 Status checked_bytes(const rt::ValueInfo& v, const std::string& name, uint64_t* out) {
@@ -295,17 +299,6 @@ Result<std::unique_ptr<Plan>> Session::Impl::build_plan(const std::vector<Tensor
     return OutOfMemory("cannot allocate an activation arena of " + std::to_string(mp.arena_size) +
                        " bytes for input shapes " + (p->key.empty() ? "" : rt::shape_str(p->key[0])));
   auto* base = p->arena ? static_cast<uint8_t*>(p->arena.get()) : kEmptyBlock;  // no arena: all empty
-  MemoryPlan& rep = p->report;
-  rep.arena_bytes = mp.arena_size;
-  rep.naive_bytes = plan::naive_size(buffers);
-  rep.lower_bound_bytes = plan::lower_bound(buffers);
-  for (size_t b = 0; b < buffers.size(); ++b) {
-    int vi = buffer_value[b];
-    std::string name = vi >= 0 ? def.tensors[vi].name
-                               : "scratch of '" + def.nodes[p->steps[-1 - vi].node].name + "'";
-    rep.entries.push_back({name, mp.offsets[b], buffers[b].size, buffers[b].first, buffers[b].last});
-  }
-
   for (Value& v : p->values) {
     if (v.kind != Kind::kComputed) continue;
     v.tensor = {v.info.dtype, v.info.shape,
@@ -318,6 +311,9 @@ Result<std::unique_ptr<Plan>> Session::Impl::build_plan(const std::vector<Tensor
     for (int32_t o : node.outputs) st.out.push_back(&p->values[o].tensor);
     if (st.scratch_buffer >= 0) st.scratch = base + mp.offsets[st.scratch_buffer];
   }
+  p->buffers = std::move(buffers);
+  p->buffer_value = std::move(buffer_value);
+  p->placement = std::move(mp);
   return p;
 }
 
@@ -492,7 +488,21 @@ std::vector<ProfileEntry> Session::profile() const {
 }
 
 MemoryPlan Session::memory_plan() const {
-  return impl_->current ? impl_->current->report : MemoryPlan{};
+  MemoryPlan rep;
+  const Plan* p = impl_->current;
+  if (!p) return rep;
+  const format::ModelDef& def = impl_->model->impl().def;
+  rep.arena_bytes = p->placement.arena_size;
+  rep.naive_bytes = plan::naive_size(p->buffers);
+  rep.lower_bound_bytes = plan::lower_bound(p->buffers);
+  for (size_t b = 0; b < p->buffers.size(); ++b) {
+    const int vi = p->buffer_value[b];
+    std::string name = vi >= 0 ? def.tensors[vi].name
+                               : "scratch of '" + def.nodes[p->steps[-1 - vi].node].name + "'";
+    rep.entries.push_back({name, p->placement.offsets[b], p->buffers[b].size, p->buffers[b].first,
+                           p->buffers[b].last});
+  }
+  return rep;
 }
 
 std::vector<KernelReportEntry> Session::kernel_report() const {
