@@ -1,7 +1,6 @@
 #include "plan/planner.h"
 
 #include <algorithm>
-#include <map>
 #include <numeric>
 
 namespace qrt::plan {
@@ -23,10 +22,9 @@ static Plan place(const std::vector<Buffer>& buffers, const std::vector<size_t>&
   for (size_t idx : order) {
     const Buffer& b = buffers[idx];
     size_t size = align_up(b.size);
-    live.clear();
+    live.clear();  // in offset order: `placed` is kept sorted by offset
     for (size_t j : placed)
       if (overlaps(b, buffers[j])) live.emplace_back(p.offsets[j], p.offsets[j] + align_up(buffers[j].size));
-    std::sort(live.begin(), live.end());
     size_t best = SIZE_MAX, best_gap = SIZE_MAX, cursor = 0;
     for (const auto& [off, end] : live) {
       if (off > cursor) {
@@ -62,7 +60,7 @@ Plan greedy_plan(const std::vector<Buffer>& buffers) {
   std::vector<size_t> order(n);
   // Breadth order first.
   int steps = 0;
-  for (const Buffer& b : buffers) steps = std::max(steps, b.last + 1);
+  for (const Buffer& b : buffers) steps = std::max(steps, std::max(b.first, b.last) + 1);
   std::vector<size_t> breadth(static_cast<size_t>(steps) + 1, 0);
   for (const Buffer& b : buffers) {
     breadth[static_cast<size_t>(b.first)] += align_up(b.size);
@@ -124,13 +122,15 @@ Plan linear_plan(const std::vector<Buffer>& buffers) {
 }
 
 size_t lower_bound(const std::vector<Buffer>& buffers) {
-  std::map<int, long long> delta;
+  int steps = 0;
+  for (const Buffer& b : buffers) steps = std::max(steps, std::max(b.first, b.last) + 1);
+  std::vector<long long> delta(static_cast<size_t>(steps) + 1, 0);
   for (const Buffer& b : buffers) {
-    delta[b.first] += static_cast<long long>(align_up(b.size));
-    delta[b.last + 1] -= static_cast<long long>(align_up(b.size));
+    delta[static_cast<size_t>(b.first)] += static_cast<long long>(align_up(b.size));
+    delta[static_cast<size_t>(b.last) + 1] -= static_cast<long long>(align_up(b.size));
   }
   long long cur = 0, best = 0;
-  for (const auto& [step, d] : delta) {
+  for (long long d : delta) {
     cur += d;
     best = std::max(best, cur);
   }

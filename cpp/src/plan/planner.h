@@ -4,13 +4,13 @@
 // Two buffers whose lifetimes intersect must not overlap in memory; otherwise they may share.
 //
 // GreedyPlanner (the algorithm TFLite Micro uses, reworked): buffers are placed one by one in
-// decreasing size (ties: earlier first use first). For each, the already-placed buffers whose
-// lifetimes intersect it are scanned in offset order and the buffer goes into the smallest gap
-// that fits it (best fit), or after the last of them. Large buffers placed first leave the gaps
-// that small, short-lived buffers fill; on chain-like CNN graphs this often reaches the lower
-// bound. When it does not, the same placement runs again in first-use order and then
-// longest-lifetime-first, and the smallest arena wins (passes stop once one reaches the bound).
-// Cost O(n^2 log n) per pass for n buffers, negligible next to a forward pass for any real graph.
+// some order. For each, the already-placed buffers whose lifetimes intersect it are scanned in
+// offset order and the buffer goes into the smallest gap that fits it (best fit), or after the
+// last of them. The first order is by breadth (steps with the most live bytes first, each step's
+// unplaced buffers largest first), which puts the buffers of the tightest steps side by side
+// before anything can split them; then, while the lower bound is not reached, largest first
+// (ties: earlier first use), first-use order and longest-lifetime-first, and the smallest arena
+// wins. Cost O(n^2) per pass for n buffers, negligible next to a forward pass for any real graph.
 //
 // Every offset is a multiple of `alignment` (64: a cache line and a zmm register) and every size
 // is rounded up to it, so kernels may use aligned loads and over-read within their allowance.
