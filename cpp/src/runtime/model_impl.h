@@ -15,7 +15,7 @@ namespace qrt {
 struct Model::Impl {
   std::shared_ptr<const void> storage;  // keeps the mmap / aligned copy alive (weights point into it)
   // Mapped files: constants that ops read at run time, copied out of the mapping (see model.cc).
-  std::vector<uint64_t> run_constants;
+  std::shared_ptr<void> run_constants;
   // Plain copies of packed tensors that ops other than Dense/Conv2d read (see model.cc).
   std::vector<std::vector<uint8_t>> unpacked;
   size_t file_bytes = 0;
