@@ -755,9 +755,15 @@ def goals(results: dict, threads: list[int]) -> list[dict]:
                 unit = "ms" if key == "load_ms" else "MB"
                 det = f"{q['load'][key]:.1f} / {o['load'][key]:.1f} {unit}"
                 if key == "load_ms":
+                    # The wording ("open to first result <= 0.1x ORT's session creation") can
+                    # also be read as qrt's whole load against ORT's session creation alone (without
+                    # its first run); that stricter ratio is reported beside the like-for-like one.
                     row["open_only_ratio"] = q["load"]["open_ms"] / max(o["load"]["open_ms"], 1e-9)
+                    row["load_vs_ort_open_ratio"] = q["load"]["load_ms"] / max(o["load"]["open_ms"], 1e-9)
                     det += (f"; session creation alone {q['load']['open_ms']:.1f} / {o['load']['open_ms']:.1f} ms "
-                            f"= {row['open_only_ratio']:.2f}x")
+                            f"= {row['open_only_ratio']:.2f}x; qrt load / ORT session creation "
+                            f"{q['load']['load_ms']:.1f} / {o['load']['open_ms']:.1f} ms = "
+                            f"{row['load_vs_ort_open_ratio']:.3f}x")
                 row.update(value=ratio, met=ratio <= lim, detail=det)
             else:
                 row.update(value=None, met=False, detail="not measured")
@@ -1014,13 +1020,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--method", default="minmax", help="qrt calibration method for int8 (default minmax, as ORT's)")
     ap.add_argument("--out", default=str(RESULTS / "scoreboard.json"))
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
-    ap.add_argument("--doc-only", action="store_true", help="regenerate the doc and chart from --out")
+    ap.add_argument("--doc-only", action="store_true",
+                    help="recompute the goal rows and regenerate the doc and chart from --out (no measuring)")
     a = ap.parse_args(argv)
     out = Path(a.out)
     png = out.with_suffix(".png")
 
     if a.doc_only:
         results = json.loads(out.read_text())
+        # The goal rows are a function of the stored measurements: recomputed, so that a change in
+        # how they are reported reaches the document without a new run (the JSON is rewritten).
+        results["goals"] = goals(results, results["threads"])
+        out.write_text(json.dumps(results, indent=1, default=str))
     else:
         prof = QUICK if a.quick else FULL
         t0 = time.perf_counter()
