@@ -165,11 +165,18 @@ Status Session::Impl::fold(Plan& p, const format::NodeDef& node, const rt::Op& o
   std::vector<rt::Tensor*> out_ptrs;
   for (int32_t o : node.outputs) {
     Value& v = p.values[o];
-    v.folded = aligned_alloc64(std::max<size_t>(v.info.numel() * format::dtype_size(v.info.dtype), 1));
+    const size_t bytes = v.info.numel() * format::dtype_size(v.info.dtype);
+    v.folded = aligned_alloc64(std::max<size_t>(bytes, 1));
+    if (!v.folded)
+      return OutOfMemory("cannot allocate " + std::to_string(bytes) + " bytes for the value of '" +
+                         model->impl().def.tensors[o].name + "' folded at plan time");
     v.tensor = {v.info.dtype, v.info.shape, v.folded.get(), v.info.quant};
     out_ptrs.push_back(&v.tensor);
   }
   AlignedPtr scratch = aligned_alloc64(ic.scratch_bytes);
+  if (ic.scratch_bytes && !scratch)
+    return OutOfMemory("cannot allocate " + std::to_string(ic.scratch_bytes) + " bytes of scratch to fold '" +
+                       node.name + "' at plan time");
   rt::RunContext rc;
   rc.node = &node;
   rc.inputs = in_ptrs.data();
