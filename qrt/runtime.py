@@ -42,6 +42,9 @@ class InferenceSession:
     Transpose whose output only a QuantizeLinear to u8 reads (a CNN's NCHW input) quantizes as it
     transposes; results are bit-identical, and each fused group appears once in
     :meth:`kernel_report` and :meth:`profile`, named ``"<first node> + <second node> ..."``.
+    ``max_arena_bytes`` (0: no limit) caps the activation memory a run may plan: input shapes
+    that would need a larger arena raise :class:`QrtMemoryError` before anything runs, a bound on
+    what one run of an untrusted model can take.
     ``threads`` is the intra-op parallelism (the calling thread included). A session holds the
     execution plans for the input shapes it has seen (at most ``plan_cache_size``, least recently
     used evicted) and the activation arena; it is not meant to be called from several threads at
@@ -60,6 +63,7 @@ class InferenceSession:
         verify_weights: bool = False,
         profile: bool = False,
         fuse_ops: bool = True,
+        max_arena_bytes: int = 0,
     ) -> None:
         if isinstance(threads, bool) or not isinstance(threads, int):
             raise InvalidArgumentError(f"threads must be an int, got {type(threads).__name__}")
@@ -71,7 +75,10 @@ class InferenceSession:
             raise InvalidArgumentError(
                 f"source must be a path or the bytes of a .qmodel, got {type(source).__name__}"
             )
-        self._sess = _core.Session(source, threads, plan_cache_size, verify_weights, profile, bool(fuse_ops))
+        if isinstance(max_arena_bytes, bool) or not isinstance(max_arena_bytes, int) or max_arena_bytes < 0:
+            raise InvalidArgumentError(f"max_arena_bytes must be an int >= 0, got {max_arena_bytes!r}")
+        self._sess = _core.Session(source, threads, plan_cache_size, verify_weights, profile, bool(fuse_ops),
+                                   max_arena_bytes)
         self._inputs = [NodeArg(d["name"], d["shape"], d["dtype"], d["numpy_dtype"]) for d in self._sess.inputs()]
         self._outputs = [NodeArg(d["name"], d["shape"], d["dtype"], d["numpy_dtype"]) for d in self._sess.outputs()]
         self._input_index = {a.name: i for i, a in enumerate(self._inputs)}

@@ -164,11 +164,12 @@ struct Buffer {
 // A loaded model plus one session: what qrt.InferenceSession wraps.
 class PySession {
  public:
-  PySession(std::shared_ptr<const Model> model, int threads, size_t cache, bool profile) {
+  PySession(std::shared_ptr<const Model> model, int threads, size_t cache, bool profile, size_t max_arena) {
     SessionOptions o;
     o.threads = threads;
     o.plan_cache_size = cache;
     o.profile = profile;
+    o.max_arena_bytes = max_arena;
     session_ = unwrap(Session::create(model, o));
     model_ = std::move(model);
   }
@@ -395,7 +396,8 @@ PYBIND11_MODULE(_core, m) {
         "int8 GEMM kernel uses in place when a .qmodel stores its weights that way.");
 
   py::class_<PySession>(m, "Session")
-      .def(py::init([](const py::object& src, int threads, size_t cache, bool verify, bool profile, bool fuse) {
+      .def(py::init([](const py::object& src, int threads, size_t cache, bool verify, bool profile, bool fuse,
+                       size_t max_arena) {
              qrt::LoadOptions lo;
              lo.verify_weights = verify;
              lo.fuse_ops = fuse;
@@ -410,10 +412,11 @@ PYBIND11_MODULE(_core, m) {
                py::gil_scoped_release nogil;
                model = unwrap(qrt::Model::load(path, lo));
              }
-             return std::make_unique<PySession>(std::move(model), threads, cache, profile);
+             return std::make_unique<PySession>(std::move(model), threads, cache, profile, max_arena);
            }),
            py::arg("source"), py::arg("threads") = 1, py::arg("plan_cache_size") = 4,
-           py::arg("verify_weights") = false, py::arg("profile") = false, py::arg("fuse_ops") = true)
+           py::arg("verify_weights") = false, py::arg("profile") = false, py::arg("fuse_ops") = true,
+           py::arg("max_arena_bytes") = 0)
       .def("inputs", &PySession::inputs)
       .def("outputs", &PySession::outputs)
       .def("run", &PySession::run)

@@ -320,3 +320,18 @@ def test_shape_ops_on_zero_size_tensors(tmp_path):
         for gv, wv in zip(got, want):
             assert gv.shape == wv.shape, (b, n)
             np.testing.assert_array_equal(gv, wv)
+
+
+def test_max_arena_bytes_refuses_plans_that_need_more(mlp):
+    # The MLP's hidden activation is [batch, 96] f32 (the arena's only buffer): 384 bytes a row.
+    sess = qrt.InferenceSession(mlp[0], max_arena_bytes=64 << 10)
+    sess.run(None, {"x": np.ones((8, 64), np.float32)})
+    assert sess.memory_plan()["arena_bytes"] <= 64 << 10
+    with pytest.raises(qrt.QrtMemoryError, match=r"\[4096, 64\] need an activation arena of \d+ bytes, more than .*max_arena_bytes \(65536\)"):
+        sess.run(None, {"x": np.ones((4096, 64), np.float32)})
+    # The refused shape left the session usable, and no limit plans it.
+    sess.run(None, {"x": np.ones((8, 64), np.float32)})
+    qrt.InferenceSession(mlp[0]).run(None, {"x": np.ones((4096, 64), np.float32)})
+    for bad in (-1, 1.5, True):
+        with pytest.raises(qrt.InvalidArgumentError, match="max_arena_bytes"):
+            qrt.InferenceSession(mlp[0], max_arena_bytes=bad)

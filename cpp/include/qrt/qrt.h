@@ -133,6 +133,12 @@ struct SessionOptions {
   std::shared_ptr<ThreadPool> pool;     // optional shared pool; overrides `threads`
   size_t plan_cache_size = 4;           // plans kept for distinct input-shape sets (LRU, >= 1)
   bool profile = false;                 // time every node of every run (see Session::profile())
+  // Largest activation arena a plan may allocate, in bytes; 0: no limit. A run whose input shapes
+  // would need more fails with OutOfMemory before anything is allocated or computed: a bound on
+  // the memory (and roughly the work) one run of an untrusted model can take, whatever its
+  // shapes, padding or broadcasting make of small inputs. Graph outputs (allocated by the
+  // caller) and values folded at plan time (at most 1 MB each) are not counted.
+  size_t max_arena_bytes = 0;
 };
 
 std::shared_ptr<ThreadPool> make_thread_pool(int threads);

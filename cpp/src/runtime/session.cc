@@ -141,6 +141,7 @@ struct Session::Impl {
   std::shared_ptr<const Model> model;
   std::shared_ptr<ThreadPool> pool;
   size_t cache_size = 4;
+  size_t max_arena_bytes = 0;  // 0: no limit
   std::list<std::unique_ptr<Plan>> plans;  // most recently used first
   Plan* current = nullptr;
   bool profile = false;
@@ -302,6 +303,10 @@ Result<std::unique_ptr<Plan>> Session::Impl::build_plan(const std::vector<Tensor
   plan::Plan mp = plan::greedy_plan(buffers);
   std::string bad = plan::validate(buffers, mp);
   if (!bad.empty()) return Internal("memory plan is invalid: " + bad);
+  if (max_arena_bytes && mp.arena_size > max_arena_bytes)
+    return OutOfMemory("input shapes " + (p->key.empty() ? std::string("[]") : rt::shape_str(p->key[0])) +
+                       " need an activation arena of " + std::to_string(mp.arena_size) +
+                       " bytes, more than the session's max_arena_bytes (" + std::to_string(max_arena_bytes) + ")");
   if (!p->arena.allocate(mp.arena_size))
     return OutOfMemory("cannot allocate an activation arena of " + std::to_string(mp.arena_size) +
                        " bytes for input shapes " + (p->key.empty() ? "" : rt::shape_str(p->key[0])));
@@ -357,6 +362,7 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> mo
   impl->model = std::move(model);
   impl->pool = options.pool ? options.pool : make_thread_pool(options.threads);
   impl->cache_size = options.plan_cache_size;
+  impl->max_arena_bytes = options.max_arena_bytes;
   impl->profile = options.profile;
   impl->prof_calls.assign(impl->model->impl().def.nodes.size(), 0);
   impl->prof_ms.assign(impl->model->impl().def.nodes.size(), 0.0);
