@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -16,16 +17,13 @@
 
 namespace qrt::rt {
 
-// Per tensor: how many node inputs read it (a graph output counts 2 more: it must exist whole)
-// and which node writes it (-1: none).
-struct TensorUses {
-  std::vector<int32_t> uses, producer;
-};
-TensorUses tensor_uses(const format::ModelDef& def);
-
-// Drops the nodes marked in `removed` from def.nodes and ops, keeping the order of the rest.
-void remove_nodes(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops,
-                  const std::vector<char>& removed);
+// The loop every pass shares. For each node j whose input 0 is tensor t, written by node i (one
+// output) and read by nothing else (not a graph output either), `make(i, j, t)` returns the fused
+// op, built from ops[i] and ops[j] (moved out), or null to leave the pair alone. A fused op takes
+// node j's place with node i's inputs and the name "<i name> + <j name>"; node i is removed.
+// Returns the number of pairs fused.
+size_t fuse_pairs(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops,
+                  const std::function<std::unique_ptr<Op>(size_t i, size_t j, int32_t t)>& make);
 
 // Each 1x1 Conv2d (u8 -> u8) whose output is read only by a u8 depthwise Conv2d becomes one op
 // that runs both in strips of rows (conv2d.cc, DwBlockOp).

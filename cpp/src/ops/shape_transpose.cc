@@ -291,31 +291,17 @@ void register_transpose_ops(OpRegistry& r) { r.add("Transpose", make_factory<Tra
 namespace qrt::rt {
 
 size_t fuse_transpose_quantize(format::ModelDef& def, std::vector<std::unique_ptr<Op>>& ops) {
-  const size_t nn = def.nodes.size();
-  const TensorUses tu = tensor_uses(def);
-  std::vector<char> removed(nn, 0);
-  size_t fused = 0;
-  for (size_t j = 0; j < nn; ++j) {
+  return fuse_pairs(def, ops, [&](size_t i, size_t j, int32_t t) -> std::unique_ptr<Op> {
     float scale;
     int32_t zp;
-    if (!ops[j] || def.nodes[j].inputs.size() != 1 || !quantize_u8_params(*ops[j], &scale, &zp)) continue;
-    const int32_t t = def.nodes[j].inputs[0];
-    if (t < 0 || tu.uses[t] != 1 || tu.producer[t] < 0) continue;
-    const size_t i = static_cast<size_t>(tu.producer[t]);
     const format::NodeDef& na = def.nodes[i];
-    if (!dynamic_cast<const ops::TransposeOp*>(ops[i].get()) || na.inputs.size() != 1 || na.outputs.size() != 1 ||
-        na.inputs[0] < 0 || def.tensors[na.inputs[0]].dtype != DType::kF32)
-      continue;
-    format::NodeDef& nb = def.nodes[j];
-    ops[j] = std::make_unique<ops::TransposeQuantizeOp>(std::move(ops[i]), std::move(ops[j]), scale, zp,
-                                                   &def.tensors[t].quant);
-    nb.name = na.name + " + " + nb.name;
-    nb.inputs = na.inputs;
-    removed[i] = 1;
-    ++fused;
-  }
-  if (fused) remove_nodes(def, ops, removed);
-  return fused;
+    if (def.nodes[j].inputs.size() != 1 || !quantize_u8_params(*ops[j], &scale, &zp) ||
+        !dynamic_cast<const ops::TransposeOp*>(ops[i].get()) || na.inputs.size() != 1 || na.inputs[0] < 0 ||
+        def.tensors[na.inputs[0]].dtype != DType::kF32)
+      return nullptr;
+    return std::make_unique<ops::TransposeQuantizeOp>(std::move(ops[i]), std::move(ops[j]), scale, zp,
+                                                      &def.tensors[t].quant);
+  });
 }
 
 }  // namespace qrt::rt

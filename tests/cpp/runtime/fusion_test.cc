@@ -33,6 +33,21 @@ std::vector<uint8_t> run_poisoned(qrt::Session& s, const std::vector<TensorView>
   return bufs[0];
 }
 
+// A session over the model built by `mb`, with load-time fusion on or off (null on error).
+std::unique_ptr<qrt::Session> session_for(ModelBuilder& mb, int threads, bool fuse) {
+  qrt::LoadOptions lo;
+  lo.fuse_ops = fuse;
+  auto model = mb.load(lo);
+  QRT_EXPECT(model.ok()) << model.status().message();
+  if (!model.ok()) return nullptr;
+  qrt::SessionOptions o;
+  o.threads = threads;
+  auto sess = qrt::Session::create(model.value(), o);
+  QRT_EXPECT(sess.ok()) << sess.status().message();
+  if (!sess.ok()) return nullptr;
+  return std::move(sess).value();
+}
+
 struct Block {
   int N, H, W, Cin, Cmid, K, S, P, D;
   const char* act_expand;  // "" for none
@@ -114,19 +129,11 @@ std::vector<uint8_t> input(const Block& b, uint32_t seed) {
 // Runs the model with fusion on or off; returns the bytes of output 0 and the kernel report.
 std::vector<uint8_t> run(ModelBuilder& mb, const Block& b, const std::vector<uint8_t>& x, int threads, bool fuse,
                          std::vector<qrt::KernelReportEntry>* report = nullptr) {
-  qrt::LoadOptions lo;
-  lo.fuse_ops = fuse;
-  auto model = mb.load(lo);
-  QRT_EXPECT(model.ok()) << model.status().message();
-  if (!model.ok()) return {};
-  qrt::SessionOptions o;
-  o.threads = threads;
-  auto sess = qrt::Session::create(model.value(), o);
-  QRT_EXPECT(sess.ok()) << sess.status().message();
-  if (!sess.ok()) return {};
+  auto sess = session_for(mb, threads, fuse);
+  if (!sess) return {};
   std::vector<int64_t> shape;
-  std::vector<uint8_t> y = run_poisoned(*sess.value(), {TensorView::of(x.data(), {b.N, b.H, b.W, b.Cx()})}, &shape);
-  if (report) *report = sess.value()->kernel_report();
+  std::vector<uint8_t> y = run_poisoned(*sess, {TensorView::of(x.data(), {b.N, b.H, b.W, b.Cx()})}, &shape);
+  if (report) *report = sess->kernel_report();
   QRT_EXPECT(shape == std::vector<int64_t>({b.N, b.OH(), b.OW(), b.Cy()}));
   return y;
 }
@@ -248,18 +255,11 @@ ModelBuilder build_tq(const TqCase& c, bool t_is_output = false, bool s8 = false
 
 std::vector<uint8_t> run_tq(ModelBuilder& mb, const TqCase& c, const std::vector<float>& x, int threads, bool fuse,
                             std::vector<qrt::KernelReportEntry>* report = nullptr) {
-  qrt::LoadOptions lo;
-  lo.fuse_ops = fuse;
-  auto model = mb.load(lo);
-  QRT_EXPECT(model.ok()) << model.status().message();
-  if (!model.ok()) return {};
-  qrt::SessionOptions o;
-  o.threads = threads;
-  auto sess = qrt::Session::create(model.value(), o);
-  if (!sess.ok()) return {};
+  auto sess = session_for(mb, threads, fuse);
+  if (!sess) return {};
   std::vector<int64_t> shape;
-  std::vector<uint8_t> y = run_poisoned(*sess.value(), {TensorView::of(x.data(), c.shape)}, &shape);
-  if (report) *report = sess.value()->kernel_report();
+  std::vector<uint8_t> y = run_poisoned(*sess, {TensorView::of(x.data(), c.shape)}, &shape);
+  if (report) *report = sess->kernel_report();
   std::vector<int64_t> want;
   for (int64_t p : c.perm) want.push_back(c.shape[size_t(p)]);
   QRT_EXPECT(shape == want);
