@@ -63,7 +63,21 @@ struct GemmU8S8Kernel {
   void (*run)(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed,
               const GemmU8S8Epilogue& ep, void* C, size_t ldc, size_t m_begin, size_t m_end,
               size_t n_begin, size_t n_end);
+  // Optional (null where a variant lacks it): run() with A gathered by taps instead of stored,
+  // an implicit im2col. With K = taps * kt, the product is run() on the matrix
+  //   A[m][t * kt + j] = A0[m * lda + tap_off[t] + j]      (t < taps, j < kt)
+  // i.e. each row reads kt contiguous bytes at each of `taps` offsets from its own base. For a
+  // convolution over an input padded with its zero point, A0 is the input, lda the byte step
+  // between horizontally adjacent output pixels, and tap_off[t] the offset of kernel tap t.
+  // Preconditions: kt % 4 == 0, 1 <= taps <= kMaxGemmTaps, m_end - m_begin >= 3 (callers with
+  // fewer rows gather them and use run()). Threading as run().
+  void (*run_taps)(size_t M, size_t N, size_t taps, size_t kt, const size_t* tap_off,
+                   const uint8_t* A0, size_t lda, const void* packed, const GemmU8S8Epilogue& ep,
+                   void* C, size_t ldc, size_t m_begin, size_t m_end, size_t n_begin,
+                   size_t n_end);
 };
+
+inline constexpr size_t kMaxGemmTaps = 64;
 
 // Every variant compiled into this build and runnable on this CPU, best first, reference last.
 const std::vector<const GemmU8S8Kernel*>& gemm_u8s8_variants();

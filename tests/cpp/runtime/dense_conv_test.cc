@@ -4,6 +4,7 @@
 #include <random>
 
 #include "harness.h"
+#include "kernels/gemm_u8s8.h"
 #include "ops/op_test_util.h"
 #include "plan/planner.h"
 
@@ -103,6 +104,85 @@ QRT_TEST(Runtime, Conv2dU8MatchesSpecLoops) {
         QRT_EXPECT_EQ(int(y[(oh * OW + ow) * O + o]), q) << "at" << nb << oh << ow << o << "threads" << threads;
       }
   }
+  }
+}
+
+// The implicit-GEMM path (gemm_u8s8 run_taps: a padded copy of the input read through tap
+// offsets, one output row per call) against the spec loops, on geometries that take it (C % 4 ==
+// 0, group 1, OW >= 24, small B): padding on every side or none (x read in place), asymmetric
+// padding, stride 2, dilation, 5x5 and 1x3 windows, batch 2, OW = 24 and 23 (im2col), N tails;
+// 1-3 threads. Where the
+// selected kernel has no run_taps, the same cases check the im2col paths.
+QRT_TEST(Runtime, Conv2dU8ImplicitGemmMatchesSpecLoops) {
+  struct Case { int NB, H, W, C, O, KH, KW, S, D, pt, pl, pb, pr; };
+  const Case cases[] = {
+      {1, 12, 26, 8, 40, 3, 3, 1, 1, 1, 1, 1, 1},   {2, 9, 50, 16, 70, 3, 3, 2, 1, 1, 1, 1, 1},
+      {1, 10, 27, 4, 33, 3, 3, 1, 1, 0, 0, 0, 0},   {1, 13, 30, 12, 64, 5, 5, 1, 2, 2, 3, 1, 0},
+      {1, 8, 24, 20, 17, 1, 3, 1, 1, 0, 1, 0, 1},   {1, 6, 24, 8, 64, 3, 3, 1, 1, 1, 1, 1, 1},
+      {1, 15, 56, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1},  {1, 9, 49, 32, 96, 3, 3, 2, 1, 0, 0, 1, 1},
+      {1, 5, 23, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1},    // OW = 23: below the threshold, im2col
+  };
+  const bool taps = qrt::kernels::select_gemm_u8s8().run_taps != nullptr;
+  std::printf("    implicit GEMM (run_taps) %s on this CPU\n", taps ? "covered" : "not available");
+  int idx = 0;
+  for (const Case& cs : cases) {
+    ++idx;
+    std::mt19937 g(100 + idx);
+    const int NB = cs.NB, H = cs.H, W = cs.W, C = cs.C, O = cs.O, KH = cs.KH, KW = cs.KW, S = cs.S, D = cs.D;
+    std::vector<uint8_t> x(size_t(NB) * H * W * C);
+    for (auto& v : x) v = uint8_t(g() % 256);
+    std::vector<int8_t> w(size_t(O) * KH * KW * C);
+    for (auto& v : w) v = int8_t(int(g() % 256) - 128);
+    std::vector<int32_t> bias(O);
+    std::vector<float> wsc(O);
+    for (int o = 0; o < O; ++o) bias[o] = int(g() % 20001) - 10000, wsc[o] = 0.002f + 0.001f * float(o % 7);
+    const float xs = 0.02f, ys = 0.3f;
+    const int xz = 37 + idx * 20, yz = 100;
+    qrt::format::QuantParams wq;
+    wq.axis = 0;
+    wq.scales = wsc;
+    wq.zero_points.assign(O, 0);
+    ModelBuilder mb;
+    int xi = mb.input("x", DType::kU8, {NB, H, W, C}, per_tensor(xs, xz));
+    int wi = mb.constant<int8_t>("w", DType::kS8, {O, KH, KW, C}, w, wq);
+    qrt::format::QuantParams bq;
+    int bi = mb.constant<int32_t>("b", DType::kS32, {O}, bias, bq);
+    int yi = mb.value("y", DType::kU8, per_tensor(ys, yz));
+    auto& n = mb.node("Conv2d", {xi, wi, bi}, {yi});
+    n.attrs = {ModelBuilder::attr_ints("strides", {S, S}), ModelBuilder::attr_ints("dilations", {D, D}),
+               ModelBuilder::attr_ints("pads", {cs.pt, cs.pl, cs.pb, cs.pr})};
+    mb.output(yi);
+    const int OH = (H + cs.pt + cs.pb - ((KH - 1) * D + 1)) / S + 1;
+    const int OW = (W + cs.pl + cs.pr - ((KW - 1) * D + 1)) / S + 1;
+    for (int threads : {1, 2, 3}) {
+      auto out = mb.run({{"x", TensorView::of(x.data(), {NB, H, W, C})}}, threads);
+      QRT_ASSERT(out.ok());
+      QRT_EXPECT(out.value()[0].shape == std::vector<int64_t>({NB, OH, OW, O}));
+      int bad = 0;
+      for (int nb = 0; nb < NB && !bad; ++nb) {
+        const uint8_t* y = out.value()[0].data<uint8_t>() + size_t(nb) * OH * OW * O;
+        const uint8_t* xb = x.data() + size_t(nb) * H * W * C;
+        for (int oh = 0; oh < OH; ++oh)
+          for (int ow = 0; ow < OW; ++ow)
+            for (int o = 0; o < O; ++o) {
+              int32_t acc = bias[o];
+              for (int i = 0; i < KH; ++i)
+                for (int j = 0; j < KW; ++j)
+                  for (int c = 0; c < C; ++c) {
+                    int ih = oh * S - cs.pt + i * D, iw = ow * S - cs.pl + j * D;
+                    int xv = (ih < 0 || ih >= H || iw < 0 || iw >= W) ? xz : xb[(ih * W + iw) * C + c];
+                    acc += (xv - xz) * w[((size_t(o) * KH + i) * KW + j) * C + c];
+                  }
+              float r = float(acc) * float(double(xs) * wsc[o] / ys);
+              r = std::min(std::max(r, float(0 - yz)), float(255 - yz));
+              int q = yz + int(std::nearbyint(r));
+              if (int(y[(size_t(oh) * OW + ow) * O + o]) != q && bad++ == 0)
+                QRT_EXPECT(false) << "case " << idx << " threads " << threads << " at n=" << nb
+                                  << " oh=" << oh << " ow=" << ow << " o=" << o << ": got "
+                                  << int(y[(size_t(oh) * OW + ow) * O + o]) << " want " << q;
+            }
+      }
+    }
   }
 }
 

@@ -309,12 +309,17 @@ struct alignas(64) HalfParams {
   int32_t perm[16];   // 448: the vpermd order that undoes the packs' lane interleave
   uint32_t mask;      // 512: columns stored (bit j: column n0 + j < n_end)
   uint32_t tail;      // 516: K % 4 != 0: one more k-group from tl
-  uint32_t pad[14];
+  uint64_t kgt;       // 520: taps mode: k-groups per tap
+  const int64_t* tapd;  // 528: taps mode: bytes added to the A pointers after each tap but the last
+  uint64_t taps_left;   // 536: taps mode: taps not yet run (counted down by the asm)
+  uint32_t pad[8];
   uint32_t tl[16];    // 576: each row's last K % 4 bytes of A, zero-padded
   int32_t acc[12 * 32];  // 640: dequant: the accumulators, row r at 128 r bytes
 };
 static_assert(offsetof(HalfParams, hi) == 256 && offsetof(HalfParams, mask) == 512 &&
-                  offsetof(HalfParams, tail) == 516 && offsetof(HalfParams, tl) == 576 &&
+                  offsetof(HalfParams, tail) == 516 && offsetof(HalfParams, kgt) == 520 &&
+                  offsetof(HalfParams, tapd) == 528 && offsetof(HalfParams, taps_left) == 536 &&
+                  offsetof(HalfParams, tl) == 576 &&
                   offsetof(HalfParams, acc) == 640,
               "the asm below uses these offsets");
 
@@ -349,6 +354,31 @@ static_assert(offsetof(HalfParams, hi) == 256 && offsetof(HalfParams, mask) == 5
                    "2:\n\t" "cmpl $0, 516(%[p])\n\t" "je 5f\n\t" QH_LOADB("0") TROWS "5:\n\t" FIN  \
                    : [a0] "+r"(a0), [a3] "+r"(a3), [a6] "+r"(a6), [a9] "+r"(a9), [b] "+r"(b),     \
                      [kg] "+r"(kg), [pf] "+r"(pf), [t] "=&r"(t), [c] "+r"(c)                      \
+                   : [lda] "r"(lda), [p] "r"(p), [ldc] "r"(ldc)                                   \
+                   : "memory", "cc", "k1", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",  \
+                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",          \
+                     "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",       \
+                     "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30",      \
+                     "xmm31")
+// Taps mode (run_taps): the same k-loop once per tap, the kt / 4 k-groups of each tap read from
+// the A pointers, which then jump by tapd[t] to the next tap's bytes; B runs on linearly (its
+// k-groups are ordered (tap, channel)). kt % 4 == 0, so there is no K tail; no next-panel
+// prefetch. The tap count and the delta pointer live in HalfParams (no spare registers).
+#define QH_ASM_T(INIT, ROWS, FIN)                                                                  \
+  __asm__ volatile(INIT "6:\n\t" "mov 520(%[p]), %[kg]\n\t"                                        \
+                   "mov %[kg], %[t]\n\t" "and $3, %[t]\n\t" "jz 3f\n\t"                            \
+                   "4:\n\t" QH_LOADB("0") ROWS("") QH_ADV("4") "add $256, %[b]\n\t"               \
+                   "dec %[t]\n\t" "jnz 4b\n\t"                                                     \
+                   "3:\n\t" "shr $2, %[kg]\n\t" "jz 2f\n\t"                                        \
+                   "1:\n\t" QH_LOADB("0") ROWS("") QH_LOADB("256") ROWS("4")                       \
+                   QH_LOADB("512") ROWS("8") QH_LOADB("768") ROWS("12")                            \
+                   QH_ADV("16") "add $1024, %[b]\n\t" "dec %[kg]\n\t" "jnz 1b\n\t"                \
+                   "2:\n\t" "decq 536(%[p])\n\t" "jz 7f\n\t"                                       \
+                   "mov 528(%[p]), %[t]\n\t" "mov (%[t]), %[kg]\n\t" "addq $8, 528(%[p])\n\t"      \
+                   "add %[kg], %[a0]\n\t" "add %[kg], %[a3]\n\t" "add %[kg], %[a6]\n\t"            \
+                   "add %[kg], %[a9]\n\t" "jmp 6b\n\t" "7:\n\t" FIN                                \
+                   : [a0] "+r"(a0), [a3] "+r"(a3), [a6] "+r"(a6), [a9] "+r"(a9), [b] "+r"(b),     \
+                     [kg] "=&r"(kg), [t] "=&r"(t), [c] "+r"(c)                                    \
                    : [lda] "r"(lda), [p] "r"(p), [ldc] "r"(ldc)                                   \
                    : "memory", "cc", "k1", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",  \
                      "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",          \
@@ -465,6 +495,24 @@ void kloop_half(size_t kg, const uint8_t* a0, size_t lda, const int8_t* b, HalfP
 #undef QH_FIN
 }
 
+// Taps mode of kloop_half: a0 is row 0's first tap; p->kgt, p->tapd, p->taps_left set.
+template <int MR, bool REQ>
+void kloop_half_taps(const uint8_t* a0, size_t lda, const int8_t* b, HalfParams* p, uint8_t* c,
+                     size_t ldc) {
+  const uint8_t* a3 = a0 + 3 * lda;
+  const uint8_t* a6 = a0 + 6 * lda;
+  const uint8_t* a9 = a0 + 9 * lda;
+  size_t t, kg;
+#define QH_KT(n)                                                   \
+  if constexpr (MR == n) {                                         \
+    if constexpr (REQ) { QH_ASM_T(QH_INIT##n, QH_ROWS##n, QH_EFIN QH_EPI##n); } \
+    else { QH_ASM_T(QH_INIT##n, QH_ROWS##n, QH_STORE##n); }        \
+  }
+  static_assert(MR >= 3 && MR <= 12, "rows");
+  QH_KT(3) QH_KT(4) QH_KT(5) QH_KT(6) QH_KT(7) QH_KT(8) QH_KT(9) QH_KT(10) QH_KT(11) QH_KT(12)
+#undef QH_KT
+}
+
 template <int MR>
 void half_block(bool req, int pf_lines, size_t kg, const uint8_t* a0, size_t lda, const int8_t* b,
                 HalfParams* p, uint8_t* c, size_t ldc, const int8_t* pf) {
@@ -487,16 +535,24 @@ void half_block(bool req, int pf_lines, size_t kg, const uint8_t* a0, size_t lda
 #undef QH_CALL
 }
 
-void run_half(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed,
-              const GemmU8S8Epilogue& ep, void* C, size_t ldc, size_t m_begin, size_t m_end,
-              size_t n_begin, size_t n_end) {
+// Taps mode: per tap, the bytes added to the A pointers after its kt bytes were read.
+struct TapWalk {
+  size_t taps, kt;
+  const int64_t* delta;  // taps - 1 entries
+};
+
+template <bool TAPS>
+void run_half_impl(size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed,
+                   const GemmU8S8Epilogue& ep, void* C, size_t ldc, size_t m_begin, size_t m_end,
+                   size_t n_begin, size_t n_end, const TapWalk* tw) {
   using namespace gemm_u8s8_internal;
-  (void)M;
   if (m_begin >= m_end || n_begin >= n_end) return;
   const size_t rows = m_end - m_begin;
-  if (rows <= 2) {  // GEMV-like: several panels per call, B as memory operands (Vnni512)
-    drive<Vnni512>(N, K, A, lda, packed, ep, C, ldc, m_begin, m_end, n_begin, n_end);
-    return;
+  if constexpr (!TAPS) {
+    if (rows <= 2) {  // GEMV-like: several panels per call, B as memory operands (Vnni512)
+      drive<Vnni512>(N, K, A, lda, packed, ep, C, ldc, m_begin, m_end, n_begin, n_end);
+      return;
+    }
   }
   const uint8_t* base = static_cast<const uint8_t*>(packed);
   const int32_t* colsum = reinterpret_cast<const int32_t*>(base);
@@ -511,6 +567,7 @@ void run_half(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const 
   _mm512_store_si512(P.perm, _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
   P.tail = kt != 0;
   std::memset(P.tl, 0, sizeof P.tl);
+  if constexpr (TAPS) P.kgt = tw->kt / 4;
   // Row blocks of balanced size <= 12 (16 = 8 + 8, 128 = 7 x 12 + 4 x 11).
   const size_t nb = (rows + 11) / 12, bsz = rows / nb, extra = rows % nb;
   // Next-panel prefetch into L2 as in drive(): when the tile's B exceeds cpu::l2_resident_limit(),
@@ -546,11 +603,26 @@ void run_half(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const 
         uint8_t* c = static_cast<uint8_t*>(C) + (m * ldc + (e.requant ? n0 : 0)) * elem;
         const int8_t* pfp = pf < pf_end ? pf : nullptr;
         pf += pf_step;
-        switch (r) {
-#define QH_CASE(R) case R: half_block<R>(e.requant, pf_lines, kg, a, lda, b, &P, c, ldc * elem, pfp); break;
-          QH_CASE(3) QH_CASE(4) QH_CASE(5) QH_CASE(6) QH_CASE(7) QH_CASE(8) QH_CASE(9) QH_CASE(10)
-          QH_CASE(11) QH_CASE(12)
+        if constexpr (TAPS) {
+          P.tapd = tw->delta;
+          P.taps_left = tw->taps;
+          switch (r) {
+#define QH_CASE(R)                                                           \
+  case R:                                                                    \
+    if (e.requant) kloop_half_taps<R, true>(a, lda, b, &P, c, ldc * elem);   \
+    else kloop_half_taps<R, false>(a, lda, b, &P, c, ldc * elem);            \
+    break;
+            QH_CASE(3) QH_CASE(4) QH_CASE(5) QH_CASE(6) QH_CASE(7) QH_CASE(8) QH_CASE(9)
+            QH_CASE(10) QH_CASE(11) QH_CASE(12)
 #undef QH_CASE
+          }
+        } else {
+          switch (r) {
+#define QH_CASE(R) case R: half_block<R>(e.requant, pf_lines, kg, a, lda, b, &P, c, ldc * elem, pfp); break;
+            QH_CASE(3) QH_CASE(4) QH_CASE(5) QH_CASE(6) QH_CASE(7) QH_CASE(8) QH_CASE(9) QH_CASE(10)
+            QH_CASE(11) QH_CASE(12)
+#undef QH_CASE
+          }
         }
         if (!e.requant) {
           for (int v = 0; v < 2; ++v) {
@@ -567,6 +639,26 @@ void run_half(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const 
   }
 }
 
+void run_half(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed,
+              const GemmU8S8Epilogue& ep, void* C, size_t ldc, size_t m_begin, size_t m_end,
+              size_t n_begin, size_t n_end) {
+  (void)M;
+  run_half_impl<false>(N, K, A, lda, packed, ep, C, ldc, m_begin, m_end, n_begin, n_end, nullptr);
+}
+
+void run_half_taps(size_t M, size_t N, size_t taps, size_t kt, const size_t* tap_off,
+                   const uint8_t* A, size_t lda, const void* packed, const GemmU8S8Epilogue& ep,
+                   void* C, size_t ldc, size_t m_begin, size_t m_end, size_t n_begin, size_t n_end) {
+  (void)M;
+  int64_t delta[kMaxGemmTaps];
+  for (size_t t = 0; t + 1 < taps; ++t)
+    delta[t] = static_cast<int64_t>(tap_off[t + 1]) - static_cast<int64_t>(tap_off[t]) -
+               static_cast<int64_t>(kt);
+  const TapWalk tw{taps, kt, delta};
+  run_half_impl<true>(N, taps * kt, A + tap_off[0], lda, packed, ep, C, ldc, m_begin, m_end,
+                      n_begin, n_end, &tw);
+}
+
 }  // namespace
 }  // namespace avx512vnni
 
@@ -577,6 +669,7 @@ extern const GemmU8S8Kernel gemm_u8s8_6x64c4_avx512vnni = {
 
 extern const GemmU8S8Kernel gemm_u8s8_12x32c4_avx512vnni = {
     "gemm_u8s8_12x32c4_avx512vnni", cpu::Isa::kAvx512Vnni, 12, 64, 4,
-    gemm_u8s8_internal::packed_size_c4_nr64, pack_c4_avx512<64>, avx512vnni::run_half};
+    gemm_u8s8_internal::packed_size_c4_nr64, pack_c4_avx512<64>, avx512vnni::run_half,
+    avx512vnni::run_half_taps};
 
 }  // namespace qrt::kernels
