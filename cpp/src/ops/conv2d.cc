@@ -132,6 +132,12 @@ class Conv2dOp : public Op {
     const bool u8_in = l0.mode == LinearWeights::Mode::kStatic || l0.mode == LinearWeights::Mode::kStaticF32;
     op->pad_u8_ = static_cast<uint8_t>(u8_in ? l0.x_zp : 0);
     op->elem_ = u8_in ? 1 : 4;
+    // The implicit path depends on the output width: fixed when the file gives the input's W.
+    if (op->implicit(kAnyOW)) {
+      const int64_t W = x->shape.size() == 4 ? x->shape[2] : -1;
+      const int64_t ekw = (g.kw - 1) * g.dw + 1;
+      op->taps_path_ = W <= 0 ? -1 : (W + g.pl + g.pr >= ekw && op->implicit((W + g.pl + g.pr - ekw) / g.sw + 1));
+    }
     return std::unique_ptr<Op>(std::move(op));
   }
 
@@ -396,7 +402,7 @@ class Conv2dOp : public Op {
   // output row reads all of B again. ResNet-18 layers, 1 thread, AVX-512 VNNI (Cascade Lake,
   // 1 MiB L2), us implicit / im2col: 56x56x64 3x3 452-457 / 608-620, 28x28x128 3x3 442-469 /
   // 473-492, 14x14x256 3x3 (B 590 KB) 474-500 / 464-492, 7x7x512 3x3 (B 2.4 MB) 957-975 / 514-552.
-  static constexpr int64_t kImplicitMinOW = 24;
+  static constexpr int64_t kImplicitMinOW = 24, kAnyOW = INT64_MAX;
   bool implicit(int64_t OW) const {
     const LinearWeights& l0 = groups_[0];
     return !direct() && g_.group == 1 && l0.mode == LinearWeights::Mode::kStatic && l0.qk &&
@@ -592,7 +598,8 @@ class Conv2dOp : public Op {
   std::string kernel_name() const override {
     if (dwk_) return dwk_->name;
     if (dwq_) return dwq_->name;
-    return (direct() ? "" : "im2col+") + groups_[0].kernel_name() +
+    const char* path = direct() ? "" : taps_path_ == 1 ? "taps+" : taps_path_ == -1 ? "im2col|taps+" : "im2col+";
+    return path + groups_[0].kernel_name() +
            (g_.group > 1 ? " x" + std::to_string(g_.group) + " groups" : "");
   }
   size_t packed_bytes() const override {
@@ -621,6 +628,7 @@ class Conv2dOp : public Op {
   std::vector<int32_t> dwq_bias_;
   int32_t dwq_xz_ = 0, dwq_yz_ = 0, dwq_qmin_ = 0, dwq_qmax_ = 255;
   uint8_t pad_u8_ = 0;
+  int taps_path_ = 0;  // kernel_name(): 1 implicit GEMM, 0 im2col, -1 by the run's width
   size_t elem_ = 4;
 };
 
