@@ -128,6 +128,47 @@ class Conv2dOp : public Op {
                                   g.group == 1 ? &w->quant : nullptr));
       op->groups_.push_back(std::move(lw));
     }
+    // Row taps: a k x k convolution whose channels are not a multiple of 4 (an RGB stem) reads
+    // whole kernel rows instead: a row's KW taps are KW * C contiguous input bytes (dilation 1),
+    // rounded up to kt = a multiple of 4 by reading into the next pixel, whose weights are zero
+    // (so those bytes add 0 and the column sums are unchanged). The GEMM then has KH taps of kt
+    // bytes: K = KH * kt instead of KH * KW * C (7x7x3 stem: 168 for 147; 3x3x3: 36 for 27).
+    const LinearWeights& l00 = op->groups_[0];
+    const size_t row = static_cast<size_t>(g.kw * g.cin), rkt = (row + 3) / 4 * 4;
+    if (g.group == 1 && g.kh * g.kw > 1 && g.cin % 4 != 0 && g.dw == 1 && l00.mode == LinearWeights::Mode::kStatic &&
+        l00.qk && l00.qk->run_taps && static_cast<size_t>(g.kh) <= kernels::kMaxGemmTaps &&
+        og * static_cast<size_t>(g.kh) * rkt <= cpu::l2_resident_limit()) {
+      format::TensorDef wp = *w;
+      std::vector<uint8_t> wp_storage;
+      if (wp.layout != format::WeightLayout::kPlain) format::make_plain(&wp, &wp_storage);
+      std::vector<uint8_t> padded(og * static_cast<size_t>(g.kh) * rkt, 0);
+      for (size_t r = 0; r < og * static_cast<size_t>(g.kh); ++r)
+        std::memcpy(&padded[r * rkt], wp.data + r * row, row);
+      format::TensorDef ws;
+      ws.name = w->name;
+      ws.dtype = w->dtype;
+      ws.shape = {static_cast<int64_t>(og), static_cast<int64_t>(static_cast<size_t>(g.kh) * rkt)};
+      ws.is_constant = true;
+      ws.data = padded.data();
+      ws.nbytes = padded.size();
+      ws.quant.axis = w->quant.axis;
+      format::TensorDef bs;
+      if (b) {
+        bs.name = b->name;
+        bs.dtype = b->dtype;
+        bs.is_constant = true;
+        bs.shape = {static_cast<int64_t>(og)};
+        bs.data = b->data;
+        bs.nbytes = og * format::dtype_size(b->dtype);
+      }
+      LinearWeights lw;
+      QRT_RETURN_IF_ERROR(lw.init(c, x, &ws, b ? &bs : nullptr, og, static_cast<size_t>(g.kh) * rkt,
+                                  wo != 0, &w->quant));
+      if (lw.mode == LinearWeights::Mode::kStatic && lw.qk == l00.qk) {
+        op->groups_[0] = std::move(lw);
+        op->row_kt_ = rkt;
+      }
+    }
     const LinearWeights& l0 = op->groups_[0];
     const bool u8_in = l0.mode == LinearWeights::Mode::kStatic || l0.mode == LinearWeights::Mode::kStaticF32;
     op->pad_u8_ = static_cast<uint8_t>(u8_in ? l0.x_zp : 0);
@@ -340,6 +381,10 @@ class Conv2dOp : public Op {
       ctx.scratch_bytes = t.padded ? (t.bytes + 63) / 64 * 64 : 0;
       return OkStatus();
     }
+    if (row_kt_) {
+      ctx.scratch_bytes = (M * l0.K + 63) / 64 * 64 + l0.scratch_bytes(M);
+      return OkStatus();
+    }
     if (fused(M, ctx.threads)) {
       ctx.scratch_bytes = static_cast<size_t>(ctx.threads) * block_bytes();
       return OkStatus();
@@ -405,11 +450,15 @@ class Conv2dOp : public Op {
   static constexpr int64_t kImplicitMinOW = 24, kAnyOW = INT64_MAX;
   bool implicit(int64_t OW) const {
     const LinearWeights& l0 = groups_[0];
+    if (row_kt_) return OW >= 3;  // weights packed for row taps: im2col_rows() below OW = 3
     return !direct() && g_.group == 1 && l0.mode == LinearWeights::Mode::kStatic && l0.qk &&
            l0.qk->run_taps && g_.cin % 4 == 0 &&
            static_cast<size_t>(g_.kh * g_.kw) <= kernels::kMaxGemmTaps && OW >= kImplicitMinOW &&
            l0.N * l0.K <= cpu::l2_resident_limit();
   }
+  // Taps of the implicit GEMM: kernel rows of row_kt_ bytes, or single pixels of C bytes.
+  size_t tap_count() const { return static_cast<size_t>(row_kt_ ? g_.kh : g_.kh * g_.kw); }
+  size_t tap_bytes() const { return row_kt_ ? row_kt_ : static_cast<size_t>(g_.cin); }
   struct TapGeom {
     size_t Hp, Wp;   // rows and pixels per row of the buffer A0 is read from
     size_t bytes;    // N x Hp x Wp x C when padded
@@ -419,9 +468,11 @@ class Conv2dOp : public Op {
     TapGeom t;
     const int64_t hp = (OH - 1) * g_.sh + (g_.kh - 1) * g_.dh + 1;
     const int64_t wp = (OW - 1) * g_.sw + (g_.kw - 1) * g_.dw + 1;
-    t.padded = g_.pt != 0 || g_.pl != 0 || hp > H || wp > W;
+    // Row taps read row_kt_ - KW * C bytes past a window's last pixel: whole extra pixels.
+    const int64_t extra = row_kt_ ? (static_cast<int64_t>(row_kt_) - g_.kw * g_.cin + g_.cin - 1) / g_.cin : 0;
+    t.padded = row_kt_ || g_.pt != 0 || g_.pl != 0 || hp > H || wp > W;
     t.Hp = static_cast<size_t>(t.padded ? hp : H);
-    t.Wp = static_cast<size_t>(t.padded ? wp : W);
+    t.Wp = static_cast<size_t>(t.padded ? wp + extra : W);
     t.bytes = static_cast<size_t>(N) * t.Hp * t.Wp * static_cast<size_t>(g_.cin);
     return t;
   }
@@ -455,7 +506,7 @@ class Conv2dOp : public Op {
     size_t off[kernels::kMaxGemmTaps];
     size_t taps = 0;
     for (int64_t i = 0; i < g_.kh; ++i)
-      for (int64_t j = 0; j < g_.kw; ++j)
+      for (int64_t j = 0; j < (row_kt_ ? 1 : g_.kw); ++j)
         off[taps++] = static_cast<size_t>(i * g_.dh) * pitch + static_cast<size_t>(j * g_.dw) * C;
     const kernels::GemmU8S8Epilogue ep = l0.static_epilogue();
     const size_t rows = static_cast<size_t>(N * OH), ow = static_cast<size_t>(OW);
@@ -466,9 +517,35 @@ class Conv2dOp : public Op {
       const size_t n = r / static_cast<size_t>(OH), oh = r % static_cast<size_t>(OH);
       const uint8_t* a0 = src + (n * tg.Hp + oh * static_cast<size_t>(g_.sh)) * pitch;
       uint8_t* c = static_cast<uint8_t*>(y.data) + r * ow * cout;
-      l0.qk->run_taps(ow, cout, taps, C, off, a0, lda, l0.packed.p, ep, c, cout, 0, ow, 0, cout);
+      l0.qk->run_taps(ow, cout, taps, tap_bytes(), off, a0, lda, l0.packed.p, ep, c, cout, 0, ow, 0, cout);
     });
     return OkStatus();
+  }
+
+  // Row-taps weights below the implicit path's 3 pixels per row: the same K = KH x row_kt_
+  // layout gathered into rows (each kernel row's KW x C bytes, then zero-point filler).
+  Status run_row_im2col(const Tensor& x, Tensor& y, const RunContext& ctx) const {
+    const LinearWeights& l0 = groups_[0];
+    const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], OH = y.shape[1], OW = y.shape[2];
+    const size_t C = static_cast<size_t>(g_.cin), M = static_cast<size_t>(N * OH * OW), K = l0.K;
+    auto* col = static_cast<uint8_t*>(ctx.scratch);
+    std::memset(col, pad_u8_, M * K);
+    const uint8_t* xs = x.as<uint8_t>();
+    for (size_t m = 0; m < M; ++m) {
+      const int64_t n = static_cast<int64_t>(m) / (OH * OW), p = static_cast<int64_t>(m) % (OH * OW);
+      const int64_t oh = p / OW, ow = p % OW;
+      for (int64_t i = 0; i < g_.kh; ++i) {
+        const int64_t ih = oh * g_.sh - g_.pt + i * g_.dh;
+        if (ih < 0 || ih >= H) continue;
+        for (int64_t j = 0; j < g_.kw; ++j) {
+          const int64_t iw = ow * g_.sw - g_.pl + j;
+          if (iw < 0 || iw >= W) continue;
+          std::memcpy(col + m * K + static_cast<size_t>(i) * row_kt_ + static_cast<size_t>(j) * C,
+                      xs + ((n * H + ih) * W + iw) * static_cast<int64_t>(C), C);
+        }
+      }
+    }
+    return l0.compute(M, col, K, y.data, static_cast<size_t>(g_.cout), col + (M * K + 63) / 64 * 64, ctx.pool);
   }
 
   // Fused im2col + GEMM: blocks of kBlockRows output pixels, each gathered into a per-thread
@@ -578,6 +655,7 @@ class Conv2dOp : public Op {
       return l0.compute(M, x.data, static_cast<size_t>(g_.cin), y.data, static_cast<size_t>(g_.cout),
                         ctx.scratch, ctx.pool);
     if (implicit(OW)) return run_implicit(x, y, ctx);
+    if (row_kt_) return run_row_im2col(x, y, ctx);
     if (fused(M, ctx.pool->threads())) return run_fused(x, y, M, ctx);
     auto* col = static_cast<uint8_t*>(ctx.scratch);
     void* gemm_scratch = col + (M * l0.K * elem_ + 63) / 64 * 64;
@@ -598,7 +676,11 @@ class Conv2dOp : public Op {
   std::string kernel_name() const override {
     if (dwk_) return dwk_->name;
     if (dwq_) return dwq_->name;
-    const char* path = direct() ? "" : taps_path_ == 1 ? "taps+" : taps_path_ == -1 ? "im2col|taps+" : "im2col+";
+    const char* path = direct()           ? ""
+                       : row_kt_          ? (taps_path_ == 1 ? "rowtaps+" : "rowtaps|im2col+")
+                       : taps_path_ == 1  ? "taps+"
+                       : taps_path_ == -1 ? "im2col|taps+"
+                                          : "im2col+";
     return path + groups_[0].kernel_name() +
            (g_.group > 1 ? " x" + std::to_string(g_.group) + " groups" : "");
   }
@@ -629,6 +711,7 @@ class Conv2dOp : public Op {
   int32_t dwq_xz_ = 0, dwq_yz_ = 0, dwq_qmin_ = 0, dwq_qmax_ = 255;
   uint8_t pad_u8_ = 0;
   int taps_path_ = 0;  // kernel_name(): 1 implicit GEMM, 0 im2col, -1 by the run's width
+  size_t row_kt_ = 0;  // row taps: bytes per kernel row (weights packed as [O][KH][row_kt_])
   size_t elem_ = 4;
 };
 
