@@ -68,7 +68,9 @@ echo "build took $((SECONDS - START)) s"
 run() { "$QEMU" -L "$SYSROOT" "$BUILD/qrt_tests" "$@"; }
 LEVELS=""
 for isa in ref neon neondot; do
-  if ! QRT_ISA=$isa run __no_such_test__ 2>&1 | grep -q '^error:'; then LEVELS="$LEVELS $isa"; fi
+  # Captured first: under pipefail, `run | grep -q` takes the binary's exit 2 as the status.
+  probe="$(QRT_ISA=$isa run __no_such_test__ 2>&1)"
+  if ! grep -q '^error:' <<<"$probe"; then LEVELS="$LEVELS $isa"; fi
 done
 echo "aarch64 ISA levels under qemu:$LEVELS"
 
