@@ -87,6 +87,18 @@ class Conv2dOp : public Op {
       QRT_RETURN_IF_ERROR(op->init_depthwise_u8(c, x, w, b, yrec));
       return std::unique_ptr<Op>(std::move(op));
     }
+    // Row taps: a k x k convolution whose channels are not a multiple of 4 (an RGB stem) reads
+    // whole kernel rows instead: a row's KW taps are KW * C contiguous input bytes (dilation 1),
+    // rounded up to kt = a multiple of 4 by reading into the next pixel, whose weights are zero
+    // (so those bytes add 0 and the column sums are unchanged). The GEMM then has KH taps of kt
+    // bytes: K = KH * kt instead of KH * KW * C (7x7x3 stem: 168 for 147; 3x3x3: 36 for 27).
+    const size_t row = static_cast<size_t>(g.kw * g.cin), rkt = (row + 3) / 4 * 4;
+    const size_t rows = og * static_cast<size_t>(g.kh);
+    const bool row_taps = g.group == 1 && g.kh * g.kw > 1 && g.cin % 4 != 0 && g.dw == 1 &&
+                          x->dtype == DType::kU8 && w->dtype == DType::kS8 && wo == 0 &&
+                          kernels::select_gemm_u8s8().run_taps &&
+                          static_cast<size_t>(g.kh) <= kernels::kMaxGemmTaps &&
+                          rows * rkt <= cpu::l2_resident_limit();
     const size_t esz = format::dtype_size(w->dtype);
     for (int64_t gi = 0; gi < g.group; ++gi) {
       // A view of this group's weights (and scales, bias) as a Dense of [og, K].
@@ -124,50 +136,28 @@ class Conv2dOp : public Op {
         bs.nbytes = og * format::dtype_size(b->dtype);
       }
       LinearWeights lw;
-      QRT_RETURN_IF_ERROR(lw.init(c, x, &ws, b ? &bs : nullptr, og, K, wo != 0,
-                                  g.group == 1 ? &w->quant : nullptr));
+      if (row_taps) {
+        format::TensorDef wp = *w;  // plain [O][KH][KW*C] bytes, copied to [O][KH][rkt]
+        std::vector<uint8_t> plain_storage, padded(rows * rkt, 0);
+        if (wp.layout != format::WeightLayout::kPlain) format::make_plain(&wp, &plain_storage);
+        for (size_t r = 0; r < rows; ++r) std::memcpy(&padded[r * rkt], wp.data + r * row, row);
+        format::TensorDef wr;
+        wr.name = w->name;
+        wr.dtype = w->dtype;
+        wr.shape = {static_cast<int64_t>(og), static_cast<int64_t>(static_cast<size_t>(g.kh) * rkt)};
+        wr.is_constant = true;
+        wr.data = padded.data();
+        wr.nbytes = padded.size();
+        wr.quant.axis = w->quant.axis;
+        QRT_RETURN_IF_ERROR(lw.init(c, x, &wr, b ? &bs : nullptr, og, static_cast<size_t>(g.kh) * rkt,
+                                    false, &w->quant));
+        if (lw.mode == LinearWeights::Mode::kStatic) op->row_kt_ = rkt;
+        else lw = LinearWeights();  // f32 output: the im2col layout below
+      }
+      if (!op->row_kt_)
+        QRT_RETURN_IF_ERROR(lw.init(c, x, &ws, b ? &bs : nullptr, og, K, wo != 0,
+                                    g.group == 1 ? &w->quant : nullptr));
       op->groups_.push_back(std::move(lw));
-    }
-    // Row taps: a k x k convolution whose channels are not a multiple of 4 (an RGB stem) reads
-    // whole kernel rows instead: a row's KW taps are KW * C contiguous input bytes (dilation 1),
-    // rounded up to kt = a multiple of 4 by reading into the next pixel, whose weights are zero
-    // (so those bytes add 0 and the column sums are unchanged). The GEMM then has KH taps of kt
-    // bytes: K = KH * kt instead of KH * KW * C (7x7x3 stem: 168 for 147; 3x3x3: 36 for 27).
-    const LinearWeights& l00 = op->groups_[0];
-    const size_t row = static_cast<size_t>(g.kw * g.cin), rkt = (row + 3) / 4 * 4;
-    if (g.group == 1 && g.kh * g.kw > 1 && g.cin % 4 != 0 && g.dw == 1 && l00.mode == LinearWeights::Mode::kStatic &&
-        l00.qk && l00.qk->run_taps && static_cast<size_t>(g.kh) <= kernels::kMaxGemmTaps &&
-        og * static_cast<size_t>(g.kh) * rkt <= cpu::l2_resident_limit()) {
-      format::TensorDef wp = *w;
-      std::vector<uint8_t> wp_storage;
-      if (wp.layout != format::WeightLayout::kPlain) format::make_plain(&wp, &wp_storage);
-      std::vector<uint8_t> padded(og * static_cast<size_t>(g.kh) * rkt, 0);
-      for (size_t r = 0; r < og * static_cast<size_t>(g.kh); ++r)
-        std::memcpy(&padded[r * rkt], wp.data + r * row, row);
-      format::TensorDef ws;
-      ws.name = w->name;
-      ws.dtype = w->dtype;
-      ws.shape = {static_cast<int64_t>(og), static_cast<int64_t>(static_cast<size_t>(g.kh) * rkt)};
-      ws.is_constant = true;
-      ws.data = padded.data();
-      ws.nbytes = padded.size();
-      ws.quant.axis = w->quant.axis;
-      format::TensorDef bs;
-      if (b) {
-        bs.name = b->name;
-        bs.dtype = b->dtype;
-        bs.is_constant = true;
-        bs.shape = {static_cast<int64_t>(og)};
-        bs.data = b->data;
-        bs.nbytes = og * format::dtype_size(b->dtype);
-      }
-      LinearWeights lw;
-      QRT_RETURN_IF_ERROR(lw.init(c, x, &ws, b ? &bs : nullptr, og, static_cast<size_t>(g.kh) * rkt,
-                                  wo != 0, &w->quant));
-      if (lw.mode == LinearWeights::Mode::kStatic && lw.qk == l00.qk) {
-        op->groups_[0] = std::move(lw);
-        op->row_kt_ = rkt;
-      }
     }
     const LinearWeights& l0 = op->groups_[0];
     const bool u8_in = l0.mode == LinearWeights::Mode::kStatic || l0.mode == LinearWeights::Mode::kStaticF32;

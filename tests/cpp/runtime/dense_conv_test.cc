@@ -21,6 +21,30 @@ std::vector<float> randn(size_t n, uint32_t seed) {
   return v;
 }
 
+// The spec's u8 output of an NHWC convolution at (oh, ow, o) of one image xb: input padded with
+// its zero point, weights [O][KH][KW][C] with per-channel scales, bias int32, round half to even,
+// clamped to [0, 255] (ReLU: the output zero point is the lower bound).
+struct ConvSpec {
+  int H, W, C, KH, KW, S, D, pt, pl;
+  float xs, ys;
+  int xz, yz;
+  bool relu;
+};
+int conv_u8_spec_at(const ConvSpec& p, const uint8_t* xb, const int8_t* w, const int32_t* bias,
+                    const float* wsc, int oh, int ow, int o) {
+  int32_t acc = bias[o];
+  for (int i = 0; i < p.KH; ++i)
+    for (int j = 0; j < p.KW; ++j)
+      for (int c = 0; c < p.C; ++c) {
+        int ih = oh * p.S - p.pt + i * p.D, iw = ow * p.S - p.pl + j * p.D;
+        int xv = (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W) ? p.xz : xb[(ih * p.W + iw) * p.C + c];
+        acc += (xv - p.xz) * w[((size_t(o) * p.KH + i) * p.KW + j) * p.C + c];
+      }
+  float r = float(acc) * float(double(p.xs) * wsc[o] / p.ys);
+  r = std::min(std::max(r, float((p.relu ? p.yz : 0) - p.yz)), float(255 - p.yz));
+  return p.yz + int(std::nearbyint(r));
+}
+
 }  // namespace
 
 QRT_TEST(Runtime, DenseF32MatchesLoopsAndThreads) {
@@ -83,24 +107,14 @@ QRT_TEST(Runtime, Conv2dU8MatchesSpecLoops) {
   QRT_ASSERT(out.ok());
   const int OH = (H + 2 - KH) / S + 1, OW = (W + 2 - KW) / S + 1;
   QRT_EXPECT(out.value()[0].shape == std::vector<int64_t>({NB, OH, OW, O}));
+  const ConvSpec spec{H, W, C, KH, KW, S, 1, 1, 1, xs, ys, xz, yz, true};
   for (int nb = 0; nb < NB; ++nb) {
   const uint8_t* y = out.value()[0].data<uint8_t>() + size_t(nb) * OH * OW * O;
   const uint8_t* xb = x.data() + size_t(nb) * H * W * C;
   for (int oh = 0; oh < OH; ++oh)
     for (int ow = 0; ow < OW; ++ow)
       for (int o = 0; o < O; ++o) {
-        int32_t acc = bias[o];
-        for (int i = 0; i < KH; ++i)
-          for (int j = 0; j < KW; ++j)
-            for (int c = 0; c < C; ++c) {
-              int ih = oh * S - 1 + i, iw = ow * S - 1 + j;
-              int xv = (ih < 0 || ih >= H || iw < 0 || iw >= W) ? xz : xb[(ih * W + iw) * C + c];
-              acc += (xv - xz) * w[((o * KH + i) * KW + j) * C + c];
-            }
-        float mult = float(double(xs) * wsc[o] / ys);
-        float r = float(acc) * mult;
-        r = std::min(std::max(r, float(yz - yz)), float(255 - yz));  // ReLU: qmin = zero point
-        int q = yz + int(std::nearbyint(r));
+        int q = conv_u8_spec_at(spec, xb, w.data(), bias.data(), wsc.data(), oh, ow, o);
         QRT_EXPECT_EQ(int(y[(oh * OW + ow) * O + o]), q) << "at" << nb << oh << ow << o << "threads" << threads;
       }
   }
@@ -164,6 +178,7 @@ QRT_TEST(Runtime, Conv2dU8ImplicitGemmMatchesSpecLoops) {
       if (!out.ok()) std::printf("case %d: %s\n", idx, out.status().message().c_str());
       QRT_ASSERT(out.ok());
       QRT_EXPECT(out.value()[0].shape == std::vector<int64_t>({NB, OH, OW, O}));
+      const ConvSpec spec{H, W, C, KH, KW, S, D, cs.pt, cs.pl, xs, ys, xz, yz, false};
       int bad = 0;
       for (int nb = 0; nb < NB && !bad; ++nb) {
         const uint8_t* y = out.value()[0].data<uint8_t>() + size_t(nb) * OH * OW * O;
@@ -171,17 +186,7 @@ QRT_TEST(Runtime, Conv2dU8ImplicitGemmMatchesSpecLoops) {
         for (int oh = 0; oh < OH; ++oh)
           for (int ow = 0; ow < OW; ++ow)
             for (int o = 0; o < O; ++o) {
-              int32_t acc = bias[o];
-              for (int i = 0; i < KH; ++i)
-                for (int j = 0; j < KW; ++j)
-                  for (int c = 0; c < C; ++c) {
-                    int ih = oh * S - cs.pt + i * D, iw = ow * S - cs.pl + j * D;
-                    int xv = (ih < 0 || ih >= H || iw < 0 || iw >= W) ? xz : xb[(ih * W + iw) * C + c];
-                    acc += (xv - xz) * w[((size_t(o) * KH + i) * KW + j) * C + c];
-                  }
-              float r = float(acc) * float(double(xs) * wsc[o] / ys);
-              r = std::min(std::max(r, float(0 - yz)), float(255 - yz));
-              int q = yz + int(std::nearbyint(r));
+              const int q = conv_u8_spec_at(spec, xb, w.data(), bias.data(), wsc.data(), oh, ow, o);
               if (int(y[(size_t(oh) * OW + ow) * O + o]) != q && bad++ == 0)
                 QRT_EXPECT(false) << "case " << idx << " threads " << threads << " at n=" << nb
                                   << " oh=" << oh << " ow=" << ow << " o=" << o << ": got "

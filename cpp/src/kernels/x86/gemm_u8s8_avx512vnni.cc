@@ -343,48 +343,40 @@ static_assert(offsetof(HalfParams, hi) == 256 && offsetof(HalfParams, mask) == 5
 #define QH_LOADB(bo) "vmovdqa64 " bo "+0(%[b]), %%zmm24\n\t" "vmovdqa64 " bo "+64(%[b]), %%zmm25\n\t"
 #define QH_ADV(n) \
   "add $" n ", %[a0]\n\t" "add $" n ", %[a3]\n\t" "add $" n ", %[a6]\n\t" "add $" n ", %[a9]\n\t"
+// The k-loop over kg k-groups (kg % 4 singly, then four per iteration); ends at label 2.
+#define QH_KLOOP(ROWS, PFN, PFB)                                                                 \
+  "mov %[kg], %[t]\n\t" "and $3, %[t]\n\t" "jz 3f\n\t"                                            \
+  "4:\n\t" QH_LOADB("0") ROWS("") QH_ADV("4") "add $256, %[b]\n\t" "dec %[t]\n\t" "jnz 4b\n\t"    \
+  "3:\n\t" "shr $2, %[kg]\n\t" "jz 2f\n\t"                                                        \
+  "1:\n\t" QH_LOADB("0") ROWS("") QH_LOADB("256") ROWS("4") PFN                                  \
+  QH_LOADB("512") ROWS("8") QH_LOADB("768") ROWS("12")                                            \
+  QH_ADV("16") "add $1024, %[b]\n\t" PFB "dec %[kg]\n\t" "jnz 1b\n\t" "2:\n\t"
+#define QH_CLOBBERS                                                                              \
+  "memory", "cc", "k1", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",   \
+      "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",    \
+      "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28",   \
+      "xmm29", "xmm30", "xmm31"
 #define QH_ASM(INIT, ROWS, TROWS, FIN, PFN, PFB)                                                  \
-  __asm__ volatile(INIT "mov %[kg], %[t]\n\t" "and $3, %[t]\n\t" "jz 3f\n\t"                      \
-                   "4:\n\t" QH_LOADB("0") ROWS("") QH_ADV("4") "add $256, %[b]\n\t"               \
-                   "dec %[t]\n\t" "jnz 4b\n\t"                                                     \
-                   "3:\n\t" "shr $2, %[kg]\n\t" "jz 2f\n\t"                                        \
-                   "1:\n\t" QH_LOADB("0") ROWS("") QH_LOADB("256") ROWS("4") PFN                  \
-                   QH_LOADB("512") ROWS("8") QH_LOADB("768") ROWS("12")                            \
-                   QH_ADV("16") "add $1024, %[b]\n\t" PFB "dec %[kg]\n\t" "jnz 1b\n\t"            \
-                   "2:\n\t" "cmpl $0, 516(%[p])\n\t" "je 5f\n\t" QH_LOADB("0") TROWS "5:\n\t" FIN  \
+  __asm__ volatile(INIT QH_KLOOP(ROWS, PFN, PFB)                                                  \
+                   "cmpl $0, 516(%[p])\n\t" "je 5f\n\t" QH_LOADB("0") TROWS "5:\n\t" FIN          \
                    : [a0] "+r"(a0), [a3] "+r"(a3), [a6] "+r"(a6), [a9] "+r"(a9), [b] "+r"(b),     \
                      [kg] "+r"(kg), [pf] "+r"(pf), [t] "=&r"(t), [c] "+r"(c)                      \
                    : [lda] "r"(lda), [p] "r"(p), [ldc] "r"(ldc)                                   \
-                   : "memory", "cc", "k1", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",  \
-                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",          \
-                     "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",       \
-                     "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30",      \
-                     "xmm31")
+                   : QH_CLOBBERS)
 // Taps mode (run_taps): the same k-loop once per tap, the kt / 4 k-groups of each tap read from
 // the A pointers, which then jump by tapd[t] to the next tap's bytes; B runs on linearly (its
 // k-groups are ordered (tap, channel)). kt % 4 == 0, so there is no K tail; no next-panel
 // prefetch. The tap count and the delta pointer live in HalfParams (no spare registers).
 #define QH_ASM_T(INIT, ROWS, FIN)                                                                  \
-  __asm__ volatile(INIT "6:\n\t" "mov 520(%[p]), %[kg]\n\t"                                        \
-                   "mov %[kg], %[t]\n\t" "and $3, %[t]\n\t" "jz 3f\n\t"                            \
-                   "4:\n\t" QH_LOADB("0") ROWS("") QH_ADV("4") "add $256, %[b]\n\t"               \
-                   "dec %[t]\n\t" "jnz 4b\n\t"                                                     \
-                   "3:\n\t" "shr $2, %[kg]\n\t" "jz 2f\n\t"                                        \
-                   "1:\n\t" QH_LOADB("0") ROWS("") QH_LOADB("256") ROWS("4")                       \
-                   QH_LOADB("512") ROWS("8") QH_LOADB("768") ROWS("12")                            \
-                   QH_ADV("16") "add $1024, %[b]\n\t" "dec %[kg]\n\t" "jnz 1b\n\t"                \
-                   "2:\n\t" "decq 536(%[p])\n\t" "jz 7f\n\t"                                       \
+  __asm__ volatile(INIT "6:\n\t" "mov 520(%[p]), %[kg]\n\t" QH_KLOOP(ROWS, "", "")                 \
+                   "decq 536(%[p])\n\t" "jz 7f\n\t"                                                \
                    "mov 528(%[p]), %[t]\n\t" "mov (%[t]), %[kg]\n\t" "addq $8, 528(%[p])\n\t"      \
                    "add %[kg], %[a0]\n\t" "add %[kg], %[a3]\n\t" "add %[kg], %[a6]\n\t"            \
                    "add %[kg], %[a9]\n\t" "jmp 6b\n\t" "7:\n\t" FIN                                \
                    : [a0] "+r"(a0), [a3] "+r"(a3), [a6] "+r"(a6), [a9] "+r"(a9), [b] "+r"(b),     \
                      [kg] "=&r"(kg), [t] "=&r"(t), [c] "+r"(c)                                    \
                    : [lda] "r"(lda), [p] "r"(p), [ldc] "r"(ldc)                                   \
-                   : "memory", "cc", "k1", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",  \
-                     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",          \
-                     "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22",       \
-                     "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30",      \
-                     "xmm31")
+                   : QH_CLOBBERS)
 // Generated lists (rows 0..n-1): main-loop rows, tail rows, accumulator init, requant epilogue, store.
 #define QH_R0(addr) QH_ROW(addr, "26", "0", "1")
 #define QH_R1(addr) QH_ROW(addr, "27", "2", "3")
