@@ -10,6 +10,8 @@
 //   the B matrix of gemm_u8s8 with K = KH*KW*Cg, and padding by the input zero point keeps the
 //   GEMM's a_zero_point folding exact. x is H x W x C_total (pixel stride C_total); group g uses
 //   c_begin = g * Cg. Bytes of `out` beyond K in each row are not written.
+// The copy is of bytes, so it serves f32 activations too: Conv2d passes C_total, Cg and c_begin in
+// bytes (4 per f32 channel) and zero_point 0, the bytes of 0.0f.
 // Threading: distinct [p_begin, p_end) ranges may run concurrently.
 #pragma once
 

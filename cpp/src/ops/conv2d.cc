@@ -384,43 +384,24 @@ class Conv2dOp : public Op {
     return OkStatus();
   }
 
-  template <typename T>
-  void im2col(const T* x, int64_t N, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t gi,
-              T pad, T* col, ThreadPool* pool) const {
-    const int64_t C = g_.cin, cg = g_.cin / g_.group;
-    const size_t K = static_cast<size_t>(g_.kh * g_.kw * cg);
-    const size_t rows = static_cast<size_t>(N * OH);
-    pool->parallel_for(rows, [&](size_t r) {
-      int64_t n = static_cast<int64_t>(r) / OH, oh = static_cast<int64_t>(r) % OH;
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        T* dst = col + (r * OW + ow) * K;
-        for (int64_t i = 0; i < g_.kh; ++i) {
-          int64_t ih = oh * g_.sh - g_.pt + i * g_.dh;
-          for (int64_t j = 0; j < g_.kw; ++j, dst += cg) {
-            int64_t iw = ow * g_.sw - g_.pl + j * g_.dw;
-            if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
-              for (int64_t cc = 0; cc < cg; ++cc) dst[cc] = pad;
-            } else {
-              std::memcpy(dst, x + ((n * H + ih) * W + iw) * C + gi * cg, cg * sizeof(T));
-            }
-          }
-        }
-      }
-    });
-  }
-
-  void im2col_u8(const uint8_t* x, int64_t N, int64_t H, int64_t W, int64_t OH, int64_t OW,
-                 int64_t gi, uint8_t* col, size_t K, ThreadPool* pool) const {
+  // im2col of u8 or f32 activations through the im2col_u8 kernels: a pure byte copy, so an f32
+  // pixel is 4 * C bytes and its padding 0.0f is the zero byte (im2col_params scales by elem_).
+  // Row stride ldo in elements (K).
+  void im2col_bytes(const void* xv, int64_t N, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                    int64_t gi, void* colv, size_t ldo, ThreadPool* pool) const {
+    const auto* x = static_cast<const uint8_t*>(xv);
+    auto* col = static_cast<uint8_t*>(colv);
     const kernels::Im2ColU8Kernel& k = kernels::select_im2col_u8();
     const kernels::Im2ColU8Params p = im2col_params(H, W, OH, OW, gi);
-    const size_t P = static_cast<size_t>(OH * OW), img = static_cast<size_t>(H * W * g_.cin);
+    const size_t P = static_cast<size_t>(OH * OW), img = static_cast<size_t>(H * W * g_.cin) * elem_;
+    const size_t ldb = ldo * elem_;
     const size_t tasks = std::min<size_t>(static_cast<size_t>(N) * P, static_cast<size_t>(pool->threads()));
     pool->parallel_for(tasks, [&](size_t t) {
       size_t b, e;
       split_range(static_cast<size_t>(N) * P, tasks, 1, t, &b, &e);
       for (size_t r = b; r < e;) {
         size_t n = r / P, p0 = r % P, p1 = std::min(P, p0 + (e - r));
-        k.run(p, x + n * img, col + r * K, K, p0, p1);
+        k.run(p, x + n * img, col + r * ldb, ldb, p0, p1);
         r += p1 - p0;
       }
     });
@@ -550,39 +531,17 @@ class Conv2dOp : public Op {
            (M + kBlockRows - 1) / kBlockRows >= 2 * static_cast<size_t>(threads);
   }
 
-  void gather_rows_f32(const float* x, int64_t H, int64_t W, int64_t OH, int64_t OW, size_t r0,
-                       size_t r1, float* col) const {
-    const int64_t C = g_.cin;
-    const size_t K = groups_[0].K, P = static_cast<size_t>(OH * OW);
-    for (size_t r = r0; r < r1; ++r) {
-      const int64_t n = static_cast<int64_t>(r / P), p = static_cast<int64_t>(r % P);
-      const int64_t oh = p / OW, ow = p % OW;
-      float* dst = col + (r - r0) * K;
-      for (int64_t i = 0; i < g_.kh; ++i) {
-        const int64_t ih = oh * g_.sh - g_.pt + i * g_.dh;
-        for (int64_t j = 0; j < g_.kw; ++j, dst += C) {
-          const int64_t iw = ow * g_.sw - g_.pl + j * g_.dw;
-          if (ih < 0 || ih >= H || iw < 0 || iw >= W)
-            std::memset(dst, 0, static_cast<size_t>(C) * sizeof(float));
-          else
-            std::memcpy(dst, x + ((n * H + ih) * W + iw) * C, static_cast<size_t>(C) * sizeof(float));
-        }
-      }
-    }
-  }
-
+  // One memcpy per kernel row where the row's taps are contiguous in the input (dilation 1) and
+  // inside it, instead of one per tap: the 7x7 RGB stem copied 12 bytes per call (49 calls per
+  // pixel) and spent ~3x its GEMM time here.
   Status run_fused(const Tensor& x, Tensor& y, size_t M, const RunContext& ctx) const {
     const LinearWeights& l0 = groups_[0];
     const int64_t H = x.shape[1], W = x.shape[2], OH = y.shape[1], OW = y.shape[2];
     const size_t K = l0.K, P = static_cast<size_t>(OH * OW), ldc = static_cast<size_t>(g_.cout);
     const size_t blocks = (M + kBlockRows - 1) / kBlockRows;
-    const size_t img = static_cast<size_t>(H * W * g_.cin);
-    kernels::Im2ColU8Params ip;
-    const kernels::Im2ColU8Kernel* ik = nullptr;
-    if (elem_ == 1) {
-      ik = &kernels::select_im2col_u8();
-      ip = im2col_params(H, W, OH, OW, 0);
-    }
+    const size_t img = static_cast<size_t>(H * W * g_.cin) * elem_, ldb = K * elem_;
+    const kernels::Im2ColU8Kernel& ik = kernels::select_im2col_u8();
+    const kernels::Im2ColU8Params ip = im2col_params(H, W, OH, OW, 0);
     // At most threads() tasks run at once; each claims one of that many buffers.
     std::atomic<uint64_t> busy{0};
     const size_t slots = static_cast<size_t>(ctx.pool->threads());
@@ -596,14 +555,10 @@ class Conv2dOp : public Op {
       }
       uint8_t* buf = static_cast<uint8_t*>(ctx.scratch) + slot * block_bytes();
       const size_t r0 = b * kBlockRows, r1 = std::min(M, r0 + kBlockRows);
-      if (ik) {
-        for (size_t r = r0; r < r1;) {
-          size_t n = r / P, p0 = r % P, p1 = std::min(P, p0 + (r1 - r));
-          ik->run(ip, x.as<uint8_t>() + n * img, buf + (r - r0) * K, K, p0, p1);
-          r += p1 - p0;
-        }
-      } else {
-        gather_rows_f32(x.as<float>(), H, W, OH, OW, r0, r1, reinterpret_cast<float*>(buf));
+      for (size_t r = r0; r < r1;) {
+        size_t n = r / P, p0 = r % P, p1 = std::min(P, p0 + (r1 - r));
+        ik.run(ip, x.as<uint8_t>() + n * img, buf + (r - r0) * ldb, ldb, p0, p1);
+        r += p1 - p0;
       }
       l0.run_block(r1 - r0, buf, K, static_cast<uint8_t*>(y.data) + r0 * ldc * l0.out_elem(), ldc);
       busy.fetch_and(~(uint64_t(1) << slot));
@@ -615,8 +570,8 @@ class Conv2dOp : public Op {
     kernels::Im2ColU8Params p;
     p.H = static_cast<size_t>(H);
     p.W = static_cast<size_t>(W);
-    p.C_total = static_cast<size_t>(g_.cin);
-    p.Cg = static_cast<size_t>(g_.cin / g_.group);
+    p.C_total = static_cast<size_t>(g_.cin) * elem_;  // bytes (f32: 4 per channel)
+    p.Cg = static_cast<size_t>(g_.cin / g_.group) * elem_;
     p.c_begin = static_cast<size_t>(gi) * p.Cg;
     p.KH = static_cast<size_t>(g_.kh);
     p.KW = static_cast<size_t>(g_.kw);
@@ -651,10 +606,7 @@ class Conv2dOp : public Op {
     void* gemm_scratch = col + (M * l0.K * elem_ + 63) / 64 * 64;
     const size_t og = static_cast<size_t>(g_.cout / g_.group);
     for (int64_t gi = 0; gi < g_.group; ++gi) {
-      if (elem_ == 1)
-        im2col_u8(x.as<uint8_t>(), N, H, W, OH, OW, gi, col, l0.K, ctx.pool);
-      else
-        im2col<float>(x.as<float>(), N, H, W, OH, OW, gi, 0.f, reinterpret_cast<float*>(col), ctx.pool);
+      im2col_bytes(x.data, N, H, W, OH, OW, gi, col, l0.K, ctx.pool);
       void* out = static_cast<uint8_t*>(y.data) + gi * og * elem_;
       QRT_RETURN_IF_ERROR(groups_[gi].compute(M, col, l0.K, out, static_cast<size_t>(g_.cout),
                                               gemm_scratch, ctx.pool));

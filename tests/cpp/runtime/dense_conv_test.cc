@@ -277,9 +277,9 @@ namespace {
 // Float NHWC conv reference over any group count.
 std::vector<float> conv_ref(const std::vector<float>& x, int N, int H, int W, int C,
                             const std::vector<float>& w, int O, int KH, int KW, int group,
-                            const std::vector<float>& b, int S, int P, int* OH, int* OW) {
-  *OH = (H + 2 * P - KH) / S + 1;
-  *OW = (W + 2 * P - KW) / S + 1;
+                            const std::vector<float>& b, int S, int P, int D, int* OH, int* OW) {
+  *OH = (H + 2 * P - (KH - 1) * D - 1) / S + 1;
+  *OW = (W + 2 * P - (KW - 1) * D - 1) / S + 1;
   int cg = C / group, og = O / group;
   std::vector<float> y(size_t(N) * *OH * *OW * O);
   for (int n = 0; n < N; ++n)
@@ -291,7 +291,7 @@ std::vector<float> conv_ref(const std::vector<float>& x, int N, int H, int W, in
           for (int i = 0; i < KH; ++i)
             for (int j = 0; j < KW; ++j)
               for (int c = 0; c < cg; ++c) {
-                int ih = oh * S - P + i, iw = ow * S - P + j;
+                int ih = oh * S - P + i * D, iw = ow * S - P + j * D;
                 if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
                 acc += double(x[((n * H + ih) * W + iw) * C + g * cg + c]) *
                        w[((o * KH + i) * KW + j) * cg + c];
@@ -303,10 +303,15 @@ std::vector<float> conv_ref(const std::vector<float>& x, int N, int H, int W, in
 }  // namespace
 
 QRT_TEST(Runtime, Conv2dF32GroupedAndDepthwiseMatchReference) {
-  struct Case { int N, H, W, C, O, K, group, S, P; };
+  // The im2col cases: grouped (C = 6, 2 groups), the fused blocks of 256 rows crossing images
+  // (N = 2, 33 x 37), a 7 x 7 stride-2 RGB stem (kernel rows copied whole, 84 bytes), dilation 2
+  // (taps copied one by one), and 5-channel pixels (20 bytes: byte runs of no natural width).
+  struct Case { int N, H, W, C, O, K, group, S, P, D = 1; };
   for (Case cs : {Case{2, 9, 7, 6, 6, 3, 6, 1, 1}, Case{1, 8, 8, 6, 6, 5, 6, 2, 2},
                   Case{1, 6, 5, 6, 4, 3, 2, 1, 0}, Case{1, 5, 5, 3, 8, 1, 1, 1, 0},
-                  Case{1, 11, 10, 3, 5, 3, 1, 2, 1}, Case{2, 33, 37, 5, 7, 3, 1, 1, 1}}) {
+                  Case{1, 11, 10, 3, 5, 3, 1, 2, 1}, Case{2, 33, 37, 5, 7, 3, 1, 1, 1},
+                  Case{1, 67, 61, 3, 20, 7, 1, 2, 3}, Case{2, 40, 39, 8, 9, 3, 1, 1, 2, 2},
+                  Case{1, 12, 13, 6, 10, 3, 2, 1, 1, 2}}) {
     int cg = cs.C / cs.group;
     auto x = randn(size_t(cs.N) * cs.H * cs.W * cs.C, 11);
     auto w = randn(size_t(cs.O) * cs.K * cs.K * cg, 12);
@@ -319,16 +324,17 @@ QRT_TEST(Runtime, Conv2dF32GroupedAndDepthwiseMatchReference) {
     auto& n = mb.node("Conv2d", {xi, wi, bi}, {yi});
     n.attrs = {ModelBuilder::attr_ints("strides", {cs.S, cs.S}),
                ModelBuilder::attr_ints("pads", {cs.P, cs.P, cs.P, cs.P}),
+               ModelBuilder::attr_ints("dilations", {cs.D, cs.D}),
                ModelBuilder::attr_int("group", cs.group)};
     mb.output(yi);
     auto out = mb.run({{"x", TensorView::of(x.data(), {cs.N, cs.H, cs.W, cs.C})}}, 2);
     QRT_ASSERT(out.ok());
     int OH, OW;
-    auto ref = conv_ref(x, cs.N, cs.H, cs.W, cs.C, w, cs.O, cs.K, cs.K, cs.group, b, cs.S, cs.P, &OH, &OW);
+    auto ref = conv_ref(x, cs.N, cs.H, cs.W, cs.C, w, cs.O, cs.K, cs.K, cs.group, b, cs.S, cs.P, cs.D, &OH, &OW);
     QRT_EXPECT(out.value()[0].shape == std::vector<int64_t>({cs.N, OH, OW, cs.O}));
     const float* y = out.value()[0].data<float>();
     for (size_t i = 0; i < ref.size(); ++i)
       QRT_EXPECT(std::fabs(y[i] - ref[i]) < 1e-4f * (1 + std::fabs(ref[i])))
-          << "case C=" << cs.C << "group=" << cs.group << "i=" << i << y[i] << ref[i];
+          << "case C=" << cs.C << "K=" << cs.K << "D=" << cs.D << "group=" << cs.group << "i=" << i << y[i] << ref[i];
   }
 }
