@@ -321,6 +321,7 @@ py::dict cpu_info() {
 #undef QRT_FEAT
   d["features"] = feats;
   d["l2_cache_bytes"] = qrt::cpu::detected_l2_bytes();  // per core, as detected (0: unknown; kernels then assume 1 MiB)
+  d["l1d_cache_bytes"] = qrt::cpu::l1d_cache_bytes();   // per core, as used (unknown: 32 KiB)
   py::list avail;
   for (cpu::Isa i : cpu::arch_isas())
     if (cpu::isa_supported(i) && cpu::isa_compiled(i)) avail.append(cpu::isa_name(i));

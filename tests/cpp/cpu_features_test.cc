@@ -61,3 +61,18 @@ QRT_TEST(Cpu, L2CacheSizeDetectedAndOverridable) {
   set_l2_cache_bytes(0);
   QRT_EXPECT_EQ(l2_cache_bytes(), detected);
 }
+
+// The L1 data cache size behind the fp32 GEMM's K blocks: reported by cpuid on x86 Intel and AMD
+// (leaf 4 / 0x8000001D / 0x80000005) in whole KiB; in range or the fallback everywhere.
+QRT_TEST(Cpu, L1dCacheSizeDetected) {
+  const Features& f = features();
+  std::printf("    vendor %s: L1D %zu KiB used, cpuid %zu KiB\n", f.vendor.c_str(),
+              l1d_cache_bytes() >> 10, cpuid_l1d_bytes() >> 10);
+  QRT_EXPECT(l1d_cache_bytes() >= (size_t(8) << 10) && l1d_cache_bytes() <= (size_t(1) << 20));
+  QRT_EXPECT(l1d_cache_bytes() % 1024 == 0) << l1d_cache_bytes();
+#if defined(__x86_64__)
+  if (f.vendor == "GenuineIntel" || f.vendor == "AuthenticAMD") {
+    QRT_EXPECT(cpuid_l1d_bytes() >= (size_t(8) << 10) && cpuid_l1d_bytes() <= (size_t(1) << 20)) << cpuid_l1d_bytes();
+  }
+#endif
+}

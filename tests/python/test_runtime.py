@@ -214,6 +214,7 @@ def test_cpu_info_names_kernels():
     # per-core L2 as detected: 0 (unknown) or a plausible size in whole KiB
     l2 = info["l2_cache_bytes"]
     assert l2 == 0 or (128 << 10 <= l2 <= 64 << 20 and l2 % 1024 == 0), l2
+    assert 8 << 10 <= info["l1d_cache_bytes"] <= 1 << 20 and info["l1d_cache_bytes"] % 1024 == 0
     with pytest.raises(qrt.InvalidArgumentError, match="valid: ref"):
         qrt._core.set_isa_cap("sse9000")
 

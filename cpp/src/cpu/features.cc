@@ -35,14 +35,14 @@ unsigned long long xgetbv0() {
 }
 
 // Deterministic cache parameters (Intel leaf 4, AMD leaf 0x8000001D: same register layout).
-// Returns the size of the first level-2 data or unified cache, 0 if none is listed.
-size_t l2_from_cache_leaf(unsigned leaf) {
+// Returns the size of the first data or unified cache of that level, 0 if none is listed.
+size_t cache_from_leaf(unsigned leaf, unsigned want_level) {
   unsigned r[4];
   for (unsigned sub = 0; sub < 16; ++sub) {
     cpuid(leaf, sub, r);
     const unsigned type = r[0] & 0x1f, level = (r[0] >> 5) & 0x7;
     if (type == 0) break;  // no more caches
-    if (level != 2 || (type != 1 && type != 3)) continue;
+    if (level != want_level || (type != 1 && type != 3)) continue;
     const size_t ways = ((r[1] >> 22) & 0x3ff) + 1, parts = ((r[1] >> 12) & 0x3ff) + 1;
     const size_t line = (r[1] & 0xfff) + 1, sets = static_cast<size_t>(r[2]) + 1;
     return ways * parts * line * sets;
@@ -55,20 +55,41 @@ size_t detect_l2(const std::string& vendor, unsigned max_leaf) {
   cpuid(0x80000000u, 0, r);
   const unsigned max_ext = r[0];
   size_t l2 = 0;
-  if (vendor == "GenuineIntel" && max_leaf >= 4) l2 = l2_from_cache_leaf(4);
+  if (vendor == "GenuineIntel" && max_leaf >= 4) l2 = cache_from_leaf(4, 2);
   if (vendor == "AuthenticAMD" || vendor == "HygonGenuine") {
     bool topoext = false;
     if (max_ext >= 0x80000001u) {
       cpuid(0x80000001u, 0, r);
       topoext = r[2] & (1u << 22);
     }
-    if (topoext && max_ext >= 0x8000001Du) l2 = l2_from_cache_leaf(0x8000001Du);
+    if (topoext && max_ext >= 0x8000001Du) l2 = cache_from_leaf(0x8000001Du, 2);
     if (!l2 && max_ext >= 0x80000006u) {
       cpuid(0x80000006u, 0, r);
       l2 = static_cast<size_t>(r[2] >> 16) << 10;  // ECX[31:16]: L2 size in KiB
     }
   }
   return l2;
+}
+
+size_t detect_l1d(const std::string& vendor, unsigned max_leaf) {
+  unsigned r[4];
+  cpuid(0x80000000u, 0, r);
+  const unsigned max_ext = r[0];
+  size_t l1 = 0;
+  if (vendor == "GenuineIntel" && max_leaf >= 4) l1 = cache_from_leaf(4, 1);
+  if (vendor == "AuthenticAMD" || vendor == "HygonGenuine") {
+    bool topoext = false;
+    if (max_ext >= 0x80000001u) {
+      cpuid(0x80000001u, 0, r);
+      topoext = r[2] & (1u << 22);
+    }
+    if (topoext && max_ext >= 0x8000001Du) l1 = cache_from_leaf(0x8000001Du, 1);
+    if (!l1 && max_ext >= 0x80000005u) {
+      cpuid(0x80000005u, 0, r);
+      l1 = static_cast<size_t>(r[2] >> 24) << 10;  // ECX[31:24]: L1 data cache size in KiB
+    }
+  }
+  return l1;
 }
 #endif
 
@@ -145,6 +166,16 @@ size_t cpuid_l2_bytes() {
 #endif
 }
 
+size_t cpuid_l1d_bytes() {
+#if QRT_X86
+  unsigned r[4];
+  cpuid(0, 0, r);
+  return detect_l1d(features().vendor, r[0]);
+#else
+  return 0;
+#endif
+}
+
 namespace {
 
 std::string detect_brand() {
@@ -175,6 +206,16 @@ size_t detect_l2_bytes() {
 #endif
   if (!l2) l2 = cpuid_l2_bytes();
   return l2;
+}
+
+size_t detect_l1d_bytes() {
+  size_t l1 = 0;
+#if defined(__linux__) && defined(_SC_LEVEL1_DCACHE_SIZE)
+  const long v = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+  if (v > 0) l1 = static_cast<size_t>(v);
+#endif
+  if (!l1) l1 = cpuid_l1d_bytes();
+  return l1;
 }
 
 struct CapState {
@@ -262,6 +303,11 @@ size_t l2_cache_bytes() {
 void set_l2_cache_bytes(size_t bytes) { g_l2_override.store(bytes, std::memory_order_relaxed); }
 
 size_t l2_resident_limit() { return l2_cache_bytes() / 4 * 3; }
+
+size_t l1d_cache_bytes() {
+  static const size_t l1 = detect_l1d_bytes();
+  return l1 >= (size_t(8) << 10) && l1 <= (size_t(1) << 20) ? l1 : kL1dFallback;
+}
 
 const char* isa_name(Isa isa) {
   int i = static_cast<int>(isa);

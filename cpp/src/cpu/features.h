@@ -67,6 +67,12 @@ void set_l2_cache_bytes(size_t bytes);
 // prefetch on; Dense splits columns rather than rows): 3/4 of l2_cache_bytes(), leaving the rest
 // for A, C and the other data of the call.
 size_t l2_resident_limit();
+// The cpuid cache leaves' L1 data cache size alone (x86; 0 elsewhere), exposed for tests.
+size_t cpuid_l1d_bytes();
+// Per-core L1 data cache size (sysconf, else cpuid) when within [8 KiB, 1 MiB], else
+// kL1dFallback. The fp32 GEMM sizes its K blocks by it.
+constexpr size_t kL1dFallback = size_t(32) << 10;
+size_t l1d_cache_bytes();
 const char* isa_name(Isa isa);
 // Parses "ref", "avx2", ...; false for an unknown name.
 bool parse_isa(const std::string& name, Isa* out);

@@ -287,10 +287,12 @@ QRT_TEST(FloatGemm, SubTilesClampsAndLongK) {
 
 // Row and k block boundaries of the wide kernels: AMX-BF16 (32-row blocks of two 16-row tiles,
 // a tail block with its own tile configuration, 32-k blocks, 16-column tile halves), the AVX-512
-// 8-row / 128-row / 256-k blocks and the AVX2 6-row tiles; every variant but the reference.
+// 8-row / 128-row blocks and k blocks of at most 160 or 256 (by the L1D size; K = 161 is two
+// blocks where the cap is 160, 257 two and 600 four or three) and the AVX2 6-row tiles; every
+// variant but the reference.
 QRT_TEST(FloatGemm, RowAndKBlockBoundaries) {
   const size_t Ms[] = {4, 5, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 129};
-  const size_t Ks[] = {2, 31, 32, 33, 63, 64, 65, 257};
+  const size_t Ks[] = {2, 31, 32, 33, 63, 64, 65, 160, 161, 257};
   // 130: 5 panels, where the AVX-512 fp32 kernel packs A inside the first panel's k loops.
   const size_t Ns[] = {16, 31, 32, 33, 64, 70, 130};
   int cases = 0, variants = 0;

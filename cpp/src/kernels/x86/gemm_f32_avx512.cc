@@ -5,13 +5,14 @@
 // the 32 weights W[32p + j][k] contiguously (k-major, "K x NR"), tail panel zero-padded. So one
 // k step of a panel is 2 zmm of fp32 (128 B) or 1 ymm pair of fp16/bf16 (64 B).
 // Micro-kernel: MR x 32 accumulators (8 x 2 zmm); per k: 2 weight vectors, MR broadcasts of A,
-// 2*MR FMAs. Blocking (BLIS order): rows in MC = 128 blocks, k in KC = 256 blocks; each
-// (MC x KC) block of A is copied into per-thread scratch as MR-row micro-panels (fp32 weights: by
+// 2*MR FMAs. Blocking (BLIS order): rows in MC = 128 blocks, k in equal blocks of at most 256
+// (L1D >= 48 KB) or 160 (kc_cap); each
+// (MC x kc) block of A is copied into per-thread scratch as MR-row micro-panels (fp32 weights: by
 // the first panel's micro-tiles as they run, ukernel_8x32_pack_asm), k-major
 // ([k][MR], so the broadcasts read one sequential stream: unpacked rows whose stride is a multiple
-// of 4 KB alias in L1), then every weight panel's KC block (32 KB fp32) stays in L1 while the
+// of 4 KB alias in L1), then every weight panel's kc block (20-32 KB of fp32) stays in L1 while the
 // micro-panels stream from L2. Columns go in passes of NC = 768 so that the C slice read back
-// between K blocks stays in L2; before each micro-tile a share of the next panel's KC block is
+// between K blocks stays in L2; before each micro-tile a share of the next panel's kc block is
 // prefetched into L2 (fp32 weights: from inside the k loops, ukernel_8x32_pf_asm). The full
 // 8 x 32 tile's k loop is inline asm (ukernel_8x32_asm and its two fp32 variants). Bias and
 // clamp follow the last K block. M = 1 (GEMV) uses 4 independent accumulator sets over k to hide the FMA latency; it is
@@ -618,6 +619,18 @@ inline void panel_tiles(size_t rows, size_t kc, float* apack, const typename W::
 
 thread_local ThreadScratch g_wscratch;
 
+// K blocks of the packed path: a panel's kc block of fp32 weights (128 B per k) and the 8-row A
+// micro-panel (32 B per k) should stay in L1 while the micro-tiles pass them. kc = 256 (40 KB) was
+// tuned where L1D is 48 KB (Sapphire Rapids); with 32 KB (Cascade Lake) blocks of at most 160
+// (25 KB) measured +2-5 points of the FMA peak on most of the scoreboard models' GEMM shapes
+// (fp32 and widened 16-bit weights; binaries alternated, medians of 6-7 runs), none clearly worse;
+// 128 lost at K = 147 and 576. K is split into equal blocks (a multiple of kPfUnroll k steps, the
+// last one shorter) rather than full blocks and a short tail.
+size_t kc_cap() {
+  static const size_t cap = cpu::l1d_cache_bytes() >= (size_t(48) << 10) ? kKc : 160;
+  return cap;
+}
+
 // fp16/bf16 weights, when an A block has at least this many full micro-tiles: the first micro-tile
 // of each panel's kc block stores the weights it converts (32 KB of fp32 at KC = 256, L1-resident)
 // and the others run the fp32 micro-kernel on them. Converting in every micro-tile's k loop costs
@@ -646,7 +659,11 @@ void drive_packed_a(size_t K, const float* A, size_t lda, const typename W::T* p
   e.vmax = _mm512_set1_ps(fmax);
   // Fewer than MR rows (GEMV-like, memory-bound): no K blocking, so each weight panel streams
   // once, front to back, instead of hopping between panels every KC.
-  const size_t kc_block = m_end - m_begin < static_cast<size_t>(MR) ? (K ? K : 1) : kKc;
+  size_t kc_block = K ? K : 1;
+  if (m_end - m_begin >= static_cast<size_t>(MR) && K > kc_cap()) {
+    const size_t blocks = (K + kc_cap() - 1) / kc_cap();
+    kc_block = ((K + blocks - 1) / blocks + kPfUnroll - 1) / kPfUnroll * kPfUnroll;
+  }
   size_t kc_max = K < kc_block ? K : kc_block;
   size_t max_rows = m_end - m_begin < kMc ? m_end - m_begin : kMc;
   float* apack = static_cast<float*>(g_scratch.get(max_rows * (kc_max ? kc_max : 1) * sizeof(float)));
