@@ -75,7 +75,8 @@ QRT_TEST(Int8Im2Col, AllVariantsAndGroups) {
 
 // Rows wide enough that most pixels are horizontally interior (the AVX-512 small-tap path copies
 // them with one masked load/store per kernel row), pixel ranges that start and end mid-row,
-// strides 1-3, pads 0-3 (also no interior pixel at all), Cg 1..21 with KW * Cg up to 64 and past it.
+// strides 1-3, pads 0-3 (also no interior pixel at all), Cg 1..21 with KW * Cg up to 64, up to 128
+// (two masked copies per kernel row; Cg = 12 is an f32 RGB pixel) and past it.
 QRT_TEST(Int8Im2Col, WideRowsSmallChannels) {
   auto ks = simd_of(im2col_u8_variants(), "Int8Im2Col.WideRowsSmallChannels");
   if (ks.empty()) QRT_SKIP("no SIMD im2col_u8 variant runs on this CPU");
@@ -83,7 +84,7 @@ QRT_TEST(Int8Im2Col, WideRowsSmallChannels) {
   int cases = 0;
   for (const Im2ColU8Kernel* k : ks) {
     uint64_t seed = 300;
-    for (size_t Cg : {1, 3, 4, 8, 21})
+    for (size_t Cg : {1, 3, 4, 8, 12, 21})
       for (size_t ksz : {1, 2, 3, 5, 7})
         for (size_t stride : {1, 2, 3})
           for (size_t pad : {0, 1, 3}) {

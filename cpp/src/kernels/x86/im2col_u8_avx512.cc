@@ -72,19 +72,30 @@ void im2col_generic(const Im2ColU8Params& p, const uint8_t* x, uint8_t* out, siz
 }
 
 
-// Small-tap fast path (Cg == C_total, dilation_w == 1, KW * Cg <= 64, KH <= 16: e.g. a 3x3 or 7x7
-// RGB stem): per output row, the pixels whose window lies horizontally inside the image copy each
-// kernel row with one masked 64-byte load/store of KW * Cg bytes (mask computed once), from row
-// pointers computed once per output row (null = a padding row, filled with the zero point).
-// Pixels with a horizontally padded tap use the generic code.
-void im2col(const Im2ColU8Params& p, const uint8_t* x, uint8_t* out, size_t ldo, size_t p_begin,
-            size_t p_end) {
+// Small-tap fast path (Cg == C_total, dilation_w == 1, KW * Cg <= 128, KH <= 16: e.g. a 3x3 or 7x7
+// RGB stem, u8 or f32 as 4-byte channels): per output row, the pixels whose window lies
+// horizontally inside the image copy each kernel row with one or two masked 64-byte loads/stores
+// of KW * Cg bytes (masks computed once), from row pointers computed once per output row (null = a
+// padding row, filled with the zero point). Pixels with a horizontally padded tap use the generic
+// code.
+// One kernel row of n = n1 + n2 bytes (n1 <= 64; n2 = 0 unless TWO).
+template <bool TWO>
+__attribute__((always_inline)) inline void copy_krow(uint8_t* dst, const uint8_t* src, __mmask64 m1,
+                                                     __mmask64 m2) {
+  _mm512_mask_storeu_epi8(dst, m1, _mm512_maskz_loadu_epi8(m1, src));
+  if constexpr (TWO) _mm512_mask_storeu_epi8(dst + 64, m2, _mm512_maskz_loadu_epi8(m2, src + 64));
+}
+template <bool TWO>
+__attribute__((always_inline)) inline void fill_krow(uint8_t* dst, __m512i zp, __mmask64 m1, __mmask64 m2) {
+  _mm512_mask_storeu_epi8(dst, m1, zp);
+  if constexpr (TWO) _mm512_mask_storeu_epi8(dst + 64, m2, zp);
+}
+
+template <bool TWO>
+void im2col_small(const Im2ColU8Params& p, const uint8_t* x, uint8_t* out, size_t ldo, size_t p_begin,
+                  size_t p_end) {
   const size_t n = p.KW * p.Cg;
-  if (!(p.Cg == p.C_total && p.dilation_w == 1 && n <= 64 && n > 0 && p.KH <= 16)) {
-    im2col_generic(p, x, out, ldo, p_begin, p_end);
-    return;
-  }
-  const __mmask64 m = tail_mask(n);
+  const __mmask64 m1 = tail_mask(n < 64 ? n : 64), m2 = TWO ? tail_mask(n - 64) : 0;
   const __m512i zp = _mm512_set1_epi8(static_cast<char>(p.zero_point));
   const size_t C = p.C_total, sw = p.stride_w;
   // Interior output columns: ow * sw >= pad_left and ow * sw - pad_left + KW <= W.
@@ -115,22 +126,34 @@ void im2col(const Im2ColU8Params& p, const uint8_t* x, uint8_t* out, size_t ldo,
     if (p.KH == 3 && rows[0] && rows[1] && rows[2]) {
       const uint8_t *r0 = rows[0] + src0, *r1 = rows[1] + src0, *r2 = rows[2] + src0;
       for (size_t ow = a; ow < b; ++ow, dst += ldo, r0 += step, r1 += step, r2 += step) {
-        _mm512_mask_storeu_epi8(dst, m, _mm512_maskz_loadu_epi8(m, r0));
-        _mm512_mask_storeu_epi8(dst + n, m, _mm512_maskz_loadu_epi8(m, r1));
-        _mm512_mask_storeu_epi8(dst + 2 * n, m, _mm512_maskz_loadu_epi8(m, r2));
+        copy_krow<TWO>(dst, r0, m1, m2);
+        copy_krow<TWO>(dst + n, r1, m1, m2);
+        copy_krow<TWO>(dst + 2 * n, r2, m1, m2);
       }
     } else {
       for (size_t ow = a; ow < b; ++ow, dst += ldo) {
         const size_t off = src0 + (ow - a) * step;
-        for (size_t kh = 0; kh < p.KH; ++kh)
-          _mm512_mask_storeu_epi8(dst + kh * n, m,
-                                  rows[kh] ? _mm512_maskz_loadu_epi8(m, rows[kh] + off) : zp);
+        for (size_t kh = 0; kh < p.KH; ++kh) {
+          if (rows[kh]) copy_krow<TWO>(dst + kh * n, rows[kh] + off, m1, m2);
+          else fill_krow<TWO>(dst + kh * n, zp, m1, m2);
+        }
       }
     }
     if (b < ow_last)
       im2col_generic(p, x, out + (pix + (b - ow_first) - p_begin) * ldo, ldo, pix + (b - ow_first), row_end);
     pix = row_end;
   }
+}
+
+void im2col(const Im2ColU8Params& p, const uint8_t* x, uint8_t* out, size_t ldo, size_t p_begin,
+            size_t p_end) {
+  const size_t n = p.KW * p.Cg;
+  if (!(p.Cg == p.C_total && p.dilation_w == 1 && n <= 128 && n > 0 && p.KH <= 16))
+    im2col_generic(p, x, out, ldo, p_begin, p_end);
+  else if (n <= 64)
+    im2col_small<false>(p, x, out, ldo, p_begin, p_end);
+  else
+    im2col_small<true>(p, x, out, ldo, p_begin, p_end);
 }
 
 }  // namespace
