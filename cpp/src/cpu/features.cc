@@ -50,46 +50,28 @@ size_t cache_from_leaf(unsigned leaf, unsigned want_level) {
   return 0;
 }
 
-size_t detect_l2(const std::string& vendor, unsigned max_leaf) {
+// Size of the level-1 data or level-2 cache (level 1 or 2), 0 if the CPU does not say.
+size_t detect_cache(const std::string& vendor, unsigned max_leaf, unsigned level) {
   unsigned r[4];
   cpuid(0x80000000u, 0, r);
   const unsigned max_ext = r[0];
-  size_t l2 = 0;
-  if (vendor == "GenuineIntel" && max_leaf >= 4) l2 = cache_from_leaf(4, 2);
+  size_t bytes = 0;
+  if (vendor == "GenuineIntel" && max_leaf >= 4) bytes = cache_from_leaf(4, level);
   if (vendor == "AuthenticAMD" || vendor == "HygonGenuine") {
     bool topoext = false;
     if (max_ext >= 0x80000001u) {
       cpuid(0x80000001u, 0, r);
       topoext = r[2] & (1u << 22);
     }
-    if (topoext && max_ext >= 0x8000001Du) l2 = cache_from_leaf(0x8000001Du, 2);
-    if (!l2 && max_ext >= 0x80000006u) {
-      cpuid(0x80000006u, 0, r);
-      l2 = static_cast<size_t>(r[2] >> 16) << 10;  // ECX[31:16]: L2 size in KiB
+    if (topoext && max_ext >= 0x8000001Du) bytes = cache_from_leaf(0x8000001Du, level);
+    // Legacy leaves: 0x80000005 ECX[31:24] = L1D KiB, 0x80000006 ECX[31:16] = L2 KiB.
+    const unsigned legacy = level == 1 ? 0x80000005u : 0x80000006u;
+    if (!bytes && max_ext >= legacy) {
+      cpuid(legacy, 0, r);
+      bytes = static_cast<size_t>(level == 1 ? r[2] >> 24 : r[2] >> 16) << 10;
     }
   }
-  return l2;
-}
-
-size_t detect_l1d(const std::string& vendor, unsigned max_leaf) {
-  unsigned r[4];
-  cpuid(0x80000000u, 0, r);
-  const unsigned max_ext = r[0];
-  size_t l1 = 0;
-  if (vendor == "GenuineIntel" && max_leaf >= 4) l1 = cache_from_leaf(4, 1);
-  if (vendor == "AuthenticAMD" || vendor == "HygonGenuine") {
-    bool topoext = false;
-    if (max_ext >= 0x80000001u) {
-      cpuid(0x80000001u, 0, r);
-      topoext = r[2] & (1u << 22);
-    }
-    if (topoext && max_ext >= 0x8000001Du) l1 = cache_from_leaf(0x8000001Du, 1);
-    if (!l1 && max_ext >= 0x80000005u) {
-      cpuid(0x80000005u, 0, r);
-      l1 = static_cast<size_t>(r[2] >> 24) << 10;  // ECX[31:24]: L1 data cache size in KiB
-    }
-  }
-  return l1;
+  return bytes;
 }
 #endif
 
@@ -160,7 +142,7 @@ size_t cpuid_l2_bytes() {
 #if QRT_X86
   unsigned r[4];
   cpuid(0, 0, r);
-  return detect_l2(features().vendor, r[0]);
+  return detect_cache(features().vendor, r[0], 2);
 #else
   return 0;
 #endif
@@ -170,7 +152,7 @@ size_t cpuid_l1d_bytes() {
 #if QRT_X86
   unsigned r[4];
   cpuid(0, 0, r);
-  return detect_l1d(features().vendor, r[0]);
+  return detect_cache(features().vendor, r[0], 1);
 #else
   return 0;
 #endif
@@ -198,25 +180,27 @@ std::string detect_brand() {
   return b;
 }
 
-size_t detect_l2_bytes() {
-  size_t l2 = 0;
-#if defined(__linux__) && defined(_SC_LEVEL2_CACHE_SIZE)
-  const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  if (v > 0) l2 = static_cast<size_t>(v);
+// sysconf's answer (glibc reads cpuid or sysfs), else the cpuid cache leaves; 0 if neither knows.
+[[maybe_unused]] size_t sysconf_or(int name, size_t (*fallback)()) {
+  long v = -1;
+#if defined(__linux__)
+  v = sysconf(name);
+#else
+  (void)name;
 #endif
-  if (!l2) l2 = cpuid_l2_bytes();
-  return l2;
+  return v > 0 ? static_cast<size_t>(v) : fallback();
 }
 
-size_t detect_l1d_bytes() {
-  size_t l1 = 0;
-#if defined(__linux__) && defined(_SC_LEVEL1_DCACHE_SIZE)
-  const long v = sysconf(_SC_LEVEL1_DCACHE_SIZE);
-  if (v > 0) l1 = static_cast<size_t>(v);
+#if defined(__linux__) && defined(_SC_LEVEL2_CACHE_SIZE)
+size_t detect_l2_bytes() { return sysconf_or(_SC_LEVEL2_CACHE_SIZE, cpuid_l2_bytes); }
+#else
+size_t detect_l2_bytes() { return cpuid_l2_bytes(); }
 #endif
-  if (!l1) l1 = cpuid_l1d_bytes();
-  return l1;
-}
+#if defined(__linux__) && defined(_SC_LEVEL1_DCACHE_SIZE)
+size_t detect_l1d_bytes() { return sysconf_or(_SC_LEVEL1_DCACHE_SIZE, cpuid_l1d_bytes); }
+#else
+size_t detect_l1d_bytes() { return cpuid_l1d_bytes(); }
+#endif
 
 struct CapState {
   std::once_flag once;
