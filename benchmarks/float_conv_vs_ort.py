@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """qrt float Conv2d (fp32 activations; fp32 or fp16 weights) beside ONNX Runtime's fp32 Conv on
-every distinct non-depthwise conv shape of ResNet-18 and MobileNetV2 at 224x224 (batch 1).
+every distinct conv shape of ResNet-18 and MobileNetV2 at 224x224 (batch 1); depthwise shapes
+(MobileNetV2's) with --depthwise include|only (default: exclude, the GEMM convolutions alone).
 
 For each shape this builds
   * qrt:  a one-node .qmodel (Conv2d NHWC, f32 input/output, weights [O, KH, KW, C/group] in f32
@@ -13,7 +14,7 @@ Outputs are compared (relative max error against ORT's). Times are best-of batch
 mean qrt is faster.
 
     python benchmarks/float_conv_vs_ort.py [--weights f32,f16] [--threads 1,2] [--rounds 3]
-        [--net resnet18] [--filter 7x7] [--json out.json]
+        [--net resnet18] [--filter 7x7] [--depthwise exclude|include|only] [--json out.json]
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from int8_conv_vs_ort import best_time, distinct_shapes  # noqa: E402
 
 def label(key):
     H, W, C, O, k, s, p, g = key
-    return f"{k}x{k} s{s} {H}x{W}x{C}->{O}"
+    dw = "dw " if g == C and g > 1 else ""
+    return f"{dw}{k}x{k} s{s} {H}x{W}x{C}->{O}"
 
 
 def qrt_session(key, w, b, wdt, threads):
@@ -85,6 +87,8 @@ def main() -> int:
     ap.add_argument("--json")
     ap.add_argument("--filter", default="", help="only shapes whose label contains this")
     ap.add_argument("--net", default="", help="only shapes of this network (resnet18, mobilenetv2)")
+    ap.add_argument("--depthwise", default="exclude", choices=("exclude", "include", "only"),
+                    help="depthwise shapes (group = C = O): left out, added, or alone")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     wdts = args.weights.split(",")
@@ -92,9 +96,12 @@ def main() -> int:
     import onnxruntime as ort
     import qrt
 
+    def dw_ok(k):
+        dw = k[7] == k[2] and k[7] > 1
+        return args.depthwise == "include" or dw == (args.depthwise == "only")
+
     shapes = {k: e for k, e in distinct_shapes().items()
-              if not (k[7] == k[2] and k[7] > 1)  # depthwise: benchmarks/fp16_vs_fp32.py covers it
-              and args.filter in label(k) and (not args.net or args.net in e["nets"])}
+              if dw_ok(k) and args.filter in label(k) and (not args.net or args.net in e["nets"])}
     rng = np.random.default_rng(0)
     data = {}
     for key in shapes:

@@ -1,7 +1,7 @@
 // Depthwise convolution (dwconv_f32.h): every runnable variant vs an fp64 oracle computed here,
 // tolerance (KH*KW + 2) * 2^-23 * (|bias| + sum |in*w|); output rows outside [oy_begin, oy_end)
 // and nothing else may change (sentinel-filled output); padding / stride / dilation / channel
-// tails / clamps; input and weights allocated exactly (ASan sees any over-read).
+// tails / clamps / rows wide enough for the AVX-512 pixel groups; input and weights allocated exactly (ASan sees any over-read).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -102,8 +102,10 @@ QRT_TEST(FloatDwConv, ShapeSweep) {
       {3, 3, 2, 1, 1, 2, 0, 2, 1, 0}, {3, 5, 1, 2, 1, 1, 1, 2, 0, 3}, {1, 1, 1, 1, 1, 1, 0, 0, 0, 0},
       {7, 7, 2, 2, 1, 1, 3, 3, 3, 3}, {5, 5, 1, 1, 1, 1, 4, 4, 4, 4},  // padding wider than image
   };
-  const size_t Cs[] = {1, 7, 8, 16, 17, 33, 64, 80, 100};
-  const size_t HWs[][2] = {{1, 1}, {2, 3}, {7, 9}, {12, 5}};
+  // C % 64 = 1..63 leftover channels (1-4 vectors) go through pixel groups of 2-8 (AVX-512):
+  // widths up to 37 give interior runs of several groups plus partial ones at both edges.
+  const size_t Cs[] = {1, 7, 8, 16, 17, 32, 33, 48, 64, 80, 100, 144};
+  const size_t HWs[][2] = {{1, 1}, {2, 3}, {7, 9}, {12, 5}, {4, 20}, {3, 37}};
   uint64_t seed = 0;
   for (const DwConvF32Kernel* k : dwconv_f32_variants())
     for (const Geo& g : geos)
