@@ -49,6 +49,8 @@ RUNTIME_OPS = set("""
 Add Sub Mul Div Pow Sqrt Neg Exp Log Abs Min Max Relu LeakyRelu Clip Sigmoid Tanh Erf Gelu
 HardSigmoid HardSwish Softmax LayerNormalization BatchNormalization MatMul ReduceMean ReduceSum
 ReduceL2 Reshape Flatten Transpose Concat Slice Gather Squeeze Unsqueeze Split Expand Where
-Shape Cast Range Equal ConstantOfShape Identity Silu
+Shape Cast Range Equal ConstantOfShape Identity Silu Tile
+Less Greater LessOrEqual GreaterOrEqual And Or Xor Not Floor Ceil Round Reciprocal
+ReduceMax ReduceMin Size CastLike Mod Sum LogSoftmax GatherElements Pad
 Conv2d Dense MaxPool2d AvgPool2d GlobalAvgPool2d QuantizeLinear DequantizeLinear
 """.split())

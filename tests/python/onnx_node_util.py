@@ -33,6 +33,15 @@ OPERATORS: dict[str, str] = {
     "MatMul": "f32",
     "ReduceMean": "f32", "ReduceSum": "f32", "ReduceL2": "f32",
     "Equal": "f32, s64, s32, bool, u8, s8 -> bool",
+    "Less": "f32, s64, s32 -> bool", "Greater": "f32, s64, s32 -> bool",
+    "LessOrEqual": "f32, s64, s32 -> bool", "GreaterOrEqual": "f32, s64, s32 -> bool",
+    "And": "bool", "Or": "bool", "Xor": "bool", "Not": "bool",
+    "Floor": "f32", "Ceil": "f32", "Round": "f32 (halves to even)", "Reciprocal": "f32",
+    "ReduceMax": "f32", "ReduceMin": "f32",
+    "Size": "any -> s64", "CastLike": "as Cast",
+    "Mod": "f32, s64, s32", "Sum": "f32 (variadic)", "LogSoftmax": "f32 (opset 13 semantics)",
+    "GatherElements": "any (indices s64/s32)",
+    "Pad": "any (constant, reflect, edge, wrap; pads and axes known at plan time)",
     "Where": "any (condition bool)",
     "Cast": "f32, f16, bf16, s8, u8, s32, s64, bool",
     "Identity": "any",
@@ -46,7 +55,8 @@ OPERATORS: dict[str, str] = {
 VALUE_INPUTS: dict[str, tuple[int, ...]] = {
     "Reshape": (1,), "Slice": (1, 2, 3, 4), "Squeeze": (1,), "Unsqueeze": (1,), "Split": (1,),
     "Expand": (1,), "Tile": (1,), "Range": (0, 1, 2), "ConstantOfShape": (0,),
-    "ReduceMean": (1,), "ReduceSum": (1,), "ReduceL2": (1,),
+    "ReduceMean": (1,), "ReduceSum": (1,), "ReduceL2": (1,), "ReduceMax": (1,), "ReduceMin": (1,),
+    "Pad": (1, 3),
 }
 
 NP_TO_QRT = {

@@ -207,6 +207,22 @@ def shape_cases():
     return out
 
 
+def test_pad_and_gather_elements_errors():
+    x = rnd(2, 3)
+    def model(op, inputs, attrs, consts):
+        node = helper.make_node(op, [n for n, _ in inputs], ["y0"], **attrs)
+        vi = [helper.make_tensor_value_info(n, NP_TO_ONNX[a.dtype], a.shape) for n, a in inputs if n not in consts]
+        inits = [helper.make_tensor(n, NP_TO_ONNX[a.dtype], a.shape, a.flatten().tolist()) for n, a in inputs if n in consts]
+        g = helper.make_graph([node], "e", vi, [helper.make_tensor_value_info("y0", TensorProto.FLOAT, None)], inits)
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)])
+    m = model("GatherElements", [("x0", x), ("x1", np.array([[0, 2, 1]], np.int64))], {"axis": 0}, ())
+    with pytest.raises(ValueError, match="out of range"):
+        run_qrt(m, {"x0": x, "x1": np.array([[0, 2, 1]], np.int64)})
+    m = model("Pad", [("x0", x), ("p", i64(0, 3, 0, 0))], {"mode": "reflect"}, ("p",))
+    with pytest.raises(ValueError, match="reflect pads"):
+        run_qrt(m, {"x0": x})
+
+
 def _with_constants(case, model):
     if case.name != "ShapeChain":
         return model
@@ -215,8 +231,73 @@ def _with_constants(case, model):
     return model
 
 
+def compare_logic_cases():
+    """Comparisons, logical ops, Mod, Sum, rounding, LogSoftmax, ReduceMax/Min, GatherElements,
+    Pad, Size and CastLike: bit-exact except where stated."""
+    out = []
+    B = [TensorProto.BOOL]
+    shapes = [((2, 3, 4), (2, 3, 4)), ((2, 1, 4), (3, 1)), ((), (5,)), ((64, 257), (257,))]
+    f = np.float32([1, 2, np.nan, 4, -0.0, np.inf])
+    g = np.float32([1, 0, np.nan, 5, 0.0, np.inf])
+    for op in ("Less", "Greater", "LessOrEqual", "GreaterOrEqual"):
+        for a, b in shapes:
+            # Rounded values, so that equal pairs occur and <= / >= differ from < / >.
+            out.append(Case(f"{op}_{a}_{b}", op, [np.asarray(np.round(rnd(*a)), np.float32), np.asarray(np.round(rnd(*b)), np.float32)], out_types=B))
+        out.append(Case(f"{op}_nan_inf_zero", op, [f, g], out_types=B))
+        ai = RNG.integers(-3, 3, size=(3, 4))
+        for dt in (np.int64, np.int32):
+            out.append(Case(f"{op}_{np.dtype(dt).name}", op, [ai.astype(dt), ai[1].astype(dt)], out_types=B))
+    for op in ("And", "Or", "Xor"):
+        for a, b in [((3, 4), (3, 4)), ((2, 1, 4), (3, 1)), ((), (6,))]:
+            out.append(Case(f"{op}_{a}_{b}", op, [RNG.integers(0, 2, size=a).astype(bool),
+                                                   RNG.integers(0, 2, size=b).astype(bool)], out_types=B))
+    out.append(Case("Not", "Not", [RNG.integers(0, 2, size=(5, 7)).astype(bool)], out_types=B))
+    for dt in (np.int64, np.int32):
+        a = RNG.integers(-50, 50, size=(4, 6)).astype(dt)
+        b = RNG.choice(np.array([-7, -3, -1, 1, 2, 5], dt), size=(6,))
+        for fm in (0, 1):
+            out.append(Case(f"Mod_{np.dtype(dt).name}_fmod{fm}", "Mod", [a, b], {"fmod": fm}, rtol=0))
+    fa, fb = rnd(4, 6, lo=-9, hi=9), RNG.choice(np.float32([-2.5, -1, 0.75, 3]), size=(6,))
+    out.append(Case("Mod_f32_fmod1", "Mod", [fa, fb], {"fmod": 1}, rtol=0))
+    out.append(Case("Sum_3inputs", "Sum", [rnd(3, 1), rnd(4), rnd(2, 1, 1)], rtol=1e-6))
+    out.append(Case("Sum_1input", "Sum", [rnd(3, 4)], rtol=0))
+    halves = np.float32([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.49, 0.51, 7.0, -0.0])
+    for op in ("Floor", "Ceil", "Round"):
+        out.append(Case(f"{op}_halves", op, [halves], rtol=0))
+        out.append(Case(f"{op}_rand", op, [rnd(30, 40, lo=-50, hi=50)], rtol=0))
+    out.append(Case("Reciprocal", "Reciprocal", [rnd(30, 40, lo=0.1, hi=5) * RNG.choice([-1, 1], (30, 40)).astype(np.float32)],
+                    rtol=1e-7))
+    x = rnd(3, 4, 5, lo=-10, hi=10)
+    for axis in (0, 1, -1):
+        out.append(Case(f"LogSoftmax_axis{axis}", "LogSoftmax", [x], {"axis": axis}, rtol=1e-5, atol=1e-5))
+    out.append(Case("LogSoftmax_rows", "LogSoftmax", [rnd(16, 1000, lo=-30, hi=30)], rtol=1e-5, atol=1e-5))
+    for op in ("ReduceMax", "ReduceMin"):
+        for axes in ([1], [0, 2], [-1], []):
+            for keep in (0, 1):
+                ins = [x, i64(*axes)] if axes else [x]
+                out.append(Case(f"{op}_{axes}_{keep}", op, ins, {"keepdims": keep}, rtol=0))
+    d = rnd(3, 4, 5)
+    for axis, ishape in ((0, (2, 4, 5)), (1, (3, 6, 5)), (-1, (3, 4, 2)), (2, (1, 2, 7))):
+        n = d.shape[axis]
+        idx = RNG.integers(-n, n, size=ishape).astype(np.int64)
+        out.append(Case(f"GatherElements_axis{axis}", "GatherElements", [d, idx], {"axis": axis}, rtol=0))
+    img = rnd(1, 3, 5, 6)
+    for mode in ("constant", "reflect", "edge", "wrap"):
+        out.append(Case(f"Pad_{mode}", "Pad", [img, i64(0, 0, 2, 1, 0, 0, 1, 3)], {"mode": mode}, rtol=0))
+    out.append(Case("Pad_constant_value_crop", "Pad", [img, i64(0, 1, -1, 2, 0, -1, 2, -2),
+                                                       np.array(1.5, np.float32)], rtol=0))
+    out.append(Case("Pad_axes", "Pad", [img, i64(1, 2, 3, 0), None, i64(-1, 2)], {"mode": "reflect"}, rtol=0))
+    out.append(Case("Pad_int64", "Pad", [RNG.integers(-9, 9, size=(3, 4)).astype(np.int64), i64(1, 0, 0, 2),
+                                         np.array(7, np.int64)], rtol=0))
+    out.append(Case("Size", "Size", [x], out_types=[TensorProto.INT64]))
+    out.append(Case("CastLike_f32_to_i64", "CastLike", [rnd(10) * 100, i64(0)], rtol=0, out_types=[TensorProto.INT64]))
+    out.append(Case("CastLike_i32_to_f32", "CastLike", [RNG.integers(-5, 5, 10).astype(np.int32), rnd(1)], rtol=0,
+                    out_types=[TensorProto.FLOAT]))
+    return out
+
+
 CASES = binary_cases() + unary_cases() + norm_cases() + matmul_cases() + reduce_cases() + \
-    misc_cases() + shape_cases()
+    misc_cases() + shape_cases() + compare_logic_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -1,6 +1,7 @@
-// Unary elementwise ops with ONNX semantics, f32 (Neg and Abs also s64/s32):
+// Unary elementwise ops with ONNX semantics, f32 (Neg and Abs also s64/s32; Not on bool):
 //   Sqrt Neg Exp Log Abs Relu LeakyRelu(alpha) Clip(min/max inputs, or attributes of opset < 11)
 //   Sigmoid Tanh Erf Gelu(approximate "none"|"tanh") Silu HardSigmoid(alpha, beta) HardSwish
+//   Floor Ceil Round (halves to even) Reciprocal Not
 // Large tensors are split over the thread pool in contiguous chunks; the transcendental ones run
 // through the SIMD array functions of kernels/vmath.h.
 #include <cmath>
@@ -15,7 +16,7 @@ namespace {
 
 enum class Un {
   kSqrt, kNeg, kExp, kLog, kAbs, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kErf, kGelu,
-  kGeluTanh, kSilu, kHardSigmoid, kHardSwish
+  kGeluTanh, kSilu, kHardSigmoid, kHardSwish, kFloor, kCeil, kRound, kReciprocal, kNot
 };
 
 // Array functions from kernels/vmath.h (SIMD exp/tanh/sigmoid/erf/GELU/SiLU, <= 4 ulp except
@@ -61,6 +62,8 @@ class UnaryOp : public Op {
   Status infer(InferContext& c) const override {
     if (k_ == Un::kNeg || k_ == Un::kAbs) {
       QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32}));
+    } else if (k_ == Un::kNot) {
+      QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kBool}, /*onnx_forbids=*/true));
     } else {
       QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kF32}));
     }
@@ -82,6 +85,10 @@ class UnaryOp : public Op {
     const size_t n = xt.numel();
     if (xt.dtype == DType::kS64) return run_int<int64_t>(c, n);
     if (xt.dtype == DType::kS32) return run_int<int32_t>(c, n);
+    if (k_ == Un::kNot) {  // any byte other than 0 is true
+      map(c.pool, xt.as<uint8_t>(), yt.as<uint8_t>(), n, [](uint8_t v) -> uint8_t { return v == 0; });
+      return OkStatus();
+    }
     const float* x = xt.as<float>();
     float* y = yt.as<float>();
     ThreadPool* p = c.pool;
@@ -123,6 +130,12 @@ class UnaryOp : public Op {
           return v * std::max(0.f, std::min(1.f, v * (1.f / 6.f) + 0.5f));
         });
         break;
+      case Un::kFloor: map(p, x, y, n, [](float v) { return std::floor(v); }); break;
+      case Un::kCeil: map(p, x, y, n, [](float v) { return std::ceil(v); }); break;
+      // The default floating-point environment rounds to nearest, ties to even (ONNX Round).
+      case Un::kRound: map(p, x, y, n, [](float v) { return std::nearbyint(v); }); break;
+      case Un::kReciprocal: map(p, x, y, n, [](float v) { return 1.f / v; }); break;
+      case Un::kNot: break;  // handled above
     }
     return OkStatus();
   }
@@ -157,7 +170,9 @@ void register_activation_ops(OpRegistry& r) {
       {"Sigmoid", Un::kSigmoid}, {"Tanh", Un::kTanh},
       {"Erf", Un::kErf},         {"Gelu", Un::kGelu},
       {"Silu", Un::kSilu},       {"HardSigmoid", Un::kHardSigmoid},
-      {"HardSwish", Un::kHardSwish},
+      {"HardSwish", Un::kHardSwish}, {"Floor", Un::kFloor},
+      {"Ceil", Un::kCeil},       {"Round", Un::kRound},
+      {"Reciprocal", Un::kReciprocal}, {"Not", Un::kNot},
   };
   for (const auto& [name, k] : ops) r.add(name, make_factory<UnaryOp>(k));
 }

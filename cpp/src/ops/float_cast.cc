@@ -90,15 +90,18 @@ class CastOp : public Op {
     c.outputs[0]->shape = c.inputs[0]->shape;
     return OkStatus();
   }
-  Status run(const RunContext& c) const override {
+  Status run(const RunContext& c) const override { return cast(c, to_); }
+
+  // Casts input 0 into output 0 (which has dtype `to`).
+  static Status cast(const RunContext& c, DType to) {
     const Tensor& x = c.in(0);
     Tensor& y = c.out(0);
     const size_t n = x.numel();
-    if (x.dtype == to_) {
-      std::memcpy(y.data, x.data, n * elem_size(to_));
+    if (x.dtype == to) {
+      std::memcpy(y.data, x.data, n * elem_size(to));
       return OkStatus();
     }
-    const DType from = x.dtype, to = to_;
+    const DType from = x.dtype;
     const void* src = x.data;
     void* dst = y.data;
     if (from == DType::kS64 && (to == DType::kS32 || to == DType::kS64 || to == DType::kBool)) {
@@ -123,6 +126,22 @@ class CastOp : public Op {
   DType to_ = DType::kUndefined;
 };
 
+// CastLike(input, target_type): Cast to target_type's dtype (only its dtype is read).
+class CastLikeOp : public Op {
+ public:
+  Status init(const CreateContext& c) { return check_arity(c, 2, 2, 1, 1); }
+  Status infer(InferContext& c) const override {
+    if (!castable(c.inputs[0]->dtype))
+      return InvalidArgument(c.where() + "input has undefined dtype");
+    if (!c.inputs[1] || !castable(c.inputs[1]->dtype))
+      return InvalidArgument(c.where() + "target_type (input 1) has undefined dtype");
+    c.outputs[0]->dtype = c.inputs[1]->dtype;
+    c.outputs[0]->shape = c.inputs[0]->shape;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override { return CastOp::cast(c, c.in(1).dtype); }
+};
+
 class IdentityOp : public Op {
  public:
   Status init(const CreateContext& c) { return check_arity(c, 1, 1, 1, 1); }
@@ -145,6 +164,7 @@ class IdentityOp : public Op {
 
 void register_cast_ops(OpRegistry& r) {
   r.add("Cast", make_factory<CastOp>());
+  r.add("CastLike", make_factory<CastLikeOp>());
   r.add("Identity", make_factory<IdentityOp>());
 }
 

@@ -1,7 +1,14 @@
-// Broadcasting elementwise ops with ONNX semantics: Add Sub Mul Div Pow Min Max Equal Where.
-//   f32 for all; s64/s32 for Add Sub Mul Div Min Max Equal (shape arithmetic, folded at plan
-//   time); u8/s8 Add and Mul with per-tensor quantization, requantized to the output record's
-//   parameters (static int8 mode); Equal also on bool/u8/s8; Where on any dtype.
+// Broadcasting elementwise ops with ONNX semantics: Add Sub Mul Div Pow Mod Min Max Sum, the comparisons
+// Equal Less Greater LessOrEqual GreaterOrEqual (-> bool), the logical And Or Xor (bool), Where.
+//   f32 for the arithmetic and comparisons; s64/s32 for Add Sub Mul Div Min Max and the
+//   comparisons (shape arithmetic, folded at plan time); u8/s8 Add and Mul with per-tensor
+//   quantization, requantized to the output record's parameters (static int8 mode); Equal also
+//   on bool/u8/s8 (raw values); And/Or/Xor on bool only; Where on any dtype. Sum (variadic, f32)
+//   folds left to right like Min/Max. Mod: s64/s32 with fmod = 0 (the result takes the
+//   divisor's sign, as Python's %) or 1 (the dividend's, as C's %); f32 the same (fmod = 1: C's
+//   fmod; 0: numpy's remainder, which ONNX's reference uses); an integer divisor of 0 is an
+//   error, as in Div. A comparison with a
+//   NaN operand is false (Equal included), as in IEEE arithmetic and ONNX's reference.
 #include <cmath>
 #include <limits>
 
@@ -13,7 +20,16 @@
 namespace qrt::rt::ops {
 namespace {
 
-enum class Bin { kAdd, kSub, kMul, kDiv, kPow, kMin, kMax, kEqual };
+enum class Bin {
+  kAdd, kSub, kMul, kDiv, kPow, kMin, kMax, kEqual, kLess, kGreater, kLessEq, kGreaterEq, kAnd, kOr,
+  kXor, kSum, kMod
+};
+
+inline bool is_compare(Bin k) {
+  return k == Bin::kEqual || k == Bin::kLess || k == Bin::kGreater || k == Bin::kLessEq ||
+         k == Bin::kGreaterEq;
+}
+inline bool is_logical(Bin k) { return k == Bin::kAnd || k == Bin::kOr || k == Bin::kXor; }
 
 template <typename T>
 inline T fmin_nan(T a, T b) {
@@ -34,7 +50,12 @@ class BinaryOp : public Op {
  public:
   explicit BinaryOp(Bin k) : k_(k) {}
   Status init(const CreateContext& c) {
-    bool variadic = k_ == Bin::kMin || k_ == Bin::kMax;
+    bool variadic = k_ == Bin::kMin || k_ == Bin::kMax || k_ == Bin::kSum;
+    if (k_ == Bin::kMod) {
+      QRT_ASSIGN_OR_RETURN(fmod_, c.attr_int("fmod", 0));
+      if (fmod_ != 0 && fmod_ != 1)
+        return InvalidArgument(c.where() + "attribute 'fmod' must be 0 or 1, got " + std::to_string(fmod_));
+    }
     return check_arity(c, variadic ? 1 : 2, variadic ? 64 : 2, 1, 1);
   }
 
@@ -59,7 +80,7 @@ class BinaryOp : public Op {
       for (const Shape* sh : shapes) s += (s.empty() ? "" : " and ") + shape_str(*sh);
       return InvalidArgument(c.where() + "shapes " + s + " are not broadcast-compatible");
     }
-    c.outputs[0]->dtype = k_ == Bin::kEqual ? DType::kBool : t;
+    c.outputs[0]->dtype = is_compare(k_) || is_logical(k_) ? DType::kBool : t;
     c.outputs[0]->shape = out;
     if (k_ == Bin::kPow && c.inputs[1]->dtype != DType::kF32)
       c.scratch_bytes = c.inputs[1]->numel() * sizeof(float);
@@ -74,7 +95,7 @@ class BinaryOp : public Op {
       std::memcpy(o.data, a.data, a.numel() * elem_size(a.dtype));
       return OkStatus();
     }
-    if (is_quant(a.dtype) && k_ != Bin::kEqual) return run_quant(c);
+    if (is_quant(a.dtype) && (k_ == Bin::kAdd || k_ == Bin::kMul)) return run_quant(c);
     switch (a.dtype) {
       case DType::kF32: return run_typed<float>(c);
       case DType::kS64: return run_typed<int64_t>(c);
@@ -92,10 +113,16 @@ class BinaryOp : public Op {
         return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32});
       case Bin::kSub: case Bin::kDiv: case Bin::kMin: case Bin::kMax:
         return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32});
-      case Bin::kPow: return expect_dtype(c, 0, {DType::kF32});
+      case Bin::kPow: case Bin::kSum: return expect_dtype(c, 0, {DType::kF32});
+      case Bin::kMod:
+        return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32});
       case Bin::kEqual:
         if (t == DType::kU8 || t == DType::kS8) return OkStatus();  // raw values compared
         return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32, DType::kBool});
+      case Bin::kLess: case Bin::kGreater: case Bin::kLessEq: case Bin::kGreaterEq:
+        return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32});
+      case Bin::kAnd: case Bin::kOr: case Bin::kXor:
+        return expect_dtype(c, 0, {DType::kBool}, /*onnx_forbids=*/true);
     }
     return OkStatus();
   }
@@ -123,18 +150,35 @@ class BinaryOp : public Op {
   template <typename T>
   Status run_typed(const RunContext& c) const {
     Tensor& o = c.out(0);
-    if (k_ == Bin::kEqual) {
-      broadcast_binary(c.pool, c.in(0).as<T>(), c.in(0).shape, c.in(1).as<T>(), c.in(1).shape,
-                       o.as<uint8_t>(), o.shape, [](T x, T y) -> uint8_t { return x == y; });
+    if (is_compare(k_) || is_logical(k_)) {
+      const T* a = c.in(0).as<T>();
+      const T* b = c.in(1).as<T>();
+      const Shape &sa = c.in(0).shape, &sb = c.in(1).shape;
+      uint8_t* y = o.as<uint8_t>();
+      auto cmp = [&](auto f) { broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, f); };
+      switch (k_) {
+        case Bin::kEqual: cmp([](T x, T z) -> uint8_t { return x == z; }); break;
+        case Bin::kLess: cmp([](T x, T z) -> uint8_t { return x < z; }); break;
+        case Bin::kGreater: cmp([](T x, T z) -> uint8_t { return x > z; }); break;
+        case Bin::kLessEq: cmp([](T x, T z) -> uint8_t { return x <= z; }); break;
+        case Bin::kGreaterEq: cmp([](T x, T z) -> uint8_t { return x >= z; }); break;
+        // A bool byte other than 0 is true (the format does not restrict the stored bytes).
+        case Bin::kAnd: cmp([](T x, T z) -> uint8_t { return (x != 0) & (z != 0); }); break;
+        case Bin::kOr: cmp([](T x, T z) -> uint8_t { return (x != 0) | (z != 0); }); break;
+        case Bin::kXor: cmp([](T x, T z) -> uint8_t { return (x != 0) ^ (z != 0); }); break;
+        default: break;
+      }
       return OkStatus();
     }
     if constexpr (std::is_same_v<T, uint8_t>) {
       return Internal("unreachable");
     } else {
-      if (k_ == Bin::kMin || k_ == Bin::kMax) {
+      if (k_ == Bin::kMin || k_ == Bin::kMax || k_ == Bin::kSum) {
         // Fold the inputs left to right into the output (which has the final shape).
-        const bool mn = k_ == Bin::kMin;
-        auto f = [mn](T x, T y) { return mn ? fmin_nan(x, y) : fmax_nan(x, y); };
+        const Bin k = k_;
+        auto f = [k](T x, T y) {
+          return k == Bin::kSum ? T(x + y) : k == Bin::kMin ? fmin_nan(x, y) : fmax_nan(x, y);
+        };
         broadcast_binary(c.pool, c.in(0).as<T>(), c.in(0).shape, c.in(1).as<T>(), c.in(1).shape,
                          o.as<T>(), o.shape, f);
         for (size_t i = 2; i < c.num_inputs; ++i)
@@ -168,6 +212,32 @@ class BinaryOp : public Op {
             });
           } else {
             broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) { return x / z; });
+          }
+          break;
+        }
+        case Bin::kMod: {
+          if constexpr (std::is_integral_v<T>) {
+            size_t nb = c.in(1).numel();
+            for (size_t i = 0; i < nb; ++i)
+              if (b[i] == 0) return InvalidArgument("integer Mod by zero");
+            // x % -1 is 0; computing it would trap for the minimum value.
+            if (fmod_) {
+              broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) { return z == -1 ? T(0) : T(x % z); });
+            } else {
+              broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) {
+                T r = z == -1 ? T(0) : T(x % z);
+                return (r != 0 && ((r < 0) != (z < 0))) ? T(r + z) : r;
+              });
+            }
+          } else if (fmod_) {
+            broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) { return std::fmod(x, z); });
+          } else {  // numpy's float remainder (ONNX's reference): the divisor's sign, zero included
+            broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) {
+              T r = std::fmod(x, z);
+              if (z == 0) return r;
+              if (r != 0) return (r < 0) != (z < 0) ? T(r + z) : r;
+              return std::copysign(T(0), z);
+            });
           }
           break;
         }
@@ -245,6 +315,7 @@ class BinaryOp : public Op {
   }
 
   Bin k_;
+  int64_t fmod_ = 0;
 };
 
 // Where(condition: bool, X, Y): any dtype for X/Y, three-way broadcasting.
@@ -307,7 +378,16 @@ void register_elementwise_ops(OpRegistry& r) {
   r.add("Pow", make_factory<BinaryOp>(Bin::kPow));
   r.add("Min", make_factory<BinaryOp>(Bin::kMin));
   r.add("Max", make_factory<BinaryOp>(Bin::kMax));
+  r.add("Sum", make_factory<BinaryOp>(Bin::kSum));
+  r.add("Mod", make_factory<BinaryOp>(Bin::kMod));
   r.add("Equal", make_factory<BinaryOp>(Bin::kEqual));
+  r.add("Less", make_factory<BinaryOp>(Bin::kLess));
+  r.add("Greater", make_factory<BinaryOp>(Bin::kGreater));
+  r.add("LessOrEqual", make_factory<BinaryOp>(Bin::kLessEq));
+  r.add("GreaterOrEqual", make_factory<BinaryOp>(Bin::kGreaterEq));
+  r.add("And", make_factory<BinaryOp>(Bin::kAnd));
+  r.add("Or", make_factory<BinaryOp>(Bin::kOr));
+  r.add("Xor", make_factory<BinaryOp>(Bin::kXor));
   r.add("Where", make_factory<WhereOp>());
 }
 

@@ -1,6 +1,7 @@
 // Normalisations with ONNX semantics, f32:
 //   Softmax(axis = -1)                   opset 13: one axis, max-subtracted, rows in parallel
 //                                        (contiguous rows: kernels::softmax_row, SIMD)
+//   LogSoftmax(axis = -1)                opset 13: x - max - log(sum exp(x - max)), the sum in f64
 //   LayerNormalization(axis = -1, epsilon = 1e-5; X, Scale, B?) -> Y, Mean?, InvStdDev?
 //                                        statistics over dims [axis, rank): Y alone through
 //                                        kernels::layernorm_row (SIMD, f32 two-pass); with the
@@ -28,6 +29,7 @@ void split3(const Shape& s, int64_t axis, size_t* outer, size_t* n, size_t* inne
 
 class SoftmaxOp : public Op {
  public:
+  explicit SoftmaxOp(bool log = false) : log_(log) {}
   Status init(const CreateContext& c) {
     QRT_RETURN_IF_ERROR(check_arity(c, 1, 1, 1, 1));
     QRT_ASSIGN_OR_RETURN(axis_, c.attr_int("axis", -1));
@@ -51,6 +53,22 @@ class SoftmaxOp : public Op {
     const float* x = c.in(0).as<float>();
     float* y = c.out(0).as<float>();
     if (outer * n * inner == 0) return OkStatus();
+    if (log_) {
+      parallel_range(c.pool, outer, 1, [&](size_t b, size_t e) {
+        for (size_t o = b; o < e; ++o)
+          for (size_t i = 0; i < inner; ++i) {
+            const float* xo = x + o * n * inner + i;
+            float* yo = y + o * n * inner + i;
+            float mx = xo[0];
+            for (size_t k = 1; k < n; ++k) mx = std::max(mx, xo[k * inner]);
+            double sum = 0.0;
+            for (size_t k = 0; k < n; ++k) sum += std::exp(static_cast<double>(xo[k * inner]) - mx);
+            const float lse = static_cast<float>(std::log(sum));
+            for (size_t k = 0; k < n; ++k) yo[k * inner] = (xo[k * inner] - mx) - lse;
+          }
+      });
+      return OkStatus();
+    }
     if (inner == 1) {
       const kernels::SoftmaxRowFn row = kernels::select_vmath().softmax_row;  // once per run
       parallel_range(c.pool, outer, std::max<size_t>(1, 8192 / n), [&](size_t b, size_t e) {
@@ -84,6 +102,7 @@ class SoftmaxOp : public Op {
 
  private:
   int64_t axis_ = -1;
+  bool log_ = false;
 };
 
 class LayerNormOp : public Op {
@@ -247,6 +266,7 @@ class BatchNormOp : public Op {
 
 void register_norm_ops(OpRegistry& r) {
   r.add("Softmax", make_factory<SoftmaxOp>());
+  r.add("LogSoftmax", make_factory<SoftmaxOp>(true));
   r.add("LayerNormalization", make_factory<LayerNormOp>());
   r.add("BatchNormalization", make_factory<BatchNormOp>());
 }

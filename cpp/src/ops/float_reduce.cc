@@ -1,8 +1,9 @@
-// Reductions with ONNX semantics, f32: ReduceMean ReduceSum ReduceL2.
+// Reductions with ONNX semantics, f32: ReduceMean ReduceSum ReduceL2 ReduceMax ReduceMin.
 //   axes: attribute (older opsets) or input 1 (ReduceSum opset 13, the others opset 18), which
 //   must be known at plan time; keepdims (default 1); noop_with_empty_axes (default 0: empty
 //   axes reduce everything; 1: identity).
-// Sums accumulate in f64. The input is collapsed into runs of kept / reduced dimensions so both
+// Sums accumulate in f64. Max / Min propagate NaN; over an empty set (a reduced dimension of
+// size 0) they give -inf / +inf, as ONNX's reference (numpy with that initial value). The input is collapsed into runs of kept / reduced dimensions so both
 // "reduce the innermost run" (contiguous sums) and "keep the innermost run" (vector
 // accumulators) read memory in order.
 #include <cmath>
@@ -13,7 +14,7 @@
 namespace qrt::rt::ops {
 namespace {
 
-enum class Red { kMean, kSum, kL2 };
+enum class Red { kMean, kSum, kL2, kMax, kMin };
 
 struct ReducePlan {
   Shape out;
@@ -87,12 +88,34 @@ class ReduceOp : public Op {
       }
       return off;
     };
-    const bool sq = k_ == Red::kL2;
     const Red k = k_;
+    const double init = k == Red::kMax ? -INFINITY : k == Red::kMin ? INFINITY : 0.0;
     auto finish = [k, count](double acc) {
       if (k == Red::kMean) return static_cast<float>(acc / static_cast<double>(count));
       if (k == Red::kL2) return static_cast<float>(std::sqrt(acc));
       return static_cast<float>(acc);
+    };
+    // acc (op)= q[0 .. n) for the sums, elementwise for the vector form (acc[i] (op)= q[i]).
+    auto add_run = [k](double acc, const float* q, size_t n) {
+      switch (k) {
+        case Red::kL2: for (size_t i = 0; i < n; ++i) acc += static_cast<double>(q[i]) * q[i]; break;
+        case Red::kMax: for (size_t i = 0; i < n; ++i) acc = (q[i] > acc || q[i] != q[i]) ? q[i] : acc; break;
+        case Red::kMin: for (size_t i = 0; i < n; ++i) acc = (q[i] < acc || q[i] != q[i]) ? q[i] : acc; break;
+        default: for (size_t i = 0; i < n; ++i) acc += q[i]; break;
+      }
+      return acc;
+    };
+    auto add_vec = [k](double* acc, const float* q, size_t n) {
+      switch (k) {
+        case Red::kL2: for (size_t i = 0; i < n; ++i) acc[i] += static_cast<double>(q[i]) * q[i]; break;
+        case Red::kMax:
+          for (size_t i = 0; i < n; ++i) acc[i] = (q[i] > acc[i] || q[i] != q[i]) ? q[i] : acc[i];
+          break;
+        case Red::kMin:
+          for (size_t i = 0; i < n; ++i) acc[i] = (q[i] < acc[i] || q[i] != q[i]) ? q[i] : acc[i];
+          break;
+        default: for (size_t i = 0; i < n; ++i) acc[i] += q[i]; break;
+      }
     };
     const size_t nout = c.out(0).numel();
     if (inner_reduced || kd.empty()) {
@@ -104,15 +127,8 @@ class ReduceOp : public Op {
                      [&](size_t b, size_t e) {
         for (size_t o = b; o < e; ++o) {
           const float* base = x + offset(o, kd, ks, 0);
-          double acc = 0.0;
-          for (size_t r = 0; r < outer_red; ++r) {
-            const float* q = base + offset(r, rd, rs, skip);
-            if (sq) {
-              for (size_t i = 0; i < inner; ++i) acc += static_cast<double>(q[i]) * q[i];
-            } else {
-              for (size_t i = 0; i < inner; ++i) acc += q[i];
-            }
-          }
+          double acc = init;
+          for (size_t r = 0; r < outer_red; ++r) acc = add_run(acc, base + offset(r, rd, rs, skip), inner);
           y[o] = finish(acc);
         }
       });
@@ -127,15 +143,8 @@ class ReduceOp : public Op {
       std::vector<double> acc(inner);
       for (size_t o = b; o < e; ++o) {
         const float* base = x + offset(o, kd, ks, 1);
-        std::fill(acc.begin(), acc.end(), 0.0);
-        for (size_t r = 0; r < nred; ++r) {
-          const float* q = base + offset(r, rd, rs, 0);
-          if (sq) {
-            for (size_t i = 0; i < inner; ++i) acc[i] += static_cast<double>(q[i]) * q[i];
-          } else {
-            for (size_t i = 0; i < inner; ++i) acc[i] += q[i];
-          }
-        }
+        std::fill(acc.begin(), acc.end(), init);
+        for (size_t r = 0; r < nred; ++r) add_vec(acc.data(), base + offset(r, rd, rs, 0), inner);
         for (size_t i = 0; i < inner; ++i) y[o * inner + i] = finish(acc[i]);
       }
     });
@@ -193,6 +202,8 @@ void register_reduce_ops(OpRegistry& r) {
   r.add("ReduceMean", make_factory<ReduceOp>(Red::kMean));
   r.add("ReduceSum", make_factory<ReduceOp>(Red::kSum));
   r.add("ReduceL2", make_factory<ReduceOp>(Red::kL2));
+  r.add("ReduceMax", make_factory<ReduceOp>(Red::kMax));
+  r.add("ReduceMin", make_factory<ReduceOp>(Red::kMin));
 }
 
 }  // namespace qrt::rt::ops

@@ -3,11 +3,20 @@
 //                                shape alone, so infer() also publishes it as the output's
 //                                plan-time value (ValueInfo::data, owned by the plan state):
 //                                Shape -> Gather -> Concat -> Reshape chains fold at plan time.
+//   Size                         any input dtype -> s64 scalar, the element count (also a
+//                                plan-time value, as Shape)
 //   Range(start, limit, delta)   f32 / s64 / s32 scalars, known at plan time
 //   ConstantOfShape(shape; value) value: float or int attribute (default f32 0); the output
 //                                record's dtype, when set, decides the element type
 //   Expand(input, shape)         bidirectional broadcast to `shape`, any dtype
 //   Tile(input, repeats)         any dtype
+//   Pad(data, pads, constant_value?, axes?; mode)
+//                                any dtype; pads (begins then ends, per axis; negative crops)
+//                                and axes known at plan time (opset < 11: the pads / value
+//                                attributes); mode constant (the scalar constant_value, default
+//                                0), reflect (mirror without repeating the edge), edge (repeat
+//                                it) or wrap (periodic). reflect needs pads below the dimension
+//                                and edge / reflect / wrap a non-empty one.
 #include <cmath>
 
 #include "ops/broadcast.h"
@@ -54,6 +63,24 @@ class ShapeOp : public Op {
   }
   int64_t start_ = 0, end_ = 0;
   bool has_end_ = false;
+};
+
+class SizeOp : public Op {
+ public:
+  Status init(const CreateContext& c) { return check_arity(c, 1, 1, 1, 1); }
+  Status infer(InferContext& c) const override {
+    auto v = std::make_shared<int64_t>(static_cast<int64_t>(c.inputs[0]->numel()));
+    c.outputs[0]->dtype = DType::kS64;
+    c.outputs[0]->shape = {};
+    c.outputs[0]->data = v.get();
+    c.state = v;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    const int64_t n = static_cast<int64_t>(c.in(0).numel());
+    std::memcpy(c.out(0).data, &n, 8);
+    return OkStatus();
+  }
 };
 
 class RangeOp : public Op {
@@ -265,10 +292,164 @@ class TileOp : public Op {
   }
 };
 
+
+struct PadPlan {
+  // Per output dim: the input index each output index reads, -1 for the constant.
+  std::vector<std::vector<int64_t>> src;
+};
+
+class PadOp : public Op {
+ public:
+  enum class Mode { kConstant, kReflect, kEdge, kWrap };
+  Status init(const CreateContext& c) {
+    QRT_RETURN_IF_ERROR(check_arity(c, 1, 4, 1, 1));
+    QRT_ASSIGN_OR_RETURN(std::string m, c.attr_string("mode", "constant"));
+    if (m == "constant") mode_ = Mode::kConstant;
+    else if (m == "reflect") mode_ = Mode::kReflect;
+    else if (m == "edge") mode_ = Mode::kEdge;
+    else if (m == "wrap") mode_ = Mode::kWrap;
+    else return InvalidArgument(c.where() + "mode must be constant, reflect, edge or wrap, got \"" + m + "\"");
+    has_attr_pads_ = c.node.attr("pads") != nullptr;
+    QRT_ASSIGN_OR_RETURN(attr_pads_, c.attr_ints("pads", {}));
+    QRT_ASSIGN_OR_RETURN(attr_value_, c.attr_float("value", 0.f));
+    return OkStatus();
+  }
+  Status infer(InferContext& c) const override {
+    const ValueInfo* x = c.inputs[0];
+    if (elem_size(x->dtype) == 0) return InvalidArgument(c.where() + "data has undefined dtype");
+    const int64_t rank = static_cast<int64_t>(x->shape.size());
+    std::vector<int64_t> pads = attr_pads_;
+    const bool pads_input = c.inputs.size() > 1 && c.inputs[1];
+    if (pads_input == has_attr_pads_)
+      return InvalidArgument(c.where() + "pads must be given once, as input 1 or (opset < 11) as an attribute");
+    if (pads_input) QRT_RETURN_IF_ERROR(read_ints(c.where(), "pads (input 1)", c.inputs[1], &pads));
+    if (c.inputs.size() > 2 && c.inputs[2]) {
+      if (c.inputs[2]->dtype != x->dtype)
+        return InvalidArgument(c.where() + "constant_value dtype " + dt_name(c.inputs[2]->dtype) +
+                               " differs from data's " + dt_name(x->dtype));
+      if (c.inputs[2]->numel() != 1)
+        return InvalidArgument(c.where() + "constant_value must be a scalar, got shape " +
+                               shape_str(c.inputs[2]->shape));
+    } else if (has_attr_pads_ && attr_value_ != 0.f && x->dtype != DType::kF32) {
+      return Unsupported(c.where() + "a non-zero 'value' attribute on " + dt_name(x->dtype) + " data");
+    }
+    std::vector<int64_t> axes;
+    if (c.inputs.size() > 3 && c.inputs[3]) {
+      QRT_RETURN_IF_ERROR(read_ints(c.where(), "axes (input 3)", c.inputs[3], &axes));
+    } else {
+      for (int64_t d = 0; d < rank; ++d) axes.push_back(d);
+    }
+    if (pads.size() != 2 * axes.size())
+      return InvalidArgument(c.where() + "pads " + shape_str(pads) + " must have 2 x " +
+                             std::to_string(axes.size()) + " entries (begins, then ends)");
+    std::vector<int64_t> begin(static_cast<size_t>(rank), 0), end(static_cast<size_t>(rank), 0);
+    std::vector<bool> seen(static_cast<size_t>(rank), false);
+    for (size_t i = 0; i < axes.size(); ++i) {
+      int64_t a;
+      QRT_RETURN_IF_ERROR(norm_axis(c.where(), "axis", axes[i], rank, &a));
+      if (seen[static_cast<size_t>(a)])
+        return InvalidArgument(c.where() + "axis " + std::to_string(axes[i]) + " appears twice");
+      seen[static_cast<size_t>(a)] = true;
+      begin[static_cast<size_t>(a)] = pads[i];
+      end[static_cast<size_t>(a)] = pads[i + axes.size()];
+    }
+    auto plan = std::make_shared<PadPlan>();
+    Shape out;
+    for (int64_t d = 0; d < rank; ++d) {
+      const int64_t n = x->shape[static_cast<size_t>(d)], b = begin[static_cast<size_t>(d)],
+                    e = end[static_cast<size_t>(d)];
+      const int64_t o = n + b + e;
+      if (o < 0 || std::abs(b) > (int64_t(1) << 40) || std::abs(e) > (int64_t(1) << 40))
+        return InvalidArgument(c.where() + "pads " + shape_str(pads) + " leave axis " + std::to_string(d) +
+                               " of size " + std::to_string(n) + " with a negative size");
+      const bool grows = b > 0 || e > 0;
+      if (grows && mode_ != Mode::kConstant && n == 0)
+        return InvalidArgument(c.where() + "mode " + mode_name() + " cannot pad the empty axis " + std::to_string(d));
+      if (mode_ == Mode::kReflect && (b >= n || e >= n) && grows)
+        return InvalidArgument(c.where() + "reflect pads of axis " + std::to_string(d) + " (" + std::to_string(b) +
+                               ", " + std::to_string(e) + ") must be smaller than its size " + std::to_string(n));
+      std::vector<int64_t> m(static_cast<size_t>(o));
+      for (int64_t i = 0; i < o; ++i) {
+        int64_t j = i - b;
+        if (j < 0 || j >= n) {
+          switch (mode_) {
+            case Mode::kConstant: j = -1; break;
+            case Mode::kEdge: j = j < 0 ? 0 : n - 1; break;
+            case Mode::kReflect: j = j < 0 ? -j : 2 * (n - 1) - j; break;
+            case Mode::kWrap: j = ((j % n) + n) % n; break;
+          }
+        }
+        m[static_cast<size_t>(i)] = j;
+      }
+      plan->src.push_back(std::move(m));
+      out.push_back(o);
+    }
+    // A quantized tensor's padding would have to be its zero point, not the raw constant.
+    if (x->quant && !x->quant->empty())
+      return Unsupported(c.where() + "padding a quantized tensor (the converter keeps Pad in float)");
+    c.outputs[0]->dtype = x->dtype;
+    c.outputs[0]->shape = out;
+    c.state = plan;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    const PadPlan& p = *static_cast<const PadPlan*>(c.state);
+    const Tensor& x = c.in(0);
+    Tensor& y = c.out(0);
+    const size_t es = elem_size(x.dtype), n = y.numel();
+    if (n == 0) return OkStatus();
+    alignas(8) uint8_t fill[8] = {};
+    if (c.has_in(2)) {
+      std::memcpy(fill, c.in(2).data, es);
+    } else if (attr_value_ != 0.f) {  // opset < 11 'value' (f32 data only, checked at plan time)
+      std::memcpy(fill, &attr_value_, 4);
+    }
+    const auto* src = static_cast<const uint8_t*>(x.data);
+    auto* dst = static_cast<uint8_t*>(y.data);
+    const Shape& os = y.shape;
+    if (os.empty()) {
+      std::memcpy(dst, src, es);
+      return OkStatus();
+    }
+    const std::vector<int64_t> xs = strides_of(x.shape);
+    const size_t r = os.size(), inner = static_cast<size_t>(os.back());
+    const std::vector<int64_t>& last = p.src.back();
+    parallel_range(c.pool, n / inner, 16, [&](size_t b, size_t e) {
+      for (size_t row = b; row < e; ++row) {
+        int64_t off = 0;
+        size_t q = row;
+        for (size_t d = r - 1; d-- > 0;) {
+          const int64_t j = p.src[d][q % static_cast<size_t>(os[d])];
+          q /= static_cast<size_t>(os[d]);
+          if (j < 0 || off < 0) { off = -1; continue; }
+          off += j * xs[d];
+        }
+        uint8_t* o = dst + row * inner * es;
+        for (size_t i = 0; i < inner; ++i) {
+          const int64_t j = last[i];
+          std::memcpy(o + i * es, off < 0 || j < 0 ? fill : src + static_cast<size_t>(off + j * xs[r - 1]) * es, es);
+        }
+      }
+    });
+    return OkStatus();
+  }
+
+ private:
+  const char* mode_name() const {
+    return mode_ == Mode::kReflect ? "reflect" : mode_ == Mode::kEdge ? "edge" : mode_ == Mode::kWrap ? "wrap" : "constant";
+  }
+  Mode mode_ = Mode::kConstant;
+  bool has_attr_pads_ = false;
+  std::vector<int64_t> attr_pads_;
+  float attr_value_ = 0.f;
+};
+
 }  // namespace
 
 void register_generate_ops(OpRegistry& r) {
   r.add("Shape", make_factory<ShapeOp>());
+  r.add("Size", make_factory<SizeOp>());
+  r.add("Pad", make_factory<PadOp>());
   r.add("Range", make_factory<RangeOp>());
   r.add("ConstantOfShape", make_factory<ConstantOfShapeOp>());
   r.add("Expand", make_factory<ExpandOp>());

@@ -1,4 +1,4 @@
-// Slice and Gather, any data dtype.
+// Slice, Gather and GatherElements, any data dtype.
 //   Slice(data, starts, ends, axes?, steps?)  opset 10+ inputs (opset 1 attributes also read);
 //       negative starts/ends count from the end, then clamp to the dim (ONNX rules for positive
 //       and negative steps); starts/ends/axes/steps must be known at plan time.
@@ -10,8 +10,12 @@
 //       x = (float)(q - zero_point[row]) * scale[row] (one multiplication, as DequantizeLinear),
 //       or the half value widened. Only the gathered rows are ever read, so a 30k-row table in
 //       int8 costs a quarter of the file and of the pages that lookups fault in.
+//   GatherElements(data, indices; axis = 0)   indices (s64/s32) of data's rank, each dim no
+//       larger than data's except along axis; out[i] = data[i with i[axis] = indices[i]];
+//       an index outside [-n, n) is an InvalidArgument from run().
 #include <algorithm>
 #include <limits>
+#include <string>
 
 #include "kernels/eltwise_f32.h"
 #include "kernels/gemm_f32.h"
@@ -290,11 +294,74 @@ class GatherOp : public Op {
   bool dequantize_ = false;
 };
 
+class GatherElementsOp : public Op {
+ public:
+  Status init(const CreateContext& c) {
+    QRT_RETURN_IF_ERROR(check_arity(c, 2, 2, 1, 1));
+    QRT_ASSIGN_OR_RETURN(axis_, c.attr_int("axis", 0));
+    return OkStatus();
+  }
+  Status infer(InferContext& c) const override {
+    const ValueInfo* x = c.inputs[0];
+    const ValueInfo* idx = c.inputs[1];
+    if (elem_size(x->dtype) == 0) return InvalidArgument(c.where() + "data has undefined dtype");
+    QRT_RETURN_IF_ERROR(expect_dtype(c, 1, {DType::kS64, DType::kS32}, /*onnx_forbids=*/true));
+    const int64_t rank = static_cast<int64_t>(x->shape.size());
+    if (rank == 0) return InvalidArgument(c.where() + "data must have rank >= 1, got a scalar");
+    if (static_cast<int64_t>(idx->shape.size()) != rank)
+      return InvalidArgument(c.where() + "indices " + shape_str(idx->shape) + " must have the rank of data " +
+                             shape_str(x->shape));
+    int64_t a;
+    QRT_RETURN_IF_ERROR(norm_axis(c.where(), "axis", axis_, rank, &a));
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != a && idx->shape[d] > x->shape[d])
+        return InvalidArgument(c.where() + "indices " + shape_str(idx->shape) + " exceed data " +
+                               shape_str(x->shape) + " in dimension " + std::to_string(d));
+    c.outputs[0]->dtype = x->dtype;
+    c.outputs[0]->shape = idx->shape;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    const Tensor& x = c.in(0);
+    const Tensor& it = c.in(1);
+    Tensor& y = c.out(0);
+    const size_t n = y.numel();
+    if (n == 0) return OkStatus();
+    const int64_t rank = static_cast<int64_t>(x.shape.size());
+    const int64_t a = axis_ < 0 ? axis_ + rank : axis_;
+    const int64_t dim = x.shape[static_cast<size_t>(a)];
+    const std::vector<int64_t> xs = strides_of(x.shape);
+    const size_t es = elem_size(x.dtype);
+    const auto* src = static_cast<const uint8_t*>(x.data);
+    auto* dst = static_cast<uint8_t*>(y.data);
+    std::vector<int64_t> pos(static_cast<size_t>(rank), 0);  // index of element i in y's shape
+    for (size_t i = 0; i < n; ++i) {
+      int64_t k = it.dtype == DType::kS64 ? it.as<int64_t>()[i] : it.as<int32_t>()[i];
+      if (k < -dim || k >= dim)
+        return InvalidArgument("GatherElements: index " + std::to_string(k) + " is out of range for axis " +
+                               std::to_string(a) + " of size " + std::to_string(dim));
+      if (k < 0) k += dim;
+      int64_t off = 0;
+      for (int64_t d = 0; d < rank; ++d) off += (d == a ? k : pos[static_cast<size_t>(d)]) * xs[static_cast<size_t>(d)];
+      std::memcpy(dst + i * es, src + static_cast<size_t>(off) * es, es);
+      for (int64_t d = rank; d-- > 0;) {  // next position
+        if (++pos[static_cast<size_t>(d)] < y.shape[static_cast<size_t>(d)]) break;
+        pos[static_cast<size_t>(d)] = 0;
+      }
+    }
+    return OkStatus();
+  }
+
+ private:
+  int64_t axis_ = 0;
+};
+
 }  // namespace
 
 void register_index_ops(OpRegistry& r) {
   r.add("Slice", make_factory<SliceOp>());
   r.add("Gather", make_factory<GatherOp>(), {1, 2});  // 2: the dequantize attribute
+  r.add("GatherElements", make_factory<GatherElementsOp>());
 }
 
 }  // namespace qrt::rt::ops

@@ -186,3 +186,41 @@ QRT_TEST(FloatOps, CastBetweenDtypes) {
   r = run_op("Identity", {u8({2}, {1, 2})});
   QRT_EXPECT(r.ok() && r.out[0].as<uint8_t>() == std::vector<uint8_t>({1, 2}));
 }
+
+// ReduceMax / ReduceMin: NaN propagates, an empty reduced set gives -inf / +inf; the innermost-
+// kept (vector) form and the contiguous form agree with a direct loop.
+QRT_TEST(FloatOps, ReduceMaxMinEdgeCases) {
+  Val x = f32({2, 3}, {1, NAN, -2, 4, 5, -6});
+  OpRun r = run_op("ReduceMax", {x}, {attr_is("axes", {1}), attr_i("keepdims", 0)});
+  QRT_ASSERT_OK(r);
+  QRT_EXPECT(std::isnan(r.out[0].as<float>()[0]) && r.out[0].as<float>()[1] == 5.f);
+  r = run_op("ReduceMin", {x}, {attr_is("axes", {0}), attr_i("keepdims", 0)});
+  QRT_ASSERT_OK(r);
+  QRT_EXPECT(r.out[0].as<float>()[0] == 1.f && std::isnan(r.out[0].as<float>()[1]) &&
+             r.out[0].as<float>()[2] == -6.f);
+  r = run_op("ReduceMax", {f32({2, 0}, {})}, {attr_is("axes", {1})});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() == std::vector<float>({-INFINITY, -INFINITY})) << r.message();
+  r = run_op("ReduceMin", {f32({0, 3}, {})}, {attr_is("axes", {0})});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() == std::vector<float>({INFINITY, INFINITY, INFINITY})) << r.message();
+  uint32_t seed = 900;
+  for (const Shape& s : {Shape{64, 500}, Shape{500, 64}, Shape{3, 7, 5}})
+    for (int64_t axis : {0, -1}) {
+      Val v = rand_f32(s, seed++);
+      OpRun mx = run_op("ReduceMax", {v}, {attr_is("axes", {axis})});
+      QRT_ASSERT_OK(mx);
+      const std::vector<float> a = v.as<float>();
+      const size_t n0 = s[0], rest = a.size() / n0;
+      std::vector<float> want;
+      if (axis == 0) {
+        want.assign(rest, -INFINITY);
+        for (size_t i = 0; i < n0; ++i)
+          for (size_t j = 0; j < rest; ++j) want[j] = std::max(want[j], a[i * rest + j]);
+      } else {
+        const size_t last = s.back(), rows = a.size() / last;
+        want.assign(rows, -INFINITY);
+        for (size_t i = 0; i < rows; ++i)
+          for (size_t j = 0; j < last; ++j) want[i] = std::max(want[i], a[i * last + j]);
+      }
+      QRT_EXPECT(mx.out[0].as<float>() == want) << qrt::rt::shape_str(s) << " axis " << axis;
+    }
+}

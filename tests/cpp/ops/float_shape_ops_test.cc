@@ -317,3 +317,61 @@ QRT_TEST(ShapeOps, ShapeRangeConstantOfShape) {
   r = run_op("ConstantOfShape", {ints({-1})});
   QRT_EXPECT(r.code() == StatusCode::kInvalidArgument);
 }
+
+// Pad: every mode on a small matrix (values checked by hand), cropping, axes, zero-size axes,
+// the plan-time requirements and the errors; GatherElements: bounds and shapes; Size.
+QRT_TEST(ShapeOps, PadGatherElementsSize) {
+  Val x = f32({2, 3}, {1, 2, 3, 4, 5, 6});
+  OpRun r = run_op("Pad", {x, ints({0, 1, 1, 2})});  // constant 0: rows +1 after, cols +1 before, +2 after
+  QRT_ASSERT_OK(r);
+  QRT_EXPECT(r.out[0].shape == Shape({3, 6}));
+  QRT_EXPECT(r.out[0].as<float>() == std::vector<float>({0, 1, 2, 3, 0, 0, 0, 4, 5, 6, 0, 0, 0, 0, 0, 0, 0, 0}));
+  r = run_op("Pad", {x, ints({0, 2, 0, 2})}, {attr_s("mode", "reflect")});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() == std::vector<float>({3, 2, 1, 2, 3, 2, 1, 6, 5, 4, 5, 6, 5, 4}))
+      << r.message();
+  r = run_op("Pad", {x, ints({1, 1, 0, 1})}, {attr_s("mode", "edge")});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() ==
+                           std::vector<float>({1, 1, 2, 3, 3, 1, 1, 2, 3, 3, 4, 4, 5, 6, 6})) << r.message();
+  r = run_op("Pad", {x, ints({0, 4, 0, 0})}, {attr_s("mode", "wrap")});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() ==
+                           std::vector<float>({3, 1, 2, 3, 1, 2, 3, 6, 4, 5, 6, 4, 5, 6})) << r.message();
+  r = run_op("Pad", {x, ints({0, -1, 0, -1}), f32({}, {9})});  // cropping both ends of axis 1
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({2, 1}) && r.out[0].as<float>() == std::vector<float>({2, 5}));
+  r = run_op("Pad", {x, ints({1, 1}), none(), ints({-2})}, {});  // axes: only axis 0
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({4, 3})) << r.message();
+  r = run_op("Pad", {f32({0, 2}, {}), ints({1, 0, 0, 0}), f32({}, {2.5f})});
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({1, 2}) && r.out[0].as<float>() == std::vector<float>({2.5f, 2.5f}));
+  r = run_op("Pad", {f32({0, 2}, {}), ints({1, 0, 0, 0})}, {attr_s("mode", "edge")});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "edge of an empty axis";
+  r = run_op("Pad", {x, ints({0, 3, 0, 0})}, {attr_s("mode", "reflect")});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "reflect pad >= size";
+  r = run_op("Pad", {x, ints({0, -4, 0, 0})});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "negative size";
+  r = run_op("Pad", {x, ints({0, 1, 0})});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "odd pads";
+  r = run_op("Pad", {x, i64({4}, {0, 1, 0, 1})});  // pads not known at plan time
+  QRT_EXPECT(r.code() == StatusCode::kUnsupported) << r.message();
+  r = run_op("Pad", {x, ints({0, 1, 0, 1})}, {attr_s("mode", "symmetric")});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument);
+  r = run_op("Pad", {with_quant(u8({2}, {1, 2}), 0.5f, 3), ints({1, 0})});
+  QRT_EXPECT(r.code() == StatusCode::kUnsupported) << "quantized data";
+
+  Val d = f32({2, 3}, {1, 2, 3, 4, 5, 6});
+  r = run_op("GatherElements", {d, i64({2, 2}, {1, 0, -1, 1})}, {attr_i("axis", 0)});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() == std::vector<float>({4, 2, 4, 5})) << r.message();
+  r = run_op("GatherElements", {d, i32({2, 1}, {2, -3})}, {attr_i("axis", 1)});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() == std::vector<float>({3, 4})) << r.message();
+  r = run_op("GatherElements", {d, i64({1, 2}, {2, 0})}, {attr_i("axis", 0)});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "index 2 of 2";
+  r = run_op("GatherElements", {d, i64({1, 4}, {0, 0, 0, 0})}, {attr_i("axis", 0)});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "indices wider than data off the axis";
+  r = run_op("GatherElements", {d, i64({6}, {0, 0, 0, 0, 0, 0})});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "rank";
+  r = run_op("GatherElements", {d, i64({0, 3}, {})}, {attr_i("axis", 0)});
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({0, 3}));
+
+  r = run_op("Size", {f32({2, 0, 3}, {})});
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({}) && r.out[0].as<int64_t>()[0] == 0);
+  r = run_op("Size", {x});
+  QRT_EXPECT(r.ok() && r.out[0].as<int64_t>()[0] == 6);
+}
