@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qrt.ir import Graph
 from qrt.passes import (activation, batchnorm, cleanup, dense, fold_constants, gelu, layernorm,
-                        layout, qdq)
+                        layout, pad, qdq)
 
 
 def run_all(g: Graph, *, nhwc: bool = True) -> None:
@@ -12,6 +12,7 @@ def run_all(g: Graph, *, nhwc: bool = True) -> None:
     qdq.run(g)
     fold_constants.run(g)
     cleanup.run(g)
+    pad.run(g)
     dense.run(g)
     batchnorm.run(g)
     gelu.run(g)

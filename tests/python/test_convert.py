@@ -662,3 +662,38 @@ def test_dequantizing_gather_refuses_bad_records():
     node["attrs"]["dequantize"] = 2
     with pytest.raises(ValueError, match="dequantize must be 0 or 1"):
         qrt.InferenceSession(write_model_bytes(r.model_dict))
+
+
+@needs_runtime
+@pytest.mark.parametrize("mode", ["fp32", "int8"])
+def test_pad_models_convert_and_run(tmp_path, mode):
+    """Zero Pad -> Conv folds into the conv's padding; a reflect Pad stays an op (NCHW, float);
+    both modes match onnxruntime (int8 within its quantization error)."""
+    import qrt
+
+    c = 4
+    w = {"w0": (RNG.standard_normal((c, 3, 3, 3)) * 0.3).astype(np.float32),
+         "w1": (RNG.standard_normal((c, c, 3, 3)) * 0.3).astype(np.float32),
+         "p0": np.array([0, 0, 0, 1, 0, 0, 1, 0], np.int64), "p1": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64)}
+    nodes = [helper.make_node("Pad", ["x", "p0"], ["xp"], name="pad0"),
+             helper.make_node("Conv", ["xp", "w0"], ["a"], name="c0"),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             helper.make_node("Pad", ["ar", "p1"], ["ap"], mode="reflect", name="pad1"),
+             helper.make_node("Conv", ["ap", "w1"], ["y"], name="c1")]
+    m = _tiny(nodes, w, (2, 3, 9, 9), (2, c, 7, 7))
+    src = tmp_path / "pad.onnx"
+    onnx.save(m, src)
+    x = RNG.standard_normal((2, 3, 9, 9)).astype(np.float32)
+    ref = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    out = tmp_path / "pad.qmodel"
+    cal = [{"x": RNG.standard_normal((2, 3, 9, 9)).astype(np.float32)} for _ in range(4)] + [{"x": x}]
+    qrt.convert(str(src), out, mode=mode, calibration=cal if mode == "int8" else None, progress=False)
+    s = qrt.InferenceSession(str(out))
+    kinds = [r["op"] for r in s.kernel_report()]
+    assert kinds.count("Pad") == 1, kinds  # pad0 folded, the reflect pad kept
+    y = s.run(None, {"x": x})[0]
+    if mode == "fp32":
+        np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+    else:
+        err = np.abs(y - ref).max() / np.abs(ref).max()
+        assert err < 0.05, err

@@ -313,3 +313,46 @@ def test_old_opset_forms_are_canonicalised():
     g = converted(m)
     assert [len(n.inputs) for n in g.nodes] == [2, 2, 3]
     assert_same(m, {"x": f32(3, 4)}, g)
+
+
+def _pad_conv_model(pads, mode="constant", value=None, axes=None, second_reader=False):
+    inits = {"w": f32(4, 3, 3, 3), "b": f32(4), "p": np.array(pads, np.int64)}
+    ins = ["x", "p"]
+    if value is not None:
+        inits["v"] = np.array(value, np.float32)
+        ins.append("v")
+    if axes is not None:
+        inits["ax"] = np.array(axes, np.int64)
+        ins += [""] * (3 - len(ins)) + ["ax"]
+    nodes = [helper.make_node("Pad", ins, ["xp"], mode=mode),
+             helper.make_node("Conv", ["xp", "w", "b"], ["c"], pads=[1, 0, 1, 0])]
+    outs = [vi("c", None)]
+    if second_reader:
+        nodes.append(helper.make_node("Relu", ["xp"], ["r"]))
+        outs.append(vi("r", None))
+    return make_model(nodes, [vi("x", [1, 3, 7, 8])], outs, inits, opset=18)
+
+
+def test_zero_pad_folds_into_conv():
+    x = {"x": f32(1, 3, 7, 8)}
+    for pads, value, axes in [([0, 0, 1, 2, 0, 0, 0, 1], None, None), ([0, 0, 2, 0, 0, 0, 1, 3], 0.0, None),
+                              ([1, 2, 0, 1], None, [2, 3]), ([1, 0, 1, 0], None, [-2, -1])]:
+        m = _pad_conv_model(pads, value=value, axes=axes)
+        g = converted(m)
+        assert "Pad" not in ops(g), (pads, ops(g))
+        conv = next(n for n in g.nodes if n.op == "Conv2d")
+        assert_same(m, x, g)
+        assert sum(conv.attrs["pads"]) == 2 + sum(pads), conv.attrs
+
+
+def test_pad_that_is_not_zero_padding_stays():
+    x = {"x": f32(1, 3, 7, 8)}
+    for kw in [dict(pads=[0, 0, 1, 1, 0, 0, 1, 1], mode="reflect"),
+               dict(pads=[0, 0, 1, 1, 0, 0, 1, 1], value=0.5),
+               dict(pads=[0, 0, -1, 1, 0, 0, 1, 1]),     # cropping
+               dict(pads=[0, 0, 1, 1, 0, 0, 1, 1], second_reader=True)]:
+        m = _pad_conv_model(**kw)
+        g = converted(m)
+        assert "Pad" in ops(g), (kw, ops(g))
+        if min(kw["pads"]) >= 0:  # onnx.reference's Pad (numpy.pad) refuses negative pads
+            assert_same(m, x, g)
