@@ -52,5 +52,7 @@ ReduceL2 Reshape Flatten Transpose Concat Slice Gather Squeeze Unsqueeze Split E
 Shape Cast Range Equal ConstantOfShape Identity Silu Tile
 Less Greater LessOrEqual GreaterOrEqual And Or Xor Not Floor Ceil Round Reciprocal
 ReduceMax ReduceMin Size CastLike Mod Sum LogSoftmax GatherElements Pad
+ReduceProd ReduceL1 ReduceSumSquare ReduceLogSum ReduceLogSumExp ArgMax ArgMin
+Elu Selu Celu Softplus Softsign Mish ThresholdedRelu Swish Sin Cos Sign
 Conv2d Dense MaxPool2d AvgPool2d GlobalAvgPool2d QuantizeLinear DequantizeLinear
 """.split())

@@ -42,6 +42,10 @@ OPERATORS: dict[str, str] = {
     "Mod": "f32, s64, s32", "Sum": "f32 (variadic)", "LogSoftmax": "f32 (opset 13 semantics)",
     "GatherElements": "any (indices s64/s32)",
     "Pad": "any (constant, reflect, edge, wrap; pads and axes known at plan time)",
+    "ReduceProd": "f32", "ReduceL1": "f32", "ReduceSumSquare": "f32", "ReduceLogSum": "f32",
+    "ReduceLogSumExp": "f32", "ArgMax": "f32, s64, s32 -> s64", "ArgMin": "f32, s64, s32 -> s64",
+    "Elu": "f32", "Selu": "f32", "Celu": "f32", "Softplus": "f32", "Softsign": "f32", "Mish": "f32",
+    "ThresholdedRelu": "f32", "Swish": "f32", "Sin": "f32", "Cos": "f32", "Sign": "f32",
     "Where": "any (condition bool)",
     "Cast": "f32, f16, bf16, s8, u8, s32, s64, bool",
     "Identity": "any",
@@ -56,7 +60,8 @@ VALUE_INPUTS: dict[str, tuple[int, ...]] = {
     "Reshape": (1,), "Slice": (1, 2, 3, 4), "Squeeze": (1,), "Unsqueeze": (1,), "Split": (1,),
     "Expand": (1,), "Tile": (1,), "Range": (0, 1, 2), "ConstantOfShape": (0,),
     "ReduceMean": (1,), "ReduceSum": (1,), "ReduceL2": (1,), "ReduceMax": (1,), "ReduceMin": (1,),
-    "Pad": (1, 3),
+    "Pad": (1, 3), "ReduceProd": (1,), "ReduceL1": (1,), "ReduceSumSquare": (1,), "ReduceLogSum": (1,),
+    "ReduceLogSumExp": (1,),
 }
 
 NP_TO_QRT = {

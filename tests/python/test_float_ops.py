@@ -289,6 +289,28 @@ def compare_logic_cases():
     out.append(Case("Pad_axes", "Pad", [img, i64(1, 2, 3, 0), None, i64(-1, 2)], {"mode": "reflect"}, rtol=0))
     out.append(Case("Pad_int64", "Pad", [RNG.integers(-9, 9, size=(3, 4)).astype(np.int64), i64(1, 0, 0, 2),
                                          np.array(7, np.int64)], rtol=0))
+    for op in ("ReduceProd", "ReduceL1", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"):
+        xr = rnd(3, 4, 5, lo=0.5, hi=1.5) if op in ("ReduceProd", "ReduceLogSum") else x
+        for axes in ([1], [0, 2], []):
+            ins = [xr, i64(*axes)] if axes else [xr]
+            out.append(Case(f"{op}_{axes}", op, ins, {"keepdims": 0}, rtol=1e-5, atol=1e-6))
+    ties = np.float32([[1, 3, 3, 0], [2, 2, 1, 2], [5, 5, 5, 5]])
+    for op in ("ArgMax", "ArgMin"):
+        for axis in (0, 1, -1):
+            for keep in (0, 1):
+                out.append(Case(f"{op}_axis{axis}_keep{keep}", op, [x], {"axis": axis, "keepdims": keep},
+                                out_types=[TensorProto.INT64]))
+        for last in (0, 1):
+            out.append(Case(f"{op}_ties_last{last}", op, [ties], {"axis": 1, "select_last_index": last},
+                            out_types=[TensorProto.INT64]))
+        out.append(Case(f"{op}_int32", op, [RNG.integers(-3, 3, size=(4, 6)).astype(np.int32)], {"axis": 1},
+                        out_types=[TensorProto.INT64]))
+    for op, attrs in [("Elu", {}), ("Elu", {"alpha": 0.5}), ("Selu", {}), ("Celu", {"alpha": 2.0}),
+                      ("Softplus", {}), ("Softsign", {}), ("Mish", {}), ("ThresholdedRelu", {"alpha": 0.3}),
+                      ("Sin", {}), ("Cos", {}), ("Sign", {})]:
+        v = rnd(20, 30, lo=-10, hi=10)
+        v[0, :3] = [0.0, -0.0, 0.3]
+        out.append(Case(f"{op}{attrs}", op, [v], attrs, rtol=1e-5, atol=1e-6))
     out.append(Case("Size", "Size", [x], out_types=[TensorProto.INT64]))
     out.append(Case("CastLike_f32_to_i64", "CastLike", [rnd(10) * 100, i64(0)], rtol=0, out_types=[TensorProto.INT64]))
     out.append(Case("CastLike_i32_to_f32", "CastLike", [RNG.integers(-5, 5, 10).astype(np.int32), rnd(1)], rtol=0,

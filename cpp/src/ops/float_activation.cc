@@ -1,7 +1,9 @@
 // Unary elementwise ops with ONNX semantics, f32 (Neg and Abs also s64/s32; Not on bool):
 //   Sqrt Neg Exp Log Abs Relu LeakyRelu(alpha) Clip(min/max inputs, or attributes of opset < 11)
 //   Sigmoid Tanh Erf Gelu(approximate "none"|"tanh") Silu HardSigmoid(alpha, beta) HardSwish
-//   Floor Ceil Round (halves to even) Reciprocal Not
+//   Floor Ceil Round (halves to even) Reciprocal Not Elu(alpha) Selu(alpha, gamma) Celu(alpha)
+//   Softplus Softsign Mish ThresholdedRelu(alpha) Swish(alpha) Sin Cos Sign
+//   (scalar libm / float arithmetic; Softplus as log1p(exp(x)), and x above 20 as x itself)
 // Large tensors are split over the thread pool in contiguous chunks; the transcendental ones run
 // through the SIMD array functions of kernels/vmath.h.
 #include <cmath>
@@ -16,8 +18,11 @@ namespace {
 
 enum class Un {
   kSqrt, kNeg, kExp, kLog, kAbs, kRelu, kLeakyRelu, kClip, kSigmoid, kTanh, kErf, kGelu,
-  kGeluTanh, kSilu, kHardSigmoid, kHardSwish, kFloor, kCeil, kRound, kReciprocal, kNot
+  kGeluTanh, kSilu, kHardSigmoid, kHardSwish, kFloor, kCeil, kRound, kReciprocal, kNot, kElu,
+  kSelu, kCelu, kSoftplus, kSoftsign, kMish, kThresholdedRelu, kSwish, kSin, kCos, kSign
 };
+
+inline float softplus(float v) { return v > 20.f ? v : std::log1p(std::exp(v)); }
 
 // Array functions from kernels/vmath.h (SIMD exp/tanh/sigmoid/erf/GELU/SiLU, <= 4 ulp except
 // the GELU forms; see that header) over contiguous chunks.
@@ -44,6 +49,12 @@ class UnaryOp : public Op {
     } else if (k_ == Un::kHardSigmoid) {
       QRT_ASSIGN_OR_RETURN(alpha_, c.attr_float("alpha", 0.2f));
       QRT_ASSIGN_OR_RETURN(beta_, c.attr_float("beta", 0.5f));
+    } else if (k_ == Un::kElu || k_ == Un::kCelu || k_ == Un::kThresholdedRelu || k_ == Un::kSwish) {
+      QRT_ASSIGN_OR_RETURN(alpha_, c.attr_float("alpha", 1.0f));
+      if (k_ == Un::kCelu && alpha_ == 0.f) return InvalidArgument(c.where() + "Celu needs a non-zero alpha");
+    } else if (k_ == Un::kSelu) {
+      QRT_ASSIGN_OR_RETURN(alpha_, c.attr_float("alpha", 1.67326319217681884765625f));
+      QRT_ASSIGN_OR_RETURN(beta_, c.attr_float("gamma", 1.05070102214813232421875f));
     } else if (k_ == Un::kClip) {
       QRT_ASSIGN_OR_RETURN(alpha_, c.attr_float("min", -std::numeric_limits<float>::infinity()));
       QRT_ASSIGN_OR_RETURN(beta_, c.attr_float("max", std::numeric_limits<float>::infinity()));
@@ -136,6 +147,21 @@ class UnaryOp : public Op {
       case Un::kRound: map(p, x, y, n, [](float v) { return std::nearbyint(v); }); break;
       case Un::kReciprocal: map(p, x, y, n, [](float v) { return 1.f / v; }); break;
       case Un::kNot: break;  // handled above
+      case Un::kElu: map(p, x, y, n, [alpha](float v) { return v >= 0.f ? v : alpha * std::expm1(v); }); break;
+      case Un::kSelu:
+        map(p, x, y, n, [alpha, beta](float v) { return beta * (v > 0.f ? v : alpha * std::expm1(v)); });
+        break;
+      case Un::kCelu:
+        map(p, x, y, n, [alpha](float v) { return std::max(0.f, v) + std::min(0.f, alpha * std::expm1(v / alpha)); });
+        break;
+      case Un::kSoftplus: map(p, x, y, n, [](float v) { return softplus(v); }); break;
+      case Un::kSoftsign: map(p, x, y, n, [](float v) { return v / (1.f + std::fabs(v)); }); break;
+      case Un::kMish: map(p, x, y, n, [](float v) { return v * std::tanh(softplus(v)); }); break;
+      case Un::kThresholdedRelu: map(p, x, y, n, [alpha](float v) { return v > alpha ? v : 0.f; }); break;
+      case Un::kSwish: map(p, x, y, n, [alpha](float v) { return v / (1.f + std::exp(-alpha * v)); }); break;
+      case Un::kSin: map(p, x, y, n, [](float v) { return std::sin(v); }); break;
+      case Un::kCos: map(p, x, y, n, [](float v) { return std::cos(v); }); break;
+      case Un::kSign: map(p, x, y, n, [](float v) { return v > 0.f ? 1.f : v < 0.f ? -1.f : v == v ? 0.f : v; }); break;
     }
     return OkStatus();
   }
@@ -173,6 +199,12 @@ void register_activation_ops(OpRegistry& r) {
       {"HardSwish", Un::kHardSwish}, {"Floor", Un::kFloor},
       {"Ceil", Un::kCeil},       {"Round", Un::kRound},
       {"Reciprocal", Un::kReciprocal}, {"Not", Un::kNot},
+      {"Elu", Un::kElu},         {"Selu", Un::kSelu},
+      {"Celu", Un::kCelu},       {"Softplus", Un::kSoftplus},
+      {"Softsign", Un::kSoftsign}, {"Mish", Un::kMish},
+      {"ThresholdedRelu", Un::kThresholdedRelu}, {"Swish", Un::kSwish},
+      {"Sin", Un::kSin},         {"Cos", Un::kCos},
+      {"Sign", Un::kSign},
   };
   for (const auto& [name, k] : ops) r.add(name, make_factory<UnaryOp>(k));
 }

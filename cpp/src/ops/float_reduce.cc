@@ -1,4 +1,6 @@
-// Reductions with ONNX semantics, f32: ReduceMean ReduceSum ReduceL2 ReduceMax ReduceMin.
+// Reductions with ONNX semantics, f32: ReduceMean ReduceSum ReduceL2 ReduceMax ReduceMin ReduceProd
+// ReduceL1 ReduceSumSquare ReduceLogSum ReduceLogSumExp; and ArgMax / ArgMin (one axis, s64
+// indices; keepdims, select_last_index; a NaN counts as the extreme, as numpy's argmax).
 //   axes: attribute (older opsets) or input 1 (ReduceSum opset 13, the others opset 18), which
 //   must be known at plan time; keepdims (default 1); noop_with_empty_axes (default 0: empty
 //   axes reduce everything; 1: identity).
@@ -14,7 +16,7 @@
 namespace qrt::rt::ops {
 namespace {
 
-enum class Red { kMean, kSum, kL2, kMax, kMin };
+enum class Red { kMean, kSum, kL2, kMax, kMin, kProd, kL1, kSumSquare, kLogSum, kLogSumExp };
 
 struct ReducePlan {
   Shape out;
@@ -89,16 +91,22 @@ class ReduceOp : public Op {
       return off;
     };
     const Red k = k_;
-    const double init = k == Red::kMax ? -INFINITY : k == Red::kMin ? INFINITY : 0.0;
+    const double init = k == Red::kMax ? -INFINITY : k == Red::kMin ? INFINITY : k == Red::kProd ? 1.0 : 0.0;
     auto finish = [k, count](double acc) {
       if (k == Red::kMean) return static_cast<float>(acc / static_cast<double>(count));
       if (k == Red::kL2) return static_cast<float>(std::sqrt(acc));
+      if (k == Red::kLogSum || k == Red::kLogSumExp) return static_cast<float>(std::log(acc));
       return static_cast<float>(acc);
     };
     // acc (op)= q[0 .. n) for the sums, elementwise for the vector form (acc[i] (op)= q[i]).
     auto add_run = [k](double acc, const float* q, size_t n) {
       switch (k) {
-        case Red::kL2: for (size_t i = 0; i < n; ++i) acc += static_cast<double>(q[i]) * q[i]; break;
+        case Red::kL2: case Red::kSumSquare:
+          for (size_t i = 0; i < n; ++i) acc += static_cast<double>(q[i]) * q[i];
+          break;
+        case Red::kProd: for (size_t i = 0; i < n; ++i) acc *= q[i]; break;
+        case Red::kL1: for (size_t i = 0; i < n; ++i) acc += std::fabs(static_cast<double>(q[i])); break;
+        case Red::kLogSumExp: for (size_t i = 0; i < n; ++i) acc += std::exp(static_cast<double>(q[i])); break;
         case Red::kMax: for (size_t i = 0; i < n; ++i) acc = (q[i] > acc || q[i] != q[i]) ? q[i] : acc; break;
         case Red::kMin: for (size_t i = 0; i < n; ++i) acc = (q[i] < acc || q[i] != q[i]) ? q[i] : acc; break;
         default: for (size_t i = 0; i < n; ++i) acc += q[i]; break;
@@ -107,7 +115,12 @@ class ReduceOp : public Op {
     };
     auto add_vec = [k](double* acc, const float* q, size_t n) {
       switch (k) {
-        case Red::kL2: for (size_t i = 0; i < n; ++i) acc[i] += static_cast<double>(q[i]) * q[i]; break;
+        case Red::kL2: case Red::kSumSquare:
+          for (size_t i = 0; i < n; ++i) acc[i] += static_cast<double>(q[i]) * q[i];
+          break;
+        case Red::kProd: for (size_t i = 0; i < n; ++i) acc[i] *= q[i]; break;
+        case Red::kL1: for (size_t i = 0; i < n; ++i) acc[i] += std::fabs(static_cast<double>(q[i])); break;
+        case Red::kLogSumExp: for (size_t i = 0; i < n; ++i) acc[i] += std::exp(static_cast<double>(q[i])); break;
         case Red::kMax:
           for (size_t i = 0; i < n; ++i) acc[i] = (q[i] > acc[i] || q[i] != q[i]) ? q[i] : acc[i];
           break;
@@ -196,9 +209,84 @@ class ReduceOp : public Op {
   std::vector<int64_t> attr_axes_;
 };
 
+class ArgOp : public Op {
+ public:
+  explicit ArgOp(bool max) : max_(max) {}
+  Status init(const CreateContext& c) {
+    QRT_RETURN_IF_ERROR(check_arity(c, 1, 1, 1, 1));
+    QRT_ASSIGN_OR_RETURN(axis_, c.attr_int("axis", 0));
+    QRT_ASSIGN_OR_RETURN(keepdims_, c.attr_int("keepdims", 1));
+    QRT_ASSIGN_OR_RETURN(last_, c.attr_int("select_last_index", 0));
+    return OkStatus();
+  }
+  Status infer(InferContext& c) const override {
+    QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32}));
+    const Shape& s = c.inputs[0]->shape;
+    if (s.empty()) return InvalidArgument(c.where() + "input must have rank >= 1, got a scalar");
+    int64_t a;
+    QRT_RETURN_IF_ERROR(norm_axis(c.where(), "axis", axis_, static_cast<int64_t>(s.size()), &a));
+    if (s[static_cast<size_t>(a)] == 0)
+      return InvalidArgument(c.where() + "axis " + std::to_string(a) + " of shape " + shape_str(s) +
+                             " is empty: no index to return");
+    Shape out;
+    for (size_t i = 0; i < s.size(); ++i)
+      if (static_cast<int64_t>(i) != a) out.push_back(s[i]);
+      else if (keepdims_) out.push_back(1);
+    c.outputs[0]->dtype = DType::kS64;
+    c.outputs[0]->shape = out;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    switch (c.in(0).dtype) {
+      case DType::kS64: return run_typed<int64_t>(c);
+      case DType::kS32: return run_typed<int32_t>(c);
+      default: return run_typed<float>(c);
+    }
+  }
+
+ private:
+  template <typename T>
+  Status run_typed(const RunContext& c) const {
+    const Shape& s = c.in(0).shape;
+    const int64_t a = axis_ < 0 ? axis_ + static_cast<int64_t>(s.size()) : axis_;
+    size_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < a; ++i) outer *= static_cast<size_t>(s[static_cast<size_t>(i)]);
+    for (size_t i = static_cast<size_t>(a) + 1; i < s.size(); ++i) inner *= static_cast<size_t>(s[i]);
+    const size_t n = static_cast<size_t>(s[static_cast<size_t>(a)]);
+    const T* x = c.in(0).as<T>();
+    int64_t* y = c.out(0).as<int64_t>();
+    const bool mx = max_, last = last_ != 0;
+    // b beats the current best: strictly more extreme, or equal (or a NaN after a NaN) when the
+    // last index is wanted; a NaN beats any number.
+    auto better = [mx, last](T b, T best) {
+      if (b != b) return best == best || last;
+      if (best != best) return false;
+      return mx ? (b > best || (last && b == best)) : (b < best || (last && b == best));
+    };
+    for (size_t o = 0; o < outer; ++o)
+      for (size_t i = 0; i < inner; ++i) {
+        const T* p = x + o * n * inner + i;
+        size_t bi = 0;
+        for (size_t k = 1; k < n; ++k)
+          if (better(p[k * inner], p[bi * inner])) bi = k;
+        y[o * inner + i] = static_cast<int64_t>(bi);
+      }
+    return OkStatus();
+  }
+  bool max_;
+  int64_t axis_ = 0, keepdims_ = 1, last_ = 0;
+};
+
 }  // namespace
 
 void register_reduce_ops(OpRegistry& r) {
+  r.add("ReduceProd", make_factory<ReduceOp>(Red::kProd));
+  r.add("ReduceL1", make_factory<ReduceOp>(Red::kL1));
+  r.add("ReduceSumSquare", make_factory<ReduceOp>(Red::kSumSquare));
+  r.add("ReduceLogSum", make_factory<ReduceOp>(Red::kLogSum));
+  r.add("ReduceLogSumExp", make_factory<ReduceOp>(Red::kLogSumExp));
+  r.add("ArgMax", make_factory<ArgOp>(true));
+  r.add("ArgMin", make_factory<ArgOp>(false));
   r.add("ReduceMean", make_factory<ReduceOp>(Red::kMean));
   r.add("ReduceSum", make_factory<ReduceOp>(Red::kSum));
   r.add("ReduceL2", make_factory<ReduceOp>(Red::kL2));

@@ -224,3 +224,20 @@ QRT_TEST(FloatOps, ReduceMaxMinEdgeCases) {
       QRT_EXPECT(mx.out[0].as<float>() == want) << qrt::rt::shape_str(s) << " axis " << axis;
     }
 }
+
+// ArgMax / ArgMin: a NaN is the extreme (first one, or last with select_last_index), ties go to
+// the first index unless select_last_index; an empty axis has no index to return.
+QRT_TEST(FloatOps, ArgMaxMinNaNTiesEmpty) {
+  Val x = f32({2, 4}, {1, NAN, 3, NAN, 2, 7, 7, -1});
+  OpRun r = run_op("ArgMax", {x}, {attr_i("axis", 1), attr_i("keepdims", 0)});
+  QRT_EXPECT(r.ok() && r.out[0].as<int64_t>() == std::vector<int64_t>({1, 1})) << r.message();
+  r = run_op("ArgMax", {x}, {attr_i("axis", 1), attr_i("select_last_index", 1)});
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({2, 1}) && r.out[0].as<int64_t>() == std::vector<int64_t>({3, 2}))
+      << r.message();
+  r = run_op("ArgMin", {x}, {attr_i("axis", 0), attr_i("keepdims", 0)});
+  QRT_EXPECT(r.ok() && r.out[0].as<int64_t>() == std::vector<int64_t>({0, 0, 0, 0})) << r.message();
+  r = run_op("ArgMin", {f32({2, 0}, {})}, {attr_i("axis", 1)});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << r.message();
+  r = run_op("ArgMax", {f32({0, 3}, {})}, {attr_i("axis", 1)});
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({0, 1})) << r.message();
+}
