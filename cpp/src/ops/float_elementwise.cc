@@ -1,5 +1,6 @@
-// Broadcasting elementwise ops with ONNX semantics: Add Sub Mul Div Pow Mod Min Max Sum, the comparisons
-// Equal Less Greater LessOrEqual GreaterOrEqual (-> bool), the logical And Or Xor (bool), Where.
+// Broadcasting elementwise ops with ONNX semantics: Add Sub Mul Div Pow Mod Min Max Sum, the
+// comparisons Equal Less Greater LessOrEqual GreaterOrEqual (-> bool), the logical And Or Xor
+// (bool), Where.
 //   f32 for the arithmetic and comparisons; s64/s32 for Add Sub Mul Div Min Max and the
 //   comparisons (shape arithmetic, folded at plan time); u8/s8 Add and Mul with per-tensor
 //   quantization, requantized to the output record's parameters (static int8 mode); Equal also
@@ -7,8 +8,8 @@
 //   folds left to right like Min/Max. Mod: s64/s32 with fmod = 0 (the result takes the
 //   divisor's sign, as Python's %) or 1 (the dividend's, as C's %); f32 the same (fmod = 1: C's
 //   fmod; 0: numpy's remainder, which ONNX's reference uses); an integer divisor of 0 is an
-//   error, as in Div. A comparison with a
-//   NaN operand is false (Equal included), as in IEEE arithmetic and ONNX's reference.
+//   error, as in Div. A comparison with a NaN operand is false (Equal included), as in IEEE
+//   arithmetic and ONNX's reference.
 #include <cmath>
 #include <limits>
 

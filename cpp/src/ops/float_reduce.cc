@@ -5,7 +5,8 @@
 //   must be known at plan time; keepdims (default 1); noop_with_empty_axes (default 0: empty
 //   axes reduce everything; 1: identity).
 // Sums accumulate in f64. Max / Min propagate NaN; over an empty set (a reduced dimension of
-// size 0) they give -inf / +inf, as ONNX's reference (numpy with that initial value). The input is collapsed into runs of kept / reduced dimensions so both
+// size 0) they give -inf / +inf, as ONNX's reference (numpy with that initial value). The input
+// is collapsed into runs of kept / reduced dimensions so both
 // "reduce the innermost run" (contiguous sums) and "keep the innermost run" (vector
 // accumulators) read memory in order.
 #include <cmath>
@@ -17,6 +18,24 @@ namespace qrt::rt::ops {
 namespace {
 
 enum class Red { kMean, kSum, kL2, kMax, kMin, kProd, kL1, kSumSquare, kLogSum, kLogSumExp };
+
+// Calls f(step) with the accumulation step (acc, v) -> acc of reduction k, one lambda type per
+// kind, so that each loop f runs is compiled for its step (no per-element switch). Max / Min
+// take a NaN and then keep it.
+template <class F>
+void with_step(Red k, F&& f) {
+  switch (k) {
+    case Red::kL2: case Red::kSumSquare:
+      f([](double a, float v) { return a + static_cast<double>(v) * v; });
+      break;
+    case Red::kProd: f([](double a, float v) { return a * v; }); break;
+    case Red::kL1: f([](double a, float v) { return a + std::fabs(static_cast<double>(v)); }); break;
+    case Red::kLogSumExp: f([](double a, float v) { return a + std::exp(static_cast<double>(v)); }); break;
+    case Red::kMax: f([](double a, float v) { return (v > a || v != v) ? static_cast<double>(v) : a; }); break;
+    case Red::kMin: f([](double a, float v) { return (v < a || v != v) ? static_cast<double>(v) : a; }); break;
+    default: f([](double a, float v) { return a + v; }); break;  // Mean, Sum, LogSum
+  }
+}
 
 struct ReducePlan {
   Shape out;
@@ -100,35 +119,15 @@ class ReduceOp : public Op {
     };
     // acc (op)= q[0 .. n) for the sums, elementwise for the vector form (acc[i] (op)= q[i]).
     auto add_run = [k](double acc, const float* q, size_t n) {
-      switch (k) {
-        case Red::kL2: case Red::kSumSquare:
-          for (size_t i = 0; i < n; ++i) acc += static_cast<double>(q[i]) * q[i];
-          break;
-        case Red::kProd: for (size_t i = 0; i < n; ++i) acc *= q[i]; break;
-        case Red::kL1: for (size_t i = 0; i < n; ++i) acc += std::fabs(static_cast<double>(q[i])); break;
-        case Red::kLogSumExp: for (size_t i = 0; i < n; ++i) acc += std::exp(static_cast<double>(q[i])); break;
-        case Red::kMax: for (size_t i = 0; i < n; ++i) acc = (q[i] > acc || q[i] != q[i]) ? q[i] : acc; break;
-        case Red::kMin: for (size_t i = 0; i < n; ++i) acc = (q[i] < acc || q[i] != q[i]) ? q[i] : acc; break;
-        default: for (size_t i = 0; i < n; ++i) acc += q[i]; break;
-      }
+      with_step(k, [&](auto step) {
+        for (size_t i = 0; i < n; ++i) acc = step(acc, q[i]);
+      });
       return acc;
     };
     auto add_vec = [k](double* acc, const float* q, size_t n) {
-      switch (k) {
-        case Red::kL2: case Red::kSumSquare:
-          for (size_t i = 0; i < n; ++i) acc[i] += static_cast<double>(q[i]) * q[i];
-          break;
-        case Red::kProd: for (size_t i = 0; i < n; ++i) acc[i] *= q[i]; break;
-        case Red::kL1: for (size_t i = 0; i < n; ++i) acc[i] += std::fabs(static_cast<double>(q[i])); break;
-        case Red::kLogSumExp: for (size_t i = 0; i < n; ++i) acc[i] += std::exp(static_cast<double>(q[i])); break;
-        case Red::kMax:
-          for (size_t i = 0; i < n; ++i) acc[i] = (q[i] > acc[i] || q[i] != q[i]) ? q[i] : acc[i];
-          break;
-        case Red::kMin:
-          for (size_t i = 0; i < n; ++i) acc[i] = (q[i] < acc[i] || q[i] != q[i]) ? q[i] : acc[i];
-          break;
-        default: for (size_t i = 0; i < n; ++i) acc[i] += q[i]; break;
-      }
+      with_step(k, [&](auto step) {
+        for (size_t i = 0; i < n; ++i) acc[i] = step(acc[i], q[i]);
+      });
     };
     const size_t nout = c.out(0).numel();
     if (inner_reduced || kd.empty()) {
