@@ -5,7 +5,8 @@
    Transpose(0,3,1,2) behind, so the graph stays correct at every step.
 2. Transposes then move and cancel until they sit only at region edges:
    - back-to-NCHW transposes sink below layout-agnostic ops (unary and binary elementwise ops,
-     with constants permuted to match; Concat with its axis remapped);
+     with constants permuted to match; Concat with its axis remapped; Resize with its roi /
+     scales / sizes reordered, or its axes remapped);
    - two transposes in a row compose (and vanish when they compose to the identity);
    - a transpose that only moves size-1 dims in front of Flatten/Reshape is dropped;
    - Transpose(0,3,1,2) -> Flatten -> Dense folds into the Dense weight (columns permuted).
@@ -244,6 +245,51 @@ def _sink_once(g: Graph) -> bool:
     return False
 
 
+def _sink_resize_once(g: Graph) -> bool:
+    """Resize(Transpose(x, to NCHW)) -> Transpose(Resize'(x)): Resize' has its per-axis operands
+    (roi, scales, sizes; or the axes attribute) reordered for NHWC, so a resize between NHWC
+    convolutions needs no transposes. Only with constant (or absent) operands."""
+    producers = g.producers()
+    for node in g.nodes:
+        if node.op != "Resize" or g.is_graph_output(node.outputs[0]):
+            continue
+        t = producers.get(node.inputs[0])
+        if t is None or t.op != "Transpose" or t.attrs.get("perm") != TO_NCHW:
+            continue
+        operands = [(k, node.inputs[k]) for k in (1, 2, 3) if k < len(node.inputs) and node.inputs[k]]
+        values = {k: g.const(i) for k, i in operands}
+        if any(v is None for v in values.values()):
+            continue
+        new_inputs = list(node.inputs)
+        if "axes" in node.attrs:  # operands follow `axes`: remap the axes, keep the values
+            node.attrs["axes"] = [int(TO_NCHW[int(a) % 4]) for a in node.attrs["axes"]]
+        else:
+            ok = True
+            for k, v in values.items():
+                if v.size == 0:
+                    continue
+                parts = 2 if k == 1 else 1  # roi: starts then ends
+                if v.ndim != 1 or v.size != 4 * parts:
+                    ok = False
+                    break
+                pv = np.concatenate([v[4 * p:4 * p + 4][TO_NHWC] for p in range(parts)]).astype(v.dtype)
+                new_inputs[k] = g.add_constant(f"{node.inputs[k]}_nhwc", pv)
+            if not ok:
+                continue
+        y = node.outputs[0]
+        ys = g.tensor(y)
+        yn = g.new_tensor(f"{y}_nhwc", like=ys, shape=permute_shape(ys.shape, TO_NHWC),
+                          dim_names=permute_shape(ys.dim_names, TO_NHWC))
+        new_inputs[0] = t.inputs[0]
+        node.inputs = new_inputs
+        node.outputs = [yn.name]
+        g.nodes.insert(g.nodes.index(node) + 1, Node("Transpose", g.unique_name(f"{node.name}_to_nchw"), [yn.name],
+                                                     [y], {"perm": list(TO_NCHW)}))
+        g.prune()
+        return True
+    return False
+
+
 def _compose_once(g: Graph) -> bool:
     producers = g.producers()
     for node in g.nodes:
@@ -269,11 +315,13 @@ def _compose_once(g: Graph) -> bool:
 
 
 def _is_noop_reshape(shape, perm) -> bool:
-    if shape is None or perm[0] != 0:
+    """The transpose keeps the elements' order: it moves only size-1 dims, i.e. the other axes
+    (unknown sizes count as other) stay in increasing order. Comparing the sizes instead would
+    take [1, 16, 16, 16] -> (0, 3, 1, 2) for a no-op."""
+    if shape is None:
         return False
-    moved = [shape[p] for p in perm]
-    return [d for d in shape if d != 1] == [d for d in moved if d != 1] and all(
-        d != -1 for d in shape[1:])
+    kept = [p for p in perm if shape[p] != 1]
+    return kept == sorted(kept)
 
 
 def _flatten_fold_once(g: Graph) -> bool:
@@ -329,7 +377,7 @@ def run(g: Graph) -> int:
     if not n:
         return 0
     for _ in range(10 * len(g.nodes) + 10):
-        if not (_compose_once(g) or _sink_once(g) or _flatten_fold_once(g)):
+        if not (_compose_once(g) or _sink_once(g) or _sink_resize_once(g) or _flatten_fold_once(g)):
             break
     g.toposort()
     return n

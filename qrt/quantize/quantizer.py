@@ -24,7 +24,7 @@ from qrt.ir.errors import invalid_argument, unsupported
 from qrt.quantize import capabilities
 from qrt.quantize import params as P
 from qrt.quantize.report import NodeReport
-from qrt.quantize.scheme import ONNX_ALIASES, STATIC_FLOAT_OUTPUT, STATIC_ROLES
+from qrt.quantize.scheme import ONNX_ALIASES, STATIC_FLOAT_OUTPUT, static_role
 
 
 @dataclass
@@ -130,7 +130,7 @@ def _plan_static(g: Graph, opts: Options, float_out: set[str]) -> dict[str, str]
     int8: dict[str, str] = {}
     problems: list[tuple[Node, str]] = []
     for node in g.nodes:
-        role = STATIC_ROLES.get(node.op)
+        role = static_role(node)
         acts = _act_inputs(g, node, role)
         if is_excluded(node):
             node.float_reason = "excluded by the user (exclude=...)"

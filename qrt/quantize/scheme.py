@@ -4,7 +4,7 @@ Static int8 roles:
 - ``compute``: Conv2d, Dense — u8 X, s8 W (per axis 0), s32 B, u8 Y; needs a constant weight.
 - ``same_params``: data movement and pooling that run on u8 with the output's parameters equal
   to the input's (MaxPool2d, AvgPool2d, GlobalAvgPool2d, Reshape, Flatten, Transpose, Squeeze,
-  Unsqueeze, Relu); quantized when their input already is u8, so int8 runs stay int8.
+  Unsqueeze, DepthToSpace, SpaceToDepth, Relu, nearest Resize); quantized when their input already is u8, so int8 runs stay int8.
 - ``concat``: Concat on u8, all inputs and the output sharing one set of parameters.
 - ``binary``: Add, Mul on u8, requantized to the output's own parameters.
 Everything else runs in float32 and receives dequantized inputs.
@@ -25,6 +25,8 @@ STATIC_ROLES = {
     "Transpose": "same_params",
     "Squeeze": "same_params",
     "Unsqueeze": "same_params",
+    "DepthToSpace": "same_params",
+    "SpaceToDepth": "same_params",
     # A Relu that could not fuse into a Conv2d/Dense (after a residual Add) stays in u8: with the
     # input's parameters it is q = max(q, zero_point).
     "Relu": "same_params",
@@ -32,6 +34,17 @@ STATIC_ROLES = {
     "Add": "binary",
     "Mul": "binary",
 }
+
+
+
+def static_role(node) -> str | None:
+    """The node's static int8 role: STATIC_ROLES by op type, and a nearest Resize moves u8
+    values unchanged (each output element is one input element), so it keeps its input's
+    parameters like the data-movement ops; linear and cubic Resize run in f32."""
+    if node.op == "Resize" and str(node.attrs.get("mode", "nearest")) == "nearest":
+        return "same_params"
+    return STATIC_ROLES.get(node.op)
+
 
 # Conv2d/Dense whose output only float ops read keep a f32 output in static int8 (u8 X with
 # calibrated params, s8 W, f32 B -> f32 Y: the GEMM's kDequantF32 epilogue). Off: every int8
@@ -53,6 +66,7 @@ Shape Cast Range Equal ConstantOfShape Identity Silu Tile
 Less Greater LessOrEqual GreaterOrEqual And Or Xor Not Floor Ceil Round Reciprocal
 ReduceMax ReduceMin Size CastLike Mod Sum LogSoftmax GatherElements Pad
 ReduceProd ReduceL1 ReduceSumSquare ReduceLogSum ReduceLogSumExp ArgMax ArgMin
-Elu Selu Celu Softplus Softsign Mish ThresholdedRelu Swish Sin Cos Sign
+Elu Selu Celu Softplus Softsign Mish ThresholdedRelu Swish Sin Cos Sign Resize
+InstanceNormalization DepthToSpace SpaceToDepth
 Conv2d Dense MaxPool2d AvgPool2d GlobalAvgPool2d QuantizeLinear DequantizeLinear
 """.split())

@@ -46,6 +46,8 @@ OPERATORS: dict[str, str] = {
     "ReduceLogSumExp": "f32", "ArgMax": "f32, s64, s32 -> s64", "ArgMin": "f32, s64, s32 -> s64",
     "Elu": "f32", "Selu": "f32", "Celu": "f32", "Softplus": "f32", "Softsign": "f32", "Mish": "f32",
     "ThresholdedRelu": "f32", "Swish": "f32", "Sin": "f32", "Cos": "f32", "Sign": "f32",
+    "InstanceNormalization": "f32", "DepthToSpace": "any (DCR, CRD)", "SpaceToDepth": "any (DCR, CRD)",
+    "Resize": "nearest: any; linear, cubic: f32 (roi, scales, sizes known at plan time)",
     "Where": "any (condition bool)",
     "Cast": "f32, f16, bf16, s8, u8, s32, s64, bool",
     "Identity": "any",
@@ -61,7 +63,7 @@ VALUE_INPUTS: dict[str, tuple[int, ...]] = {
     "Expand": (1,), "Tile": (1,), "Range": (0, 1, 2), "ConstantOfShape": (0,),
     "ReduceMean": (1,), "ReduceSum": (1,), "ReduceL2": (1,), "ReduceMax": (1,), "ReduceMin": (1,),
     "Pad": (1, 3), "ReduceProd": (1,), "ReduceL1": (1,), "ReduceSumSquare": (1,), "ReduceLogSum": (1,),
-    "ReduceLogSumExp": (1,),
+    "ReduceLogSumExp": (1,), "Resize": (1, 2, 3),
 }
 
 NP_TO_QRT = {
@@ -250,7 +252,7 @@ def opset_of(model) -> int:
 
 # Semantics that changed between opsets in ways the qrt op (which follows the newest form)
 # does not reproduce: op -> first opset whose semantics qrt implements.
-MIN_OPSET = {"Softmax": 13}
+MIN_OPSET = {"Softmax": 13, "Resize": 11}
 
 
 def check_opset(model) -> None:
@@ -267,7 +269,12 @@ def check_opset(model) -> None:
 # Cases where qrt's contract deliberately differs from plain ONNX, with the reason.
 _RAW_U8 = ("u8 tensors are quantized activations in qrt: u8 Add/Mul requantize with the tensors' "
            "quantization parameters (quant op group) and refuse u8 without them")
-KNOWN_DIFFERENCES = {"test_add_uint8": _RAW_U8, "test_mul_uint8": _RAW_U8}
+_ALIGN_CORNERS = ("align_corners with a scale that does not divide the length: qrt divides by the integer "
+                  "output length (the spec's length_resized, as ONNX Runtime and PyTorch do; ORT gives qrt's "
+                  "values here), ONNX's Python reference by scale * length")
+KNOWN_DIFFERENCES = {"test_add_uint8": _RAW_U8, "test_mul_uint8": _RAW_U8,
+                     "test_resize_downsample_scales_linear_align_corners": _ALIGN_CORNERS,
+                     "test_resize_downsample_scales_cubic_align_corners": _ALIGN_CORNERS}
 
 
 def backend_cases():

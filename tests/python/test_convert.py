@@ -669,8 +669,6 @@ def test_dequantizing_gather_refuses_bad_records():
 def test_pad_models_convert_and_run(tmp_path, mode):
     """Zero Pad -> Conv folds into the conv's padding; a reflect Pad stays an op (NCHW, float);
     both modes match onnxruntime (int8 within its quantization error)."""
-    import qrt
-
     c = 4
     w = {"w0": (RNG.standard_normal((c, 3, 3, 3)) * 0.3).astype(np.float32),
          "w1": (RNG.standard_normal((c, c, 3, 3)) * 0.3).astype(np.float32),
@@ -681,19 +679,128 @@ def test_pad_models_convert_and_run(tmp_path, mode):
              helper.make_node("Pad", ["ar", "p1"], ["ap"], mode="reflect", name="pad1"),
              helper.make_node("Conv", ["ap", "w1"], ["y"], name="c1")]
     m = _tiny(nodes, w, (2, 3, 9, 9), (2, c, 7, 7))
-    src = tmp_path / "pad.onnx"
-    onnx.save(m, src)
-    x = RNG.standard_normal((2, 3, 9, 9)).astype(np.float32)
-    ref = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    out = tmp_path / "pad.qmodel"
-    cal = [{"x": RNG.standard_normal((2, 3, 9, 9)).astype(np.float32)} for _ in range(4)] + [{"x": x}]
-    qrt.convert(str(src), out, mode=mode, calibration=cal if mode == "int8" else None, progress=False)
-    s = qrt.InferenceSession(str(out))
+    s, y, ref = _convert_run_vs_ort(tmp_path, m, (2, 3, 9, 9), mode)
     kinds = [r["op"] for r in s.kernel_report()]
     assert kinds.count("Pad") == 1, kinds  # pad0 folded, the reflect pad kept
-    y = s.run(None, {"x": x})[0]
+    _assert_close_to_ort(y, ref, mode)
+
+
+def _convert_run_vs_ort(tmp_path, m, x_shape, mode):
+    """Converts ONNX model m (input "x") in `mode` (int8: 5 calibration batches), runs it on qrt
+    and onnxruntime: (qrt session, qrt output, ORT output)."""
+    import qrt
+
+    src = tmp_path / "model.onnx"
+    onnx.save(m, src)
+    x = RNG.standard_normal(x_shape).astype(np.float32)
+    ref = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    out = tmp_path / "model.qmodel"
+    cal = [{"x": RNG.standard_normal(x_shape).astype(np.float32)} for _ in range(4)] + [{"x": x}]
+    qrt.convert(str(src), out, mode=mode, calibration=cal if mode == "int8" else None, progress=False)
+    s = qrt.InferenceSession(str(out))
+    return s, s.run(None, {"x": x})[0], ref
+
+
+def _assert_close_to_ort(y, ref, mode):
+    assert y.shape == ref.shape
     if mode == "fp32":
         np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
     else:
         err = np.abs(y - ref).max() / np.abs(ref).max()
         assert err < 0.05, err
+
+
+@needs_runtime
+@pytest.mark.parametrize("mode", ["fp32", "int8"])
+@pytest.mark.parametrize("form", ["nearest", "linear", "cubic_sizes", "upsample9", "resize10_linear", "resize10_down"])
+def test_resize_models_convert_and_run(tmp_path, mode, form):
+    """Conv -> Resize -> Conv: opset-17 Resize (scales or sizes) and the older Upsample-9 /
+    Resize-10 forms (rewritten by the frontend to asymmetric coordinates, floor / ceil nearest)
+    match onnxruntime; int8 within its quantization error."""
+    c, opset = 4, 17
+    up = np.array([1, 1, 2, 1.5], np.float32)
+    w = {"w0": (RNG.standard_normal((c, 3, 3, 3)) * 0.3).astype(np.float32),
+         "w1": (RNG.standard_normal((c, c, 3, 3)) * 0.3).astype(np.float32)}
+    attrs = {}
+    if form == "nearest":
+        w["s"], ins, attrs = up, ["a", "", "s"], {"mode": "nearest"}
+    elif form == "linear":
+        w["s"], ins = up, ["a", "", "s"]
+        attrs = {"mode": "linear", "coordinate_transformation_mode": "align_corners"}
+    elif form == "cubic_sizes":
+        w["z"], ins, attrs = np.array([2, c, 9, 6], np.int64), ["a", "", "", "z"], {"mode": "cubic"}
+    elif form == "upsample9":
+        w["s"], ins, opset = up, ["a", "s"], 9
+    elif form == "resize10_linear":
+        w["s"], ins, opset, attrs = up, ["a", "s"], 10, {"mode": "linear"}
+    else:  # resize10_down: nearest downsampling (ORT rounds up)
+        w["s"], ins, opset = np.array([1, 1, 0.6, 0.75], np.float32), ["a", "s"], 10
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["a"], name="c0", pads=[1, 1, 1, 1]),
+             helper.make_node("Upsample" if form == "upsample9" else "Resize", ins, ["r"], name="rs", **attrs),
+             helper.make_node("Conv", ["r", "w1"], ["y"], name="c1")]
+    m = _tiny(nodes, w, (2, 3, 7, 8), ())
+    m.graph.output[0].type.tensor_type.ClearField("shape")
+    m.opset_import[0].version = opset
+    s, y, ref = _convert_run_vs_ort(tmp_path, m, (2, 3, 7, 8), mode)
+    ops = [r["op"] for r in s.kernel_report()]
+    assert ops.count("Resize") == 1
+    k = ops.index("Resize")  # the layout pass moved the resize into the NHWC region
+    assert ops[k - 1] == "Conv2d" and ops[k + 1] in ("Conv2d", "QuantizeLinear"), ops
+    if mode == "int8" and form in ("nearest", "upsample9", "resize10_down"):
+        assert ops[k + 1] == "Conv2d", ops  # nearest moves u8 values: no requantization
+    _assert_close_to_ort(y, ref, mode)
+
+
+def test_upsample_mixed_nearest_is_refused(tmp_path):
+    w = {"s": np.array([1, 1, 2, 0.5], np.float32)}
+    m = _tiny([helper.make_node("Upsample", ["x", "s"], ["y"], name="up")], w, (1, 2, 4, 4), (1, 2, 8, 2))
+    m.opset_import[0].version = 9
+    with pytest.raises(NotImplementedError, match="upsamples one axis and downsamples another"):
+        build(m, mode="fp32")
+
+
+@needs_runtime
+@pytest.mark.parametrize("mode", ["fp32", "int8"])
+def test_torch_norm_upsample_model_runs(tmp_path, mode):
+    """GroupNorm (exported as Reshape/InstanceNormalization/Reshape/Mul/Add), InstanceNorm2d,
+    PixelShuffle (DepthToSpace), bilinear and nearest interpolate, on conv outputs whose C, H and
+    W are all 16 (the layout pass once dropped a reordering transpose there): against PyTorch."""
+    torch = pytest.importorskip("torch")
+    import qrt
+
+    nn, F = torch.nn, torch.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.gn = nn.Conv2d(3, 16, 3, padding=1), nn.GroupNorm(4, 16)
+            self.inorm, self.ps = nn.InstanceNorm2d(16, affine=True), nn.PixelShuffle(2)
+            self.c2 = nn.Conv2d(8, 8, 3, padding=1)
+
+        def forward(self, x):
+            a = self.inorm(torch.relu(self.gn(self.c1(x))))
+            b = self.ps(a)  # 4 x 32 x 32
+            u = F.interpolate(F.avg_pool2d(b, 2), size=b.shape[-2:], mode="bilinear", align_corners=False)
+            return self.c2(torch.cat([b, F.interpolate(u, scale_factor=1, mode="nearest")], 1))
+
+    torch.manual_seed(0)
+    net = Net().eval()
+    with torch.no_grad():
+        net.gn.weight.uniform_(0.5, 1.5)
+        net.gn.bias.uniform_(-1, 1)
+        net.inorm.weight.uniform_(0.5, 1.5)
+    x = RNG.standard_normal((1, 3, 16, 16)).astype(np.float32)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    onnx_path = tmp_path / "norm.onnx"
+    torch.onnx.export(net, (torch.from_numpy(x),), str(onnx_path), opset_version=17, dynamo=False,
+                      input_names=["x"])
+    cal = [{"x": RNG.standard_normal((1, 3, 16, 16)).astype(np.float32)} for _ in range(6)] + [{"x": x}]
+    out = tmp_path / "norm.qmodel"
+    qrt.convert(str(onnx_path), out, mode=mode, calibration=cal if mode == "int8" else None, progress=False)
+    s = qrt.InferenceSession(str(out))
+    ops = [r["op"] for r in s.kernel_report()]
+    assert {"InstanceNormalization", "DepthToSpace", "Resize"} <= set(ops), ops
+    y = s.run(None, {s.get_inputs()[0].name: x})[0]
+    err = np.abs(y - ref).max() / np.abs(ref).max()
+    assert err < (1e-5 if mode == "fp32" else 0.05), err

@@ -318,8 +318,68 @@ def compare_logic_cases():
     return out
 
 
+def resize_cases():
+    """Resize: nearest (every nearest_mode, any dtype) bit-exact; linear and cubic (f32 weights,
+    f32 sums against ORT's) 1e-5 / 1e-5."""
+    out = []
+    img = rnd(1, 3, 7, 9)
+    E = np.zeros(0, np.float32)  # an empty roi / scales input
+    up, down, odd = np.float32([1, 1, 2, 1.5]), np.float32([1, 1, 0.6, 0.45]), np.float32([1, 1, 1.7, 0.8])
+    for nm in ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil"):
+        for ct in ("half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"):
+            for tag, sc in (("up", up), ("down", down), ("odd", odd)):
+                out.append(Case(f"Resize_nearest_{nm}_{ct}_{tag}", "Resize", [img, E, sc],
+                                {"mode": "nearest", "nearest_mode": nm, "coordinate_transformation_mode": ct},
+                                rtol=0))
+    for mode, extra in (("linear", {}), ("cubic", {}), ("cubic", {"cubic_coeff_a": -0.5, "exclude_outside": 1})):
+        for ct in ("half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel", "half_pixel_symmetric"):
+            for tag, sc in (("up", up), ("down", down), ("odd", odd)):
+                out.append(Case(f"Resize_{mode}{len(extra)}_{ct}_{tag}", "Resize", [img, E, sc],
+                                {"mode": mode, "coordinate_transformation_mode": ct, **extra},
+                                rtol=1e-5, atol=1e-5))
+        out.append(Case(f"Resize_{mode}{len(extra)}_sizes", "Resize", [img, E, None, i64(1, 3, 12, 5)],
+                        {"mode": mode, **extra}, rtol=1e-5, atol=1e-5))
+        out.append(Case(f"Resize_{mode}{len(extra)}_antialias", "Resize", [img, E, np.float32([1, 1, 0.5, 0.3])],
+                        {"mode": mode, "antialias": 1, **extra}, rtol=1e-5, atol=1e-5))
+    roi = np.float32([0, 0, 0.2, -0.1, 1, 1, 0.9, 1.2])
+    for mode in ("nearest", "linear", "cubic"):
+        out.append(Case(f"Resize_tf_crop_{mode}", "Resize", [img, roi, None, i64(1, 3, 5, 8)],
+                        {"mode": mode, "coordinate_transformation_mode": "tf_crop_and_resize",
+                         "extrapolation_value": 2.5}, rtol=1e-5, atol=1e-5))
+    for pol in ("not_larger", "not_smaller"):
+        out.append(Case(f"Resize_axes_policy_{pol}", "Resize", [img, E, None, i64(10, 4)],
+                        {"mode": "linear", "axes": [3, 2], "keep_aspect_ratio_policy": pol}, rtol=1e-5, atol=1e-5))
+    out.append(Case("Resize_nearest_int32", "Resize",
+                    [RNG.integers(-9, 9, size=(2, 3, 4)).astype(np.int32), E, np.float32([1, 2.5, 0.5])],
+                    {"mode": "nearest"}, rtol=0))
+    out.append(Case("Resize_linear_nhwc", "Resize", [rnd(1, 6, 5, 16), E, np.float32([1, 2, 2, 1])],
+                    {"mode": "linear"}, rtol=1e-5, atol=1e-5))
+    out.append(Case("Resize_nearest_nhwc", "Resize", [rnd(1, 5, 4, 8), E, np.float32([1, 1.6, 2.5, 1])],
+                    {"mode": "nearest"}, rtol=0))
+    out.append(Case("Resize_linear_2d", "Resize", [rnd(5, 7), E, np.float32([3, 0.5])],
+                    {"mode": "linear", "coordinate_transformation_mode": "align_corners"}, rtol=1e-5, atol=1e-5))
+    return out
+
+
+
+def space_norm_cases():
+    """DepthToSpace / SpaceToDepth (bit-exact) and InstanceNormalization (1e-5 / 1e-5)."""
+    out = []
+    x = rnd(2, 12, 3, 5)
+    for mode in ("DCR", "CRD"):
+        out.append(Case(f"DepthToSpace_{mode}", "DepthToSpace", [x], {"blocksize": 2, "mode": mode}, rtol=0))
+    out.append(Case("DepthToSpace_u8_b1", "DepthToSpace", [RNG.integers(0, 255, size=(1, 3, 2, 2)).astype(np.uint8)],
+                    {"blocksize": 1}, rtol=0))
+    out.append(Case("SpaceToDepth", "SpaceToDepth", [rnd(2, 3, 6, 9)], {"blocksize": 3}, rtol=0))
+    for shape in ((2, 3, 5, 7), (1, 4, 11), (2, 2, 3, 4, 5)):
+        C = shape[1]
+        out.append(Case(f"InstanceNormalization_{len(shape)}d", "InstanceNormalization",
+                        [rnd(*shape) * 3 + 1, rnd(C), rnd(C)], {"epsilon": 1e-3}, rtol=1e-5, atol=1e-5))
+    return out
+
+
 CASES = binary_cases() + unary_cases() + norm_cases() + matmul_cases() + reduce_cases() + \
-    misc_cases() + shape_cases() + compare_logic_cases()
+    misc_cases() + shape_cases() + compare_logic_cases() + resize_cases() + space_norm_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

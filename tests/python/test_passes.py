@@ -235,6 +235,29 @@ def test_flatten_after_conv_folds_permutation_into_dense():
     assert_same(m, {"x": f32(2, 2, 5, 5)}, g)
 
 
+@pytest.mark.parametrize("c", [4, 1])
+def test_flatten_of_equal_sized_dims_keeps_the_transpose(c):
+    """A conv output [N, 4, 4, 4] (C = H = W) -> Flatten -> Gemm: the NHWC -> NCHW transpose in
+    front of the Flatten reorders elements although the sizes read the same in either order, so
+    it must not be dropped as a size-1 move (it folds into the Dense's columns instead). With
+    C = 1 it does only move a size-1 dim and is dropped."""
+    inits = {"w": f32(c, 2, 3, 3), "fw": f32(5, c * 16), "fb": f32(5)}
+    m = make_model([helper.make_node("Conv", ["x", "w"], ["c"]),
+                    helper.make_node("Flatten", ["c"], ["f"]),
+                    helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], transB=1)],
+                   [vi("x", [2, 2, 6, 6])], [vi("y", [2, 5])], inits)
+    g = converted(m)
+    assert ops(g) == ["Transpose", "Conv2d", "Flatten", "Dense"], g.summary()
+    assert_same(m, {"x": f32(2, 2, 6, 6)}, g)
+    m = make_model([helper.make_node("Conv", ["x", "w"], ["c"]),
+                    helper.make_node("Reshape", ["c", "shp"], ["y"])],
+                   [vi("x", [2, 2, 6, 6])], [vi("y", [2, c * 16])],
+                   {"w": inits["w"], "shp": np.array([2, c * 16], np.int64)})
+    g = converted(m)
+    assert ops(g).count("Transpose") == (1 if c == 1 else 2), g.summary()
+    assert_same(m, {"x": f32(2, 2, 6, 6)}, g)
+
+
 @pytest.mark.parametrize("attrs", [
     dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
     dict(kernel_shape=[3, 3], auto_pad="SAME_UPPER", strides=[2, 2]),

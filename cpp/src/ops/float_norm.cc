@@ -8,6 +8,7 @@
 //                                        Mean/InvStdDev outputs accumulated in f64
 //   BatchNormalization(epsilon = 1e-5)   inference mode: X [N, C, ...] with per-channel
 //                                        scale, B, input_mean, input_var
+//   InstanceNormalization(epsilon = 1e-5) X [N, C, D...]: statistics per (n, c) in f64
 #include <cmath>
 
 #include "kernels/vmath.h"
@@ -262,9 +263,65 @@ class BatchNormOp : public Op {
   float eps_ = 1e-5f;
 };
 
+// InstanceNormalization(X [N, C, D...], scale [C], B [C]): per (n, c) over D..., mean and
+// variance (biased) in f64, y = scale * (x - mean) / sqrt(var + epsilon) + B. PyTorch exports
+// GroupNorm (opset < 18) as Reshape -> InstanceNormalization -> Reshape -> Mul -> Add.
+class InstanceNormOp : public Op {
+ public:
+  Status init(const CreateContext& c) {
+    QRT_RETURN_IF_ERROR(check_arity(c, 3, 3, 1, 1));
+    QRT_ASSIGN_OR_RETURN(eps_, c.attr_float("epsilon", 1e-5f));
+    return OkStatus();
+  }
+  Status infer(InferContext& c) const override {
+    QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kF32}));
+    const Shape& s = c.inputs[0]->shape;
+    if (s.size() < 3)
+      return InvalidArgument(c.where() + "X must have rank >= 3 ([N, C, D1, ...]), got shape " + shape_str(s));
+    static const char* names[] = {"", "scale", "B"};
+    for (size_t i = 1; i < 3; ++i) {
+      QRT_RETURN_IF_ERROR(expect_dtype(c, i, {DType::kF32}));
+      if (c.inputs[i]->shape != Shape{s[1]})
+        return InvalidArgument(c.where() + names[i] + " must have shape [" + std::to_string(s[1]) + "], got " +
+                               shape_str(c.inputs[i]->shape));
+    }
+    c.outputs[0]->dtype = DType::kF32;
+    c.outputs[0]->shape = s;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    size_t outer, ch, inner;
+    split3(c.in(0).shape, 1, &outer, &ch, &inner);
+    const float *x = c.in(0).as<float>(), *sc = c.in(1).as<float>(), *b = c.in(2).as<float>();
+    float* y = c.out(0).as<float>();
+    if (inner == 0) return OkStatus();
+    parallel_range(c.pool, outer * ch, std::max<size_t>(1, 4096 / inner), [&](size_t bg, size_t e) {
+      for (size_t r = bg; r < e; ++r) {
+        const float* xr = x + r * inner;
+        double sum = 0;
+        for (size_t i = 0; i < inner; ++i) sum += xr[i];
+        const double mean = sum / static_cast<double>(inner);
+        double sq = 0;
+        for (size_t i = 0; i < inner; ++i) sq += (xr[i] - mean) * (xr[i] - mean);
+        const double inv = 1.0 / std::sqrt(sq / static_cast<double>(inner) + static_cast<double>(eps_));
+        // (x - mean) * m + B rather than x * m + (B - mean * m): no cancellation when |mean|
+        // is large against the deviation.
+        const float m = static_cast<float>(sc[r % ch] * inv), mu = static_cast<float>(mean), a = b[r % ch];
+        float* yr = y + r * inner;
+        for (size_t i = 0; i < inner; ++i) yr[i] = (xr[i] - mu) * m + a;
+      }
+    });
+    return OkStatus();
+  }
+
+ private:
+  float eps_ = 1e-5f;
+};
+
 }  // namespace
 
 void register_norm_ops(OpRegistry& r) {
+  r.add("InstanceNormalization", make_factory<InstanceNormOp>());
   r.add("Softmax", make_factory<SoftmaxOp>());
   r.add("LogSoftmax", make_factory<SoftmaxOp>(true));
   r.add("LayerNormalization", make_factory<LayerNormOp>());

@@ -7,9 +7,10 @@
 namespace qrt::rt::ops {
 void register_elementwise_ops(OpRegistry& r);  // float_elementwise.cc: Add Sub Mul Div Pow Min Max Equal Where
 void register_activation_ops(OpRegistry& r);   // float_activation.cc: Sqrt Neg Exp ... HardSwish Clip
-void register_norm_ops(OpRegistry& r);         // float_norm.cc: Softmax LayerNormalization BatchNormalization
+void register_norm_ops(OpRegistry& r);         // float_norm.cc: Softmax LayerNormalization BatchNormalization InstanceNormalization
 void register_matmul_ops(OpRegistry& r);       // float_matmul.cc: MatMul
 void register_reduce_ops(OpRegistry& r);       // float_reduce.cc: ReduceMean ReduceSum ReduceL2
 void register_cast_ops(OpRegistry& r);         // float_cast.cc: Cast Identity
 void register_attention_ops(OpRegistry& r);    // float_attention.cc: Attention (qrt op)
+void register_resize_ops(OpRegistry& r);       // float_resize.cc: Resize
 }  // namespace qrt::rt::ops

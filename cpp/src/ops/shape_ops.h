@@ -8,7 +8,7 @@
 
 namespace qrt::rt::ops {
 void register_reshape_ops(OpRegistry& r);    // shape_reshape.cc: Reshape Flatten Squeeze Unsqueeze
-void register_transpose_ops(OpRegistry& r);  // shape_transpose.cc: Transpose
+void register_transpose_ops(OpRegistry& r);  // shape_transpose.cc: Transpose DepthToSpace SpaceToDepth
 void register_concat_ops(OpRegistry& r);     // shape_concat_split.cc: Concat Split
 void register_index_ops(OpRegistry& r);      // shape_slice_gather.cc: Slice Gather
 void register_generate_ops(OpRegistry& r);   // shape_generate.cc: Shape Range ConstantOfShape Expand Tile

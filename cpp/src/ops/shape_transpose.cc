@@ -1,4 +1,5 @@
-// Transpose(perm; default reverses the dims), any dtype.
+// Transpose(perm; default reverses the dims), any dtype; DepthToSpace and SpaceToDepth (below)
+// are transposes of a 6-D view.
 // The permutation is simplified first: size-1 dims are dropped and input dims that stay adjacent
 // and in order are merged, so e.g. NCHW -> NHWC becomes a 3-D [N, C, HW] -> [N, HW, C] copy. The
 // output is written in order, row by row (rows in parallel); a row whose innermost dim is also the
@@ -51,14 +52,17 @@ class TransposeOp : public Op {
     return OkStatus();
   }
 
-  Status run(const RunContext& c) const override {
-    const Tensor& x = c.in(0);
+  Status run(const RunContext& c) const override { return transpose(c, c.in(0), c.out(0).data); }
+
+ protected:
+  // Writes x transposed by perm() to out (x may be a reshaped view of the op's input).
+  Status transpose(const RunContext& c, const Tensor& x, void* out_data) const {
     const size_t es = elem_size(x.dtype);
     if (x.numel() == 0) return OkStatus();
     std::vector<int64_t> dims, st;
     simplify(x.shape, &dims, &st);
     const char* in = static_cast<const char*>(x.data);
-    char* out = static_cast<char*>(c.out(0).data);
+    char* out = static_cast<char*>(out_data);
     if (es == 4 && is_2d(dims, st)) {
       const kernels::Transpose32Fn fn = kernels::select_eltwise_f32().transpose32;
       const auto* in32 = reinterpret_cast<const uint32_t*>(in);
@@ -282,9 +286,71 @@ class TransposeQuantizeOp : public Op {
   const format::QuantParams* mid_quant_;
 };
 
+// DepthToSpace and SpaceToDepth (blocksize; mode DCR, the default, or CRD: SpaceToDepth's since
+// opset 28, the inverse of DepthToSpace's), any dtype, X [N, C, H, W]: each is a 6-D transpose
+// of a reshaped view (ONNX's definitions), run by TransposeOp's copy.
+//   DepthToSpace DCR: [N, b, b, C/b^2, H, W] perm (0, 3, 4, 1, 5, 2) -> [N, C/b^2, H*b, W*b]
+//   DepthToSpace CRD: [N, C/b^2, b, b, H, W] perm (0, 1, 4, 2, 5, 3)
+//   SpaceToDepth DCR: [N, C, H/b, b, W/b, b] perm (0, 3, 5, 1, 2, 4) -> [N, C*b^2, H/b, W/b]
+//   SpaceToDepth CRD: the same view,         perm (0, 1, 3, 5, 2, 4)
+class SpaceDepthOp : public TransposeOp {
+ public:
+  explicit SpaceDepthOp(bool to_space) : to_space_(to_space) {}
+  Status init(const CreateContext& c) {
+    QRT_RETURN_IF_ERROR(check_arity(c, 1, 1, 1, 1));
+    QRT_ASSIGN_OR_RETURN(b_, c.attr_int("blocksize", 0));
+    if (c.node.attr("blocksize") == nullptr || b_ < 1 || b_ > 4096)
+      return InvalidArgument(c.where() + "blocksize must be given, in 1..4096, got " + std::to_string(b_));
+    QRT_ASSIGN_OR_RETURN(std::string m, c.attr_string("mode", "DCR"));
+    if (m != "DCR" && m != "CRD")
+      return InvalidArgument(c.where() + "mode must be DCR or CRD, got \"" + m + "\"");
+    crd_ = m == "CRD";
+    has_perm_ = true;
+    perm_ = to_space_ ? (crd_ ? std::vector<int64_t>{0, 1, 4, 2, 5, 3} : std::vector<int64_t>{0, 3, 4, 1, 5, 2})
+                      : (crd_ ? std::vector<int64_t>{0, 1, 3, 5, 2, 4} : std::vector<int64_t>{0, 3, 5, 1, 2, 4});
+    return OkStatus();
+  }
+  Status infer(InferContext& c) const override {
+    const ValueInfo* x = c.inputs[0];
+    if (elem_size(x->dtype) == 0) return InvalidArgument(c.where() + "input has undefined dtype");
+    if (x->shape.size() != 4)
+      return InvalidArgument(c.where() + "input must be 4-D [N, C, H, W], got " + shape_str(x->shape));
+    const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3], b2 = b_ * b_;
+    if (to_space_ && C % b2 != 0)
+      return InvalidArgument(c.where() + "channels " + std::to_string(C) + " are not a multiple of blocksize^2 = " +
+                             std::to_string(b2));
+    if (!to_space_ && (H % b_ != 0 || W % b_ != 0))
+      return InvalidArgument(c.where() + "height and width " + std::to_string(H) + "x" + std::to_string(W) +
+                             " are not multiples of blocksize " + std::to_string(b_));
+    if (!to_space_ && C > (int64_t(1) << 40) / b2)
+      return InvalidArgument(c.where() + "channels x blocksize^2 too large");
+    QRT_RETURN_IF_ERROR(check_passthrough_quant(c, 0, 0));
+    c.outputs[0]->dtype = x->dtype;
+    c.outputs[0]->shape = to_space_ ? Shape{N, C / b2, H * b_, W * b_} : Shape{N, C * b2, H / b_, W / b_};
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    Tensor v = c.in(0);
+    const int64_t N = v.shape[0], C = v.shape[1], H = v.shape[2], W = v.shape[3], b = b_;
+    v.shape = !to_space_ ? Shape{N, C, H / b, b, W / b, b}
+              : crd_     ? Shape{N, C / (b * b), b, b, H, W}
+                         : Shape{N, b, b, C / (b * b), H, W};
+    return transpose(c, v, c.out(0).data);
+  }
+  bool foldable() const override { return true; }
+
+ private:
+  bool to_space_, crd_ = false;
+  int64_t b_ = 0;
+};
+
 }  // namespace
 
-void register_transpose_ops(OpRegistry& r) { r.add("Transpose", make_factory<TransposeOp>()); }
+void register_transpose_ops(OpRegistry& r) {
+  r.add("Transpose", make_factory<TransposeOp>());
+  r.add("DepthToSpace", make_factory<SpaceDepthOp>(true));
+  r.add("SpaceToDepth", make_factory<SpaceDepthOp>(false));
+}
 
 }  // namespace qrt::rt::ops
 

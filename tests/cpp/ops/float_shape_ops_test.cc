@@ -375,3 +375,94 @@ QRT_TEST(ShapeOps, PadGatherElementsSize) {
   r = run_op("Size", {x});
   QRT_EXPECT(r.ok() && r.out[0].as<int64_t>()[0] == 6);
 }
+
+namespace {
+Val fk(const std::vector<float>& v) { return known(f32({static_cast<int64_t>(v.size())}, v)); }
+}  // namespace
+
+QRT_TEST(ShapeOps, ResizeEdgeCases) {
+  Val x = f32({1, 1, 2, 2}, {1, 2, 3, 4});
+  Val e = fk({});
+  // Nearest 2x (asymmetric, floor): each pixel repeated; an NHWC-style call (last axis kept).
+  OpRun r = run_op("Resize", {x, e, fk({1, 1, 2, 2})},
+                   {attr_s("coordinate_transformation_mode", "asymmetric"), attr_s("nearest_mode", "floor")});
+  QRT_ASSERT_OK(r);
+  QRT_EXPECT(r.out[0].shape == Shape({1, 1, 4, 4}));
+  QRT_EXPECT(r.out[0].as<float>() == std::vector<float>({1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}));
+  r = run_op("Resize", {f32({1, 2, 1, 2}, {1, 2, 3, 4}), e, fk({1, 2, 2, 1})}, {attr_s("mode", "linear")});
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({1, 4, 2, 2})) << r.message();
+  // half_pixel linear, 2 -> 4 along the last axis: taps at -0.25, 0.25, 0.75, 1.25 (edge-clamped).
+  r = run_op("Resize", {f32({2}, {0, 4}), e, fk({2})}, {attr_s("mode", "linear")});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() == std::vector<float>({0, 1, 3, 4})) << r.message();
+  // Quantized nearest keeps the input's parameters; linear refuses non-f32 data.
+  r = run_op("Resize", {with_quant(u8({1, 2}, {7, 9}), 0.5f, 3), e, fk({1, 2})});
+  QRT_EXPECT(r.ok() && r.out[0].as<uint8_t>() == std::vector<uint8_t>({7, 7, 9, 9})) << r.message();
+  r = run_op("Resize", {i64({2}, {1, 2}), e, fk({2})}, {attr_s("mode", "linear")});
+  QRT_EXPECT(r.code() == StatusCode::kUnsupported) << "linear on s64";
+  // Exactly one of scales / sizes; scales positive; plan-time values; known attribute values.
+  r = run_op("Resize", {x, e, fk({1, 1, 2, 2}), ints({1, 1, 4, 4})});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "both scales and sizes";
+  r = run_op("Resize", {x, e, e});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "neither";
+  r = run_op("Resize", {x, e, fk({1, 1, 0, 2})});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "zero scale";
+  r = run_op("Resize", {x, e, fk({1, 1, 2})});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "scales of the wrong length";
+  r = run_op("Resize", {x, e, f32({4}, {1, 1, 2, 2})});
+  QRT_EXPECT(r.code() == StatusCode::kUnsupported) << "scales not known at plan time";
+  r = run_op("Resize", {x, e, none(), ints({1, 1, -1, 4})});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "negative size";
+  r = run_op("Resize", {x, e, fk({1, 1, 2, 2})}, {attr_s("mode", "area")});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "unknown mode";
+  r = run_op("Resize", {x, e, fk({1, 1, 2, 2})}, {attr_s("coordinate_transformation_mode", "tf_crop_and_resize")});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "tf_crop_and_resize without roi";
+  r = run_op("Resize", {x, e, none(), ints({4, 4})}, {attr_is("axes", {2, -2})});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "repeated axis";
+  // tf_crop_and_resize: a crop reaching past the image gives extrapolation_value there.
+  r = run_op("Resize", {f32({3}, {0, 1, 2}), fk({0.5f, 1.5f}), none(), ints({3})},
+             {attr_s("mode", "linear"), attr_s("coordinate_transformation_mode", "tf_crop_and_resize"),
+              attr_f("extrapolation_value", -7)});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() == std::vector<float>({1, 2, -7})) << r.message();
+  // Downsampling to an empty axis is a valid (empty) result.
+  r = run_op("Resize", {x, e, fk({1, 1, 0.25f, 1})});
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({1, 1, 0, 2})) << r.message();
+}
+
+QRT_TEST(ShapeOps, SpaceDepthInstanceNormEdgeCases) {
+  std::vector<float> v(16);
+  std::iota(v.begin(), v.end(), 0.f);
+  Val x = f32({1, 4, 2, 2}, v);
+  OpRun r = run_op("DepthToSpace", {x}, {attr_i("blocksize", 2)});  // DCR
+  QRT_ASSERT_OK(r);
+  QRT_EXPECT(r.out[0].shape == Shape({1, 1, 4, 4}));
+  QRT_EXPECT(r.out[0].as<float>() == std::vector<float>({0, 4, 1, 5, 8, 12, 9, 13, 2, 6, 3, 7, 10, 14, 11, 15}));
+  OpRun back = run_op("SpaceToDepth", {f32({1, 1, 4, 4}, r.out[0].as<float>())}, {attr_i("blocksize", 2)});
+  QRT_EXPECT(back.ok() && back.out[0].as<float>() == v) << "SpaceToDepth inverts DepthToSpace (DCR)";
+  r = run_op("DepthToSpace", {x}, {attr_i("blocksize", 2), attr_s("mode", "CRD")});
+  back = run_op("SpaceToDepth", {f32({1, 1, 4, 4}, r.out[0].as<float>())}, {attr_i("blocksize", 2), attr_s("mode", "CRD")});
+  QRT_EXPECT(r.ok() && back.ok() && back.out[0].as<float>() == v) << "CRD round trip";
+  QRT_EXPECT(run_op("DepthToSpace", {x}).code() == StatusCode::kInvalidArgument) << "blocksize missing";
+  QRT_EXPECT(run_op("DepthToSpace", {x}, {attr_i("blocksize", 0)}).code() == StatusCode::kInvalidArgument);
+  QRT_EXPECT(run_op("DepthToSpace", {x}, {attr_i("blocksize", 3)}).code() == StatusCode::kInvalidArgument)
+      << "4 channels, blocksize^2 = 9";
+  QRT_EXPECT(run_op("SpaceToDepth", {x}, {attr_i("blocksize", 3)}).code() == StatusCode::kInvalidArgument)
+      << "2x2 spatial, blocksize 3";
+  QRT_EXPECT(run_op("DepthToSpace", {f32({4, 2, 2}, {})}, {attr_i("blocksize", 2)}).code() ==
+             StatusCode::kInvalidArgument) << "rank 3";
+  QRT_EXPECT(run_op("DepthToSpace", {x}, {attr_i("blocksize", 2), attr_s("mode", "RCD")}).code() ==
+             StatusCode::kInvalidArgument);
+
+  // InstanceNormalization: per (n, c) statistics; a constant plane normalises to B.
+  Val xi = f32({1, 2, 3}, {1, 2, 3, 5, 5, 5});
+  r = run_op("InstanceNormalization", {xi, f32({2}, {2, 1}), f32({2}, {0.5f, -1})}, {attr_f("epsilon", 1e-7f)});
+  QRT_ASSERT_OK(r);
+  const float s = std::sqrt(1.5f);
+  QRT_EXPECT(close(r.out[0].as<float>()[0], 0.5f - 2 * s, 1e-6f, 1e-6f) &&
+             close(r.out[0].as<float>()[2], 0.5f + 2 * s, 1e-6f, 1e-6f) && r.out[0].as<float>()[4] == -1.f);
+  QRT_EXPECT(run_op("InstanceNormalization", {f32({2, 3}, {}), f32({3}, {}), f32({3}, {})}).code() ==
+             StatusCode::kInvalidArgument) << "rank 2";
+  QRT_EXPECT(run_op("InstanceNormalization", {xi, f32({3}, {1, 1, 1}), f32({2}, {0, 0})}).code() ==
+             StatusCode::kInvalidArgument) << "scale of the wrong length";
+  r = run_op("InstanceNormalization", {f32({1, 2, 0}, {}), f32({2}, {1, 1}), f32({2}, {0, 0})});
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({1, 2, 0})) << "empty spatial dims";
+}
