@@ -26,9 +26,13 @@
 namespace qrt::rt::ops {
 namespace {
 
+// Output length per axis at most 2^28: the taps tables are built at plan time, per axis, before
+// the arena is sized, so a hostile scale must not reach them as a giant allocation.
+constexpr int64_t kMaxAxis = int64_t(1) << 28;
+
 // Taps of one axis in CSR form: output index i reads idx[first[i] .. first[i+1]) with weights w.
 struct AxisTaps {
-  std::vector<uint32_t> first;
+  std::vector<size_t> first;
   std::vector<int64_t> idx;
   std::vector<float> w;
   std::vector<uint8_t> extrap;  // tf_crop_and_resize: the coordinate left the input
@@ -145,7 +149,7 @@ class ResizeOp : public Op {
         const size_t a = static_cast<size_t>(axes[i]);
         scale[a] = s[i];
         const double o = std::floor(s[i] * static_cast<double>(x->shape[a]));
-        if (o > static_cast<double>(int64_t(1) << 40))
+        if (o > static_cast<double>(kMaxAxis))
           return InvalidArgument(c.where() + "scale " + std::to_string(s[i]) + " makes axis " +
                                  std::to_string(a) + " too large");
         out[a] = static_cast<int64_t>(o);
@@ -159,7 +163,7 @@ class ResizeOp : public Op {
       double common = policy_ == Policy::kNotLarger ? INFINITY : 0;
       for (size_t i = 0; i < na; ++i) {
         const size_t a = static_cast<size_t>(axes[i]);
-        if (sz[i] < 0 || sz[i] > (int64_t(1) << 40))
+        if (sz[i] < 0 || sz[i] > kMaxAxis)
           return InvalidArgument(c.where() + "sizes " + shape_str(sz) + " has an invalid entry for axis " +
                                  std::to_string(a));
         if (x->shape[a] == 0)
@@ -170,9 +174,12 @@ class ResizeOp : public Op {
       }
       if (policy_ != Policy::kStretch) {
         for (int64_t a : axes) {
+          const double o = common * static_cast<double>(x->shape[static_cast<size_t>(a)]) + 0.5;
+          if (!(o <= static_cast<double>(kMaxAxis)))
+            return InvalidArgument(c.where() + "keep_aspect_ratio_policy makes axis " + std::to_string(a) +
+                                   " too large");
           scale[static_cast<size_t>(a)] = common;
-          out[static_cast<size_t>(a)] =
-              static_cast<int64_t>(common * static_cast<double>(x->shape[static_cast<size_t>(a)]) + 0.5);
+          out[static_cast<size_t>(a)] = static_cast<int64_t>(o);
         }
       }
     }
@@ -236,7 +243,7 @@ class ResizeOp : public Op {
           const AxisTaps& t = p.axes[d];
           const size_t i = pos[d];
           if (!t.extrap.empty() && t.extrap[i]) extrap = true;
-          const uint32_t k0 = t.first[i], k1 = t.first[i + 1];
+          const size_t k0 = t.first[i], k1 = t.first[i + 1];
           if (k1 - k0 == 1) {
             for (int64_t& o : off) o += t.idx[k0] * xs[d];
             for (float& w : wt) w *= t.w[k0];
@@ -248,7 +255,7 @@ class ResizeOp : public Op {
           off2.reserve(m * (k1 - k0));
           wt2.reserve(m * (k1 - k0));
           for (size_t j = 0; j < m; ++j)
-            for (uint32_t k = k0; k < k1; ++k) {
+            for (size_t k = k0; k < k1; ++k) {
               off2.push_back(off[j] + t.idx[k] * xs[d]);
               wt2.push_back(wt[j] * t.w[k]);
             }
@@ -291,12 +298,12 @@ class ResizeOp : public Op {
         }
         const size_t m = off.size();
         for (size_t i = 0; i < inner; ++i) {
-          const uint32_t k0 = last.first[i], k1 = last.first[i + 1];
+          const size_t k0 = last.first[i], k1 = last.first[i + 1];
           float acc = 0.f;
           for (size_t j = 0; j < m; ++j) {
             const float* base = xf + off[j];
             float s = 0.f;
-            for (uint32_t k = k0; k < k1; ++k) s += last.w[k] * base[last.idx[k]];
+            for (size_t k = k0; k < k1; ++k) s += last.w[k] * base[last.idx[k]];
             acc += wt[j] * s;
           }
           of[i] = !last.extrap.empty() && last.extrap[i] ? extrapolation_ : acc;
@@ -359,7 +366,7 @@ class ResizeOp : public Op {
       for (int64_t i = 0; i < out; ++i) {
         t->idx.push_back(i);
         t->w.push_back(1.f);
-        t->first.push_back(static_cast<uint32_t>(t->idx.size()));
+        t->first.push_back(t->idx.size());
       }
       return;
     }
@@ -406,7 +413,7 @@ class ResizeOp : public Op {
         t->idx.push_back(std::clamp<int64_t>(static_cast<int64_t>(fl), 0, in - 1));
         t->w.push_back(0.f);
       }
-      t->first.push_back(static_cast<uint32_t>(t->idx.size()));
+      t->first.push_back(t->idx.size());
     }
   }
 

@@ -410,6 +410,13 @@ QRT_TEST(ShapeOps, ResizeEdgeCases) {
   QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "scales of the wrong length";
   r = run_op("Resize", {x, e, f32({4}, {1, 1, 2, 2})});
   QRT_EXPECT(r.code() == StatusCode::kUnsupported) << "scales not known at plan time";
+  r = run_op("Resize", {x, e, fk({1, 1, 1e9f, 1})});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "a scale making a giant axis";
+  r = run_op("Resize", {x, e, none(), ints({1, 1, int64_t(1) << 40, 4})});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "a giant size";
+  r = run_op("Resize", {f32({1, 1, 2, 4}, std::vector<float>(8, 1.f)), e, none(), ints({int64_t(1) << 28, 1})},
+             {attr_is("axes", {2, 3}), attr_s("keep_aspect_ratio_policy", "not_smaller")});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "not_smaller growing the other axis past the cap";
   r = run_op("Resize", {x, e, none(), ints({1, 1, -1, 4})});
   QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "negative size";
   r = run_op("Resize", {x, e, fk({1, 1, 2, 2})}, {attr_s("mode", "area")});
