@@ -10,6 +10,9 @@
    - two transposes in a row compose (and vanish when they compose to the identity);
    - a transpose that only moves size-1 dims in front of Flatten/Reshape is dropped;
    - Transpose(0,3,1,2) -> Flatten -> Dense folds into the Dense weight (columns permuted).
+1-D Conv / pools ([N, C, L]) are first lifted to 2-D ones on Unsqueeze(x, 2) with a unit kernel
+height, followed by Squeeze(2); Squeezes sink below elementwise ops and cancel against the next
+lifted op's Unsqueeze, so a 1-D CNN becomes one NHWC region too.
 Ops that a pass cannot convert (3-D convs, dilated pools, auto_pad on unknown shapes, ...) stay
 as ONNX ops and the support check reports them with the reason.
 """
@@ -78,7 +81,8 @@ def _convert(g: Graph, node: Node, reasons: dict) -> dict | None:
     """qrt op and attributes for an NCHW node, or None (reason recorded)."""
     xs = g.tensor(node.inputs[0]).shape
     if xs is not None and len(xs) != 4:
-        reasons[node.name] = f"only 2-D (4-D NCHW input) {node.op} is supported, got rank {len(xs)}"
+        reasons[node.name] = (f"only 1-D and 2-D {node.op} (3-D or 4-D input; 1-D with a constant weight) "
+                              f"is supported, got rank {len(xs)}")
         return None
     in_hw = _spatial(xs)
     if node.op == "GlobalAveragePool":
@@ -90,7 +94,7 @@ def _convert(g: Graph, node: Node, reasons: dict) -> dict | None:
         w = g.const(node.inputs[1])
         wshape = list(w.shape) if w is not None else g.tensor(node.inputs[1]).shape
         if wshape is None or len(wshape) != 4:
-            reasons[node.name] = "only 2-D convolutions are supported"
+            reasons[node.name] = "only 1-D and 2-D convolutions are supported"
             return None
         kernel = wshape[2:]
         strides = list(node.attrs.get("strides", [1, 1]))
@@ -114,7 +118,7 @@ def _convert(g: Graph, node: Node, reasons: dict) -> dict | None:
     strides = list(node.attrs.get("strides", [1, 1]))
     dil = list(node.attrs.get("dilations", [1, 1]))
     if len(kernel) != 2:
-        reasons[node.name] = f"only 2-D pooling is supported, got kernel {kernel}"
+        reasons[node.name] = f"only 1-D and 2-D pooling is supported, got kernel {kernel}"
         return None
     if dil != [1, 1]:
         reasons[node.name] = f"dilated pooling (dilations={dil}) is not supported"
@@ -134,6 +138,118 @@ def _convert(g: Graph, node: Node, reasons: dict) -> dict | None:
         return {"op": "MaxPool2d", "attrs": {"kernel": kernel, "strides": strides, "pads": pads}}
     return {"op": "AvgPool2d", "attrs": {"kernel": kernel, "strides": strides, "pads": pads,
                                          "count_include_pad": cip}}
+
+
+def _spread(v, n_default: int, pad: bool = False) -> list[int]:
+    """1-D attribute -> its 2-D form with a unit (or zero-pad) height in front."""
+    v = list(v)
+    if pad:  # [begin, end] -> [top, left, bottom, right]
+        return [0, int(v[0]), 0, int(v[1])]
+    return [n_default] + [int(a) for a in v]
+
+
+def lift_1d(g: Graph) -> int:
+    """1-D Conv / MaxPool / AveragePool / GlobalAveragePool ([N, C, L] input) -> the 2-D op on
+    Unsqueeze(x, 2) = [N, C, 1, L] with a unit kernel height, then Squeeze(2): the rest of the
+    pass and the runtime's Conv2d / pools run them as 1 x k windows."""
+    new_nodes: list[Node] = []
+    lifted = 0
+    axis2 = None
+    for node in g.nodes:
+        xs = g.tensor(node.inputs[0]).shape if node.inputs and node.inputs[0] else None
+        w = g.const(node.inputs[1]) if node.op == "Conv" and len(node.inputs) > 1 else None
+        if (node.op not in ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool") or xs is None or len(xs) != 3
+                or (node.op == "Conv" and (w is None or w.ndim != 3))
+                or (node.op == "MaxPool" and len(node.outputs) > 1 and node.outputs[1])):
+            new_nodes.append(node)
+            continue
+        if axis2 is None:
+            axis2 = g.add_constant("lift1d_axis2", np.array([2], np.int64))
+        x4 = g.new_tensor(f"{node.inputs[0]}_2d", like=g.tensor(node.inputs[0]), **_unit_h(g.tensor(node.inputs[0])))
+        new_nodes.append(Node("Unsqueeze", g.unique_name(f"{node.name}_to_2d"), [node.inputs[0], axis2], [x4.name]))
+        attrs = dict(node.attrs)
+        for k in ("kernel_shape", "strides", "dilations"):
+            if k in attrs:
+                attrs[k] = _spread(attrs[k], 1)
+        if "pads" in attrs:
+            attrs["pads"] = _spread(attrs["pads"], 0, pad=True)
+        inputs = [x4.name] + list(node.inputs[1:])
+        if node.op == "Conv":
+            w4 = g.add_constant(f"{node.inputs[1]}_2d", np.ascontiguousarray(w[:, :, None, :]))
+            carry_weight_hint(g, node.inputs[1], w4, {0: 0})
+            inputs[1] = w4
+        y = node.outputs[0]
+        y4 = g.new_tensor(f"{y}_2d", like=g.tensor(y), **_unit_h(g.tensor(y)))
+        new_nodes.append(Node(node.op, node.name, inputs, [y4.name] + list(node.outputs[1:]), attrs))
+        new_nodes.append(Node("Squeeze", g.unique_name(f"{node.name}_to_1d"), [y4.name, axis2], [y]))
+        lifted += 1
+    g.nodes = new_nodes
+    return lifted
+
+
+def _unit_h(t) -> dict:
+    """Shape and dim names of rank-3 tensor t with a unit axis inserted at 2 (None: unknown)."""
+    sh, dn = t.shape, t.dim_names
+    return {"shape": None if sh is None or len(sh) != 3 else [sh[0], sh[1], 1, sh[2]],
+            "dim_names": None if dn is None or len(dn) != 3 else [dn[0], dn[1], None, dn[2]]}
+
+
+def _axes_of(g: Graph, node: Node) -> list[int] | None:
+    a = g.const(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+    return None if a is None else [int(v) for v in np.asarray(a).ravel()]
+
+
+def _sink_squeeze_once(g: Graph) -> bool:
+    """op(Squeeze(a, 2), ...) -> Squeeze(op(a, ...), 2) for elementwise ops and Concat over
+    4-D tensors squeezed at axis 2 (constants get the unit axis too), and Unsqueeze(Squeeze(a,
+    2), 2) -> a: consecutive lifted 1-D convolutions then meet with only transposes between them,
+    which cancel."""
+    producers = g.producers()
+    for node in g.nodes:
+        if node.op == "Unsqueeze":
+            sq = producers.get(node.inputs[0])
+            if (sq is not None and sq.op == "Squeeze" and _axes_of(g, node) == [2] and _axes_of(g, sq) == [2]
+                    and not g.is_graph_output(node.outputs[0])):
+                g.replace_uses(node.outputs[0], sq.inputs[0], outputs_too=False)
+                g.remove_nodes([node])
+                g.prune()
+                return True
+            continue
+        if node.op not in ELEMENTWISE_UNARY | ELEMENTWISE_BINARY | {"Concat"} or g.is_graph_output(node.outputs[0]):
+            continue
+        acts = [i for i in node.inputs if i and g.const(i) is None]
+        if node.op in ELEMENTWISE_UNARY:
+            acts = acts[:1]
+        sqs = [producers.get(i) for i in acts]
+        if not sqs or any(q is None or q.op != "Squeeze" or _axes_of(g, q) != [2]
+                          or len(g.tensor(q.inputs[0]).shape or []) != 4 for q in sqs):
+            continue
+        new_inputs, ok = [], True
+        for k, i in enumerate(node.inputs):
+            if not i or (node.op in ELEMENTWISE_UNARY and k > 0):
+                new_inputs.append(i)
+            elif i in acts:
+                new_inputs.append(producers[i].inputs[0])
+            else:
+                c = g.const(i)
+                if c is None or c.ndim > 3:
+                    ok = False
+                    break
+                c3 = c.reshape((1,) * (3 - c.ndim) + c.shape)
+                new_inputs.append(g.add_constant(f"{i}_2d", np.ascontiguousarray(c3[:, :, None, :])))
+        if not ok:
+            continue
+        y = node.outputs[0]
+        y4 = g.new_tensor(f"{y}_2d", like=g.tensor(y), **_unit_h(g.tensor(y)))
+        node.inputs = new_inputs
+        node.outputs = [y4.name]
+        if node.op == "Concat":
+            axis = int(node.attrs.get("axis", 0)) % 3
+            node.attrs["axis"] = axis + 1 if axis == 2 else axis
+        g.nodes.insert(g.nodes.index(node) + 1, Node("Squeeze", g.unique_name(f"{node.name}_to_1d"),
+                                                     [y4.name, sqs[0].inputs[1]], [y]))
+        return True
+    return False
 
 
 def _transposed(g: Graph, name: str, perm: list[int], node_name: str, out: list[Node],
@@ -373,11 +489,13 @@ def _flatten_fold_once(g: Graph) -> bool:
 
 
 def run(g: Graph) -> int:
+    lift_1d(g)
     n = convert_ops(g)
     if not n:
         return 0
     for _ in range(10 * len(g.nodes) + 10):
-        if not (_compose_once(g) or _sink_once(g) or _sink_resize_once(g) or _flatten_fold_once(g)):
+        if not (_compose_once(g) or _sink_once(g) or _sink_resize_once(g) or _sink_squeeze_once(g)
+                or _flatten_fold_once(g)):
             break
     g.toposort()
     return n

@@ -804,3 +804,50 @@ def test_torch_norm_upsample_model_runs(tmp_path, mode):
     y = s.run(None, {s.get_inputs()[0].name: x})[0]
     err = np.abs(y - ref).max() / np.abs(ref).max()
     assert err < (1e-5 if mode == "fp32" else 0.05), err
+
+
+@needs_runtime
+@pytest.mark.parametrize("mode", ["fp32", "int8"])
+def test_torch_conv1d_model_runs(tmp_path, mode):
+    """A 1-D CNN (Conv1d with BatchNorm, dilation, stride, groups; max/avg pools, residual Add,
+    GELU, two heads) runs as lifted 2-D ops in one NHWC region, against PyTorch."""
+    torch = pytest.importorskip("torch")
+    import qrt
+
+    nn, F = torch.nn, torch.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.bn = nn.Conv1d(4, 16, 5, padding=2), nn.BatchNorm1d(16)
+            self.c2 = nn.Conv1d(16, 16, 3, padding=2, dilation=2)
+            self.c3 = nn.Conv1d(16, 32, 3, stride=2)
+            self.dw, self.fc = nn.Conv1d(32, 32, 3, padding=1, groups=32), nn.Linear(32, 5)
+
+        def forward(self, x):
+            a = F.relu(self.bn(self.c1(x)))
+            b = F.max_pool1d(F.relu(self.c2(a)) + a, 2)
+            c = F.gelu(self.c3(b))
+            c = F.avg_pool1d(self.dw(c) * 0.5 + c, 3, stride=1, padding=1)
+            return self.fc(c.mean(-1)), F.adaptive_avg_pool1d(c, 1).flatten(1)
+
+    torch.manual_seed(0)
+    net = Net().eval()
+    with torch.no_grad():
+        net.bn.running_mean.uniform_(-0.5, 0.5)
+        net.bn.running_var.uniform_(0.5, 1.5)
+    x = RNG.standard_normal((2, 4, 64)).astype(np.float32)
+    with torch.no_grad():
+        refs = [t.numpy() for t in net(torch.from_numpy(x))]
+    src = tmp_path / "c1d.onnx"
+    torch.onnx.export(net, (torch.from_numpy(x),), str(src), opset_version=17, dynamo=False, input_names=["x"])
+    cal = [{"x": RNG.standard_normal((2, 4, 64)).astype(np.float32)} for _ in range(6)] + [{"x": x}]
+    out = tmp_path / "c1d.qmodel"
+    qrt.convert(str(src), out, mode=mode, calibration=cal if mode == "int8" else None, progress=False)
+    s = qrt.InferenceSession(str(out))
+    ops = [r["op"] for r in s.kernel_report()]
+    # Transposes only at the edges: the input's (fused into QuantizeLinear in int8), one per head.
+    assert ops.count("Conv2d") == 4 and ops.count("Transpose") == (3 if mode == "fp32" else 2), ops
+    for y, ref in zip(s.run(None, {"x": x}), refs):
+        err = np.abs(y - ref).max() / np.abs(ref).max()
+        assert err < (1e-5 if mode == "fp32" else 0.05), err

@@ -235,6 +235,32 @@ def test_flatten_after_conv_folds_permutation_into_dense():
     assert_same(m, {"x": f32(2, 2, 5, 5)}, g)
 
 
+def test_1d_convolutions_become_one_nhwc_region():
+    """Conv1d -> Relu -> strided/padded Conv1d -> MaxPool1d -> Add [C, 1] constant -> grouped
+    dilated Conv1d -> Conv1d (auto_pad SAME_UPPER, even kernel) -> AveragePool1d -> GlobalAveragePool: all lifted to 2-D ops,
+    with one Unsqueeze + Transpose at the input and one Transpose + Squeeze at the output."""
+    c = 6
+    inits = {"w0": f32(c, 3, 5), "b0": f32(c), "w1": f32(c, c, 3), "k": f32(c, 1), "w2": f32(c, 2, 3),
+             "w3": f32(c, 2, 4)}
+    nodes = [
+        helper.make_node("Conv", ["x", "w0", "b0"], ["a"], pads=[2, 2]),
+        helper.make_node("Relu", ["a"], ["ar"]),
+        helper.make_node("Conv", ["ar", "w1"], ["b"], strides=[2], pads=[1, 0]),
+        helper.make_node("MaxPool", ["b"], ["mp"], kernel_shape=[2], strides=[2]),
+        helper.make_node("Add", ["mp", "k"], ["s"]),
+        helper.make_node("Conv", ["s", "w2"], ["d"], group=3, dilations=[2], pads=[2, 2]),
+        helper.make_node("Conv", ["d", "w3"], ["d2"], group=3, auto_pad="SAME_UPPER"),
+        helper.make_node("AveragePool", ["d2"], ["ap"], kernel_shape=[3], pads=[1, 1], strides=[1]),
+        helper.make_node("GlobalAveragePool", ["ap"], ["y"]),
+    ]
+    m = make_model(nodes, [vi("x", [2, 3, 40])], [vi("y", [2, c, 1])], inits)
+    g = converted(m)
+    o = ops(g)
+    assert o.count("Conv2d") == 4 and "Conv" not in o and o.count("Transpose") == 2, g.summary()
+    assert o.count("Unsqueeze") == 1 and o.count("Squeeze") == 1, g.summary()
+    assert_same(m, {"x": f32(2, 3, 40)}, g)
+
+
 @pytest.mark.parametrize("c", [4, 1])
 def test_flatten_of_equal_sized_dims_keeps_the_transpose(c):
     """A conv output [N, 4, 4, 4] (C = H = W) -> Flatten -> Gemm: the NHWC -> NCHW transpose in
@@ -324,7 +350,7 @@ def test_conv3d_is_reported_with_reason():
                    [vi("x", [1, 2, 4, 4, 4])], [vi("y", None)], {"w": f32(3, 2, 2, 2, 2)})
     im = import_onnx(m)
     passes.run_all(im.graph)
-    with pytest.raises(NotImplementedError, match=r"Conv: 'c3d' \(only 2-D"):
+    with pytest.raises(NotImplementedError, match=r"Conv: 'c3d' \(only 1-D and 2-D"):
         check_supported(im.graph)
 
 
