@@ -46,6 +46,7 @@ OPERATORS: dict[str, str] = {
     "ReduceLogSumExp": "f32", "ArgMax": "f32, s64, s32 -> s64", "ArgMin": "f32, s64, s32 -> s64",
     "Elu": "f32", "Selu": "f32", "Celu": "f32", "Softplus": "f32", "Softsign": "f32", "Mish": "f32",
     "ThresholdedRelu": "f32", "Swish": "f32", "Sin": "f32", "Cos": "f32", "Sign": "f32",
+    "ConvTranspose": "f32, 1-D and 2-D (W constant)",
     "InstanceNormalization": "f32", "DepthToSpace": "any (DCR, CRD)", "SpaceToDepth": "any (DCR, CRD)",
     "Resize": "nearest: any; linear, cubic: f32 (roi, scales, sizes known at plan time)",
     "Where": "any (condition bool)",
@@ -63,7 +64,7 @@ VALUE_INPUTS: dict[str, tuple[int, ...]] = {
     "Expand": (1,), "Tile": (1,), "Range": (0, 1, 2), "ConstantOfShape": (0,),
     "ReduceMean": (1,), "ReduceSum": (1,), "ReduceL2": (1,), "ReduceMax": (1,), "ReduceMin": (1,),
     "Pad": (1, 3), "ReduceProd": (1,), "ReduceL1": (1,), "ReduceSumSquare": (1,), "ReduceLogSum": (1,),
-    "ReduceLogSumExp": (1,), "Resize": (1, 2, 3),
+    "ReduceLogSumExp": (1,), "Resize": (1, 2, 3), "ConvTranspose": (1,),
 }
 
 NP_TO_QRT = {

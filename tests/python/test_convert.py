@@ -851,3 +851,45 @@ def test_torch_conv1d_model_runs(tmp_path, mode):
     for y, ref in zip(s.run(None, {"x": x}), refs):
         err = np.abs(y - ref).max() / np.abs(ref).max()
         assert err < (1e-5 if mode == "fp32" else 0.05), err
+
+
+@needs_runtime
+@pytest.mark.parametrize("mode", ["fp32", "int8", "fp16"])
+def test_torch_conv_transpose_model_runs(tmp_path, mode):
+    """A small U-Net-like decoder: ConvTranspose2d 2x2/2 and 4x4/2 (pads), a skip Concat and a
+    ConvTranspose1d head, against PyTorch (ConvTranspose runs in f32 in every mode)."""
+    torch = pytest.importorskip("torch")
+    import qrt
+
+    nn, F = torch.nn, torch.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.e1, self.e2 = nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 32, 3, stride=2, padding=1)
+            self.up, self.d1 = nn.ConvTranspose2d(32, 16, 2, stride=2), nn.Conv2d(32, 8, 3, padding=1)
+            self.up2, self.head = nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1), nn.ConvTranspose1d(4, 2, 3, stride=2)
+
+        def forward(self, x):
+            a = F.relu(self.e1(x))
+            u = F.relu(self.up(F.relu(self.e2(a))))
+            o = self.up2(F.relu(self.d1(torch.cat([u, a], 1))))
+            return o, self.head(o.mean(2))
+
+    torch.manual_seed(0)
+    net = Net().eval()
+    x = RNG.standard_normal((1, 3, 16, 16)).astype(np.float32)
+    with torch.no_grad():
+        refs = [t.numpy() for t in net(torch.from_numpy(x))]
+    src = tmp_path / "ct.onnx"
+    torch.onnx.export(net, (torch.from_numpy(x),), str(src), opset_version=17, dynamo=False, input_names=["x"])
+    cal = [{"x": RNG.standard_normal((1, 3, 16, 16)).astype(np.float32)} for _ in range(6)] + [{"x": x}]
+    out = tmp_path / "ct.qmodel"
+    qrt.convert(str(src), out, mode=mode, calibration=cal if mode == "int8" else None, progress=False)
+    s = qrt.InferenceSession(str(out))
+    assert [r["op"] for r in s.kernel_report()].count("ConvTranspose") == 3
+    tol = {"fp32": 1e-5, "fp16": 2e-3, "int8": 0.05}[mode]
+    for y, ref in zip(s.run(None, {"x": x}), refs):
+        assert y.shape == ref.shape
+        err = np.abs(y - ref).max() / np.abs(ref).max()
+        assert err < tol, err

@@ -363,7 +363,8 @@ def resize_cases():
 
 
 def space_norm_cases():
-    """DepthToSpace / SpaceToDepth (bit-exact) and InstanceNormalization (1e-5 / 1e-5)."""
+    """DepthToSpace / SpaceToDepth (bit-exact), ConvTranspose and InstanceNormalization (1e-5 /
+    1e-5)."""
     out = []
     x = rnd(2, 12, 3, 5)
     for mode in ("DCR", "CRD"):
@@ -371,6 +372,23 @@ def space_norm_cases():
     out.append(Case("DepthToSpace_u8_b1", "DepthToSpace", [RNG.integers(0, 255, size=(1, 3, 2, 2)).astype(np.uint8)],
                     {"blocksize": 1}, rtol=0))
     out.append(Case("SpaceToDepth", "SpaceToDepth", [rnd(2, 3, 6, 9)], {"blocksize": 3}, rtol=0))
+    # ConvTranspose: f32 GEMM + gather, different summation order than ORT's: 1e-5 / 1e-5.
+    ct = [("k3s2p1op1", (2, 8, 5, 6), (8, 6, 3, 3), {"strides": [2, 2], "pads": [1, 1, 1, 1], "output_padding": [1, 1]}),
+          ("k4s2p1", (1, 6, 7, 5), (6, 4, 4, 4), {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+          ("k2s2", (1, 16, 8, 8), (16, 8, 2, 2), {"strides": [2, 2]}),
+          ("group2_dil2", (1, 6, 5, 5), (6, 3, 3, 2), {"group": 2, "dilations": [2, 1], "strides": [1, 3],
+                                                        "pads": [0, 1, 2, 0]}),
+          ("depthwise", (1, 5, 6, 6), (5, 1, 3, 3), {"group": 5, "strides": [2, 2], "pads": [1, 1, 1, 1]}),
+          ("1d", (2, 4, 9), (4, 3, 5), {"strides": [3], "pads": [2, 1]}),
+          ("same_upper", (1, 3, 5, 4), (3, 2, 3, 3), {"strides": [2, 2], "auto_pad": "SAME_UPPER"}),
+          ("same_lower", (1, 3, 5, 4), (3, 2, 4, 3), {"strides": [2, 2], "auto_pad": "SAME_LOWER"}),
+          ("output_shape", (1, 2, 4, 4), (2, 3, 3, 3), {"strides": [2, 2], "output_shape": [8, 9]})]
+    for name, xs, ws, attrs in ct:
+        b = rnd(ws[1] * attrs.get("group", 1))
+        out.append(Case(f"ConvTranspose_{name}", "ConvTranspose", [rnd(*xs), rnd(*ws), b], attrs,
+                        rtol=1e-5, atol=1e-5))
+    out.append(Case("ConvTranspose_nobias", "ConvTranspose", [rnd(1, 3, 4, 4), rnd(3, 2, 3, 3)],
+                    {"strides": [2, 2]}, rtol=1e-5, atol=1e-5))
     for shape in ((2, 3, 5, 7), (1, 4, 11), (2, 2, 3, 4, 5)):
         C = shape[1]
         out.append(Case(f"InstanceNormalization_{len(shape)}d", "InstanceNormalization",

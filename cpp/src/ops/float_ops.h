@@ -13,4 +13,5 @@ void register_reduce_ops(OpRegistry& r);       // float_reduce.cc: ReduceMean Re
 void register_cast_ops(OpRegistry& r);         // float_cast.cc: Cast Identity
 void register_attention_ops(OpRegistry& r);    // float_attention.cc: Attention (qrt op)
 void register_resize_ops(OpRegistry& r);       // float_resize.cc: Resize
+void register_conv_transpose_ops(OpRegistry& r);  // float_conv_transpose.cc: ConvTranspose
 }  // namespace qrt::rt::ops

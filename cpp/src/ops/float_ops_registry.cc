@@ -12,5 +12,6 @@ void register_float_ops(OpRegistry& r) {
   ops::register_cast_ops(r);
   ops::register_attention_ops(r);
   ops::register_resize_ops(r);
+  ops::register_conv_transpose_ops(r);
 }
 }  // namespace qrt::rt

@@ -473,3 +473,33 @@ QRT_TEST(ShapeOps, SpaceDepthInstanceNormEdgeCases) {
   r = run_op("InstanceNormalization", {f32({1, 2, 0}, {}), f32({2}, {1, 1}), f32({2}, {0, 0})});
   QRT_EXPECT(r.ok() && r.out[0].shape == Shape({1, 2, 0})) << "empty spatial dims";
 }
+
+QRT_TEST(ShapeOps, ConvTransposeEdgeCases) {
+  // 1 x 1 x 2 x 2 input, all-ones 1 -> 1 kernel 2 x 2, stride 2: each input pixel becomes a block.
+  Val x = f32({1, 1, 2, 2}, {1, 2, 3, 4});
+  Val w = known(f32({1, 1, 2, 2}, {1, 1, 1, 1}));
+  OpRun r = run_op("ConvTranspose", {x, w, f32({1}, {0.5f})}, {attr_is("strides", {2, 2})});
+  QRT_ASSERT_OK(r);
+  QRT_EXPECT(r.out[0].shape == Shape({1, 1, 4, 4}));
+  QRT_EXPECT(r.out[0].as<float>() == std::vector<float>({1.5f, 1.5f, 2.5f, 2.5f, 1.5f, 1.5f, 2.5f, 2.5f,
+                                                         3.5f, 3.5f, 4.5f, 4.5f, 3.5f, 3.5f, 4.5f, 4.5f}));
+  // output_shape above what the windows cover: the extra row / column only get the bias.
+  r = run_op("ConvTranspose", {x, w, f32({1}, {0.5f})}, {attr_is("strides", {2, 2}), attr_is("output_shape", {5, 4})});
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({1, 1, 5, 4}) && r.out[0].as<float>()[16] == 0.5f) << r.message();
+  QRT_EXPECT(run_op("ConvTranspose", {x, f32({1, 1, 2, 2}, {1, 1, 1, 1})}).code() == StatusCode::kUnsupported)
+      << "weights not constant";
+  QRT_EXPECT(run_op("ConvTranspose", {x, known(f32({1, 1, 1, 1, 1}, {1}))}).code() == StatusCode::kUnsupported)
+      << "3-D";
+  QRT_EXPECT(run_op("ConvTranspose", {f32({1, 2, 2, 2}, std::vector<float>(8, 1.f)), w}).code() ==
+             StatusCode::kInvalidArgument) << "channels differ from W";
+  QRT_EXPECT(run_op("ConvTranspose", {x, w}, {attr_i("group", 2)}).code() == StatusCode::kInvalidArgument)
+      << "group does not divide the channels";
+  QRT_EXPECT(run_op("ConvTranspose", {x, w}, {attr_is("output_padding", {2, 0})}).code() ==
+             StatusCode::kInvalidArgument) << "output_padding >= stride and dilation";
+  QRT_EXPECT(run_op("ConvTranspose", {x, w}, {attr_is("pads", {2, 2, 2, 2})}).code() ==
+             StatusCode::kInvalidArgument) << "pads leaving no output";
+  QRT_EXPECT(run_op("ConvTranspose", {x, w}, {attr_is("kernel_shape", {3, 3})}).code() ==
+             StatusCode::kInvalidArgument) << "kernel_shape differs from W";
+  QRT_EXPECT(run_op("ConvTranspose", {x, w, f32({2}, {0, 0})}).code() == StatusCode::kInvalidArgument) << "bias size";
+  QRT_EXPECT(run_op("ConvTranspose", {x, w}, {attr_is("strides", {0, 1})}).code() == StatusCode::kInvalidArgument);
+}
