@@ -226,8 +226,8 @@ class ResizeOp : public Op {
     const AxisTaps& last = p.axes.back();
     const bool f32 = x.dtype == DType::kF32 && mode_ != Mode::kNearest;
     parallel_range(c.pool, n / inner, 4, [&](size_t b, size_t e) {
-      std::vector<int64_t> off;
-      std::vector<float> wt;
+      std::vector<int64_t> off, off2;  // reused across rows: no allocation per output row
+      std::vector<float> wt, wt2;
       std::vector<size_t> pos(r - 1);
       for (size_t row = b; row < e; ++row) {
         size_t q = row;
@@ -250,10 +250,8 @@ class ResizeOp : public Op {
             continue;
           }
           const size_t m = off.size();
-          std::vector<int64_t> off2;
-          std::vector<float> wt2;
-          off2.reserve(m * (k1 - k0));
-          wt2.reserve(m * (k1 - k0));
+          off2.clear();
+          wt2.clear();
           for (size_t j = 0; j < m; ++j)
             for (size_t k = k0; k < k1; ++k) {
               off2.push_back(off[j] + t.idx[k] * xs[d]);
