@@ -193,8 +193,9 @@ QRT_TEST(Int8Gemm, ShapesAllVariants) {
   // Rows: below / at / above the AMX kernel's 16-row tiles, 32-row blocks and VNNI hand-off; 4-6
   // and 47 (12+12+12+11) so that the 12x32 VNNI kernel runs every row-block size from 3 to 12.
   const size_t Ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 15, 16, 17, 31, 32, 33, 47, 128};
-  // Depths: around the 4-byte group and the 64-byte AMX k-block (full blocks + tail).
-  const size_t Ks[] = {1, 3, 4, 5, 63, 64, 65, 130, 768};
+  // Depths: around the 4-byte group and the 64-byte AMX k-block (full blocks + tail); 517 = two
+  // of the AVX2 kernel's 256-k chunks of widened A and a 5-k chunk with a k tail.
+  const size_t Ks[] = {1, 3, 4, 5, 63, 64, 65, 130, 517, 768};
   int cases = 0, failed = 0;
   for (const GemmU8S8Kernel* k : ks) {
     const size_t nr = k->nr;

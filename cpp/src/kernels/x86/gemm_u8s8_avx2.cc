@@ -1,11 +1,19 @@
 // gemm_u8s8 for AVX2 without VNNI. vpmaddubsw is NOT used: its int16 pair sums saturate for
-// unconstrained u8 x s8 data (255*127*2 > 32767). Instead both operands are widened to int16
-// (A zero-extended, B sign-extended) and multiplied with vpmaddwd, whose pair sums
-// (|a0*b0 + a1*b1| <= 65280) are exact in int32. With the c4 layout, one 16-byte load of B is
-// 4 columns x 4 k; after vpmovsxbw a ymm holds (col, k0..k3) for 4 columns, and the 4 bytes of
-// A, widened and broadcast as one 64-bit pattern, line up with every column. vpmaddwd leaves two
-// partial sums per column; vphaddd + vpermq fold them at the end (int32 wrap-around, exact).
-// Tile 4 x 8: 8 accumulators (2 per row) + 2 B + A.
+// unconstrained u8 x s8 data (255*127*2 > 32767) — ONNX Runtime's AVX2 u8s8 GEMM does use it and
+// returns wrong sums for full-range data (benchmarks/int8_kernels_vs_ort.py counts them). Instead
+// both operands are widened to int16 (A zero-extended, B sign-extended) and multiplied with
+// vpmaddwd, whose pair sums (|a0*b0 + a1*b1| <= 65280) are exact in int32. With the c4 layout, one
+// 16-byte load of B is 4 columns x 4 k; after vpmovsxbw a ymm holds (col, k0..k3) for 4 columns,
+// and the 4 k of one A row, as int16 broadcast as one 64-bit pattern, line up with every column.
+// vpmaddwd leaves two partial sums per column; vphaddd + vpermq fold them at the end (int32
+// wrap-around, exact).
+//
+// Tiles of 3-6 rows x 8 columns (the bulk of every GEMM and convolution) first widen a chunk of
+// 256 k of their A rows into an L1 buffer (one vpmovzxbw per 16 bytes, amortised over the 8
+// columns), so that the inner loop broadcasts A with a plain vpbroadcastq load: per k-group, 2 B
+// widenings, 12 vpmaddwd and 12 vpaddd for 6 x 8 x 4 MACs. Widening A in registers instead costs
+// two shuffles per row and k-group, which fill the shuffle ports (measured 2-3x slower on Zen 3).
+// 1- and 2-row tiles (GEMV-like, bound by reading B) widen A in registers and span 2-3 panels.
 #include <immintrin.h>
 
 #include <cstring>
@@ -22,14 +30,131 @@ namespace {
 
 struct MaddAvx2 {
   static constexpr size_t kNr = 8;
-  static constexpr int kMr = 4, kNp1 = 3, kNp2 = 2;
+  static constexpr int kMr = 6, kNp1 = 3, kNp2 = 2, kNpRows = 4;
+  static constexpr size_t kKc = 256;  // k per widened chunk of A (multiple of 4)
 
   static inline __m256i widen_a(int32_t a4) {
     return _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(a4)));
   }
 
+  // The k-loop of tile_wide in inline asm: with intrinsics GCC hoists the six A broadcasts and
+  // spills most of the twelve accumulators to the stack (a store-to-load chain per k-group).
+  // Accumulators in ymm0-11 (loaded from and stored back to c around the loop), B in ymm12-13,
+  // A in ymm14, products in ymm15 and (the second, A being dead) ymm14 — two product registers
+  // measured 9 % faster than one; rows past MR are assembled out (.if).
+  template <int MR>
+  static __attribute__((always_inline)) inline void kloop(const int8_t* b, const int16_t* abuf,
+                                                          size_t ng, __m256i (&c)[6][2]) {
+    static_assert(MR >= 3 && MR <= 6, "3-6 rows");
+    static_assert(kKc * sizeof(int16_t) == 512, "the asm addresses A rows 512 bytes apart");
+    if (!ng) return;
+    __asm__ volatile(
+          "vmovdqa 0(%[c]), %%ymm0\n\t"
+          "vmovdqa 32(%[c]), %%ymm1\n\t"
+          "vmovdqa 64(%[c]), %%ymm2\n\t"
+          "vmovdqa 96(%[c]), %%ymm3\n\t"
+          "vmovdqa 128(%[c]), %%ymm4\n\t"
+          "vmovdqa 160(%[c]), %%ymm5\n\t"
+          "vmovdqa 192(%[c]), %%ymm6\n\t"
+          "vmovdqa 224(%[c]), %%ymm7\n\t"
+          "vmovdqa 256(%[c]), %%ymm8\n\t"
+          "vmovdqa 288(%[c]), %%ymm9\n\t"
+          "vmovdqa 320(%[c]), %%ymm10\n\t"
+          "vmovdqa 352(%[c]), %%ymm11\n\t"
+          "1:\n\t"
+          "vpmovsxbw (%[b]), %%ymm12\n\t"
+          "vpmovsxbw 16(%[b]), %%ymm13\n\t"
+          "vpbroadcastq (%[a]), %%ymm14\n\t"
+          "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\tvpaddd %%ymm15, %%ymm0, %%ymm0\n\t"
+          "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\tvpaddd %%ymm14, %%ymm1, %%ymm1\n\t"
+          "vpbroadcastq 512(%[a]), %%ymm14\n\t"
+          "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\tvpaddd %%ymm15, %%ymm2, %%ymm2\n\t"
+          "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\tvpaddd %%ymm14, %%ymm3, %%ymm3\n\t"
+          "vpbroadcastq 1024(%[a]), %%ymm14\n\t"
+          "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\tvpaddd %%ymm15, %%ymm4, %%ymm4\n\t"
+          "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\tvpaddd %%ymm14, %%ymm5, %%ymm5\n\t"
+          ".if %c[mr] > 3\n\t"
+          "vpbroadcastq 1536(%[a]), %%ymm14\n\t"
+          "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\tvpaddd %%ymm15, %%ymm6, %%ymm6\n\t"
+          "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\tvpaddd %%ymm14, %%ymm7, %%ymm7\n\t"
+          ".endif\n\t"
+          ".if %c[mr] > 4\n\t"
+          "vpbroadcastq 2048(%[a]), %%ymm14\n\t"
+          "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\tvpaddd %%ymm15, %%ymm8, %%ymm8\n\t"
+          "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\tvpaddd %%ymm14, %%ymm9, %%ymm9\n\t"
+          ".endif\n\t"
+          ".if %c[mr] > 5\n\t"
+          "vpbroadcastq 2560(%[a]), %%ymm14\n\t"
+          "vpmaddwd %%ymm12, %%ymm14, %%ymm15\n\tvpaddd %%ymm15, %%ymm10, %%ymm10\n\t"
+          "vpmaddwd %%ymm13, %%ymm14, %%ymm14\n\tvpaddd %%ymm14, %%ymm11, %%ymm11\n\t"
+          ".endif\n\t"
+          "add $32, %[b]\n\t"
+          "add $8, %[a]\n\t"
+          "dec %[ng]\n\t"
+          "jnz 1b\n\t"
+          "vmovdqa %%ymm0, 0(%[c])\n\t"
+          "vmovdqa %%ymm1, 32(%[c])\n\t"
+          "vmovdqa %%ymm2, 64(%[c])\n\t"
+          "vmovdqa %%ymm3, 96(%[c])\n\t"
+          "vmovdqa %%ymm4, 128(%[c])\n\t"
+          "vmovdqa %%ymm5, 160(%[c])\n\t"
+          "vmovdqa %%ymm6, 192(%[c])\n\t"
+          "vmovdqa %%ymm7, 224(%[c])\n\t"
+          "vmovdqa %%ymm8, 256(%[c])\n\t"
+          "vmovdqa %%ymm9, 288(%[c])\n\t"
+          "vmovdqa %%ymm10, 320(%[c])\n\t"
+          "vmovdqa %%ymm11, 352(%[c])\n\t"
+          : [b] "+r"(b), [a] "+r"(abuf), [ng] "+r"(ng)
+          : [c] "r"(&c[0][0]), [mr] "i"(MR)
+          : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+            "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
+  }
+
+  // MR rows x NP panels; A widened per chunk of kKc k into an aligned stack buffer once for all
+  // NP panels (widening is then 1/NP of a vpmovzxbw per 16 bytes per 8 columns).
   template <int MR, int NP>
-  static void tile(const GemmArgs& a) {
+  static void tile_wide(const GemmArgs& a) {
+    alignas(32) int16_t buf[MR * kKc];
+    alignas(32) __m256i acc[NP][6][2];  // rows past MR stay zero and unused
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 8
+      for (int r = 0; r < 6; ++r) acc[p][r][0] = acc[p][r][1] = _mm256_setzero_si256();
+    for (size_t k0 = 0; k0 < a.K; k0 += kKc) {
+      const size_t kc = a.K - k0 < kKc ? a.K - k0 : kKc;
+      const size_t kc4 = (kc + 3) & ~size_t{3};
+#pragma GCC unroll 1
+      for (int r = 0; r < MR; ++r) {
+        const uint8_t* src = a.A + r * a.lda + k0;
+        int16_t* dst = buf + r * kKc;
+        size_t k = 0;
+        for (; k + 16 <= kc; k += 16)
+          _mm256_store_si256(reinterpret_cast<__m256i*>(dst + k),
+                             _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k))));
+        // The tail: no read past the row; the k padding up to kc4 is zero (B's is zero too).
+        for (; k < kc; ++k) dst[k] = src[k];
+        for (; k < kc4; ++k) dst[k] = 0;
+      }
+#pragma GCC unroll 4
+      for (int p = 0; p < NP; ++p) kloop<MR>(a.panels + p * a.pstride + k0 * kNr, buf, kc4 / 4, acc[p]);
+    }
+    const size_t esz = a.ep->kind == GemmU8S8Epilogue::Kind::kRequantU8 ? 1 : 4;
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) {
+      const size_t n = a.n0 + 8 * p;
+      if (n >= a.n_end) break;
+      const ColVec8 cv = col_vec8(*a.ep, a.colsum + 8 * p, n, a.n_end);
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        const __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[p][r][0], acc[p][r][1]), 0xD8);
+        store_row8(*a.ep, cv, s, static_cast<uint8_t*>(a.C) + r * a.ldc * esz, n);
+      }
+    }
+  }
+
+  // 1-2 rows x NP panels, A widened in registers.
+  template <int MR, int NP>
+  static void tile_narrow(const GemmArgs& a) {
     constexpr int NV = 2 * NP;  // accumulators per row: (cols 0-3, cols 4-7) per panel
     __m256i acc[MR][NV];
 #pragma GCC unroll 8
@@ -85,7 +210,18 @@ struct MaddAvx2 {
       }
     }
   }
+
+  template <int MR, int NP>
+  static void tile(const GemmArgs& a);
 };
+
+template <int MR, int NP>
+void MaddAvx2::tile(const GemmArgs& a) {
+  if constexpr (MR >= 3)
+    tile_wide<MR, NP>(a);
+  else
+    tile_narrow<MR, NP>(a);
+}
 
 void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed,
          const GemmU8S8Epilogue& ep, void* C, size_t ldc, size_t m_begin, size_t m_end,
@@ -96,8 +232,8 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
 }  // namespace
 }  // namespace avx2
 
-extern const GemmU8S8Kernel gemm_u8s8_4x8c4_avx2 = {
-    "gemm_u8s8_4x8c4_avx2", cpu::Isa::kAvx2, 4, 8, 4,
+extern const GemmU8S8Kernel gemm_u8s8_6x8c4_avx2 = {
+    "gemm_u8s8_6x8c4_avx2", cpu::Isa::kAvx2, 6, 8, 4,
     gemm_u8s8_internal::packed_size_c4_nr8, pack_c4_avx2<8>, avx2::run};
 
 }  // namespace qrt::kernels

@@ -44,9 +44,25 @@ struct PfLines<K, std::void_t<decltype(K::kPfLines)>> {
   static constexpr size_t value = K::kPfLines;
 };
 
-template <class K, int R>
-void tile_rows(const GemmArgs& a) {
-  if constexpr (R <= K::kMr) K::template tile<R, 1>(a);
+// Kernels may declare kNpRows: panels per tile call for blocks of 3+ rows (default 1), for
+// kernels that prepare A once per tile (the AVX2 kernel widens it) and reuse it across panels.
+template <class K, class = void>
+struct NpRows {
+  static constexpr int value = 1;
+};
+template <class K>
+struct NpRows<K, std::void_t<decltype(K::kNpRows)>> {
+  static constexpr int value = K::kNpRows;
+};
+
+template <class K, int R, int NP = NpRows<K>::value>
+void tile_rows(const GemmArgs& a, size_t np) {
+  if constexpr (R <= K::kMr) {
+    if constexpr (NP > 1) {
+      if (np < static_cast<size_t>(NP)) return tile_rows<K, R, NP - 1>(a, np);
+    }
+    K::template tile<R, NP>(a);
+  }
 }
 
 template <class K>
@@ -109,7 +125,10 @@ void drive(size_t N, size_t K_, const uint8_t* A, size_t lda, const void* packed
                                                                   : 8));
   const bool pf_on = kPf && (p_end - p_begin) * a.pstride > cpu::l2_resident_limit();
   const size_t pf_step = pf_on ? (K_ / 16) * a.pf_lines * 64 : 0;  // bytes one tile prefetches
-  for (size_t p = p_begin; p < p_end; ++p) {
+  constexpr size_t kNpr = NpRows<K>::value;
+  static_assert(kNpr == 1 || kPf == 0, "next-panel prefetch assumes one panel per tile");
+  for (size_t p = p_begin; p < p_end; p += kNpr) {
+    const size_t np = std::min(kNpr, p_end - p);
     const int8_t* pf = panels + (p + 1) * a.pstride;
     const int8_t* const pf_end = p + 1 < p_end && pf_step ? pf + a.pstride : pf;
     auto next_pf = [&] {
@@ -127,13 +146,13 @@ void drive(size_t N, size_t K_, const uint8_t* A, size_t lda, const void* packed
       next_pf();
       m += r;
       switch (r) {
-        case 1: tile_rows<K, 1>(a); break;
-        case 2: tile_rows<K, 2>(a); break;
-        case 3: tile_rows<K, 3>(a); break;
-        case 4: tile_rows<K, 4>(a); break;
-        case 5: tile_rows<K, 5>(a); break;
-        case 6: tile_rows<K, 6>(a); break;
-        case 7: tile_rows<K, 7>(a); break;
+        case 1: tile_rows<K, 1>(a, np); break;
+        case 2: tile_rows<K, 2>(a, np); break;
+        case 3: tile_rows<K, 3>(a, np); break;
+        case 4: tile_rows<K, 4>(a, np); break;
+        case 5: tile_rows<K, 5>(a, np); break;
+        case 6: tile_rows<K, 6>(a, np); break;
+        case 7: tile_rows<K, 7>(a, np); break;
       }
     }
   }
