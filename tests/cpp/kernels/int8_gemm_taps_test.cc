@@ -102,6 +102,8 @@ QRT_TEST(Int8Gemm, TapsEqualGatheredReference) {
     cs.push_back({7, 33, 12, 3, 3, 1, 1});          // kt / 4 = 3: only the one-group loop
     cs.push_back({17, 100, 20, 3, 3, 1, 2});        // stride 2, N tail past one panel
     cs.push_back({9, 16, 256, 3, 3, 1, 1});         // long per-tap K
+    cs.push_back({9, 24, 100, 3, 3, 1, 1});         // taps straddling the AVX2 kernel's 256-k chunks
+    cs.push_back({13, 64, 24, 7, 1, 1, 2});         // 7 row taps of 24 bytes (an RGB 7x7 stem)
     cs.push_back({11, 40, 8, 5, 5, 2, 1});          // 25 taps, dilation 2
     cs.push_back({14, 64, 32, 1, 7, 1, 1});         // a row of taps
     cs.push_back({6, 31, 28, 1, 1, 1, 3});          // one tap

@@ -16,6 +16,7 @@
 // 1- and 2-row tiles (GEMV-like, bound by reading B) widen A in registers and span 2-3 panels.
 #include <immintrin.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "kernels/gemm_u8s8.h"
@@ -41,14 +42,32 @@ struct MaddAvx2 {
   // spills most of the twelve accumulators to the stack (a store-to-load chain per k-group).
   // Accumulators in ymm0-11 (loaded from and stored back to c around the loop), B in ymm12-13,
   // A in ymm14, products in ymm15 and (the second, A being dead) ymm14 — two product registers
-  // measured 9 % faster than one; rows past MR are assembled out (.if).
-  template <int MR>
+  // measured 9 % faster than one; rows past MR are assembled out (.if). FIRST: the first chunk
+  // starts from zero (no loads; c need not be initialised).
+  template <int MR, bool FIRST>
   static __attribute__((always_inline)) inline void kloop(const int8_t* b, const int16_t* abuf,
                                                           size_t ng, __m256i (&c)[6][2]) {
     static_assert(MR >= 3 && MR <= 6, "3-6 rows");
     static_assert(kKc * sizeof(int16_t) == 512, "the asm addresses A rows 512 bytes apart");
-    if (!ng) return;
+    if (!ng) {
+      if (FIRST) std::memset(c, 0, sizeof(c));
+      return;
+    }
     __asm__ volatile(
+          ".if %c[first]\n\t"
+          "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
+          "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
+          "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
+          "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
+          "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
+          "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
+          "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
+          "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
+          "vpxor %%xmm8, %%xmm8, %%xmm8\n\t"
+          "vpxor %%xmm9, %%xmm9, %%xmm9\n\t"
+          "vpxor %%xmm10, %%xmm10, %%xmm10\n\t"
+          "vpxor %%xmm11, %%xmm11, %%xmm11\n\t"
+          ".else\n\t"
           "vmovdqa 0(%[c]), %%ymm0\n\t"
           "vmovdqa 32(%[c]), %%ymm1\n\t"
           "vmovdqa 64(%[c]), %%ymm2\n\t"
@@ -61,6 +80,7 @@ struct MaddAvx2 {
           "vmovdqa 288(%[c]), %%ymm9\n\t"
           "vmovdqa 320(%[c]), %%ymm10\n\t"
           "vmovdqa 352(%[c]), %%ymm11\n\t"
+          ".endif\n\t"
           "1:\n\t"
           "vpmovsxbw (%[b]), %%ymm12\n\t"
           "vpmovsxbw 16(%[b]), %%ymm13\n\t"
@@ -105,9 +125,23 @@ struct MaddAvx2 {
           "vmovdqa %%ymm10, 320(%[c])\n\t"
           "vmovdqa %%ymm11, 352(%[c])\n\t"
           : [b] "+r"(b), [a] "+r"(abuf), [ng] "+r"(ng)
-          : [c] "r"(&c[0][0]), [mr] "i"(MR)
+          : [c] "r"(&c[0][0]), [mr] "i"(MR), [first] "i"(FIRST ? 1 : 0)
           : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
             "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
+  }
+
+  // n bytes of u8 -> int16, reading exactly [src, src + n).
+  static __attribute__((always_inline)) inline void widen(int16_t* dst, const uint8_t* src, size_t n) {
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + k),
+                          _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k))));
+    if (k + 8 <= n) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + k),
+                       _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + k))));
+      k += 8;
+    }
+    for (; k < n; ++k) dst[k] = src[k];
   }
 
   // MR rows x NP panels; A widened per chunk of kKc k into an aligned stack buffer once for all
@@ -115,30 +149,38 @@ struct MaddAvx2 {
   template <int MR, int NP>
   static void tile_wide(const GemmArgs& a) {
     alignas(32) int16_t buf[MR * kKc];
-    alignas(32) __m256i acc[NP][6][2];  // rows past MR stay zero and unused
-#pragma GCC unroll 4
-    for (int p = 0; p < NP; ++p)
-#pragma GCC unroll 8
-      for (int r = 0; r < 6; ++r) acc[p][r][0] = acc[p][r][1] = _mm256_setzero_si256();
+    alignas(32) __m256i acc[NP][6][2];  // written by the first chunk; rows past MR unused
+    if (a.K == 0) std::memset(acc, 0, sizeof(acc));
     for (size_t k0 = 0; k0 < a.K; k0 += kKc) {
       const size_t kc = a.K - k0 < kKc ? a.K - k0 : kKc;
       const size_t kc4 = (kc + 3) & ~size_t{3};
 #pragma GCC unroll 1
       for (int r = 0; r < MR; ++r) {
-        const uint8_t* src = a.A + r * a.lda + k0;
         int16_t* dst = buf + r * kKc;
-        size_t k = 0;
-        for (; k + 16 <= kc; k += 16)
-          _mm256_store_si256(reinterpret_cast<__m256i*>(dst + k),
-                             _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + k))));
-        // The tail: no read past the row; the k padding up to kc4 is zero (B's is zero too).
-        for (; k < kc; ++k) dst[k] = src[k];
-        for (; k < kc4; ++k) dst[k] = 0;
+        if (!a.tap_off) {
+          widen(dst, a.A + r * a.lda + k0, kc);
+          for (size_t k = kc; k < kc4; ++k) dst[k] = 0;  // K tail; B's k padding is zero too
+          continue;
+        }
+        // Taps: kc and kt are multiples of 4, so the chunk splits into whole 4-byte groups.
+        for (size_t k = 0; k < kc;) {
+          const size_t t = (k0 + k) / a.kt, j = (k0 + k) % a.kt;
+          const size_t len = a.kt - j < kc - k ? a.kt - j : kc - k;
+          widen(dst + k, a.A + r * a.lda + a.tap_off[t] + j, len);
+          k += len;
+        }
       }
 #pragma GCC unroll 4
-      for (int p = 0; p < NP; ++p) kloop<MR>(a.panels + p * a.pstride + k0 * kNr, buf, kc4 / 4, acc[p]);
+      for (int p = 0; p < NP; ++p) {
+        const int8_t* bp = a.panels + p * a.pstride + k0 * kNr;
+        if (k0 == 0)
+          kloop<MR, true>(bp, buf, kc4 / 4, acc[p]);
+        else
+          kloop<MR, false>(bp, buf, kc4 / 4, acc[p]);
+      }
     }
-    const size_t esz = a.ep->kind == GemmU8S8Epilogue::Kind::kRequantU8 ? 1 : 4;
+    const EpiConst8 e = epi_const8(*a.ep);
+    const size_t esz = e.requant ? 1 : 4;
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) {
       const size_t n = a.n0 + 8 * p;
@@ -147,7 +189,7 @@ struct MaddAvx2 {
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         const __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[p][r][0], acc[p][r][1]), 0xD8);
-        store_row8(*a.ep, cv, s, static_cast<uint8_t*>(a.C) + r * a.ldc * esz, n);
+        store_row8(e, cv, s, static_cast<uint8_t*>(a.C) + r * a.ldc * esz, n);
       }
     }
   }
@@ -229,11 +271,22 @@ void run(size_t M, size_t N, size_t K, const uint8_t* A, size_t lda, const void*
   drive<MaddAvx2>(N, K, A, lda, packed, ep, C, ldc, m_begin, m_end, n_begin, n_end);
 }
 
+// Implicit im2col: the 3+-row tiles gather their A chunks through the taps while widening them
+// (the widening pass exists anyway), so the taps cost nothing in the k-loop. Every row block of
+// 3+ rows is at least 3 rows (balanced blocks of <= 6), hence never a 1-2-row GEMV tile.
+void run_taps(size_t /*M*/, size_t N, size_t taps, size_t kt, const size_t* tap_off,
+              const uint8_t* A0, size_t lda, const void* packed, const GemmU8S8Epilogue& ep,
+              void* C, size_t ldc, size_t m_begin, size_t m_end, size_t n_begin, size_t n_end) {
+  if (m_end - m_begin < 3) std::abort();  // precondition (gemm_u8s8.h)
+  drive<MaddAvx2>(N, taps * kt, A0, lda, packed, ep, C, ldc, m_begin, m_end, n_begin, n_end,
+                  tap_off, kt);
+}
+
 }  // namespace
 }  // namespace avx2
 
 extern const GemmU8S8Kernel gemm_u8s8_6x8c4_avx2 = {
     "gemm_u8s8_6x8c4_avx2", cpu::Isa::kAvx2, 6, 8, 4,
-    gemm_u8s8_internal::packed_size_c4_nr8, pack_c4_avx2<8>, avx2::run};
+    gemm_u8s8_internal::packed_size_c4_nr8, pack_c4_avx2<8>, avx2::run, avx2::run_taps};
 
 }  // namespace qrt::kernels

@@ -32,6 +32,10 @@ struct GemmArgs {
   void* C;                      // first row of the block, column 0
   const int8_t* pf;             // next panel's bytes to prefetch into L2 during this tile, or null
   int pf_lines;                 // lines prefetched per 4 k-groups (kernels with kPfLines)
+  // Taps mode (run_taps) for kernels that support it in their 3+-row tiles: row r's k-th byte
+  // is A[r * lda + tap_off[k / kt] + k % kt]; null for a stored A.
+  const size_t* tap_off;
+  size_t kt;
 };
 
 // Kernels may declare kPfLines (lines of the next panel prefetched per 4 k-groups, see drive()).
@@ -68,7 +72,7 @@ void tile_rows(const GemmArgs& a, size_t np) {
 template <class K>
 void drive(size_t N, size_t K_, const uint8_t* A, size_t lda, const void* packed,
            const GemmU8S8Epilogue& ep, void* C, size_t ldc, size_t m_begin, size_t m_end,
-           size_t n_begin, size_t n_end) {
+           size_t n_begin, size_t n_end, const size_t* tap_off = nullptr, size_t kt = 0) {
   using namespace gemm_u8s8_internal;
   if (m_begin >= m_end || n_begin >= n_end) return;
   const uint8_t* base = static_cast<const uint8_t*>(packed);
@@ -84,6 +88,8 @@ void drive(size_t N, size_t K_, const uint8_t* A, size_t lda, const void* packed
   a.n_end = n_end;
   a.pf = nullptr;
   a.pf_lines = 0;
+  a.tap_off = tap_off;
+  a.kt = kt;
   const size_t p_begin = n_begin / K::kNr, p_end = (n_end + K::kNr - 1) / K::kNr;
   auto at = [&](size_t m, size_t p) {
     a.A = A + m * lda;
