@@ -721,6 +721,20 @@ class DwBlockOp : public Op {
     if (c_) s.d_bytes = (s.rows_out * OW * C + 63) / 64 * 64;
     return s;
   }
+  // Small maps at 2+ threads run the stages one after the other over whole tensors instead:
+  // split into row ranges, each task's strips recompute the ekh - sh expanded rows its neighbour
+  // computes too (the depthwise halo), which on a 7-row map at 2 threads is 2 of 7 rows (+29 %
+  // expansion work) and unbalances the split (4 + 3 rows). Whole-tensor stages split each GEMM and
+  // the depthwise rows evenly with no recomputation; the tensors are small exactly when the halo
+  // is large. Used when the recomputed rows exceed kMaxHalo of the expanded rows.
+  static constexpr double kMaxHalo = 0.1;
+  bool whole(size_t N, size_t H, size_t tasks) const {
+    if (!a_ || tasks < 2) return false;
+    const ConvGeom& g = b_->g_;
+    const int64_t halo = (g.kh - 1) * g.dh + 1 - g.sh;
+    return halo > 0 && static_cast<double>((tasks - 1) * static_cast<size_t>(halo)) >
+                           kMaxHalo * static_cast<double>(N * H);
+  }
   static size_t tasks_for(size_t rows, int threads) {
     return std::max<size_t>(1, std::min((rows + 1) / 2, static_cast<size_t>(threads)));
   }
@@ -758,6 +772,10 @@ class DwBlockOp : public Op {
     if (scratch || din->dtype != DType::kU8 || dout->dtype != DType::kU8)
       return InvalidArgument(ctx.where() + "internal: a fused stage needs scratch or an intermediate is not u8");
     const size_t rows = static_cast<size_t>(dout->shape[0] * dout->shape[1]), tasks = tasks_for(rows, ctx.threads);
+    if (whole(static_cast<size_t>(din->shape[0]), static_cast<size_t>(din->shape[1]), tasks)) {
+      ctx.scratch_bytes = (shape_numel(din->shape) + 63) / 64 * 64 + (c_ ? (shape_numel(dout->shape) + 63) / 64 * 64 : 0);
+      return OkStatus();
+    }
     const Strip st = strip(static_cast<size_t>(din->shape[2]), static_cast<size_t>(din->shape[3]),
                            static_cast<size_t>(dout->shape[2]), task_rows(rows, tasks));
     ctx.scratch_bytes = tasks * (st.e_bytes + st.d_bytes);
@@ -781,6 +799,24 @@ class DwBlockOp : public Op {
     kernels::DwConvU8S8Params p = b_->dw_params(H, W, C, OH, OW);
     const uint8_t* xb = x.as<uint8_t>();
     uint8_t* yb = y.as<uint8_t>();
+    if (whole(N, H, tasks)) {
+      // Stages over whole tensors (see whole()): E = expanded input, D = depthwise output.
+      uint8_t* ebuf = static_cast<uint8_t*>(ctx.scratch);
+      uint8_t* dbuf = ebuf + (N * H * W * C + 63) / 64 * 64;
+      QRT_RETURN_IF_ERROR(a_->groups_[0].compute(N * H * W, xb, Cin, ebuf, C, nullptr, ctx.pool));
+      uint8_t* dout = c_ ? dbuf : yb;
+      ctx.pool->parallel_for(tasks, [&](size_t t) {
+        size_t b, e;
+        split_range(rows, tasks, 1, t, &b, &e);
+        for (size_t r = b; r < e;) {
+          const size_t n = r / OH, oh0 = r % OH, oh1 = std::min(OH, oh0 + (e - r));
+          b_->dwq_->run(p, ebuf + n * H * W * C, b_->dwq_packed_.p, dout + n * OH * OW * C, oh0, oh1);
+          r += oh1 - oh0;
+        }
+      });
+      if (c_) QRT_RETURN_IF_ERROR(c_->groups_[0].compute(N * OH * OW, dbuf, C, yb, Cout, nullptr, ctx.pool));
+      return OkStatus();
+    }
     ctx.pool->parallel_for(tasks, [&](size_t t) {
       uint8_t* ebuf = static_cast<uint8_t*>(ctx.scratch) + t * (st.e_bytes + st.d_bytes);
       uint8_t* dbuf = ebuf + st.e_bytes;
