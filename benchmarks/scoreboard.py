@@ -865,6 +865,12 @@ def render_doc(results: dict, json_rel: str, png_rel: str) -> str:
                  f"{env['logical_cpus']} CPUs" + (" — **the machine was shared with other jobs; absolute "
                                                    "figures are inflated, compare ratios**" if max(la) > 2.5 else ""))
     L.append(f"- Raw data: `{json_rel}`; chart: `{png_rel}`\n")
+    flags = set(env.get("cpu_flags") or [])
+    if "avx2" in flags and not flags & {"avx512_vnni", "avx_vnni", "amx_int8"}:
+        L.append("**No VNNI on this CPU.** ONNX Runtime's u8 x s8 kernels then use `vpmaddubsw`, whose int16 "
+                 "pair sums saturate (`benchmarks/int8_kernels_vs_ort.py` counts the wrong MatMulInteger outputs); "
+                 "its int8 accuracy below includes that error. qrt's kernels stay exact (int16 `vpmaddwd`), "
+                 "at about 4/3 of the instructions per multiply-add (docs/KERNELS_INT8.md, \"AVX2 without VNNI\").\n")
     L.append(f"![latency chart](../{png_rel})\n")
 
     # goals
