@@ -311,8 +311,25 @@ def ort_variants(name: str, onnx_path: Path, data: dict, prof: Profile) -> list[
         v.path, v.prep_s = str(p), s0 + secs
         v.notes.append("quant_pre_process + quantize_dynamic, per-channel s8" + (" (cached)" if cached else ""))
 
+    def static_rr(v):
+        p0, s0, _ = _cached(pre_path, pre)
+        ncal = len(data["calib"])
+
+        def build(tmp):
+            quantize_static(str(p0), str(tmp), _Reader(data["calib"]), quant_format=QuantFormat.QDQ,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+                            reduce_range=True, calibrate_method=CalibrationMethod.MinMax)
+
+        p, secs, cached = _cached(cache / f"{stem}.static-rr-c{ncal}.onnx", build)
+        v.path, v.prep_s = str(p), s0 + secs
+        v.notes.append("as the static QDQ variant with reduce_range=True (7-bit weights: ORT's advice for "
+                       "CPUs without VNNI, where its u8 x s8 kernels otherwise saturate)" + (" (cached)" if cached else ""))
+
     out.append(_try(Variant("ort-int8-static", "ORT int8 static QDQ (u8/s8 per-channel)", "onnxruntime", "int8"),
                     static))
+    if no_vnni():
+        out.append(_try(Variant("ort-int8-static-rr", "ORT int8 static QDQ, reduce_range (7-bit)",
+                                "onnxruntime", "int8"), static_rr))
     out.append(_try(Variant("ort-int8-dynamic", "ORT int8 dynamic (per-channel)", "onnxruntime", "int8"), dynamic))
 
     if spec.kind == "text":
@@ -355,12 +372,20 @@ def ort_variants(name: str, onnx_path: Path, data: dict, prof: Profile) -> list[
 
 QRT_MODES = [("int8", "qrt int8 static", "int8"), ("int8-dynamic", "qrt int8 dynamic", "int8"),
              ("fp16", "qrt fp16 weights", "fp16"), ("fp32", "qrt fp32", "fp32")]
+# On x86 CPUs without VNNI, also 7-bit weights (qrt.convert(weight_bits=7)): qrt then runs its
+# exact vpmaddubsw kernel, as ORT with reduce_range (added beside ORT's variants there).
+QRT_MODES_NO_VNNI = [("int8-w7", "qrt int8 static, 7-bit weights", "int8")]
+
+
+def no_vnni() -> bool:
+    f = set(cpu_flags())
+    return "avx2" in f and not f & {"avx512_vnni", "avx_vnni", "amx_int8"}
 
 
 def qrt_variants(name: str, onnx_path: Path, data: dict, prof: Profile, qrt_error: str | None,
                  out_dir: Path, method: str) -> list[Variant]:
     out = []
-    for mode, label, prec in QRT_MODES:
+    for mode, label, prec in QRT_MODES + (QRT_MODES_NO_VNNI if no_vnni() else []):
         v = Variant(f"qrt-{mode}", label, "qrt", prec)
         if qrt_error:
             v.status, v.reason = "unavailable", f"import qrt failed: {qrt_error}"
@@ -372,7 +397,9 @@ def qrt_variants(name: str, onnx_path: Path, data: dict, prof: Profile, qrt_erro
 
             path = out_dir / f"{name}.{mode}.qmodel"
             kw = dict(mode=mode, progress=False)
-            if mode == "int8":
+            if mode == "int8-w7":
+                kw.update(mode="int8", weight_bits=7)
+            if kw["mode"] == "int8":
                 kw.update(calibration=list(data["calib"]), method=method)
                 v.notes.append(f"calibration: {method} over {len(data['calib'])} "
                                + ("sentences" if M.SPECS[name].kind == "text" else "random-normal samples"))

@@ -21,6 +21,7 @@ def _cmd_convert(a: argparse.Namespace) -> int:
         exclude=a.exclude or None,
         allow_float_fallback=a.allow_float_fallback,
         weight_layout=a.weight_layout,
+        weight_bits=a.weight_bits,
     )
     print(report if isinstance(report, str) else getattr(report, "summary", lambda: report)())
     return 0
@@ -159,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--calib", help="calibration samples (.npz, one array per input, batch on axis 0)")
     c.add_argument("--method", default="minmax", choices=["minmax", "percentile", "entropy", "mse"])
     c.add_argument("--per-tensor", action="store_true", help="per-tensor instead of per-channel weights")
+    c.add_argument("--weight-bits", type=int, choices=(8, 7), default=8,
+                   help="7: int8 weights in [-64, 64] (faster exact kernels on x86 CPUs without VNNI)")
     c.add_argument("--exclude", action="append", help="node name or op type to keep in float (repeatable)")
     c.add_argument("--allow-float-fallback", action="store_true",
                    help="keep nodes qrt cannot quantize in float instead of failing")

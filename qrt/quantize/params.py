@@ -8,7 +8,9 @@ Affine mapping ``real = scale * (q - zero_point)``.
   ``choose_u8_params`` (quantize_u8.h), so 0.0 is exactly representable.
 - s8 weights, symmetric (``weight_params``): per output channel ``scale[c] = max|W[c]| / 127``
   (or one scale for the whole tensor, repeated per channel), ``zero_point = 0``,
-  ``q = clamp(nearbyint(W / scale), -127, 127)``. A channel of zeros gets scale 1.
+  ``q = clamp(nearbyint(W / scale), -127, 127)``. A channel of zeros gets scale 1. With
+  ``qmax = 64`` (``weight_bits=7``) the same with 64: weights in [-64, 64], which CPUs without
+  VNNI multiply exactly with vpmaddubsw (docs/KERNELS_INT8.md, "AVX2 without VNNI").
 - s32 bias (``quantize_bias``): ``scale[c] = input_scale * weight_scale[c]``, ``zero_point = 0``,
   ``q = clamp(nearbyint(b / scale[c]), -2^31+1, 2^31-1)``.
 """
@@ -31,27 +33,30 @@ def activation_params(lo: float, hi: float) -> QuantParams:
     return QuantParams(scales=[float(scale)], zero_points=[zp], axis=-1)
 
 
-def weight_scales(w: np.ndarray, per_channel: bool = True) -> np.ndarray:
-    """Symmetric s8 scales along axis 0 (float32)."""
+def weight_scales(w: np.ndarray, per_channel: bool = True, qmax: int = 127) -> np.ndarray:
+    """Symmetric s8 scales along axis 0 (float32) for the range [-qmax, qmax]."""
     flat = np.abs(w.reshape(w.shape[0], -1).astype(np.float32))
     amax = flat.max(axis=1) if per_channel else np.full(w.shape[0], flat.max(), np.float32)
-    scales = (amax / F32(127.0)).astype(F32)
+    scales = (amax / F32(qmax)).astype(F32)
     scales[scales == 0] = F32(1.0)
     return scales
 
 
-def quantize_weight(w: np.ndarray, scales: np.ndarray) -> np.ndarray:
+def quantize_weight(w: np.ndarray, scales: np.ndarray, qmax: int = 127) -> np.ndarray:
     s = np.asarray(scales, F32).reshape((-1,) + (1,) * (w.ndim - 1))
-    return np.clip(np.rint(w.astype(F32) / s), -127, 127).astype(np.int8)
+    return np.clip(np.rint(w.astype(F32) / s), -qmax, qmax).astype(np.int8)
 
 
 def weight_params(w: np.ndarray, per_channel: bool = True,
-                  scales: np.ndarray | None = None) -> tuple[np.ndarray, QuantParams]:
-    """(s8 values, params with axis 0). ``scales`` given: honour them (e.g. from a QDQ model)."""
+                  scales: np.ndarray | None = None, qmax: int = 127) -> tuple[np.ndarray, QuantParams]:
+    """(s8 values, params with axis 0). ``scales`` given: honour them (e.g. from a QDQ model;
+    then the values keep the full [-127, 127] range those scales were chosen for)."""
     if scales is None:
-        scales = weight_scales(w, per_channel)
+        scales = weight_scales(w, per_channel, qmax)
+    else:
+        qmax = 127
     scales = np.broadcast_to(np.asarray(scales, F32), (w.shape[0],)).astype(F32)
-    q = quantize_weight(w, scales)
+    q = quantize_weight(w, scales, qmax)
     return q, QuantParams(scales=[float(s) for s in scales], zero_points=[0] * w.shape[0], axis=0)
 
 

@@ -31,6 +31,7 @@ from qrt.quantize.scheme import ONNX_ALIASES, STATIC_FLOAT_OUTPUT, static_role
 class Options:
     mode: str = "int8"
     per_channel: bool = True
+    weight_bits: int = 8  # 8: s8 weights in [-127, 127]; 7: in [-64, 64]
     exclude: list[str] = field(default_factory=list)
     allow_float_fallback: bool = False
 
@@ -293,7 +294,8 @@ def apply_static(g: Graph, int8: dict[str, str], qparams: dict[str, QuantParams]
 def _quantize_compute(g: Graph, node: Node, qparams, opts: Options, weight_hints,
                       float_bias: bool = False) -> None:
     w = g.const(node.inputs[1])
-    q, wqp = P.weight_params(w, opts.per_channel, weight_hints.get(node.inputs[1]))
+    q, wqp = P.weight_params(w, opts.per_channel, weight_hints.get(node.inputs[1]),
+                              qmax=64 if opts.weight_bits == 7 else 127)
     wname = g.add_constant(f"{node.inputs[1]}_s8", q, "s8")
     g.tensor(wname).quant = wqp
     node.inputs[1] = wname
@@ -330,7 +332,8 @@ def apply_weight_modes(g: Graph, opts: Options, weight_hints) -> None:
         if node.op == "Conv2d":
             node.float_reason = f"{opts.mode} applies to Dense only (no int8 Conv2d kernel with f32 input)"
             continue
-        q, wqp = P.weight_params(w, opts.per_channel, weight_hints.get(node.inputs[1]))
+        q, wqp = P.weight_params(w, opts.per_channel, weight_hints.get(node.inputs[1]),
+                              qmax=64 if opts.weight_bits == 7 else 127)
         node.inputs[1] = g.add_constant(f"{node.inputs[1]}_s8", q, "s8")
         g.tensor(node.inputs[1]).quant = wqp
         if opts.mode == "int8-weight":

@@ -900,3 +900,37 @@ def test_torch_conv_transpose_model_runs(tmp_path, mode):
         assert y.shape == ref.shape
         err = np.abs(y - ref).max() / np.abs(ref).max()
         assert err < tol, err
+
+
+def test_weight_bits_7_narrows_the_weights_and_selects_the_narrow_kernel(tmp_path, digits, float_logits):
+    """weight_bits=7: every s8 weight in [-64, 64] with scale max|w| / 64; the runtime equals the
+    integer evaluator (the narrow kernel is bit-exact) and, on a CPU whose int8 GEMM has a
+    narrow-weight variant (AVX2 without VNNI), runs the Conv2d/Dense nodes on it."""
+    import qrt
+
+    with pytest.raises(Exception, match="weight_bits"):
+        build(MODEL, calibration=[{"input": digits["x_calib"]}], progress=False, weight_bits=6)
+    r7 = build(MODEL, calibration=[{"input": digits["x_calib"]}], progress=False, weight_bits=7)
+    assert any("weight_bits=7" in n for n in r7.report.notes)
+    ws = [t for t in r7.model_dict["tensors"] if t["dtype"] == "s8" and t["data"] is not None]
+    assert ws
+    for t in ws:
+        q = np.frombuffer(t["data"], np.int8)
+        assert q.min() >= -64 and q.max() <= 64 and np.abs(q).max() == 64, t["name"]
+    out7, out8 = tmp_path / "w7.qmodel", tmp_path / "w8.qmodel"
+    qrt.convert(MODEL, out7, calibration=[{"input": digits["x_calib"]}], progress=False, weight_bits=7)
+    qrt.convert(MODEL, out8, calibration=[{"input": digits["x_calib"]}], progress=False)
+    s7 = qrt.InferenceSession(str(out7))
+    y = s7.run(None, {"input": digits["x_test"]})[0]
+    sim = Evaluator(r7.graph).run({"input": digits["x_test"]})["logits"]
+    np.testing.assert_allclose(y, sim, rtol=1e-5, atol=1e-5 * np.abs(sim).max())
+    acc_f = (float_logits.argmax(1) == digits["y_test"]).mean()
+    assert (y.argmax(1) == digits["y_test"]).mean() >= acc_f - 0.02
+    gemm = qrt.cpu_info()["kernels"]["gemm_u8s8"]
+    k7 = {r["kernel"] for r in s7.kernel_report() if r["op"] in ("Conv2d", "Dense")}
+    k8 = {r["kernel"] for r in qrt.InferenceSession(str(out8)).kernel_report() if r["op"] in ("Conv2d", "Dense")}
+    if gemm == "gemm_u8s8_6x8c4_avx2":
+        assert all("gemm_u8s8_4x16c4_b64_avx2" in k for k in k7), k7
+        assert not any("_b64_" in k for k in k8), k8
+    else:
+        assert not any("_b64_" in k for k in k7 | k8), (gemm, k7, k8)

@@ -75,7 +75,19 @@ struct GemmU8S8Kernel {
                    const uint8_t* A0, size_t lda, const void* packed, const GemmU8S8Epilogue& ep,
                    void* C, size_t ldc, size_t m_begin, size_t m_end, size_t n_begin,
                    size_t n_end);
+  // The weights this variant accepts: every B value in [-b_abs_max, b_abs_max] (128: any s8).
+  // A narrower range is a precondition of run() (a variant that needs it is never selected by
+  // select_gemm_u8s8(); callers reach it through `narrow` after checking the packed weights).
+  int b_abs_max = 128;
+  // Optional: a variant that reads this variant's packed bytes (same layout, same pack()) and is
+  // faster when every B value lies in [-narrow->b_abs_max, narrow->b_abs_max]. Use
+  // packed_b_within() on the packed buffer to decide.
+  const GemmU8S8Kernel* narrow = nullptr;
 };
+
+// Do all weights in the c4-packed buffer of `k` (N x K) lie in [-lim, lim]? (Scans the panels;
+// their padding is zero.) Meaningful for the SIMD variants' c4 layout only.
+bool packed_b_within(const GemmU8S8Kernel& k, const void* packed, size_t N, size_t K, int lim);
 
 inline constexpr size_t kMaxGemmTaps = 64;
 

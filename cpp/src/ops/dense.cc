@@ -105,6 +105,9 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
     packed = PackedBuffer(qk->packed_size(N, K));
     qk->pack(N, K, plain(), K, packed.p);
   }
+  // Weights that fit a faster variant's narrower range (7-bit weights: AVX2's exact vpmaddubsw
+  // path) run on it; it reads the same packed bytes. One pass over the weights at load.
+  if (qk->narrow && kernels::packed_b_within(*qk, packed.p, N, K, qk->narrow->b_abs_max)) qk = qk->narrow;
   if (xd == DType::kF32) {
     mode = Mode::kDynamic;
     w_scale = wscale;

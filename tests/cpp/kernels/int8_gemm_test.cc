@@ -36,6 +36,7 @@ struct GemmCase {
   uint64_t seed = 1;
   std::vector<Tile> tiles;    // run the kernel on these tiles (default: whole matrix)
   bool ref_same_tiles = false;  // reference computes only the same tiles (else: all of C)
+  int b_lim = 128;            // B in [-b_lim, min(b_lim, 127)] (narrow-weight variants: 64)
 
   std::string describe(const GemmU8S8Kernel& k) const {
     std::ostringstream os;
@@ -67,13 +68,14 @@ bool check_case(const GemmU8S8Kernel& k, const GemmU8S8Kernel& ref, GemmCase c) 
         break;
     }
   }
+  const int blo = -c.b_lim, bhi = c.b_lim < 127 ? c.b_lim : 127;
   for (size_t i = 0; i < B.size(); ++i) {
     const size_t kk = i % ldb;
     switch (c.data) {
-      case GemmCase::Data::kRandom: B[i] = static_cast<int8_t>(rng.uniform(-128, 127)); break;
-      case GemmCase::Data::kExtreme: B[i] = rng.uniform(0, 1) ? 127 : -128; break;
+      case GemmCase::Data::kRandom: B[i] = static_cast<int8_t>(rng.uniform(blo, bhi)); break;
+      case GemmCase::Data::kExtreme: B[i] = static_cast<int8_t>(rng.uniform(0, 1) ? bhi : blo); break;
       case GemmCase::Data::kSaturated:
-        B[i] = kk + 3 >= c.K ? static_cast<int8_t>(rng.uniform(-128, 127)) : int8_t(-128);
+        B[i] = kk + 3 >= c.K ? static_cast<int8_t>(rng.uniform(blo, bhi)) : static_cast<int8_t>(blo);
         break;
     }
   }
@@ -87,8 +89,8 @@ bool check_case(const GemmU8S8Kernel& k, const GemmU8S8Kernel& ref, GemmCase c) 
   }
   if (c.cancel_bias) {
     // Every row has the same first K-3 products: cancel them so |acc| < 2^24 is exact in float.
-    const int64_t big = static_cast<int64_t>(c.K > 3 ? c.K - 3 : 0) * 255 * (-128);
-    const int64_t zpart = static_cast<int64_t>(c.a_zp) * (c.K > 3 ? c.K - 3 : 0) * (-128);
+    const int64_t big = static_cast<int64_t>(c.K > 3 ? c.K - 3 : 0) * 255 * blo;
+    const int64_t zpart = static_cast<int64_t>(c.a_zp) * (c.K > 3 ? c.K - 3 : 0) * blo;
     for (size_t n = 0; n < c.N; ++n) {
       bias[n] = static_cast<int32_t>(-(big - zpart)) + rng.uniform(-1000, 1000);
       scale[n] = 1.0f;
@@ -580,4 +582,66 @@ QRT_TEST(Int8Gemm, ConcurrentTilesTwoThreads) {
     QRT_EXPECT(bad == got.size()) << k->name << ": mismatch at m=" << bad / N << " n=" << bad % N;
   }
   std::printf("    %d cases\n", cases);
+}
+
+// Narrow-weight variants (b_abs_max < 128, reached through a general variant's `narrow` after
+// packed_b_within): bit-exact to the reference for B inside their range, on the general variant's
+// packed bytes, including the worst pair sums (A = 255 with B = -64 or 64 everywhere).
+QRT_TEST(Int8Gemm, NarrowWeightVariants) {
+  std::vector<std::string> names;
+  int cases = 0, failed = 0;
+  const GemmU8S8Kernel& ref = ref_kernel();
+  for (const GemmU8S8Kernel* g : qrt::kernels::gemm_u8s8_variants()) {
+    const GemmU8S8Kernel* k = g->narrow;
+    if (!k) continue;
+    names.push_back(k->name);
+    QRT_EXPECT(k->b_abs_max < 128 && k->nr == g->nr && k->pack == g->pack) << k->name;
+    for (size_t M : {1, 2, 3, 4, 5, 7, 8, 9, 17, 33, 128})
+      for (size_t K : {1, 3, 4, 5, 63, 64, 65, 517, 1030})
+        for (size_t N : {1, 7, 9, 16, 17, 37}) {
+          for (auto data : {GemmCase::Data::kRandom, GemmCase::Data::kExtreme, GemmCase::Data::kSaturated}) {
+            GemmCase c;
+            c.M = M, c.N = N, c.K = K, c.data = data, c.b_lim = k->b_abs_max;
+            c.a_zp = static_cast<int32_t>((M * 37 + K) % 256);
+            c.out_zp = static_cast<int32_t>(N * 11 % 256);
+            c.kind = (M + N) % 3 == 0 ? Kind::kDequantF32 : Kind::kRequantU8;
+            c.cancel_bias = data == GemmCase::Data::kSaturated;
+            c.seed = static_cast<uint64_t>(M * 1000003 + K * 1009 + N);
+            ++cases;
+            if (!check_case(*k, ref, c)) ++failed;
+          }
+        }
+    GemmCase t;  // tiles of a 2-thread split, strided A and C
+    t.M = 40, t.N = 70, t.K = 300, t.lda = 311, t.ldc = 75, t.b_lim = k->b_abs_max;
+    t.tiles.push_back({0, 20, 0, 40});  // (push_back: GCC 12 -Wnonnull misfires on `= {...}` here)
+    t.tiles.push_back({20, 40, 0, 40});
+    t.tiles.push_back({0, 40, 40, 70});
+    ++cases;
+    if (!check_case(*k, ref, t)) ++failed;
+  }
+  std::printf("    NarrowWeightVariants covers: %s (%d cases, %d failed)\n",
+              names.empty() ? "(none on this CPU)" : join_names(names).c_str(), cases, failed);
+  if (names.empty()) QRT_SKIP("no narrow-weight gemm_u8s8 variant on this CPU");
+}
+
+QRT_TEST(Int8Gemm, PackedWeightsWithinRange) {
+  for (const GemmU8S8Kernel* k : qrt::kernels::gemm_u8s8_variants()) {
+    if (k->isa == qrt::cpu::Isa::kRef) continue;  // the check reads the c4 layout
+    for (size_t N : {1, 9, 33})
+      for (size_t K : {1, 5, 64}) {
+        std::vector<int8_t> B(N * K);
+        Rng rng(N * 131 + K);
+        for (auto& b : B) b = static_cast<int8_t>(rng.uniform(-64, 64));
+        AlignedBuffer pk(k->packed_size(N, K));
+        k->pack(N, K, B.data(), K, pk.data());
+        QRT_EXPECT(qrt::kernels::packed_b_within(*k, pk.data(), N, K, 64)) << k->name;
+        for (int bad : {65, -65, 127, -128}) {
+          std::vector<int8_t> B2 = B;
+          B2[(N * K) / 2] = static_cast<int8_t>(bad);
+          k->pack(N, K, B2.data(), K, pk.data());
+          QRT_EXPECT(!qrt::kernels::packed_b_within(*k, pk.data(), N, K, 64)) << k->name << " " << bad;
+          QRT_EXPECT(qrt::kernels::packed_b_within(*k, pk.data(), N, K, 128)) << k->name;
+        }
+      }
+  }
 }

@@ -258,6 +258,89 @@ struct MaddAvx2 {
   static void tile(const GemmArgs& a);
 };
 
+// Weights in [-64, 64] (a model quantized with 7-bit weights, ORT's and PyTorch's reduce_range):
+// vpmaddubsw(a u8, b s8) cannot saturate, |a0*b0 + a1*b1| <= 255 * 128 = 32640, so the 3-uop
+// form is exact: vpmaddubsw, vpmaddwd with ones (the 4 k of a column summed in int32), vpaddd.
+// A is read as bytes (no widening) and broadcast 4 k at a time; a 32-byte load of B is 8
+// columns x 4 k, so each int32 lane is one column's sum (no vphaddd at the end). Tiles of up to
+// 4 rows x 2 panels (8 accumulators, 2 B, A, ones, 2 products: 14 ymm). Taps mode gathers each
+// 1024-k chunk of the tile's A rows into a stack buffer first.
+struct NarrowAvx2 {
+  static constexpr size_t kNr = 8;
+  static constexpr int kMr = 4, kNp1 = 4, kNp2 = 2, kNpRows = 2;
+  static constexpr size_t kKc = 1024;  // taps mode: k per gathered chunk (multiple of 4)
+
+  template <int MR, int NP>
+  static void tile(const GemmArgs& a) {
+    __m256i acc[MR][NP];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+      for (int p = 0; p < NP; ++p) acc[r][p] = _mm256_setzero_si256();
+    const __m256i ones = _mm256_set1_epi16(1);
+    alignas(32) uint8_t buf[MR * kKc];
+    const size_t step = a.tap_off ? kKc : a.K;
+    for (size_t k0 = 0; k0 < a.K; k0 += step) {
+      const size_t kc = a.K - k0 < step ? a.K - k0 : step;
+      const uint8_t* ar[MR];
+#pragma GCC unroll 4
+      for (int r = 0; r < MR; ++r) {
+        if (!a.tap_off) {
+          ar[r] = a.A + r * a.lda + k0;
+          continue;
+        }
+        ar[r] = buf + r * kKc;
+        for (size_t k = 0; k < kc;) {
+          const size_t t = (k0 + k) / a.kt, j = (k0 + k) % a.kt;
+          const size_t len = a.kt - j < kc - k ? a.kt - j : kc - k;
+          std::memcpy(buf + r * kKc + k, a.A + r * a.lda + a.tap_off[t] + j, len);
+          k += len;
+        }
+      }
+      const int8_t* b = a.panels + k0 * kNr;  // k-group k0 / 4, 32 bytes each
+      auto step4 = [&](const int8_t* bg, const int32_t* a4) __attribute__((always_inline)) {
+        __m256i bv[NP];
+#pragma GCC unroll 4
+        for (int p = 0; p < NP; ++p)
+          bv[p] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bg + p * a.pstride));
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; ++r) {
+          const __m256i av = _mm256_set1_epi32(a4[r]);
+#pragma GCC unroll 4
+          for (int p = 0; p < NP; ++p)
+            acc[r][p] = _mm256_add_epi32(acc[r][p], _mm256_madd_epi16(_mm256_maddubs_epi16(av, bv[p]), ones));
+        }
+      };
+      const size_t kg = kc / 4;
+      for (size_t g = 0; g < kg; ++g) {
+        int32_t a4[MR];
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; ++r) std::memcpy(&a4[r], ar[r] + 4 * g, 4);
+        step4(b + g * kNr * 4, a4);
+      }
+      if (const size_t kt = kc % 4) {  // the K tail (last chunk only: chunks are multiples of 4)
+        int32_t a4[MR];
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; ++r) {
+          a4[r] = 0;
+          std::memcpy(&a4[r], ar[r] + 4 * kg, kt);
+        }
+        step4(b + kg * kNr * 4, a4);
+      }
+    }
+    const EpiConst8 e = epi_const8(*a.ep);
+    const size_t esz = e.requant ? 1 : 4;
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) {
+      const size_t n = a.n0 + 8 * p;
+      if (n >= a.n_end) break;
+      const ColVec8 cv = col_vec8(*a.ep, a.colsum + 8 * p, n, a.n_end);
+#pragma GCC unroll 4
+      for (int r = 0; r < MR; ++r) store_row8(e, cv, acc[r][p], static_cast<uint8_t*>(a.C) + r * a.ldc * esz, n);
+    }
+  }
+};
+
 template <int MR, int NP>
 void MaddAvx2::tile(const GemmArgs& a) {
   if constexpr (MR >= 3)
@@ -283,11 +366,32 @@ void run_taps(size_t /*M*/, size_t N, size_t taps, size_t kt, const size_t* tap_
                   tap_off, kt);
 }
 
+void run_narrow(size_t /*M*/, size_t N, size_t K, const uint8_t* A, size_t lda, const void* packed,
+                const GemmU8S8Epilogue& ep, void* C, size_t ldc, size_t m_begin, size_t m_end,
+                size_t n_begin, size_t n_end) {
+  drive<NarrowAvx2>(N, K, A, lda, packed, ep, C, ldc, m_begin, m_end, n_begin, n_end);
+}
+
+void run_taps_narrow(size_t /*M*/, size_t N, size_t taps, size_t kt, const size_t* tap_off,
+                     const uint8_t* A0, size_t lda, const void* packed, const GemmU8S8Epilogue& ep,
+                     void* C, size_t ldc, size_t m_begin, size_t m_end, size_t n_begin,
+                     size_t n_end) {
+  drive<NarrowAvx2>(N, taps * kt, A0, lda, packed, ep, C, ldc, m_begin, m_end, n_begin, n_end,
+                    tap_off, kt);
+}
+
 }  // namespace
 }  // namespace avx2
 
+// The narrow-weight variant: reached only through gemm_u8s8_6x8c4_avx2.narrow (b_abs_max = 64).
+extern const GemmU8S8Kernel gemm_u8s8_4x16c4_b64_avx2 = {
+    "gemm_u8s8_4x16c4_b64_avx2", cpu::Isa::kAvx2, 4, 8, 4,
+    gemm_u8s8_internal::packed_size_c4_nr8, pack_c4_avx2<8>, avx2::run_narrow, avx2::run_taps_narrow,
+    64, nullptr};
+
 extern const GemmU8S8Kernel gemm_u8s8_6x8c4_avx2 = {
     "gemm_u8s8_6x8c4_avx2", cpu::Isa::kAvx2, 6, 8, 4,
-    gemm_u8s8_internal::packed_size_c4_nr8, pack_c4_avx2<8>, avx2::run, avx2::run_taps};
+    gemm_u8s8_internal::packed_size_c4_nr8, pack_c4_avx2<8>, avx2::run, avx2::run_taps, 128,
+    &gemm_u8s8_4x16c4_b64_avx2};
 
 }  // namespace qrt::kernels
