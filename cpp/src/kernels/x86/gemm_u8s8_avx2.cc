@@ -1,19 +1,23 @@
-// gemm_u8s8 for AVX2 without VNNI. vpmaddubsw is NOT used: its int16 pair sums saturate for
-// unconstrained u8 x s8 data (255*127*2 > 32767) — ONNX Runtime's AVX2 u8s8 GEMM does use it and
-// returns wrong sums for full-range data (benchmarks/int8_kernels_vs_ort.py counts them). Instead
-// both operands are widened to int16 (A zero-extended, B sign-extended) and multiplied with
-// vpmaddwd, whose pair sums (|a0*b0 + a1*b1| <= 65280) are exact in int32. With the c4 layout, one
-// 16-byte load of B is 4 columns x 4 k; after vpmovsxbw a ymm holds (col, k0..k3) for 4 columns,
-// and the 4 k of one A row, as int16 broadcast as one 64-bit pattern, line up with every column.
-// vpmaddwd leaves two partial sums per column; vphaddd + vpermq fold them at the end (int32
-// wrap-around, exact).
+// gemm_u8s8 for AVX2 without VNNI. The general kernel does not use vpmaddubsw: its int16 pair
+// sums saturate for unconstrained u8 x s8 data (255*127*2 > 32767) — ONNX Runtime's AVX2 u8s8
+// GEMM does use it and returns wrong sums for full-range data (benchmarks/int8_kernels_vs_ort.py
+// counts them). Instead both operands are widened to int16 (A zero-extended, B sign-extended) and
+// multiplied with vpmaddwd, whose pair sums (|a0*b0 + a1*b1| <= 65280) are exact in int32. With
+// the c4 layout, one 16-byte load of B is 4 columns x 4 k; after vpmovsxbw a ymm holds (col,
+// k0..k3) for 4 columns, and the 4 k of one A row, as int16 broadcast as one 64-bit pattern, line
+// up with every column. vpmaddwd leaves two partial sums per column; vphaddd + vpermq fold them
+// at the end (int32 wrap-around, exact).
 //
-// Tiles of 3-6 rows x 8 columns (the bulk of every GEMM and convolution) first widen a chunk of
-// 256 k of their A rows into an L1 buffer (one vpmovzxbw per 16 bytes, amortised over the 8
+// Tiles of 3-6 rows (the bulk of every GEMM and convolution) first widen a chunk of 256 k of
+// their A rows into an L1 buffer (one vpmovzxbw per 16 bytes, shared by up to 4 panels of 8
 // columns), so that the inner loop broadcasts A with a plain broadcast load: per k-group, 2 B
-// widenings, 12 vpmaddwd and 12 vpaddd for 6 x 8 x 4 MACs. Widening A in registers instead costs
-// two shuffles per row and k-group, which fill the shuffle ports (measured 2-3x slower on Zen 3).
-// 1- and 2-row tiles (GEMV-like, bound by reading B) widen A in registers and span 2-3 panels.
+// widenings, 6 broadcasts, 12 vpmaddwd and 12 vpaddd for 6 x 8 x 4 MACs. (The previous kernel,
+// 4 x 8 with A widened in registers by intrinsics that GCC compiled with 9 of 12 accumulators
+// spilled, ran at 55-58 GOPS on a Zen 3; this one at 130-140.) 1- and 2-row tiles (GEMV-like,
+// bound by reading B) widen A in registers and span 2-3 panels.
+//
+// For weights in [-64, 64] the second kernel of this file (NarrowAvx2, reached through
+// gemm_u8s8_6x8c4_avx2.narrow) does use vpmaddubsw, which cannot saturate on them.
 #include <immintrin.h>
 
 #include <cstdlib>
@@ -43,8 +47,8 @@ struct MaddAvx2 {
   // Accumulators in ymm0-11 (loaded from and stored back to c around the loop), B in ymm12-13,
   // A in ymm14 (vbroadcastsd: a load-port broadcast, measured 11 % faster than vpbroadcastq in
   // this loop on Zen 3), products in ymm15 and (the second, A being dead) ymm14 — two product
-  // registers measured 9 % faster than one; rows past MR are assembled out (.if). FIRST: the first chunk
-  // starts from zero (no loads; c need not be initialised).
+  // registers measured 9 % faster than one; rows past MR are assembled out (.if). FIRST: the
+  // first chunk starts from zero (no loads; c need not be initialised).
   template <int MR, bool FIRST>
   static __attribute__((always_inline)) inline void kloop(const int8_t* b, const int16_t* abuf,
                                                           size_t ng, __m256i (&c)[6][2]) {
