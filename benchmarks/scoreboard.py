@@ -897,7 +897,11 @@ def render_doc(results: dict, json_rel: str, png_rel: str) -> str:
         L.append("**No VNNI on this CPU.** ONNX Runtime's u8 x s8 kernels then use `vpmaddubsw`, whose int16 "
                  "pair sums saturate (`benchmarks/int8_kernels_vs_ort.py` counts the wrong MatMulInteger outputs); "
                  "its int8 accuracy below includes that error. qrt's kernels stay exact (int16 `vpmaddwd`), "
-                 "at about 4/3 of the instructions per multiply-add (docs/KERNELS_INT8.md, \"AVX2 without VNNI\").\n")
+                 "at about 4/3 of the instructions per multiply-add (docs/KERNELS_INT8.md, \"AVX2 without VNNI\"). "
+                 "With weights in [-64, 64] — qrt `weight_bits=7`, ORT `reduce_range=True`, one extra variant "
+                 "each on such CPUs — `vpmaddubsw` cannot saturate and both engines run it exactly. The goal rows "
+                 "take each engine's fastest int8 variant above the accuracy floor; compare the accuracy "
+                 "columns too.\n")
     L.append(f"![latency chart](../{png_rel})\n")
 
     # goals
