@@ -286,19 +286,22 @@ def ort_variants(name: str, onnx_path: Path, data: dict, prof: Profile) -> list[
     def pre(tmp):
         quant_pre_process(str(onnx_path), str(tmp), skip_symbolic_shape=spec.kind != "text")
 
-    def static(v):
+    def static(v, reduce_range=False):
         p0, s0, _ = _cached(pre_path, pre)
         ncal = len(data["calib"])
 
         def build(tmp):
             quantize_static(str(p0), str(tmp), _Reader(data["calib"]), quant_format=QuantFormat.QDQ,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                            calibrate_method=CalibrationMethod.MinMax)
+                            reduce_range=reduce_range, calibrate_method=CalibrationMethod.MinMax)
 
-        p, secs, cached = _cached(cache / f"{stem}.static-c{ncal}.onnx", build)
+        tag = "static-rr" if reduce_range else "static"
+        p, secs, cached = _cached(cache / f"{stem}.{tag}-c{ncal}.onnx", build)
         v.path, v.prep_s = str(p), s0 + secs
         v.notes.append(f"quant_pre_process + quantize_static QDQ, MinMax over {ncal} "
                        + ("sentences" if spec.kind == "text" else "random-normal samples")
+                       + (", reduce_range=True (7-bit weights: ORT's advice for CPUs without VNNI, where its "
+                          "u8 x s8 kernels otherwise saturate)" if reduce_range else "")
                        + (" (cached)" if cached else ""))
 
     def dynamic(v):
@@ -311,25 +314,11 @@ def ort_variants(name: str, onnx_path: Path, data: dict, prof: Profile) -> list[
         v.path, v.prep_s = str(p), s0 + secs
         v.notes.append("quant_pre_process + quantize_dynamic, per-channel s8" + (" (cached)" if cached else ""))
 
-    def static_rr(v):
-        p0, s0, _ = _cached(pre_path, pre)
-        ncal = len(data["calib"])
-
-        def build(tmp):
-            quantize_static(str(p0), str(tmp), _Reader(data["calib"]), quant_format=QuantFormat.QDQ,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                            reduce_range=True, calibrate_method=CalibrationMethod.MinMax)
-
-        p, secs, cached = _cached(cache / f"{stem}.static-rr-c{ncal}.onnx", build)
-        v.path, v.prep_s = str(p), s0 + secs
-        v.notes.append("as the static QDQ variant with reduce_range=True (7-bit weights: ORT's advice for "
-                       "CPUs without VNNI, where its u8 x s8 kernels otherwise saturate)" + (" (cached)" if cached else ""))
-
     out.append(_try(Variant("ort-int8-static", "ORT int8 static QDQ (u8/s8 per-channel)", "onnxruntime", "int8"),
                     static))
     if no_vnni():
         out.append(_try(Variant("ort-int8-static-rr", "ORT int8 static QDQ, reduce_range (7-bit)",
-                                "onnxruntime", "int8"), static_rr))
+                                "onnxruntime", "int8"), lambda v: static(v, True)))
     out.append(_try(Variant("ort-int8-dynamic", "ORT int8 dynamic (per-channel)", "onnxruntime", "int8"), dynamic))
 
     if spec.kind == "text":
