@@ -1,6 +1,8 @@
 // dwconv_u8s8: output-size helper and the variant table (from dwconv_u8s8.inc).
 #include "kernels/dwconv_u8s8.h"
 
+#include <cstring>
+
 namespace qrt::kernels {
 
 #define QRT_DWCONV_U8S8(sym) extern const DwConvU8S8Kernel sym;
@@ -12,6 +14,19 @@ size_t dwconv_out_size(size_t in, size_t k, size_t stride, size_t pad_a, size_t 
   const size_t span = dil * (k - 1) + 1;
   if (k == 0 || stride == 0 || in + pad_a + pad_b < span) return 0;
   return (in + pad_a + pad_b - span) / stride + 1;
+}
+
+void pack_dwords_with_sums(size_t taps, size_t C, size_t cp, const int8_t* w, void* packed) {
+  int32_t* p = static_cast<int32_t*>(packed);
+  std::memset(p, 0, (taps + 1) * cp * 4);
+  for (size_t c = 0; c < C; ++c) {
+    uint32_t s = 0;
+    for (size_t t = 0; t < taps; ++t) {
+      p[t * cp + c] = w[t * C + c];
+      s += static_cast<uint32_t>(static_cast<int32_t>(w[t * C + c]));
+    }
+    p[taps * cp + c] = static_cast<int32_t>(s);
+  }
 }
 
 const std::vector<const DwConvU8S8Kernel*>& dwconv_u8s8_variants() {

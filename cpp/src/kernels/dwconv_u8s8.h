@@ -55,6 +55,10 @@ struct DwConvU8S8Kernel {
 };
 
 const std::vector<const DwConvU8S8Kernel*>& dwconv_u8s8_variants();
+
+// Internal, for the x86 variants' pack(): int32 [KH*KW][cp] (each weight sign-extended, zero
+// beyond C), then int32 wsum[cp] = each channel's weight sum; (KH*KW + 1) * cp * 4 bytes.
+void pack_dwords_with_sums(size_t taps, size_t C, size_t cp, const int8_t* w, void* packed);
 const DwConvU8S8Kernel& select_dwconv_u8s8();
 
 }  // namespace qrt::kernels

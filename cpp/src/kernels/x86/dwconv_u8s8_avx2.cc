@@ -30,17 +30,7 @@ size_t packed_size(size_t KH, size_t KW, size_t C, size_t /*dilation_w*/) {
 }
 
 void pack(size_t KH, size_t KW, size_t C, size_t /*dilation_w*/, const int8_t* w, void* packed) {
-  int32_t* p = static_cast<int32_t*>(packed);
-  const size_t cp = cpad(C), taps = KH * KW;
-  std::memset(p, 0, packed_size(KH, KW, C, 1));
-  for (size_t c = 0; c < C; ++c) {
-    uint32_t s = 0;
-    for (size_t t = 0; t < taps; ++t) {
-      p[t * cp + c] = w[t * C + c];
-      s += static_cast<uint32_t>(static_cast<int32_t>(w[t * C + c]));
-    }
-    p[taps * cp + c] = static_cast<int32_t>(s);
-  }
+  pack_dwords_with_sums(KH * KW, C, cpad(C), w, packed);
 }
 
 struct Ctx {

@@ -33,6 +33,28 @@ namespace qrt::kernels {
 namespace avx2 {
 namespace {
 
+// The epilogue of an MR x NP-panel tile: row r of panel p's 8 int32 sums is sums(p, r); panels
+// from n_end on are skipped. Constants read once (epi_const8).
+template <int MR, int NP, class Sums>
+__attribute__((always_inline)) inline void store_panels(const GemmArgs& a, Sums&& sums) {
+  const EpiConst8 e = epi_const8(*a.ep);
+  const size_t esz = e.requant ? 1 : 4;
+#pragma GCC unroll 4
+  for (int p = 0; p < NP; ++p) {
+    const size_t n = a.n0 + 8 * p;
+    if (n >= a.n_end) break;
+    const ColVec8 cv = col_vec8(*a.ep, a.colsum + 8 * p, n, a.n_end);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) store_row8(e, cv, sums(p, r), static_cast<uint8_t*>(a.C) + r * a.ldc * esz, n);
+  }
+}
+
+// The vpmaddwd kernel's two partial-sum vectors of 4 columns each, [c0 c0' c1 c1' ..] and
+// [c4 c4' ..], folded to [c0 .. c7]: vphaddd gives [c0 c1 c4 c5 | c2 c3 c6 c7], vpermq reorders.
+__attribute__((always_inline)) inline __m256i fold4(__m256i lo, __m256i hi) {
+  return _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8);
+}
+
 struct MaddAvx2 {
   static constexpr size_t kNr = 8;
   static constexpr int kMr = 6, kNp1 = 3, kNp2 = 2, kNpRows = 4;
@@ -168,12 +190,7 @@ struct MaddAvx2 {
           continue;
         }
         // Taps: kc and kt are multiples of 4, so the chunk splits into whole 4-byte groups.
-        for (size_t k = 0; k < kc;) {
-          const size_t t = (k0 + k) / a.kt, j = (k0 + k) % a.kt;
-          const size_t len = a.kt - j < kc - k ? a.kt - j : kc - k;
-          widen(dst + k, a.A + r * a.lda + a.tap_off[t] + j, len);
-          k += len;
-        }
+        for_each_tap_piece(a, r, k0, kc, [&](size_t k, const uint8_t* src, size_t len) { widen(dst + k, src, len); });
       }
 #pragma GCC unroll 4
       for (int p = 0; p < NP; ++p) {
@@ -184,19 +201,7 @@ struct MaddAvx2 {
           kloop<MR, false>(bp, buf, kc4 / 4, acc[p]);
       }
     }
-    const EpiConst8 e = epi_const8(*a.ep);
-    const size_t esz = e.requant ? 1 : 4;
-#pragma GCC unroll 4
-    for (int p = 0; p < NP; ++p) {
-      const size_t n = a.n0 + 8 * p;
-      if (n >= a.n_end) break;
-      const ColVec8 cv = col_vec8(*a.ep, a.colsum + 8 * p, n, a.n_end);
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) {
-        const __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[p][r][0], acc[p][r][1]), 0xD8);
-        store_row8(e, cv, s, static_cast<uint8_t*>(a.C) + r * a.ldc * esz, n);
-      }
-    }
+    store_panels<MR, NP>(a, [&](int p, int r) { return fold4(acc[p][r][0], acc[p][r][1]); });
   }
 
   // 1-2 rows x NP panels, A widened in registers.
@@ -243,19 +248,7 @@ struct MaddAvx2 {
       }
       step(b, a4);
     }
-    const size_t esz = a.ep->kind == GemmU8S8Epilogue::Kind::kRequantU8 ? 1 : 4;
-#pragma GCC unroll 4
-    for (int p = 0; p < NP; ++p) {
-      const size_t n = a.n0 + 8 * p;
-      if (n >= a.n_end) break;
-      const ColVec8 cv = col_vec8(*a.ep, a.colsum + 8 * p, n, a.n_end);
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) {
-        // [c0 c1 c4 c5 | c2 c3 c6 c7] -> [c0 .. c7]
-        const __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][2 * p], acc[r][2 * p + 1]), 0xD8);
-        store_row8(*a.ep, cv, s, static_cast<uint8_t*>(a.C) + r * a.ldc * esz, n);
-      }
-    }
+    store_panels<MR, NP>(a, [&](int p, int r) { return fold4(acc[r][2 * p], acc[r][2 * p + 1]); });
   }
 
   template <int MR, int NP>
@@ -293,13 +286,9 @@ struct NarrowAvx2 {
           ar[r] = a.A + r * a.lda + k0;
           continue;
         }
-        ar[r] = buf + r * kKc;
-        for (size_t k = 0; k < kc;) {
-          const size_t t = (k0 + k) / a.kt, j = (k0 + k) % a.kt;
-          const size_t len = a.kt - j < kc - k ? a.kt - j : kc - k;
-          std::memcpy(buf + r * kKc + k, a.A + r * a.lda + a.tap_off[t] + j, len);
-          k += len;
-        }
+        uint8_t* dst = buf + r * kKc;
+        ar[r] = dst;
+        for_each_tap_piece(a, r, k0, kc, [&](size_t k, const uint8_t* src, size_t len) { std::memcpy(dst + k, src, len); });
       }
       const int8_t* b = a.panels + k0 * kNr;  // k-group k0 / 4, 32 bytes each
       auto step4 = [&](const int8_t* bg, const int32_t* a4) __attribute__((always_inline)) {
@@ -332,16 +321,7 @@ struct NarrowAvx2 {
         step4(b + kg * kNr * 4, a4);
       }
     }
-    const EpiConst8 e = epi_const8(*a.ep);
-    const size_t esz = e.requant ? 1 : 4;
-#pragma GCC unroll 4
-    for (int p = 0; p < NP; ++p) {
-      const size_t n = a.n0 + 8 * p;
-      if (n >= a.n_end) break;
-      const ColVec8 cv = col_vec8(*a.ep, a.colsum + 8 * p, n, a.n_end);
-#pragma GCC unroll 4
-      for (int r = 0; r < MR; ++r) store_row8(e, cv, acc[r][p], static_cast<uint8_t*>(a.C) + r * a.ldc * esz, n);
-    }
+    store_panels<MR, NP>(a, [&](int p, int r) { return acc[r][p]; });
   }
 };
 

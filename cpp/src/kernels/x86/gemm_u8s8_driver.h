@@ -38,6 +38,19 @@ struct GemmArgs {
   size_t kt;
 };
 
+// Taps mode: calls f(dst_offset, src, len) for the contiguous pieces of row r's k range
+// [k0, k0 + kc) (at most one piece per tap).
+template <class F>
+__attribute__((always_inline)) inline void for_each_tap_piece(const GemmArgs& a, size_t r, size_t k0,
+                                                              size_t kc, F&& f) {
+  for (size_t k = 0; k < kc;) {
+    const size_t t = (k0 + k) / a.kt, j = (k0 + k) % a.kt;
+    const size_t len = a.kt - j < kc - k ? a.kt - j : kc - k;
+    f(k, a.A + r * a.lda + a.tap_off[t] + j, len);
+    k += len;
+  }
+}
+
 // Kernels may declare kPfLines (lines of the next panel prefetched per 4 k-groups, see drive()).
 template <class K, class = void>
 struct PfLines {
