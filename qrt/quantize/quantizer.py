@@ -35,6 +35,10 @@ class Options:
     exclude: list[str] = field(default_factory=list)
     allow_float_fallback: bool = False
 
+    @property
+    def weight_qmax(self) -> int:
+        return 64 if self.weight_bits == 7 else 127
+
 
 def _weight(g: Graph, node: Node) -> np.ndarray | None:
     return g.const(node.inputs[1]) if len(node.inputs) > 1 else None
@@ -294,8 +298,7 @@ def apply_static(g: Graph, int8: dict[str, str], qparams: dict[str, QuantParams]
 def _quantize_compute(g: Graph, node: Node, qparams, opts: Options, weight_hints,
                       float_bias: bool = False) -> None:
     w = g.const(node.inputs[1])
-    q, wqp = P.weight_params(w, opts.per_channel, weight_hints.get(node.inputs[1]),
-                              qmax=64 if opts.weight_bits == 7 else 127)
+    q, wqp = P.weight_params(w, opts.per_channel, weight_hints.get(node.inputs[1]), qmax=opts.weight_qmax)
     wname = g.add_constant(f"{node.inputs[1]}_s8", q, "s8")
     g.tensor(wname).quant = wqp
     node.inputs[1] = wname
@@ -332,8 +335,7 @@ def apply_weight_modes(g: Graph, opts: Options, weight_hints) -> None:
         if node.op == "Conv2d":
             node.float_reason = f"{opts.mode} applies to Dense only (no int8 Conv2d kernel with f32 input)"
             continue
-        q, wqp = P.weight_params(w, opts.per_channel, weight_hints.get(node.inputs[1]),
-                              qmax=64 if opts.weight_bits == 7 else 127)
+        q, wqp = P.weight_params(w, opts.per_channel, weight_hints.get(node.inputs[1]), qmax=opts.weight_qmax)
         node.inputs[1] = g.add_constant(f"{node.inputs[1]}_s8", q, "s8")
         g.tensor(node.inputs[1]).quant = wqp
         if opts.mode == "int8-weight":
