@@ -2,7 +2,9 @@
 // the explicitly gathered matrix A[m][t * kt + j] = A0[m * lda + tap_off[t] + j], bit for bit.
 // Covers convolution-like tap layouts (3x3, 5x5 dilated, 1x7, one tap), kt = 4 .. 256 (k-group
 // counts with and without a remainder of 4), row counts 3..12 and past a block, N tails, tiles,
-// zero points and both epilogues; A0 ends at a guard page and C is sentinel-filled.
+// zero points and both epilogues; A0 ends at a guard page and C is sentinel-filled. Narrow-weight
+// variants (reached through a variant's `narrow`) run the same cases with B in their range, plus
+// long-K cases (K > 4096: the AVX2 one gathers those in chunks) and many-panel tiles.
 #include <cstring>
 #include <sstream>
 
@@ -27,6 +29,7 @@ struct TapCase {
 };
 
 bool check_taps(const GemmU8S8Kernel& k, const GemmU8S8Kernel& ref, const TapCase& c) {
+  const int b_hi = k.b_abs_max < 128 ? k.b_abs_max : 127;
   // Image row of width Wp pixels of kt bytes; output pixel m starts at m * stride pixels.
   const size_t C = c.kt, taps = c.kh * c.kw;
   const size_t Wp = (c.M - 1) * c.stride + (c.kw - 1) * c.dil + 1;
@@ -43,7 +46,7 @@ bool check_taps(const GemmU8S8Kernel& k, const GemmU8S8Kernel& ref, const TapCas
     for (size_t t = 0; t < taps; ++t)
       std::memcpy(&A[m * K + t * c.kt], &A0[m * lda + off[t]], c.kt);
   std::vector<int8_t> B(c.N * K);
-  for (auto& b : B) b = static_cast<int8_t>(rng.uniform(-128, 127));
+  for (auto& b : B) b = static_cast<int8_t>(rng.uniform(-k.b_abs_max, b_hi));
   std::vector<int32_t> bias(c.N);
   std::vector<float> scale(c.N), bias_f(c.N);
   for (size_t n = 0; n < c.N; ++n) {
@@ -92,8 +95,12 @@ QRT_TEST(Int8Gemm, TapsEqualGatheredReference) {
   const GemmU8S8Kernel& ref = *all.back();
   std::vector<std::string> names;
   size_t cases = 0;
+  std::vector<const GemmU8S8Kernel*> ks;
   for (const GemmU8S8Kernel* k : all) {
-    if (!k->run_taps) continue;
+    if (k->run_taps) ks.push_back(k);
+    if (k->narrow && k->narrow->run_taps) ks.push_back(k->narrow);
+  }
+  for (const GemmU8S8Kernel* k : ks) {
     names.push_back(k->name);
     std::vector<TapCase> cs;
     for (size_t M : {3, 5, 12, 13, 25, 56})
@@ -108,6 +115,9 @@ QRT_TEST(Int8Gemm, TapsEqualGatheredReference) {
     cs.push_back({14, 64, 32, 1, 7, 1, 1});         // a row of taps
     cs.push_back({6, 31, 28, 1, 1, 1, 3});          // one tap
     cs.push_back({8, 64, 64, 8, 8, 1, 1});          // 64 taps (kMaxGemmTaps)
+    cs.push_back({10, 100, 452, 3, 3, 1, 1});       // K = 4068, 13 panels (8 + an odd 5)
+    cs.push_back({9, 72, 516, 3, 3, 1, 2});         // K = 4644: long K, taps straddle 1024-k chunks
+    cs.push_back({7, 136, 1024, 1, 5, 1, 1});       // K = 5120 in whole chunks, 17 panels
     TapCase z{30, 96, 16, 3, 3, 1, 1};
     z.a_zp = 255, z.out_zp = 128, z.qmin = 10, z.qmax = 200;
     cs.push_back(z);

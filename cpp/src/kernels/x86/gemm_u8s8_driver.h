@@ -43,8 +43,9 @@ struct GemmArgs {
 template <class F>
 __attribute__((always_inline)) inline void for_each_tap_piece(const GemmArgs& a, size_t r, size_t k0,
                                                               size_t kc, F&& f) {
-  for (size_t k = 0; k < kc;) {
-    const size_t t = (k0 + k) / a.kt, j = (k0 + k) % a.kt;
+  // One division per call, not one per piece (the pieces follow each other tap by tap).
+  size_t t = k0 ? k0 / a.kt : 0, j = k0 ? k0 % a.kt : 0;
+  for (size_t k = 0; k < kc; ++t, j = 0) {
     const size_t len = a.kt - j < kc - k ? a.kt - j : kc - k;
     f(k, a.A + r * a.lda + a.tap_off[t] + j, len);
     k += len;
@@ -72,6 +73,17 @@ struct NpRows<K, std::void_t<decltype(K::kNpRows)>> {
   static constexpr int value = K::kNpRows;
 };
 
+// Kernels may declare kNpTaps: panels per tile call in taps mode (default kNpRows), for kernels
+// whose taps-mode tiles gather their A rows once and reuse them across that many panels.
+template <class K, class = void>
+struct NpTaps {
+  static constexpr int value = NpRows<K>::value;
+};
+template <class K>
+struct NpTaps<K, std::void_t<decltype(K::kNpTaps)>> {
+  static constexpr int value = K::kNpTaps;
+};
+
 template <class K, int R, int NP = NpRows<K>::value>
 void tile_rows(const GemmArgs& a, size_t np) {
   if constexpr (R <= K::kMr) {
@@ -79,6 +91,42 @@ void tile_rows(const GemmArgs& a, size_t np) {
       if (np < static_cast<size_t>(NP)) return tile_rows<K, R, NP - 1>(a, np);
     }
     K::template tile<R, NP>(a);
+  }
+}
+
+// The panel-outer, rows-inner walk of drive() for blocks of 3+ rows, NPR panels per tile call.
+template <class K, int NPR, class At>
+void panel_loop(GemmArgs& a, At&& at, size_t rows, size_t nb, size_t m_begin, size_t m_end,
+                size_t p_begin, size_t p_end, const int8_t* panels, size_t pf_step) {
+  static_assert(NPR == 1 || PfLines<K>::value == 0, "next-panel prefetch assumes one panel per tile");
+  for (size_t p = p_begin; p < p_end; p += NPR) {
+    const size_t np = std::min<size_t>(NPR, p_end - p);
+    const int8_t* pf = panels + (p + 1) * a.pstride;
+    const int8_t* const pf_end = p + 1 < p_end && pf_step ? pf + a.pstride : pf;
+    auto next_pf = [&] {
+      a.pf = pf < pf_end ? pf : nullptr;
+      pf += pf_step;
+    };
+    // Row blocks of balanced size (16 rows = 6 + 5 + 5, not 6 + 6 + 4; 128 = 18 x 6 + 4 x 5, not
+    // 21 x 6 + 2): a block of r rows does 4r vpdpbusd per 256 bytes of B, so small blocks are
+    // bound by reading the panel from L2.
+    const size_t base = rows / nb, extra = rows % nb;
+    size_t m = m_begin;
+    for (size_t i = 0; i < nb; ++i) {
+      const size_t r = std::min(m_end - m, base + (i < extra ? 1 : 0));
+      at(m, p);
+      next_pf();
+      m += r;
+      switch (r) {
+        case 1: tile_rows<K, 1, NPR>(a, np); break;
+        case 2: tile_rows<K, 2, NPR>(a, np); break;
+        case 3: tile_rows<K, 3, NPR>(a, np); break;
+        case 4: tile_rows<K, 4, NPR>(a, np); break;
+        case 5: tile_rows<K, 5, NPR>(a, np); break;
+        case 6: tile_rows<K, 6, NPR>(a, np); break;
+        case 7: tile_rows<K, 7, NPR>(a, np); break;
+      }
+    }
   }
 }
 
@@ -144,37 +192,9 @@ void drive(size_t N, size_t K_, const uint8_t* A, size_t lda, const void* packed
                                                                   : 8));
   const bool pf_on = kPf && (p_end - p_begin) * a.pstride > cpu::l2_resident_limit();
   const size_t pf_step = pf_on ? (K_ / 16) * a.pf_lines * 64 : 0;  // bytes one tile prefetches
-  constexpr size_t kNpr = NpRows<K>::value;
-  static_assert(kNpr == 1 || kPf == 0, "next-panel prefetch assumes one panel per tile");
-  for (size_t p = p_begin; p < p_end; p += kNpr) {
-    const size_t np = std::min(kNpr, p_end - p);
-    const int8_t* pf = panels + (p + 1) * a.pstride;
-    const int8_t* const pf_end = p + 1 < p_end && pf_step ? pf + a.pstride : pf;
-    auto next_pf = [&] {
-      a.pf = pf < pf_end ? pf : nullptr;
-      pf += pf_step;
-    };
-    // Row blocks of balanced size (16 rows = 6 + 5 + 5, not 6 + 6 + 4; 128 = 18 x 6 + 4 x 5, not
-    // 21 x 6 + 2): a block of r rows does 4r vpdpbusd per 256 bytes of B, so small blocks are
-    // bound by reading the panel from L2.
-    const size_t base = rows / nb, extra = rows % nb;
-    size_t m = m_begin;
-    for (size_t i = 0; i < nb; ++i) {
-      const size_t r = std::min(m_end - m, base + (i < extra ? 1 : 0));
-      at(m, p);
-      next_pf();
-      m += r;
-      switch (r) {
-        case 1: tile_rows<K, 1>(a, np); break;
-        case 2: tile_rows<K, 2>(a, np); break;
-        case 3: tile_rows<K, 3>(a, np); break;
-        case 4: tile_rows<K, 4>(a, np); break;
-        case 5: tile_rows<K, 5>(a, np); break;
-        case 6: tile_rows<K, 6>(a, np); break;
-        case 7: tile_rows<K, 7>(a, np); break;
-      }
-    }
-  }
+  if (tap_off && NpTaps<K>::value != NpRows<K>::value)
+    return panel_loop<K, NpTaps<K>::value>(a, at, rows, nb, m_begin, m_end, p_begin, p_end, panels, 0);
+  panel_loop<K, NpRows<K>::value>(a, at, rows, nb, m_begin, m_end, p_begin, p_end, panels, pf_step);
 }
 
 }  // namespace
