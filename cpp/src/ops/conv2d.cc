@@ -11,6 +11,7 @@
 #include "kernels/dwconv_f32.h"
 #include "kernels/dwconv_u8s8.h"
 #include "kernels/im2col_u8.h"
+#include "kernels/winograd_u8s8.h"
 #include "format/weight_layout.h"
 #include "ops/common.h"
 #include "ops/dense_conv.h"
@@ -28,6 +29,27 @@ struct ConvGeom {
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
   int64_t pt = 0, pl = 0, pb = 0, pr = 0;
   int64_t group = 1, cin = 0, cout = 0;
+};
+
+// Per-thread scratch slots: at most `n` (the pool's threads, <= 64) tasks run at once, and each
+// claims a free slot index for the duration of its work.
+class SlotPool {
+ public:
+  explicit SlotPool(size_t n) : n_(n) {}
+  size_t acquire() {
+    size_t slot = 0;
+    for (;;) {
+      uint64_t cur = busy_.load();
+      while (slot < n_ && (cur >> slot) & 1) ++slot;
+      if (slot < n_ && busy_.compare_exchange_weak(cur, cur | (uint64_t(1) << slot))) return slot;
+      slot = 0;
+    }
+  }
+  void release(size_t slot) { busy_.fetch_and(~(uint64_t(1) << slot)); }
+
+ private:
+  std::atomic<uint64_t> busy_{0};
+  size_t n_;
 };
 
 class Conv2dOp : public Op {
@@ -169,7 +191,86 @@ class Conv2dOp : public Op {
       const int64_t ekw = (g.kw - 1) * g.dw + 1;
       op->taps_path_ = W <= 0 ? -1 : (W + g.pl + g.pr >= ekw && op->implicit((W + g.pl + g.pr - ekw) / g.sw + 1));
     }
+    QRT_RETURN_IF_ERROR(op->init_winograd(w));
     return std::unique_ptr<Op>(std::move(op));
+  }
+
+  // Winograd F(2x2, 3x3) for 3x3 stride-1 u8 convolutions where the int8 GEMM has no VNNI
+  // (select_winograd_u8s8(); winograd_u8s8.h says why it pays there): exact, so the output is
+  // the GEMM path's bit for bit. Its weights (int16, 16/9 x 2 the int8 bytes) replace the GEMM's
+  // packed ones. Only while they stay small enough to stream from L2/L3 per band of tiles
+  // (kWinogradMaxBytes); ResNet-18, 1 thread, Zen 3 (AVX2): see docs/KERNELS_INT8.md.
+  // Fewer than 8 input channels (an RGB stem) stay on the GEMM: the transform pads channels to
+  // 16, which would more than undo the 2.25x.
+  static constexpr size_t kWinogradMaxBytes = size_t{4} << 20;
+  static constexpr int64_t kWinogradMinC = 8;
+  Status init_winograd(const format::TensorDef* w) {
+    const kernels::WinogradU8S8Kernel* wk = kernels::select_winograd_u8s8();
+    const LinearWeights& l0 = groups_[0];
+    if (!wk || g_.kh != 3 || g_.kw != 3 || g_.sh != 1 || g_.sw != 1 || g_.dh != 1 || g_.dw != 1 ||
+        g_.group != 1 || g_.cin < kWinogradMinC || w->dtype != DType::kS8 ||
+        (l0.mode != LinearWeights::Mode::kStatic && l0.mode != LinearWeights::Mode::kStaticF32) ||
+        static_cast<size_t>(g_.cin) > kernels::kWinogradMaxC)
+      return OkStatus();
+    const size_t O = static_cast<size_t>(g_.cout), C = static_cast<size_t>(g_.cin);
+    if (wk->packed_size(O, C) > kWinogradMaxBytes) return OkStatus();
+    format::TensorDef wp = *w;
+    std::vector<uint8_t> storage;
+    if (wp.layout != format::WeightLayout::kPlain) format::make_plain(&wp, &storage);
+    wino_packed_ = PackedBuffer(wk->packed_size(O, C));
+    wk->pack(O, C, reinterpret_cast<const int8_t*>(wp.data), wino_packed_.p);
+    wino_ = wk;
+    groups_[0].packed = PackedBuffer();  // (the GEMM never runs: every shape takes this path)
+    row_kt_ = 0;
+    return OkStatus();
+  }
+  size_t wino_work_bytes() const { return (wino_->work_size(static_cast<size_t>(g_.cin)) + 63) / 64 * 64; }
+
+  Status run_winograd(const Tensor& x, Tensor& y, const RunContext& ctx) const {
+    const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], OH = y.shape[1], OW = y.shape[2];
+    const TapGeom tg = tap_geom(N, H, W, OH, OW);
+    const uint8_t* src = padded_input(x, tg, ctx);
+    uint8_t* work = static_cast<uint8_t*>(ctx.scratch) + (tg.padded ? (tg.bytes + 63) / 64 * 64 : 0);
+    const kernels::GemmU8S8Epilogue ep = groups_[0].static_epilogue();
+    kernels::WinogradU8S8Params p;
+    p.Hp = tg.Hp;
+    p.Wp = tg.Wp;
+    p.C = static_cast<size_t>(g_.cin);
+    p.x_zero_point = pad_u8_;
+    p.OH = static_cast<size_t>(OH);
+    p.OW = static_cast<size_t>(OW);
+    p.O = static_cast<size_t>(g_.cout);
+    p.packed = wino_packed_.p;
+    p.ep = &ep;
+    p.ldy = p.O;
+    const size_t tiles = kernels::winograd_tiles(p.OH, p.OW), T = static_cast<size_t>(ctx.pool->threads());
+    // Tasks of 6-24 tiles (whole 6-row blocks), about 4 per thread.
+    const size_t want = (tiles * static_cast<size_t>(N) + 4 * T - 1) / (4 * T);
+    const size_t per = std::min<size_t>(24, std::max<size_t>(6, (want + 5) / 6 * 6));
+    const size_t per_img = (tiles + per - 1) / per;
+    const size_t img_in = tg.Hp * tg.Wp * p.C, img_out = p.OH * p.OW * p.O * groups_[0].out_elem();
+    SlotPool slots(static_cast<size_t>(ctx.pool->threads()));
+    ctx.pool->parallel_for(per_img * static_cast<size_t>(N), [&](size_t task) {
+      const size_t n = task / per_img, t0 = task % per_img * per, t1 = std::min(tiles, t0 + per);
+      kernels::WinogradU8S8Params q = p;
+      q.x = src + n * img_in;
+      q.y = static_cast<uint8_t*>(y.data) + n * img_out;
+      const size_t slot = slots.acquire();
+      wino_->run(q, t0, t1, work + slot * wino_work_bytes());
+      slots.release(slot);
+    });
+    const LinearWeights& l0 = groups_[0];
+    if (l0.mode == LinearWeights::Mode::kStaticF32 && (std::isfinite(l0.act.lo) || std::isfinite(l0.act.hi))) {
+      // An f32 output's fused activation, as LinearWeights applies it after its GEMM.
+      float* o = y.as<float>();
+      const size_t n = static_cast<size_t>(N) * p.OH * p.OW * p.O, chunks = std::min<size_t>(T, (n + 4095) / 4096);
+      ctx.pool->parallel_for(chunks, [&](size_t c) {
+        size_t b, e;
+        split_range(n, chunks, 1, c, &b, &e);
+        for (size_t i = b; i < e; ++i) o[i] = std::min(std::max(o[i], l0.act.lo), l0.act.hi);
+      });
+    }
+    return OkStatus();
   }
 
   // Depthwise fp32: weights transposed once to [KH][KW][C] for the direct kernel.
@@ -366,6 +467,11 @@ class Conv2dOp : public Op {
     const LinearWeights& l0 = groups_[0];
     ctx.outputs[0]->dtype = l0.out_dtype();
     size_t M = static_cast<size_t>(x->shape[0] * OH * OW);
+    if (wino_) {
+      const TapGeom t = tap_geom(x->shape[0], H, W, OH, OW);
+      ctx.scratch_bytes = (t.padded ? (t.bytes + 63) / 64 * 64 : 0) + static_cast<size_t>(ctx.threads) * wino_work_bytes();
+      return OkStatus();
+    }
     if (implicit(OW)) {
       const TapGeom t = tap_geom(x->shape[0], H, W, OH, OW);
       ctx.scratch_bytes = t.padded ? (t.bytes + 63) / 64 * 64 : 0;
@@ -448,32 +554,39 @@ class Conv2dOp : public Op {
     return t;
   }
 
+  // The input padded with its zero point into the scratch buffer's first tg.bytes (or the input
+  // itself when tg.padded is false).
+  const uint8_t* padded_input(const Tensor& x, const TapGeom& tg, const RunContext& ctx) const {
+    const uint8_t* src = x.as<uint8_t>();
+    if (!tg.padded) return src;
+    const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2];
+    const size_t C = static_cast<size_t>(g_.cin), pitch = tg.Wp * C;
+    uint8_t* pad = static_cast<uint8_t*>(ctx.scratch);
+    const size_t rows = static_cast<size_t>(N) * tg.Hp;
+    const size_t left = static_cast<size_t>(g_.pl) * C;
+    const size_t lpad = std::min(left, pitch), in_row = static_cast<size_t>(W) * C;
+    const size_t copy = std::min(in_row, pitch - lpad);
+    ctx.pool->parallel_for(rows, [&](size_t r) {
+      uint8_t* dst = pad + r * pitch;
+      const int64_t ih = static_cast<int64_t>(r % tg.Hp) - g_.pt;
+      if (ih < 0 || ih >= H) {
+        std::memset(dst, pad_u8_, pitch);
+        return;
+      }
+      std::memset(dst, pad_u8_, lpad);
+      std::memcpy(dst + lpad, src + ((r / tg.Hp) * static_cast<size_t>(H) + static_cast<size_t>(ih)) * in_row,
+                  copy);
+      std::memset(dst + lpad + copy, pad_u8_, pitch - lpad - copy);
+    });
+    return pad;
+  }
+
   Status run_implicit(const Tensor& x, Tensor& y, const RunContext& ctx) const {
     const LinearWeights& l0 = groups_[0];
     const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], OH = y.shape[1], OW = y.shape[2];
     const TapGeom tg = tap_geom(N, H, W, OH, OW);
     const size_t C = static_cast<size_t>(g_.cin), pitch = tg.Wp * C;
-    const uint8_t* src = x.as<uint8_t>();
-    if (tg.padded) {
-      uint8_t* pad = static_cast<uint8_t*>(ctx.scratch);
-      const size_t rows = static_cast<size_t>(N) * tg.Hp;
-      const size_t left = static_cast<size_t>(g_.pl) * C;
-      const size_t lpad = std::min(left, pitch), in_row = static_cast<size_t>(W) * C;
-      const size_t copy = std::min(in_row, pitch - lpad);
-      ctx.pool->parallel_for(rows, [&](size_t r) {
-        uint8_t* dst = pad + r * pitch;
-        const int64_t ih = static_cast<int64_t>(r % tg.Hp) - g_.pt;
-        if (ih < 0 || ih >= H) {
-          std::memset(dst, pad_u8_, pitch);
-          return;
-        }
-        std::memset(dst, pad_u8_, lpad);
-        std::memcpy(dst + lpad, src + ((r / tg.Hp) * static_cast<size_t>(H) + static_cast<size_t>(ih)) * in_row,
-                    copy);
-        std::memset(dst + lpad + copy, pad_u8_, pitch - lpad - copy);
-      });
-      src = pad;
-    }
+    const uint8_t* src = padded_input(x, tg, ctx);
     size_t off[kernels::kMaxGemmTaps];
     size_t taps = 0;
     for (int64_t i = 0; i < g_.kh; ++i)
@@ -542,17 +655,9 @@ class Conv2dOp : public Op {
     const size_t img = static_cast<size_t>(H * W * g_.cin) * elem_, ldb = K * elem_;
     const kernels::Im2ColU8Kernel& ik = kernels::select_im2col_u8();
     const kernels::Im2ColU8Params ip = im2col_params(H, W, OH, OW, 0);
-    // At most threads() tasks run at once; each claims one of that many buffers.
-    std::atomic<uint64_t> busy{0};
-    const size_t slots = static_cast<size_t>(ctx.pool->threads());
+    SlotPool slots(static_cast<size_t>(ctx.pool->threads()));
     ctx.pool->parallel_for(blocks, [&](size_t b) {
-      size_t slot = 0;
-      for (;;) {
-        uint64_t cur = busy.load();
-        while (slot < slots && (cur >> slot) & 1) ++slot;
-        if (slot < slots && busy.compare_exchange_weak(cur, cur | (uint64_t(1) << slot))) break;
-        slot = 0;
-      }
+      const size_t slot = slots.acquire();
       uint8_t* buf = static_cast<uint8_t*>(ctx.scratch) + slot * block_bytes();
       const size_t r0 = b * kBlockRows, r1 = std::min(M, r0 + kBlockRows);
       for (size_t r = r0; r < r1;) {
@@ -561,7 +666,7 @@ class Conv2dOp : public Op {
         r += p1 - p0;
       }
       l0.run_block(r1 - r0, buf, K, static_cast<uint8_t*>(y.data) + r0 * ldc * l0.out_elem(), ldc);
-      busy.fetch_and(~(uint64_t(1) << slot));
+      slots.release(slot);
     });
     return OkStatus();
   }
@@ -596,6 +701,7 @@ class Conv2dOp : public Op {
     if (dwq_) return run_depthwise_u8(x, y, ctx.pool);
     const size_t M = static_cast<size_t>(N * OH * OW);
     const LinearWeights& l0 = groups_[0];
+    if (wino_) return run_winograd(x, y, ctx);
     if (direct())
       return l0.compute(M, x.data, static_cast<size_t>(g_.cin), y.data, static_cast<size_t>(g_.cout),
                         ctx.scratch, ctx.pool);
@@ -618,6 +724,7 @@ class Conv2dOp : public Op {
   std::string kernel_name() const override {
     if (dwk_) return dwk_->name;
     if (dwq_) return dwq_->name;
+    if (wino_) return wino_->name;
     const char* path = direct()           ? ""
                        : row_kt_          ? (taps_path_ == 1 ? "rowtaps+" : "rowtaps|im2col+")
                        : taps_path_ == 1  ? "taps+"
@@ -627,7 +734,7 @@ class Conv2dOp : public Op {
            (g_.group > 1 ? " x" + std::to_string(g_.group) + " groups" : "");
   }
   size_t packed_bytes() const override {
-    size_t n = dw_weights_.size() * sizeof(float) + dwq_packed_.n;
+    size_t n = dw_weights_.size() * sizeof(float) + dwq_packed_.n + wino_packed_.n;
     for (const auto& l : groups_) n += l.packed.mapped ? 0 : l.packed.n;
     return n;
   }
@@ -655,6 +762,8 @@ class Conv2dOp : public Op {
   int taps_path_ = 0;  // kernel_name(): 1 implicit GEMM, 0 im2col, -1 by the run's width
   size_t row_kt_ = 0;  // row taps: bytes per kernel row (weights packed as [O][KH][row_kt_])
   size_t elem_ = 4;
+  const kernels::WinogradU8S8Kernel* wino_ = nullptr;  // set: every run takes run_winograd()
+  PackedBuffer wino_packed_;
 };
 
 // An inverted-residual block's convolutions — [1x1 expansion] -> u8 depthwise -> [1x1
