@@ -54,6 +54,9 @@ struct WinogradU8S8Kernel {
   void (*pack)(size_t O, size_t C, const int8_t* w, void* packed);
   // Bytes of the work buffer run() needs (64-byte aligned).
   size_t (*work_size)(size_t C);
+  // Tiles run() transforms at once (a band): each band reads all of the packed weights once, so
+  // callers split the tiles into ranges of at most this many.
+  size_t (*band_tiles)(size_t C);
   // Output tiles [t_begin, t_end) of TY x TX, TX = ceil(OW / 2): tile t covers output rows
   // 2 * (t / TX) + {0, 1} and columns 2 * (t % TX) + {0, 1} (those inside OH x OW are written).
   // Different tile ranges may run concurrently (each with its own work buffer).

@@ -244,14 +244,16 @@ class Conv2dOp : public Op {
     p.ep = &ep;
     p.ldy = p.O;
     const size_t tiles = kernels::winograd_tiles(p.OH, p.OW), T = static_cast<size_t>(ctx.pool->threads());
-    // Tasks of 6-24 tiles (whole 6-row blocks), about 4 per thread.
-    const size_t want = (tiles * static_cast<size_t>(N) + 4 * T - 1) / (4 * T);
-    const size_t per = std::min<size_t>(24, std::max<size_t>(6, (want + 5) / 6 * 6));
-    const size_t per_img = (tiles + per - 1) / per;
+    // As few tasks as whole bands allow (each task reads all the weights once), a multiple of
+    // the threads per image: 14x14x256 at 1 thread, 2 bands of 25 and 24 tiles, not 3 of 24.
+    const size_t band = wino_->band_tiles(p.C);
+    const size_t per_img = std::min(tiles, (tiles + T * band - 1) / (T * band) * T);
+    const size_t per = (tiles + per_img - 1) / per_img;
     const size_t img_in = tg.Hp * tg.Wp * p.C, img_out = p.OH * p.OW * p.O * groups_[0].out_elem();
     SlotPool slots(static_cast<size_t>(ctx.pool->threads()));
     ctx.pool->parallel_for(per_img * static_cast<size_t>(N), [&](size_t task) {
-      const size_t n = task / per_img, t0 = task % per_img * per, t1 = std::min(tiles, t0 + per);
+      const size_t n = task / per_img, t0 = std::min(tiles, task % per_img * per), t1 = std::min(tiles, t0 + per);
+      if (t0 == t1) return;
       kernels::WinogradU8S8Params q = p;
       q.x = src + n * img_in;
       q.y = static_cast<uint8_t*>(y.data) + n * img_out;

@@ -1,7 +1,8 @@
 // winograd_u8s8 (F(2x2, 3x3)) against the reference GEMM on the explicit im2col of the same
 // padded input, bit for bit: odd and even output sizes (tiles reaching past the buffer), channel
 // tails (C % 16), output-channel tails, zero points 0 / 128 / 255, extreme data at the largest C
-// (the int32 bound), both epilogues, strided outputs and tile ranges that cut bands and rows.
+// (the int32 bound), both epilogues, strided outputs and tile ranges that cut tile rows and span
+// several bands.
 // The input ends at a guard page; the output is sentinel-filled.
 #include <cstring>
 #include <sstream>
@@ -120,9 +121,17 @@ QRT_TEST(Int8Winograd, EqualsGemmReference) {
     for (int32_t zp : {0, 128, 255}) {
       WCase c{14, 14, 64, 64};
       c.zp = zp, c.seed = seed++;
-      c.cuts = {5, 24, 30, 48};  // ranges that cut bands (24 tiles) and tile rows (7 tiles)
+      c.cuts = {5, 24, 30, 48};  // ranges that cut tile rows (7 tiles)
       cs.push_back(c);
     }
+    WCase bands{13, 11, 300, 20};  // band_tiles(300) = 24 here: a range of 25 tiles is 2 bands
+    bands.cuts.push_back(5);  // (push_back: GCC 12 -Wnonnull misfires on `= {...}` here)
+    bands.cuts.push_back(30);
+    bands.seed = seed++;
+    cs.push_back(bands);
+    WCase one_range{13, 11, 300, 20};  // all 42 tiles in one call
+    one_range.seed = seed++, one_range.kind = Kind::kDequantF32;
+    cs.push_back(one_range);
     WCase wide{9, 27, 100, 70};  // channel tail 100 % 16, column tail 70 % 8, strided output
     wide.ldy_extra = 5, wide.kind = Kind::kDequantF32, wide.seed = seed++;
     cs.push_back(wide);

@@ -4,11 +4,11 @@
 //   U (packed weights), per panel of 8 output channels, per position xi = 4i + j of the 4x4
 //   tile, per group of 4 input channels: 64 bytes = 8 columns x 4 channels of int16, columns
 //   0-3 then 4-7 (the widened c4 layout of the AVX2 GEMM), zero beyond O and C.
-//   V (work buffer): for a band of up to kBand tiles, V[xi][tile][Cp] int16.
+//   V (work buffer): for a band of up to band_tiles(C) tiles, V[xi][tile][Cp] int16.
 // The 16 products of a tile block are the AVX2 GEMM's k-loop on int16 B: per 4 channels, 2 B
 // loads, one 64-bit A broadcast per row, 2 vpmaddwd per row; 6 rows x 8 columns in ymm0-11.
 // The 16 accumulator sets (6 KB) stay in L1, and the output transform and the epilogue run on
-// them at once; a band's V (16 x 24 x Cp x 2 bytes) stays in L2 while the panels of U stream.
+// them at once; a band's V (<= 256 KB) stays in L2 while the panels of U stream.
 #include <immintrin.h>
 
 #include <cstring>
@@ -19,14 +19,21 @@
 namespace qrt::kernels {
 namespace {
 
-constexpr size_t kBand = 24;  // tiles transformed per band (4 blocks of 6)
 constexpr size_t kMr = 6;
 
 size_t cpad(size_t C) { return (C + 15) / 16 * 16; }
 
 size_t packed_size(size_t O, size_t C) { return (O + 7) / 8 * 16 * (cpad(C) / 4) * 64; }
 
-size_t work_size(size_t C) { return 16 * kBand * cpad(C) * 2; }
+// Tiles per band: a band's V (16 x tiles x Cp int16) within 256 KB, so that it stays in L2 while
+// all of U streams past it once per band; whole blocks of 6, at most 96. (Bands of a fixed 24
+// tiles read a 14x14x256 layer's 2 MB of U three times per image.)
+size_t band_tiles(size_t C) {
+  const size_t t = (size_t{256} << 10) / (32 * cpad(C)) / kMr * kMr;
+  return t < kMr ? kMr : (t > 96 ? 96 : t);
+}
+
+size_t work_size(size_t C) { return 16 * band_tiles(C) * cpad(C) * 2; }
 
 void pack(size_t O, size_t C, const int8_t* w, void* packed) {
   const size_t G = cpad(C) / 4;
@@ -219,8 +226,9 @@ void run(const WinogradU8S8Params& p, size_t t_begin, size_t t_end, void* work) 
   ep.a_zero_point = 0;  // subtracted by the input transform
   const EpiConst8 e = epi_const8(ep);
   alignas(32) static const int32_t zero8[8] = {};
-  for (size_t t0 = t_begin; t0 < t_end; t0 += kBand) {
-    const size_t nt = t_end - t0 < kBand ? t_end - t0 : kBand;
+  const size_t band = band_tiles(p.C);
+  for (size_t t0 = t_begin; t0 < t_end; t0 += band) {
+    const size_t nt = t_end - t0 < band ? t_end - t0 : band;
     transform_input(p, TX, t0, nt, V);
     const size_t nb = (nt + kMr - 1) / kMr, base = nt / nb, extra = nt % nb;
     for (size_t pn = 0; pn * 8 < p.O; ++pn) {
@@ -245,6 +253,6 @@ void run(const WinogradU8S8Params& p, size_t t_begin, size_t t_end, void* work) 
 }  // namespace
 
 extern const WinogradU8S8Kernel winograd_u8s8_f23_avx2 = {
-    "winograd_u8s8_f23_avx2", cpu::Isa::kAvx2, packed_size, pack, work_size, run};
+    "winograd_u8s8_f23_avx2", cpu::Isa::kAvx2, packed_size, pack, work_size, band_tiles, run};
 
 }  // namespace qrt::kernels
