@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <vector>
 
 #include "kernels/winograd_u8s8.h"
 #include "kernels/x86/gemm_u8s8_epilogue_avx2.h"
@@ -35,27 +36,49 @@ size_t band_tiles(size_t C) {
 
 size_t work_size(size_t C) { return 16 * band_tiles(C) * cpad(C) * 2; }
 
+// U = G' g G'^T per output channel, computed over all input channels at once (rows of C int16
+// that the compiler vectorizes; per element with a gather it took 22 ms of ResNet-18's load), then
+// scattered 4 channels (8 bytes) at a time into the panel layout.
 void pack(size_t O, size_t C, const int8_t* w, void* packed) {
   const size_t G = cpad(C) / 4;
   auto* u = static_cast<int16_t*>(packed);
   std::memset(u, 0, packed_size(O, C));
-  static const int Gp[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
-  for (size_t o = 0; o < O; ++o)
-    for (size_t c = 0; c < C; ++c) {
-      int g[3][3];
-      for (int a = 0; a < 3; ++a)
-        for (int b = 0; b < 3; ++b) g[a][b] = w[((o * 3 + a) * 3 + b) * C + c];
-      int t[4][3];
-      for (int i = 0; i < 4; ++i)
-        for (int b = 0; b < 3; ++b) t[i][b] = Gp[i][0] * g[0][b] + Gp[i][1] * g[1][b] + Gp[i][2] * g[2][b];
-      const size_t p = o / 8, jj = o % 8;
-      for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) {
-          const int v = t[i][0] * Gp[j][0] + t[i][1] * Gp[j][1] + t[i][2] * Gp[j][2];
-          const size_t xi = static_cast<size_t>(i * 4 + j);
-          u[((p * 16 + xi) * G + c / 4) * 32 + (jj / 4) * 16 + (jj % 4) * 4 + c % 4] = static_cast<int16_t>(v);
-        }
+  std::vector<int16_t> t(12 * C), v(16 * C + 4);  // (v: room for a 4-channel copy past C)
+  for (size_t o = 0; o < O; ++o) {
+    const int8_t* g = w + o * 9 * C;  // g[a * 3 + b][c]
+    for (size_t b = 0; b < 3; ++b) {  // t[i][b] = sum_a G'[i][a] g[a][b]
+      const int8_t *g0 = g + b * C, *g1 = g + (3 + b) * C, *g2 = g + (6 + b) * C;
+      int16_t *t0 = &t[(0 * 3 + b) * C], *t1 = &t[(1 * 3 + b) * C], *t2 = &t[(2 * 3 + b) * C],
+              *t3 = &t[(3 * 3 + b) * C];
+      for (size_t c = 0; c < C; ++c) {
+        const int16_t a0 = g0[c], a1 = g1[c], a2 = g2[c];
+        t0[c] = static_cast<int16_t>(2 * a0);
+        t1[c] = static_cast<int16_t>(a0 + a1 + a2);
+        t2[c] = static_cast<int16_t>(a0 - a1 + a2);
+        t3[c] = static_cast<int16_t>(2 * a2);
+      }
     }
+    for (size_t i = 0; i < 4; ++i) {  // v[4i + j] = sum_b t[i][b] G'[j][b]
+      const int16_t *s0 = &t[(i * 3 + 0) * C], *s1 = &t[(i * 3 + 1) * C], *s2 = &t[(i * 3 + 2) * C];
+      int16_t *v0 = &v[(4 * i + 0) * C], *v1 = &v[(4 * i + 1) * C], *v2 = &v[(4 * i + 2) * C],
+              *v3 = &v[(4 * i + 3) * C];
+      for (size_t c = 0; c < C; ++c) {
+        v0[c] = static_cast<int16_t>(2 * s0[c]);
+        v1[c] = static_cast<int16_t>(s0[c] + s1[c] + s2[c]);
+        v2[c] = static_cast<int16_t>(s0[c] - s1[c] + s2[c]);
+        v3[c] = static_cast<int16_t>(2 * s2[c]);
+      }
+    }
+    const size_t p = o / 8, jj = o % 8;
+    for (size_t xi = 0; xi < 16; ++xi) {
+      int16_t* dst = u + (p * 16 + xi) * G * 32 + (jj / 4) * 16 + (jj % 4) * 4;
+      const int16_t* src = &v[xi * C];
+      for (size_t c = 0; c < C; c += 4) {
+        const size_t n = C - c < 4 ? C - c : 4;  // (the rest of the group stays zero)
+        std::memcpy(dst + (c / 4) * 32, src + c, n * sizeof(int16_t));
+      }
+    }
+  }
 }
 
 // V for tiles [t0, t0 + nt): 16 positions x nt tiles x Cp channels.
