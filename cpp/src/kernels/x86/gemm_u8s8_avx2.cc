@@ -49,12 +49,6 @@ __attribute__((always_inline)) inline void store_panels(const GemmArgs& a, Sums&
   }
 }
 
-// The vpmaddwd kernel's two partial-sum vectors of 4 columns each, [c0 c0' c1 c1' ..] and
-// [c4 c4' ..], folded to [c0 .. c7]: vphaddd gives [c0 c1 c4 c5 | c2 c3 c6 c7], vpermq reorders.
-__attribute__((always_inline)) inline __m256i fold4(__m256i lo, __m256i hi) {
-  return _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8);
-}
-
 struct MaddAvx2 {
   static constexpr size_t kNr = 8;
   static constexpr int kMr = 6, kNp1 = 3, kNp2 = 2, kNpRows = 4;

@@ -106,5 +106,12 @@ __attribute__((always_inline)) inline void store_row8(const GemmU8S8Epilogue& ep
   store_row8(epi_const8(ep), cv, acc, c_row, n);
 }
 
+// Two vpmaddwd partial-sum vectors of 4 columns each (the widened c4 layout), [c0 c0' c1 c1' ..]
+// and [c4 c4' ..], folded to [c0 .. c7]: vphaddd gives [c0 c1 c4 c5 | c2 c3 c6 c7], vpermq
+// reorders. (The AVX2 GEMM's and Winograd's int16 products.)
+__attribute__((always_inline)) inline __m256i fold4(__m256i lo, __m256i hi) {
+  return _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8);
+}
+
 }  // namespace
 }  // namespace qrt::kernels

@@ -206,10 +206,6 @@ __attribute__((always_inline)) inline void kloop(const int16_t* b, const int16_t
         "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
 }
 
-__attribute__((always_inline)) inline __m256i fold4(__m256i lo, __m256i hi) {
-  return _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8);
-}
-
 // Tiles [k0, k0 + MR) of the band (first tile t0) x panel pn: 16 products, then the output
 // transform and the epilogue.
 template <int MR>
