@@ -11,6 +11,7 @@
 #include "kernels/dwconv_f32.h"
 #include "kernels/dwconv_u8s8.h"
 #include "kernels/im2col_u8.h"
+#include "kernels/winograd_f32.h"
 #include "kernels/winograd_u8s8.h"
 #include "format/weight_layout.h"
 #include "ops/common.h"
@@ -192,7 +193,80 @@ class Conv2dOp : public Op {
       op->taps_path_ = W <= 0 ? -1 : (W + g.pl + g.pr >= ekw && op->implicit((W + g.pl + g.pr - ekw) / g.sw + 1));
     }
     QRT_RETURN_IF_ERROR(op->init_winograd(w));
+    QRT_RETURN_IF_ERROR(op->init_winograd_f32(w));
     return std::unique_ptr<Op>(std::move(op));
+  }
+
+  // fp32 Winograd F(2x2, 3x3) (winograd_f32.h) for 3x3 stride-1 ungrouped convolutions with fp32
+  // or fp16 weights: 16 multiplications per 2x2 outputs instead of 36, done by the same fp32 GEMM
+  // on transformed operands, within a stated error bound (not bit-exact; docs/KERNELS_FLOAT.md).
+  // The transformed weights (16/9 of the GEMM's) replace its packed ones, up to
+  // kWinogradMaxBytes (ResNet-18: the 56x56 to 14x14 layers; 7x7x512 stays on the GEMM). Fewer
+  // than 8 input channels stay on the GEMM (K = C per product would be too short).
+  Status init_winograd_f32(const format::TensorDef* w) {
+    const LinearWeights& l0 = groups_[0];
+    if (g_.kh != 3 || g_.kw != 3 || g_.sh != 1 || g_.sw != 1 || g_.dh != 1 || g_.dw != 1 ||
+        g_.group != 1 || g_.cin < kWinogradMinC || l0.mode != LinearWeights::Mode::kFloat || !l0.fk ||
+        (w->dtype != DType::kF32 && w->dtype != DType::kF16) || l0.fk->weight_dtype != w->dtype)
+      return OkStatus();
+    const size_t O = static_cast<size_t>(g_.cout), C = static_cast<size_t>(g_.cin);
+    if (kernels::winograd_f32_packed_size(*l0.fk, O, C) > kWinogradMaxBytes) return OkStatus();
+    format::TensorDef wp = *w;
+    std::vector<uint8_t> storage;
+    if (wp.layout != format::WeightLayout::kPlain) format::make_plain(&wp, &storage);
+    std::vector<float> wf(O * 9 * C);
+    if (w->dtype == DType::kF32) {
+      std::memcpy(wf.data(), wp.data, wf.size() * sizeof(float));
+    } else {
+      const auto* h = reinterpret_cast<const uint16_t*>(wp.data);
+      for (size_t i = 0; i < wf.size(); ++i) wf[i] = kernels::f16_to_f32(h[i]);
+    }
+    wino_f32_packed_ = PackedBuffer(kernels::winograd_f32_packed_size(*l0.fk, O, C));
+    kernels::winograd_f32_pack(*l0.fk, O, C, wf.data(), wino_f32_packed_.p);
+    wino_f32_ = &kernels::select_winograd_f32();
+    groups_[0].packed = PackedBuffer();  // (the GEMM's own weights are not used again)
+    return OkStatus();
+  }
+  size_t wino_f32_work_bytes() const {
+    return (kernels::winograd_f32_work_size(static_cast<size_t>(g_.cin), static_cast<size_t>(g_.cout)) + 63) / 64 * 64;
+  }
+
+  Status run_winograd_f32(const Tensor& x, Tensor& y, const RunContext& ctx) const {
+    const LinearWeights& l0 = groups_[0];
+    const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2];
+    kernels::WinogradF32Params p;
+    p.H = static_cast<size_t>(H);
+    p.W = static_cast<size_t>(W);
+    p.C = static_cast<size_t>(g_.cin);
+    p.pad_top = static_cast<size_t>(g_.pt);
+    p.pad_left = static_cast<size_t>(g_.pl);
+    p.OH = static_cast<size_t>(y.shape[1]);
+    p.OW = static_cast<size_t>(y.shape[2]);
+    p.O = static_cast<size_t>(g_.cout);
+    p.gemm = l0.fk;
+    p.packed = wino_f32_packed_.p;
+    p.bias = l0.bias_f32.empty() ? nullptr : l0.bias_f32.data();
+    p.lo = l0.act.lo;
+    p.hi = l0.act.hi;
+    p.ldy = p.O;
+    const size_t tiles = kernels::winograd_f32_tiles(p.OH, p.OW), T = static_cast<size_t>(ctx.pool->threads());
+    // Whole bands per task, a multiple of the threads per image (as run_winograd).
+    const size_t band = kernels::winograd_f32_band(p.C, p.O);
+    const size_t per_img = std::min(tiles, (tiles + T * band - 1) / (T * band) * T);
+    const size_t per = (tiles + per_img - 1) / per_img;
+    const size_t img_in = p.H * p.W * p.C, img_out = p.OH * p.OW * p.O;
+    SlotPool slots(T);
+    ctx.pool->parallel_for(per_img * static_cast<size_t>(N), [&](size_t task) {
+      const size_t n = task / per_img, t0 = std::min(tiles, task % per_img * per), t1 = std::min(tiles, t0 + per);
+      if (t0 == t1) return;
+      kernels::WinogradF32Params q = p;
+      q.x = x.as<float>() + n * img_in;
+      q.y = y.as<float>() + n * img_out;
+      const size_t slot = slots.acquire();
+      kernels::winograd_f32_run(*wino_f32_, q, t0, t1, static_cast<uint8_t*>(ctx.scratch) + slot * wino_f32_work_bytes());
+      slots.release(slot);
+    });
+    return OkStatus();
   }
 
   // Winograd F(2x2, 3x3) for 3x3 stride-1 u8 convolutions where the int8 GEMM has no VNNI
@@ -469,6 +543,10 @@ class Conv2dOp : public Op {
     const LinearWeights& l0 = groups_[0];
     ctx.outputs[0]->dtype = l0.out_dtype();
     size_t M = static_cast<size_t>(x->shape[0] * OH * OW);
+    if (wino_f32_) {
+      ctx.scratch_bytes = static_cast<size_t>(ctx.threads) * wino_f32_work_bytes();
+      return OkStatus();
+    }
     if (wino_) {
       const TapGeom t = tap_geom(x->shape[0], H, W, OH, OW);
       ctx.scratch_bytes = (t.padded ? (t.bytes + 63) / 64 * 64 : 0) + static_cast<size_t>(ctx.threads) * wino_work_bytes();
@@ -704,6 +782,7 @@ class Conv2dOp : public Op {
     const size_t M = static_cast<size_t>(N * OH * OW);
     const LinearWeights& l0 = groups_[0];
     if (wino_) return run_winograd(x, y, ctx);
+    if (wino_f32_) return run_winograd_f32(x, y, ctx);
     if (direct())
       return l0.compute(M, x.data, static_cast<size_t>(g_.cin), y.data, static_cast<size_t>(g_.cout),
                         ctx.scratch, ctx.pool);
@@ -727,6 +806,7 @@ class Conv2dOp : public Op {
     if (dwk_) return dwk_->name;
     if (dwq_) return dwq_->name;
     if (wino_) return wino_->name;
+    if (wino_f32_) return std::string(wino_f32_->name) + "+" + groups_[0].kernel_name();
     const char* path = direct()           ? ""
                        : row_kt_          ? (taps_path_ == 1 ? "rowtaps+" : "rowtaps|im2col+")
                        : taps_path_ == 1  ? "taps+"
@@ -736,7 +816,7 @@ class Conv2dOp : public Op {
            (g_.group > 1 ? " x" + std::to_string(g_.group) + " groups" : "");
   }
   size_t packed_bytes() const override {
-    size_t n = dw_weights_.size() * sizeof(float) + dwq_packed_.n + wino_packed_.n;
+    size_t n = dw_weights_.size() * sizeof(float) + dwq_packed_.n + wino_packed_.n + wino_f32_packed_.n;
     for (const auto& l : groups_) n += l.packed.mapped ? 0 : l.packed.n;
     return n;
   }
@@ -766,6 +846,8 @@ class Conv2dOp : public Op {
   size_t elem_ = 4;
   const kernels::WinogradU8S8Kernel* wino_ = nullptr;  // set: every run takes run_winograd()
   PackedBuffer wino_packed_;
+  const kernels::WinogradF32Kernel* wino_f32_ = nullptr;  // set: every run takes run_winograd_f32()
+  PackedBuffer wino_f32_packed_;
 };
 
 // An inverted-residual block's convolutions — [1x1 expansion] -> u8 depthwise -> [1x1

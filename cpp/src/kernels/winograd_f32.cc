@@ -1,0 +1,129 @@
+// fp32 Winograd F(2x2, 3x3): weight transform, bands of tiles, and variant selection
+// (winograd_f32.h).
+#include "kernels/winograd_f32.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "base/checks.h"
+
+namespace qrt::kernels {
+
+namespace ref {
+extern const WinogradF32Kernel winograd_f32_f23_ref;
+}
+#if QRT_ENABLE_AVX2
+namespace avx2 {
+extern const WinogradF32Kernel winograd_f32_f23_avx2;
+}
+#endif
+
+namespace {
+
+size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+
+}  // namespace
+
+size_t winograd_f32_packed_size(const GemmF32Kernel& gemm, size_t O, size_t C) {
+  return 16 * round64(gemm.packed_size(O, C));
+}
+
+void winograd_f32_pack(const GemmF32Kernel& gemm, size_t O, size_t C, const float* w, void* packed) {
+  QRT_CHECK(gemm.weight_dtype == format::DType::kF32 || gemm.weight_dtype == format::DType::kF16);
+  const bool f16 = gemm.weight_dtype == format::DType::kF16;
+  static constexpr double G[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
+  // U as 16 row-major O x C matrices in the GEMM's weight dtype, then each packed.
+  std::vector<float> u32(f16 ? 0 : 16 * O * C);
+  std::vector<uint16_t> u16(f16 ? 16 * O * C : 0);
+  for (size_t o = 0; o < O; ++o)
+    for (size_t c = 0; c < C; ++c) {
+      double g[3][3], t[4][3];
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) g[i][j] = w[((o * 3 + i) * 3 + j) * C + c];
+      for (int a = 0; a < 4; ++a)
+        for (int j = 0; j < 3; ++j) t[a][j] = G[a][0] * g[0][j] + G[a][1] * g[1][j] + G[a][2] * g[2][j];
+      for (int a = 0; a < 4; ++a)
+        for (int b = 0; b < 4; ++b) {
+          const float u = static_cast<float>(t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]);
+          const size_t at = (static_cast<size_t>(a * 4 + b) * O + o) * C + c;
+          if (f16) u16[at] = f32_to_f16(u);
+          else u32[at] = u;
+        }
+    }
+  const size_t stride = round64(gemm.packed_size(O, C));
+  for (size_t p = 0; p < 16; ++p) {
+    const void* src = f16 ? static_cast<const void*>(&u16[p * O * C]) : static_cast<const void*>(&u32[p * O * C]);
+    gemm.pack(O, C, src, C, static_cast<uint8_t*>(packed) + p * stride);
+  }
+}
+
+// V and M of a band take 64 * band * (C + O) bytes; 384 KB keeps them within a 512 KB L2 beside
+// a GEMM's weight panel (C = O = 64: 48 tiles, 128: 24, 256: 12).
+size_t winograd_f32_band(size_t C, size_t O) {
+  const size_t b = (size_t{384} << 10) / (64 * (C + O));
+  return std::max<size_t>(6, std::min<size_t>(96, b / 6 * 6));
+}
+
+size_t winograd_f32_work_size(size_t C, size_t O) {
+  const size_t band = winograd_f32_band(C, O);
+  return round64(16 * band * C * sizeof(float)) + round64(16 * band * O * sizeof(float)) +
+         round64(C * sizeof(float));
+}
+
+void winograd_f32_run(const WinogradF32Kernel& k, const WinogradF32Params& p, size_t t_begin,
+                      size_t t_end, void* work) {
+  const size_t C = p.C, O = p.O, band = winograd_f32_band(C, O);
+  float* V = static_cast<float*>(work);
+  float* M = V + round64(16 * band * C * sizeof(float)) / sizeof(float);
+  float* zero = M + round64(16 * band * O * sizeof(float)) / sizeof(float);
+  std::memset(zero, 0, C * sizeof(float));
+  const size_t TX = (p.OW + 1) / 2, stride = round64(p.gemm->packed_size(O, C));
+  const float inf = std::numeric_limits<float>::infinity();
+  for (size_t b0 = t_begin; b0 < t_end; b0 += band) {
+    const size_t nb = std::min(band, t_end - b0);
+    for (size_t t = 0; t < nb; ++t) {
+      const size_t oy = (b0 + t) / TX * 2, ox = (b0 + t) % TX * 2;
+      const float* rows[16];
+      for (size_t i = 0; i < 4; ++i) {
+        // Unsigned wrap-around makes rows above / columns left of the image large, hence outside.
+        const size_t ih = oy + i - p.pad_top;
+        for (size_t j = 0; j < 4; ++j) {
+          const size_t iw = ox + j - p.pad_left;
+          rows[i * 4 + j] = ih < p.H && iw < p.W ? p.x + (ih * p.W + iw) * C : zero;
+        }
+      }
+      k.input(rows, C, V + t * C, band * C);
+    }
+    for (size_t q = 0; q < 16; ++q)
+      p.gemm->run(nb, O, C, V + q * band * C, C, static_cast<const uint8_t*>(p.packed) + q * stride,
+                  nullptr, -inf, inf, M + q * band * O, O, 0, nb, 0, O);
+    for (size_t t = 0; t < nb; ++t) {
+      const size_t oy = (b0 + t) / TX * 2, ox = (b0 + t) % TX * 2;
+      k.output(M + t * O, band * O, O, p.bias, p.lo, p.hi, p.y + (oy * p.OW + ox) * p.ldy,
+               p.OW * p.ldy, p.ldy, std::min<size_t>(2, p.OH - oy), std::min<size_t>(2, p.OW - ox));
+    }
+  }
+}
+
+const std::vector<const WinogradF32Kernel*>& winograd_f32_variants() {
+  static const std::vector<const WinogradF32Kernel*> list = [] {
+    std::vector<const WinogradF32Kernel*> v;
+#if QRT_ENABLE_AVX2
+    if (cpu::isa_supported(avx2::winograd_f32_f23_avx2.isa) && cpu::isa_compiled(avx2::winograd_f32_f23_avx2.isa))
+      v.push_back(&avx2::winograd_f32_f23_avx2);
+#endif
+    v.push_back(&ref::winograd_f32_f23_ref);
+    return v;
+  }();
+  return list;
+}
+
+const WinogradF32Kernel& select_winograd_f32() {
+  for (const WinogradF32Kernel* k : winograd_f32_variants())
+    if (cpu::isa_enabled(k->isa)) return *k;
+  return ref::winograd_f32_f23_ref;
+}
+
+}  // namespace qrt::kernels
