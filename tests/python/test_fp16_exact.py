@@ -2,7 +2,9 @@
 so a model converted with mode="fp16" must give the bits of the same model converted with
 mode="fp32" after its weights were rounded to fp16 — at every row count (the kernels convert the
 weights in every micro-tile for a few rows, once per panel block for more) and at each ISA level,
-run in subprocesses as QRT_ISA is read at start-up."""
+run in subprocesses as QRT_ISA is read at start-up. A 3x3 convolution with 16 input channels runs
+Winograd (kernels/winograd_f32.h), whose transformed weights are fp32 for fp16 weights too, so
+the same holds there."""
 
 from __future__ import annotations
 
@@ -40,7 +42,12 @@ def _models(rng, rounded: bool):
          helper.make_node("Relu", ["c"], ["y"])],
         "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 5, 23, 23])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], conv_inits)
-    return [helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]) for g in (dense, conv)]
+    wino_inits = [numpy_helper.from_array(w(24, 16, 3, 3), "W"), numpy_helper.from_array(w(24), "B")]
+    wino = helper.make_graph(
+        [helper.make_node("Conv", ["x", "W", "B"], ["y"], pads=[1, 1, 1, 1])],
+        "wino", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 19, 21])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], wino_inits)
+    return [helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]) for g in (dense, conv, wino)]
 
 
 _RUN = r"""
@@ -69,7 +76,7 @@ def test_fp16_model_bits_equal_fp32_model_on_rounded_weights(tmp_path, isa):
         onnx.save(m32, tmp_path / f"r{i}.onnx")
         qrt.convert(str(tmp_path / f"m{i}.onnx"), str(tmp_path / f"a{i}.qmodel"), mode="fp16")
         qrt.convert(str(tmp_path / f"r{i}.onnx"), str(tmp_path / f"b{i}.qmodel"), mode="fp32")
-        shapes = [(n, 70) for n in ROWS] if i == 0 else [(1, 5, 23, 23)]
+        shapes = [(n, 70) for n in ROWS] if i == 0 else [(1, 5, 23, 23)] if i == 1 else [(1, 16, 19, 21)]
         xs = []
         for j, s in enumerate(shapes):
             np.save(tmp_path / f"x{i}_{j}.npy", rng.standard_normal(s).astype(np.float32))
@@ -81,5 +88,8 @@ def test_fp16_model_bits_equal_fp32_model_on_rounded_weights(tmp_path, isa):
         assert p.returncode == 0, p.stderr
         r = json.loads(p.stdout)
         assert r["isa_cap"] == isa
-        assert any("f16" in k for k in r["kernels"]), r["kernels"]
+        if i < 2:
+            assert any("f16" in k for k in r["kernels"]), r["kernels"]
+        else:
+            assert any(k.startswith("winograd_f32_f23_") for k in r["kernels"]), r["kernels"]
         assert r["diff"] == [0] * len(xs), (isa, i, shapes, r)

@@ -31,12 +31,9 @@ size_t winograd_f32_packed_size(const GemmF32Kernel& gemm, size_t O, size_t C) {
 }
 
 void winograd_f32_pack(const GemmF32Kernel& gemm, size_t O, size_t C, const float* w, void* packed) {
-  QRT_CHECK(gemm.weight_dtype == format::DType::kF32 || gemm.weight_dtype == format::DType::kF16);
-  const bool f16 = gemm.weight_dtype == format::DType::kF16;
+  QRT_CHECK(gemm.weight_dtype == format::DType::kF32);
   static constexpr double G[4][3] = {{1, 0, 0}, {.5, .5, .5}, {.5, -.5, .5}, {0, 0, 1}};
-  // U as 16 row-major O x C matrices in the GEMM's weight dtype, then each packed.
-  std::vector<float> u32(f16 ? 0 : 16 * O * C);
-  std::vector<uint16_t> u16(f16 ? 16 * O * C : 0);
+  std::vector<float> u(16 * O * C);  // 16 row-major O x C matrices, each packed below
   for (size_t o = 0; o < O; ++o)
     for (size_t c = 0; c < C; ++c) {
       double g[3][3], t[4][3];
@@ -45,18 +42,12 @@ void winograd_f32_pack(const GemmF32Kernel& gemm, size_t O, size_t C, const floa
       for (int a = 0; a < 4; ++a)
         for (int j = 0; j < 3; ++j) t[a][j] = G[a][0] * g[0][j] + G[a][1] * g[1][j] + G[a][2] * g[2][j];
       for (int a = 0; a < 4; ++a)
-        for (int b = 0; b < 4; ++b) {
-          const float u = static_cast<float>(t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]);
-          const size_t at = (static_cast<size_t>(a * 4 + b) * O + o) * C + c;
-          if (f16) u16[at] = f32_to_f16(u);
-          else u32[at] = u;
-        }
+        for (int b = 0; b < 4; ++b)
+          u[(static_cast<size_t>(a * 4 + b) * O + o) * C + c] =
+              static_cast<float>(t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]);
     }
   const size_t stride = round64(gemm.packed_size(O, C));
-  for (size_t p = 0; p < 16; ++p) {
-    const void* src = f16 ? static_cast<const void*>(&u16[p * O * C]) : static_cast<const void*>(&u32[p * O * C]);
-    gemm.pack(O, C, src, C, static_cast<uint8_t*>(packed) + p * stride);
-  }
+  for (size_t p = 0; p < 16; ++p) gemm.pack(O, C, &u[p * O * C], C, static_cast<uint8_t*>(packed) + p * stride);
 }
 
 // V and M of a band take 64 * band * (C + O) bytes; 384 KB keeps them within a 512 KB L2 beside

@@ -1,4 +1,4 @@
-// fp32 3x3 stride-1 convolution by Winograd F(2x2, 3x3): 16 multiplications per 2x2 output tile
+// Float 3x3 stride-1 convolution by Winograd F(2x2, 3x3): 16 multiplications per 2x2 output tile
 // and input channel instead of 36, the multiplications done by the fp32 GEMM family (gemm_f32.h)
 // on transformed operands.
 //
@@ -13,13 +13,14 @@
 // Numerics. Not bit-exact against a direct convolution, and not across ISAs (the GEMM's own
 // contract). Every transform is a fixed sequence of fp32 adds and subtracts (no FMA, the same order
 // in every variant), so the transforms of all variants equal the reference's bit for bit; the
-// GEMM then differs within its stated bound. With S = the sum over channels and positions of
-// |A^T| (|U| (.) |V|) |A| (the transform taken in absolute values) the result satisfies
-//   |y - y_exact| <= (C + 8) * 2^-23 * S + 2^-23 * |bias|          (fp32 U)
-// and, for fp16 weights, U is rounded to fp16 once more (the weights the GEMM multiplies are the
-// fp16-rounded transform of the fp16 weights), adding 2^-11 * S. S is at most 4x the direct
-// convolution's sum of |x w| (|B^T d B| <= 4 max|d| per entry, |U| <= |g| sums), so in practice
-// the error is a few times that of the direct path; tests check the bound above.
+// GEMM then differs within its stated bound. With S = the sum over channels of
+// |A^T| ((|G| |g| |G^T|) (.) (|B^T| |d| |B|)) |A| (the transforms taken in absolute values):
+//   |y - y_exact| <= (C + 8) * 2^-23 * S + 2^-23 * |bias|
+// S is a few times the direct convolution's sum of |x w| (each V entry sums 4 inputs, each U
+// entry up to 9 weights / 4), so the error is a few times the direct path's; tests check the
+// bound. U is always fp32, also for fp16 weights (their fp32 transform; fp16 U would double the
+// fp16 models' error, measured 2.1e-4 -> 3.8e-4 relative on ResNet-18's layers): a model with fp16
+// weights then gives the bits of the same model with those weights in fp32.
 #pragma once
 
 #include <cstddef>
@@ -36,7 +37,7 @@ struct WinogradF32Params {
   size_t H, W, C;
   size_t pad_top, pad_left;    // output (oy, ox) reads input rows oy - pad_top .. oy - pad_top + 2
   size_t OH, OW, O;
-  const GemmF32Kernel* gemm;   // the GEMM the weights were packed for
+  const GemmF32Kernel* gemm;   // the fp32-weight GEMM the weights were packed for
   const void* packed;          // winograd_f32_pack(): 16 packed U matrices
   const float* bias;           // [O] or null
   float lo, hi;                // clamp of the result (-inf, +inf: none)
@@ -61,8 +62,8 @@ inline size_t winograd_f32_tiles(size_t OH, size_t OW) { return ((OH + 1) / 2) *
 
 // Bytes of the packed weights for `gemm` (16 GEMM-packed C x O matrices, each 64-byte aligned).
 size_t winograd_f32_packed_size(const GemmF32Kernel& gemm, size_t O, size_t C);
-// w: O x 3 x 3 x C fp32 weights (OHWI). U is computed in fp64, rounded to fp32 (or, when the
-// GEMM's weights are fp16, to fp16) and packed for `gemm`. kF32 and kF16 GEMMs only.
+// w: O x 3 x 3 x C fp32 weights (OHWI). U is computed in fp64, rounded once to fp32 and packed for
+// `gemm`, a gemm_f32 variant with fp32 weights.
 void winograd_f32_pack(const GemmF32Kernel& gemm, size_t O, size_t C, const float* w, void* packed);
 
 // Tiles per band: run() transforms a band at once (V and M of a band stay in the work buffer).

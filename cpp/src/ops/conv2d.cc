@@ -197,12 +197,13 @@ class Conv2dOp : public Op {
     return std::unique_ptr<Op>(std::move(op));
   }
 
-  // fp32 Winograd F(2x2, 3x3) (winograd_f32.h) for 3x3 stride-1 ungrouped convolutions with fp32
-  // or fp16 weights: 16 multiplications per 2x2 outputs instead of 36, done by the same fp32 GEMM
-  // on transformed operands, within a stated error bound (not bit-exact; docs/KERNELS_FLOAT.md).
-  // The transformed weights (16/9 of the GEMM's) replace its packed ones, up to
-  // kWinogradMaxBytes (ResNet-18: the 56x56 to 14x14 layers; 7x7x512 stays on the GEMM). Fewer
-  // than 8 input channels stay on the GEMM (K = C per product would be too short).
+  // Float Winograd F(2x2, 3x3) (winograd_f32.h) for 3x3 stride-1 ungrouped convolutions with fp32
+  // or fp16 weights: 16 multiplications per 2x2 outputs instead of 36, done by the fp32 GEMM on
+  // transformed operands, within a stated error bound (not bit-exact; docs/KERNELS_FLOAT.md). The
+  // transformed weights are fp32 for both (16/9 x 4 bytes per weight: an fp16 model's layer then
+  // gives the fp32 model's bits on the same rounded weights) and replace the GEMM's packed ones,
+  // up to kWinogradMaxBytes (ResNet-18: the 56x56 to 14x14 layers; 7x7x512 stays on the GEMM).
+  // Fewer than 8 input channels stay on the GEMM (K = C per product would be too short).
   Status init_winograd_f32(const format::TensorDef* w) {
     const LinearWeights& l0 = groups_[0];
     if (g_.kh != 3 || g_.kw != 3 || g_.sh != 1 || g_.sw != 1 || g_.dh != 1 || g_.dw != 1 ||
@@ -210,7 +211,8 @@ class Conv2dOp : public Op {
         (w->dtype != DType::kF32 && w->dtype != DType::kF16) || l0.fk->weight_dtype != w->dtype)
       return OkStatus();
     const size_t O = static_cast<size_t>(g_.cout), C = static_cast<size_t>(g_.cin);
-    if (kernels::winograd_f32_packed_size(*l0.fk, O, C) > kWinogradMaxBytes) return OkStatus();
+    const kernels::GemmF32Kernel& gemm = kernels::select_gemm_f32(DType::kF32);
+    if (kernels::winograd_f32_packed_size(gemm, O, C) > kWinogradMaxBytes) return OkStatus();
     format::TensorDef wp = *w;
     std::vector<uint8_t> storage;
     if (wp.layout != format::WeightLayout::kPlain) format::make_plain(&wp, &storage);
@@ -221,9 +223,10 @@ class Conv2dOp : public Op {
       const auto* h = reinterpret_cast<const uint16_t*>(wp.data);
       for (size_t i = 0; i < wf.size(); ++i) wf[i] = kernels::f16_to_f32(h[i]);
     }
-    wino_f32_packed_ = PackedBuffer(kernels::winograd_f32_packed_size(*l0.fk, O, C));
-    kernels::winograd_f32_pack(*l0.fk, O, C, wf.data(), wino_f32_packed_.p);
+    wino_f32_packed_ = PackedBuffer(kernels::winograd_f32_packed_size(gemm, O, C));
+    kernels::winograd_f32_pack(gemm, O, C, wf.data(), wino_f32_packed_.p);
     wino_f32_ = &kernels::select_winograd_f32();
+    wino_gemm_ = &gemm;
     groups_[0].packed = PackedBuffer();  // (the GEMM's own weights are not used again)
     return OkStatus();
   }
@@ -243,7 +246,7 @@ class Conv2dOp : public Op {
     p.OH = static_cast<size_t>(y.shape[1]);
     p.OW = static_cast<size_t>(y.shape[2]);
     p.O = static_cast<size_t>(g_.cout);
-    p.gemm = l0.fk;
+    p.gemm = wino_gemm_;
     p.packed = wino_f32_packed_.p;
     p.bias = l0.bias_f32.empty() ? nullptr : l0.bias_f32.data();
     p.lo = l0.act.lo;
@@ -806,7 +809,7 @@ class Conv2dOp : public Op {
     if (dwk_) return dwk_->name;
     if (dwq_) return dwq_->name;
     if (wino_) return wino_->name;
-    if (wino_f32_) return std::string(wino_f32_->name) + "+" + groups_[0].kernel_name();
+    if (wino_f32_) return std::string(wino_f32_->name) + "+" + wino_gemm_->name;
     const char* path = direct()           ? ""
                        : row_kt_          ? (taps_path_ == 1 ? "rowtaps+" : "rowtaps|im2col+")
                        : taps_path_ == 1  ? "taps+"
@@ -848,6 +851,7 @@ class Conv2dOp : public Op {
   PackedBuffer wino_packed_;
   const kernels::WinogradF32Kernel* wino_f32_ = nullptr;  // set: every run takes run_winograd_f32()
   PackedBuffer wino_f32_packed_;
+  const kernels::GemmF32Kernel* wino_gemm_ = nullptr;  // the fp32-weight GEMM U is packed for
 };
 
 // An inverted-residual block's convolutions — [1x1 expansion] -> u8 depthwise -> [1x1
