@@ -34,7 +34,12 @@ size_t band_tiles(size_t C) {
   return t < kMr ? kMr : (t > 96 ? 96 : t);
 }
 
-size_t work_size(size_t C) { return 16 * band_tiles(C) * cpad(C) * 2; }
+// int16 elements between the 16 positions' V matrices of a band of nt tiles: one cache line more
+// than the matrix, so that the transform's 16 stores per step do not share one L1 set (nt * Cp * 2
+// bytes is a multiple of 4 KB for full bands: 96 x 64, 64 x 128, 32 x 256 channels).
+size_t pos_stride(size_t nt, size_t Cp) { return nt * Cp + 32; }
+
+size_t work_size(size_t C) { return 16 * pos_stride(band_tiles(C), cpad(C)) * 2; }
 
 // U = G' g G'^T per output channel, computed over all input channels at once (rows of C int16
 // that the compiler vectorizes; per element with a gather it took 22 ms of ResNet-18's load), then
@@ -81,7 +86,7 @@ void pack(size_t O, size_t C, const int8_t* w, void* packed) {
   }
 }
 
-// V for tiles [t0, t0 + nt): 16 positions x nt tiles x Cp channels.
+// V for tiles [t0, t0 + nt): 16 positions (pos_stride apart) x nt tiles x Cp channels.
 void transform_input(const WinogradU8S8Params& p, size_t TX, size_t t0, size_t nt, int16_t* V) {
   const size_t C = p.C, Cp = cpad(C), pitch = p.Wp * C;
   const __m256i zp = _mm256_set1_epi16(static_cast<int16_t>(p.x_zero_point));
@@ -122,7 +127,7 @@ void transform_input(const WinogradU8S8Params& p, size_t TX, size_t t0, size_t n
         const __m256i v[4] = {_mm256_sub_epi16(t[i][0], t[i][2]), _mm256_add_epi16(t[i][1], t[i][2]),
                               _mm256_sub_epi16(t[i][2], t[i][1]), _mm256_sub_epi16(t[i][1], t[i][3])};
         for (int j = 0; j < 4; ++j)
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(V + ((i * 4 + j) * nt + k) * Cp + c), v[j]);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(V + (i * 4 + j) * pos_stride(nt, Cp) + k * Cp + c), v[j]);
       }
     }
   }
@@ -215,7 +220,7 @@ void block(const WinogradU8S8Params& p, size_t TX, size_t t0, size_t nt, size_t 
   alignas(32) __m256i acc[16][6][2];
   const int16_t* u = static_cast<const int16_t*>(p.packed) + pn * 16 * G * 32;
   for (size_t xi = 0; xi < 16; ++xi)
-    kloop<MR>(u + xi * G * 32, V + (xi * nt + k0) * Cp, Cp * 2, G, acc[xi]);
+    kloop<MR>(u + xi * G * 32, V + xi * pos_stride(nt, Cp) + k0 * Cp, Cp * 2, G, acc[xi]);
   const size_t esz = e.requant ? 1 : 4, n = pn * 8;
   for (int r = 0; r < MR; ++r) {
     __m256i m[16];
