@@ -50,10 +50,15 @@ void winograd_f32_pack(const GemmF32Kernel& gemm, size_t O, size_t C, const floa
   for (size_t p = 0; p < 16; ++p) gemm.pack(O, C, &u[p * O * C], C, static_cast<uint8_t*>(packed) + p * stride);
 }
 
-// V and M of a band take 64 * band * (C + O) bytes; 384 KB keeps them within a 512 KB L2 beside
-// a GEMM's weight panel (C = O = 64: 48 tiles, 128: 24, 256: 12).
+// Bands as large as 96 tiles while V and M (64 * band * (C + O) bytes) stay within 6 MB: every
+// band reads all of U (64 * C * O bytes), and inside a network U comes from L3 or memory, not from
+// the cache a layer benchmark warms. ResNet-18 fp32, 1 thread, per-layer profile summed over the
+// three 14x14x256 layers: bands sized for L2 (V + M <= 384 KB: 12 tiles, U read 5 times per
+// image) 9.6-9.9 ms; 1.5 MB (48) 6.4-6.5; 3 MB 5.4-5.8; all 49 tiles in one band 5.1-5.7
+// (alternated twice, same process type; model 51-53 ms -> 39-48 ms). The 28x28x128 layers went
+// 6.8-7.1 -> 5.4-5.9 ms; 56x56x64 (U 256 KB, L2-resident anyway) did not change beyond noise.
 size_t winograd_f32_band(size_t C, size_t O) {
-  const size_t b = (size_t{384} << 10) / (64 * (C + O));
+  const size_t b = (size_t{6} << 20) / (64 * (C + O));
   return std::max<size_t>(6, std::min<size_t>(96, b / 6 * 6));
 }
 
@@ -80,8 +85,11 @@ void winograd_f32_run(const WinogradF32Kernel& k, const WinogradF32Params& p, si
   std::memset(zero, 0, C * sizeof(float));
   const size_t TX = (p.OW + 1) / 2, stride = round64(p.gemm->packed_size(O, C));
   const float inf = std::numeric_limits<float>::infinity();
-  for (size_t b0 = t_begin; b0 < t_end; b0 += band) {
-    const size_t nb = std::min(band, t_end - b0);
+  // Equal bands (49 tiles in bands of at most 48: 25 + 24, not 48 + 1, which reads all of U twice).
+  const size_t nbands = (t_end - t_begin + band - 1) / band;
+  const size_t each = nbands ? (t_end - t_begin + nbands - 1) / nbands : 0;
+  for (size_t b0 = t_begin; b0 < t_end; b0 += each) {
+    const size_t nb = std::min(each, t_end - b0);
     for (size_t t = 0; t < nb; ++t) {
       const size_t oy = (b0 + t) / TX * 2, ox = (b0 + t) % TX * 2;
       const float* rows[16];

@@ -201,12 +201,16 @@ QRT_TEST(FloatWinograd, ConvWithinStatedBound) {
           c.seed = seed++;
           cs.push_back(c);
         }
-  ConvCase bands{24, 26, 1, 1, 1, 1, 67, 40};  // band(67, 40) = 48 here: ranges span bands
+  // 156 tiles; band(67, 40) = 96: the range [7, 150) of 143 tiles runs as 2 bands (72 + 71)
+  ConvCase bands{24, 26, 1, 1, 1, 1, 67, 40};
+  QRT_EXPECT_EQ(qrt::kernels::winograd_f32_band(67, 40), size_t{96});
   bands.cuts.push_back(7);  // (push_back: GCC 12 -Wnonnull misfires on `= {...}` here)
-  bands.cuts.push_back(100);
   bands.cuts.push_back(150);
   bands.seed = seed++;
   cs.push_back(bands);
+  ConvCase all{24, 26, 1, 1, 1, 1, 16, 8};  // all 156 tiles in one call: bands of 78
+  all.seed = seed++, all.bias = false;
+  cs.push_back(all);
   ConvCase wide{9, 15, 1, 2, 0, 1, 130, 70};  // C, O tails of 8 and 16 / 32, strided output
   wide.ldy_extra = 5, wide.seed = seed++;
   wide.cuts.push_back(13);
