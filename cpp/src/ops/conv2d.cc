@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/checks.h"
 #include "kernels/dwconv_f32.h"
 #include "kernels/dwconv_u8s8.h"
 #include "kernels/im2col_u8.h"
@@ -179,7 +180,7 @@ class Conv2dOp : public Op {
       }
       if (!op->row_kt_)
         QRT_RETURN_IF_ERROR(lw.init(c, x, &ws, b ? &bs : nullptr, og, K, wo != 0,
-                                    g.group == 1 ? &w->quant : nullptr));
+                                    g.group == 1 ? &w->quant : nullptr, !op->winograd_f32_fits(x, w, wo != 0)));
       op->groups_.push_back(std::move(lw));
     }
     const LinearWeights& l0 = op->groups_[0];
@@ -193,7 +194,7 @@ class Conv2dOp : public Op {
       op->taps_path_ = W <= 0 ? -1 : (W + g.pl + g.pr >= ekw && op->implicit((W + g.pl + g.pr - ekw) / g.sw + 1));
     }
     QRT_RETURN_IF_ERROR(op->init_winograd(w));
-    QRT_RETURN_IF_ERROR(op->init_winograd_f32(w));
+    QRT_RETURN_IF_ERROR(op->init_winograd_f32(x, w, wo != 0));
     return std::unique_ptr<Op>(std::move(op));
   }
 
@@ -204,15 +205,21 @@ class Conv2dOp : public Op {
   // gives the fp32 model's bits on the same rounded weights) and replace the GEMM's packed ones,
   // up to kWinogradMaxBytes (ResNet-18: the 56x56 to 14x14 layers; 7x7x512 stays on the GEMM).
   // Fewer than 8 input channels stay on the GEMM (K = C per product would be too short).
-  Status init_winograd_f32(const format::TensorDef* w) {
+  // Decided before the GEMM's weights are packed (they are not, when this holds).
+  bool winograd_f32_fits(const format::TensorDef* x, const format::TensorDef* w, bool weight_only) const {
+    return g_.kh == 3 && g_.kw == 3 && g_.sh == 1 && g_.sw == 1 && g_.dh == 1 && g_.dw == 1 &&
+           g_.group == 1 && g_.cin >= kWinogradMinC && x->dtype == DType::kF32 && !weight_only &&
+           (w->dtype == DType::kF32 || w->dtype == DType::kF16) &&
+           kernels::winograd_f32_packed_size(kernels::select_gemm_f32(DType::kF32), static_cast<size_t>(g_.cout),
+                                             static_cast<size_t>(g_.cin)) <= kWinogradMaxBytes;
+  }
+  Status init_winograd_f32(const format::TensorDef* x, const format::TensorDef* w, bool weight_only) {
     const LinearWeights& l0 = groups_[0];
-    if (g_.kh != 3 || g_.kw != 3 || g_.sh != 1 || g_.sw != 1 || g_.dh != 1 || g_.dw != 1 ||
-        g_.group != 1 || g_.cin < kWinogradMinC || l0.mode != LinearWeights::Mode::kFloat || !l0.fk ||
-        (w->dtype != DType::kF32 && w->dtype != DType::kF16) || l0.fk->weight_dtype != w->dtype)
-      return OkStatus();
+    if (!winograd_f32_fits(x, w, weight_only)) return OkStatus();
+    // (A float x with float weights is LinearWeights' kFloat mode, which then skipped its pack.)
+    QRT_CHECK(l0.mode == LinearWeights::Mode::kFloat && l0.fk && !l0.packed.p);
     const size_t O = static_cast<size_t>(g_.cout), C = static_cast<size_t>(g_.cin);
     const kernels::GemmF32Kernel& gemm = kernels::select_gemm_f32(DType::kF32);
-    if (kernels::winograd_f32_packed_size(gemm, O, C) > kWinogradMaxBytes) return OkStatus();
     format::TensorDef wp = *w;
     std::vector<uint8_t> storage;
     if (wp.layout != format::WeightLayout::kPlain) format::make_plain(&wp, &storage);
@@ -227,7 +234,6 @@ class Conv2dOp : public Op {
     kernels::winograd_f32_pack(gemm, O, C, wf.data(), wino_f32_packed_.p);
     wino_f32_ = &kernels::select_winograd_f32();
     wino_gemm_ = &gemm;
-    groups_[0].packed = PackedBuffer();  // (the GEMM's own weights are not used again)
     return OkStatus();
   }
   size_t wino_f32_work_bytes() const {

@@ -35,7 +35,8 @@ bool weights_in_place(const CreateContext& c, const format::TensorDef& w,
 
 Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
                            const format::TensorDef* w, const format::TensorDef* b, size_t n,
-                           size_t k, bool weight_only, const format::QuantParams* wq_in) {
+                           size_t k, bool weight_only, const format::QuantParams* wq_in,
+                           bool pack_float) {
   N = n;
   K = k;
   if (!w || !w->is_constant) return Unsupported(c.where() + "weights must be a constant");
@@ -54,8 +55,10 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
     mode = Mode::kFloat;
     if (b && b->dtype != DType::kF32) return InvalidArgument(c.where() + "bias must be f32");
     fk = &kernels::select_gemm_f32(wd);
-    packed = PackedBuffer(fk->packed_size(N, K));
-    fk->pack(N, K, w->data, K, packed.p);
+    if (pack_float) {
+      packed = PackedBuffer(fk->packed_size(N, K));
+      fk->pack(N, K, w->data, K, packed.p);
+    }
     if (b) bias_f32.assign(reinterpret_cast<const float*>(b->data),
                            reinterpret_cast<const float*>(b->data) + N);
     return OkStatus();
