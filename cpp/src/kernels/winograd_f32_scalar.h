@@ -46,4 +46,26 @@ inline void output_tile(const float* m, float bias, float lo, float hi, float y[
   }
 }
 
+// Channels [c0, c1) of WinogradF32Kernel::input / output (the reference's whole range, a SIMD
+// variant's tail).
+inline void input_channels(const float* const* rows, size_t c0, size_t c1, float* v, size_t ldv) {
+  for (size_t c = c0; c < c1; ++c) {
+    float d[16], t[16];
+    for (int p = 0; p < 16; ++p) d[p] = rows[p][c];
+    input_tile(d, t);
+    for (int p = 0; p < 16; ++p) v[p * ldv + c] = t[p];
+  }
+}
+
+inline void output_channels(const float* m, size_t ldm, size_t o0, size_t o1, const float* bias, float lo,
+                            float hi, float* out, size_t ldo_row, size_t ldo_px, size_t ni, size_t nj) {
+  for (size_t o = o0; o < o1; ++o) {
+    float t[16], y[2][2];
+    for (int p = 0; p < 16; ++p) t[p] = m[p * ldm + o];
+    output_tile(t, bias ? bias[o] : 0.f, lo, hi, y);
+    for (size_t i = 0; i < ni; ++i)
+      for (size_t j = 0; j < nj; ++j) out[i * ldo_row + j * ldo_px + o] = y[i][j];
+  }
+}
+
 }  // namespace qrt::kernels::winograd_f32_detail

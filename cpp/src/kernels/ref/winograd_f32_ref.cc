@@ -7,24 +7,11 @@ namespace {
 
 using namespace winograd_f32_detail;
 
-void input(const float* const* rows, size_t C, float* v, size_t ldv) {
-  for (size_t c = 0; c < C; ++c) {
-    float d[16], t[16];
-    for (int p = 0; p < 16; ++p) d[p] = rows[p][c];
-    input_tile(d, t);
-    for (int p = 0; p < 16; ++p) v[p * ldv + c] = t[p];
-  }
-}
+void input(const float* const* rows, size_t C, float* v, size_t ldv) { input_channels(rows, 0, C, v, ldv); }
 
 void output(const float* m, size_t ldm, size_t O, const float* bias, float lo, float hi, float* out,
             size_t ldo_row, size_t ldo_px, size_t ni, size_t nj) {
-  for (size_t o = 0; o < O; ++o) {
-    float t[16], y[2][2];
-    for (int p = 0; p < 16; ++p) t[p] = m[p * ldm + o];
-    output_tile(t, bias ? bias[o] : 0.f, lo, hi, y);
-    for (size_t i = 0; i < ni; ++i)
-      for (size_t j = 0; j < nj; ++j) out[i * ldo_row + j * ldo_px + o] = y[i][j];
-  }
+  output_channels(m, ldm, 0, O, bias, lo, hi, out, ldo_row, ldo_px, ni, nj);
 }
 
 }  // namespace

@@ -30,12 +30,7 @@ void input(const float* const* rows, size_t C, float* v, size_t ldv) {
       _mm256_storeu_ps(v + (4 * i + 3) * ldv + c, _mm256_sub_ps(r[1], r[3]));
     }
   }
-  for (; c < C; ++c) {
-    float d[16], t[16];
-    for (int p = 0; p < 16; ++p) d[p] = rows[p][c];
-    input_tile(d, t);
-    for (int p = 0; p < 16; ++p) v[p * ldv + c] = t[p];
-  }
+  input_channels(rows, c, C, v, ldv);
 }
 
 void output(const float* m, size_t ldm, size_t O, const float* bias, float lo, float hi, float* out,
@@ -63,13 +58,7 @@ void output(const float* m, size_t ldm, size_t O, const float* bias, float lo, f
       }
     }
   }
-  for (; o < O; ++o) {
-    float t[16], y[2][2];
-    for (int p = 0; p < 16; ++p) t[p] = m[p * ldm + o];
-    output_tile(t, bias ? bias[o] : 0.f, lo, hi, y);
-    for (size_t i = 0; i < ni; ++i)
-      for (size_t j = 0; j < nj; ++j) out[i * ldo_row + j * ldo_px + o] = y[i][j];
-  }
+  output_channels(m, ldm, o, O, bias, lo, hi, out, ldo_row, ldo_px, ni, nj);
 }
 
 }  // namespace
