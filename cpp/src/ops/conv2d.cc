@@ -124,6 +124,8 @@ class Conv2dOp : public Op {
                           static_cast<size_t>(g.kh) <= kernels::kMaxGemmTaps &&
                           rows * rkt <= cpu::l2_resident_limit();
     const size_t esz = format::dtype_size(w->dtype);
+    // A Winograd path packs its own weights: the GEMM's are not packed at all.
+    const bool gemm_pack = !op->winograd_f32_fits(x, w, wo != 0) && !op->winograd_u8_fits(x, w, wo != 0);
     for (int64_t gi = 0; gi < g.group; ++gi) {
       // A view of this group's weights (and scales, bias) as a Dense of [og, K].
       format::TensorDef ws;
@@ -174,13 +176,13 @@ class Conv2dOp : public Op {
         wr.nbytes = padded.size();
         wr.quant.axis = w->quant.axis;
         QRT_RETURN_IF_ERROR(lw.init(c, x, &wr, b ? &bs : nullptr, og, static_cast<size_t>(g.kh) * rkt,
-                                    false, &w->quant));
+                                    false, &w->quant, gemm_pack));
         if (lw.mode == LinearWeights::Mode::kStatic) op->row_kt_ = rkt;
         else lw = LinearWeights();  // f32 output: the im2col layout below
       }
       if (!op->row_kt_)
         QRT_RETURN_IF_ERROR(lw.init(c, x, &ws, b ? &bs : nullptr, og, K, wo != 0,
-                                    g.group == 1 ? &w->quant : nullptr, !op->winograd_f32_fits(x, w, wo != 0)));
+                                    g.group == 1 ? &w->quant : nullptr, gemm_pack));
       op->groups_.push_back(std::move(lw));
     }
     const LinearWeights& l0 = op->groups_[0];
@@ -193,7 +195,7 @@ class Conv2dOp : public Op {
       const int64_t ekw = (g.kw - 1) * g.dw + 1;
       op->taps_path_ = W <= 0 ? -1 : (W + g.pl + g.pr >= ekw && op->implicit((W + g.pl + g.pr - ekw) / g.sw + 1));
     }
-    QRT_RETURN_IF_ERROR(op->init_winograd(w));
+    QRT_RETURN_IF_ERROR(op->init_winograd(x, w, wo != 0));
     QRT_RETURN_IF_ERROR(op->init_winograd_f32(x, w, wo != 0));
     return std::unique_ptr<Op>(std::move(op));
   }
@@ -287,24 +289,27 @@ class Conv2dOp : public Op {
   // 16, which would more than undo the 2.25x.
   static constexpr size_t kWinogradMaxBytes = size_t{4} << 20;
   static constexpr int64_t kWinogradMinC = 8;
-  Status init_winograd(const format::TensorDef* w) {
+  // Decided before the GEMM's weights are packed (they are not packed when this holds).
+  bool winograd_u8_fits(const format::TensorDef* x, const format::TensorDef* w, bool weight_only) const {
     const kernels::WinogradU8S8Kernel* wk = kernels::select_winograd_u8s8();
-    const LinearWeights& l0 = groups_[0];
-    if (!wk || g_.kh != 3 || g_.kw != 3 || g_.sh != 1 || g_.sw != 1 || g_.dh != 1 || g_.dw != 1 ||
-        g_.group != 1 || g_.cin < kWinogradMinC || w->dtype != DType::kS8 ||
-        (l0.mode != LinearWeights::Mode::kStatic && l0.mode != LinearWeights::Mode::kStaticF32) ||
-        static_cast<size_t>(g_.cin) > kernels::kWinogradMaxC)
-      return OkStatus();
+    return wk && g_.kh == 3 && g_.kw == 3 && g_.sh == 1 && g_.sw == 1 && g_.dh == 1 && g_.dw == 1 &&
+           g_.group == 1 && g_.cin >= kWinogradMinC && static_cast<size_t>(g_.cin) <= kernels::kWinogradMaxC &&
+           x->dtype == DType::kU8 && w->dtype == DType::kS8 && !weight_only &&
+           wk->packed_size(static_cast<size_t>(g_.cout), static_cast<size_t>(g_.cin)) <= kWinogradMaxBytes;
+  }
+  Status init_winograd(const format::TensorDef* x, const format::TensorDef* w, bool weight_only) {
+    const kernels::WinogradU8S8Kernel* wk = kernels::select_winograd_u8s8();
+    if (!winograd_u8_fits(x, w, weight_only)) return OkStatus();
+    // (u8 x s8 is LinearWeights' kStatic or kStaticF32 mode, which then skipped its pack.)
+    QRT_CHECK(groups_.size() == 1 && !groups_[0].packed.p);
     const size_t O = static_cast<size_t>(g_.cout), C = static_cast<size_t>(g_.cin);
-    if (wk->packed_size(O, C) > kWinogradMaxBytes) return OkStatus();
     format::TensorDef wp = *w;
     std::vector<uint8_t> storage;
     if (wp.layout != format::WeightLayout::kPlain) format::make_plain(&wp, &storage);
     wino_packed_ = PackedBuffer(wk->packed_size(O, C));
     wk->pack(O, C, reinterpret_cast<const int8_t*>(wp.data), wino_packed_.p);
     wino_ = wk;
-    groups_[0].packed = PackedBuffer();  // (the GEMM never runs: every shape takes this path)
-    row_kt_ = 0;
+    row_kt_ = 0;  // (C % 4 != 0 set up row taps, whose GEMM now never runs)
     return OkStatus();
   }
   size_t wino_work_bytes() const { return (wino_->work_size(static_cast<size_t>(g_.cin)) + 63) / 64 * 64; }

@@ -36,7 +36,7 @@ bool weights_in_place(const CreateContext& c, const format::TensorDef& w,
 Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
                            const format::TensorDef* w, const format::TensorDef* b, size_t n,
                            size_t k, bool weight_only, const format::QuantParams* wq_in,
-                           bool pack_float) {
+                           bool pack) {
   N = n;
   K = k;
   if (!w || !w->is_constant) return Unsupported(c.where() + "weights must be a constant");
@@ -55,7 +55,7 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
     mode = Mode::kFloat;
     if (b && b->dtype != DType::kF32) return InvalidArgument(c.where() + "bias must be f32");
     fk = &kernels::select_gemm_f32(wd);
-    if (pack_float) {
+    if (pack) {
       packed = PackedBuffer(fk->packed_size(N, K));
       fk->pack(N, K, w->data, K, packed.p);
     }
@@ -102,7 +102,9 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
     return OkStatus();
   }
   qk = &kernels::select_gemm_u8s8();
-  if (weights_in_place(c, *w, *qk, N, K)) {
+  QRT_CHECK(pack || xd == DType::kU8);
+  if (!pack) {
+  } else if (weights_in_place(c, *w, *qk, N, K)) {
     packed = PackedBuffer::in_place(w->data, qk->packed_size(N, K));
   } else {
     packed = PackedBuffer(qk->packed_size(N, K));
@@ -110,7 +112,7 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
   }
   // Weights that fit a faster variant's narrower range (7-bit weights: AVX2's exact vpmaddubsw
   // path) run on it; it reads the same packed bytes. One pass over the weights at load.
-  if (qk->narrow && kernels::packed_b_within(*qk, packed.p, N, K, qk->narrow->b_abs_max)) qk = qk->narrow;
+  if (pack && qk->narrow && kernels::packed_b_within(*qk, packed.p, N, K, qk->narrow->b_abs_max)) qk = qk->narrow;
   if (xd == DType::kF32) {
     mode = Mode::kDynamic;
     w_scale = wscale;

@@ -30,12 +30,12 @@ struct LinearWeights {
   // w: [N, K] constant (a slice for grouped convolution); b: [N] or null.
   // `wq`: the weights' quantization when not w->quant (Conv2d hands a whole tensor's parameters
   // over without copying them into its per-group view).
-  // pack_float = false: float weights are checked but not packed (Conv2d's Winograd path packs
-  // its own; packed buffers come from a bump slab, so packing and dropping them would keep the
-  // bytes resident).
+  // pack = false: the weights are checked but not packed (Conv2d's Winograd paths pack their
+  // own; packed buffers come from a bump slab, so packing and dropping them would keep the bytes
+  // resident). Not for int8-dynamic or weight-only int8, whose GEMM always runs.
   Status init(const CreateContext& c, const format::TensorDef* x, const format::TensorDef* w,
               const format::TensorDef* b, size_t n, size_t k, bool weight_only,
-              const format::QuantParams* wq = nullptr, bool pack_float = true);
+              const format::QuantParams* wq = nullptr, bool pack = true);
   size_t scratch_bytes(size_t M) const;
   // C[M x N] (row stride ldc) from A[M x K] (row stride lda); dtypes per mode.
   Status compute(size_t M, const void* A, size_t lda, void* C, size_t ldc, void* scratch,
