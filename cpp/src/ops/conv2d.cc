@@ -200,6 +200,24 @@ class Conv2dOp : public Op {
     return std::unique_ptr<Op>(std::move(op));
   }
 
+  // The tiles of each of N images in as few tasks as whole bands allow (each task reads all the
+  // transformed weights once), a multiple of the threads per image: 14x14x256 int8 at 1 thread,
+  // 2 bands of 25 and 24 tiles, not 3 of 24. fn(image, t_begin, t_end, scratch slot).
+  template <typename Fn>
+  static void for_each_band_task(size_t tiles, size_t band, int64_t N, const RunContext& ctx, const Fn& fn) {
+    const size_t T = static_cast<size_t>(ctx.pool->threads());
+    const size_t per_img = std::min(tiles, (tiles + T * band - 1) / (T * band) * T);
+    const size_t per = (tiles + per_img - 1) / per_img;
+    SlotPool slots(T);
+    ctx.pool->parallel_for(per_img * static_cast<size_t>(N), [&](size_t task) {
+      const size_t n = task / per_img, t0 = std::min(tiles, task % per_img * per), t1 = std::min(tiles, t0 + per);
+      if (t0 == t1) return;
+      const size_t slot = slots.acquire();
+      fn(n, t0, t1, slot);
+      slots.release(slot);
+    });
+  }
+
   // Float Winograd F(2x2, 3x3) (winograd_f32.h) for 3x3 stride-1 ungrouped convolutions with fp32
   // or fp16 weights: 16 multiplications per 2x2 outputs instead of 36, done by the fp32 GEMM on
   // transformed operands, within a stated error bound (not bit-exact; docs/KERNELS_FLOAT.md). The
@@ -225,15 +243,15 @@ class Conv2dOp : public Op {
     format::TensorDef wp = *w;
     std::vector<uint8_t> storage;
     if (wp.layout != format::WeightLayout::kPlain) format::make_plain(&wp, &storage);
-    std::vector<float> wf(O * 9 * C);
-    if (w->dtype == DType::kF32) {
-      std::memcpy(wf.data(), wp.data, wf.size() * sizeof(float));
-    } else {
+    std::vector<float> wf;  // fp16 weights widened (exactly); fp32 ones are read in place
+    if (w->dtype == DType::kF16) {
+      wf.resize(O * 9 * C);
       const auto* h = reinterpret_cast<const uint16_t*>(wp.data);
       for (size_t i = 0; i < wf.size(); ++i) wf[i] = kernels::f16_to_f32(h[i]);
     }
     wino_f32_packed_ = PackedBuffer(kernels::winograd_f32_packed_size(gemm, O, C));
-    kernels::winograd_f32_pack(gemm, O, C, wf.data(), wino_f32_packed_.p);
+    kernels::winograd_f32_pack(gemm, O, C, wf.empty() ? reinterpret_cast<const float*>(wp.data) : wf.data(),
+                               wino_f32_packed_.p);
     wino_f32_ = &kernels::select_winograd_f32();
     wino_gemm_ = &gemm;
     return OkStatus();
@@ -260,23 +278,15 @@ class Conv2dOp : public Op {
     p.lo = l0.act.lo;
     p.hi = l0.act.hi;
     p.ldy = p.O;
-    const size_t tiles = kernels::winograd_f32_tiles(p.OH, p.OW), T = static_cast<size_t>(ctx.pool->threads());
-    // Whole bands per task, a multiple of the threads per image (as run_winograd).
-    const size_t band = kernels::winograd_f32_band(p.C, p.O);
-    const size_t per_img = std::min(tiles, (tiles + T * band - 1) / (T * band) * T);
-    const size_t per = (tiles + per_img - 1) / per_img;
     const size_t img_in = p.H * p.W * p.C, img_out = p.OH * p.OW * p.O;
-    SlotPool slots(T);
-    ctx.pool->parallel_for(per_img * static_cast<size_t>(N), [&](size_t task) {
-      const size_t n = task / per_img, t0 = std::min(tiles, task % per_img * per), t1 = std::min(tiles, t0 + per);
-      if (t0 == t1) return;
-      kernels::WinogradF32Params q = p;
-      q.x = x.as<float>() + n * img_in;
-      q.y = y.as<float>() + n * img_out;
-      const size_t slot = slots.acquire();
-      kernels::winograd_f32_run(*wino_f32_, q, t0, t1, static_cast<uint8_t*>(ctx.scratch) + slot * wino_f32_work_bytes());
-      slots.release(slot);
-    });
+    for_each_band_task(kernels::winograd_f32_tiles(p.OH, p.OW), kernels::winograd_f32_band(p.C, p.O), N, ctx,
+                       [&](size_t n, size_t t0, size_t t1, size_t slot) {
+                         kernels::WinogradF32Params q = p;
+                         q.x = x.as<float>() + n * img_in;
+                         q.y = y.as<float>() + n * img_out;
+                         kernels::winograd_f32_run(*wino_f32_, q, t0, t1,
+                                                   static_cast<uint8_t*>(ctx.scratch) + slot * wino_f32_work_bytes());
+                       });
     return OkStatus();
   }
 
@@ -331,24 +341,15 @@ class Conv2dOp : public Op {
     p.packed = wino_packed_.p;
     p.ep = &ep;
     p.ldy = p.O;
-    const size_t tiles = kernels::winograd_tiles(p.OH, p.OW), T = static_cast<size_t>(ctx.pool->threads());
-    // As few tasks as whole bands allow (each task reads all the weights once), a multiple of
-    // the threads per image: 14x14x256 at 1 thread, 2 bands of 25 and 24 tiles, not 3 of 24.
-    const size_t band = wino_->band_tiles(p.C);
-    const size_t per_img = std::min(tiles, (tiles + T * band - 1) / (T * band) * T);
-    const size_t per = (tiles + per_img - 1) / per_img;
     const size_t img_in = tg.Hp * tg.Wp * p.C, img_out = p.OH * p.OW * p.O * groups_[0].out_elem();
-    SlotPool slots(static_cast<size_t>(ctx.pool->threads()));
-    ctx.pool->parallel_for(per_img * static_cast<size_t>(N), [&](size_t task) {
-      const size_t n = task / per_img, t0 = std::min(tiles, task % per_img * per), t1 = std::min(tiles, t0 + per);
-      if (t0 == t1) return;
-      kernels::WinogradU8S8Params q = p;
-      q.x = src + n * img_in;
-      q.y = static_cast<uint8_t*>(y.data) + n * img_out;
-      const size_t slot = slots.acquire();
-      wino_->run(q, t0, t1, work + slot * wino_work_bytes());
-      slots.release(slot);
-    });
+    for_each_band_task(kernels::winograd_tiles(p.OH, p.OW), wino_->band_tiles(p.C), N, ctx,
+                       [&](size_t n, size_t t0, size_t t1, size_t slot) {
+                         kernels::WinogradU8S8Params q = p;
+                         q.x = src + n * img_in;
+                         q.y = static_cast<uint8_t*>(y.data) + n * img_out;
+                         wino_->run(q, t0, t1, work + slot * wino_work_bytes());
+                       });
+    const size_t T = static_cast<size_t>(ctx.pool->threads());
     const LinearWeights& l0 = groups_[0];
     if (l0.mode == LinearWeights::Mode::kStaticF32 && (std::isfinite(l0.act.lo) || std::isfinite(l0.act.hi))) {
       // An f32 output's fused activation, as LinearWeights applies it after its GEMM.

@@ -103,10 +103,9 @@ Status LinearWeights::init(const CreateContext& c, const format::TensorDef* x,
   }
   qk = &kernels::select_gemm_u8s8();
   QRT_CHECK(pack || xd == DType::kU8);
-  if (!pack) {
-  } else if (weights_in_place(c, *w, *qk, N, K)) {
+  if (pack && weights_in_place(c, *w, *qk, N, K)) {
     packed = PackedBuffer::in_place(w->data, qk->packed_size(N, K));
-  } else {
+  } else if (pack) {
     packed = PackedBuffer(qk->packed_size(N, K));
     qk->pack(N, K, plain(), K, packed.p);
   }
