@@ -1,6 +1,8 @@
 // qrt_run: load a .qmodel and time it from C++, no Python needed.
-//   qrt_run model.qmodel [--threads N] [--runs R] [--warmup W] [--dim D]
-// Inputs are filled with deterministic pseudo-random values (dynamic dimensions set to D).
+//   qrt_run model.qmodel [--threads N] [--runs R] [--warmup W] [--dim D | --dims D0,D1,...]
+// Inputs are filled with deterministic pseudo-random values: f32 normal, integers and bool 0 or 1.
+// Dynamic dimensions are set to D, or with --dims to D0, D1, ... in the order they appear in each
+// input's shape (e.g. --dims 1,128 for [batch, sequence] inputs).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,12 +16,14 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: qrt_run model.qmodel [--threads N] [--runs R] [--warmup W] [--dim D]\n");
+    std::fprintf(stderr,
+                 "usage: qrt_run model.qmodel [--threads N] [--runs R] [--warmup W] [--dim D | --dims D0,D1,...]\n");
     return 2;
   }
   std::string path = argv[1];
   int threads = 1, runs = 50, warmup = 5;
   int64_t dim = 1;
+  std::vector<int64_t> dims;  // --dims: per dynamic dimension, in order within each input
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     long v = std::strtol(argv[i + 1], nullptr, 10);
@@ -27,6 +31,18 @@ int main(int argc, char** argv) {
     else if (a == "--runs") runs = int(v);
     else if (a == "--warmup") warmup = int(v);
     else if (a == "--dim") dim = v;
+    else if (a == "--dims") {
+      for (const char* p = argv[i + 1]; *p;) {
+        char* end = nullptr;
+        long d = std::strtol(p, &end, 10);
+        if (end == p || d < 0 || (*end && *end != ',')) {
+          std::fprintf(stderr, "qrt_run: --dims wants non-negative integers separated by commas, got '%s'\n", argv[i + 1]);
+          return 2;
+        }
+        dims.push_back(d);
+        p = *end ? end + 1 : end;
+      }
+    }
     else { std::fprintf(stderr, "qrt_run: unknown option %s\n", a.c_str()); return 2; }
   }
   auto t0 = std::chrono::steady_clock::now();
@@ -44,14 +60,21 @@ int main(int argc, char** argv) {
     qrt::TensorView v;
     v.dtype = t.dtype;
     size_t n = 1;
-    for (int64_t d : t.shape) { v.shape.push_back(d < 0 ? dim : d); n *= size_t(v.shape.back()); }
+    size_t next = 0;
+    for (int64_t d : t.shape) {
+      v.shape.push_back(d >= 0 ? d : next < dims.size() ? dims[next++] : dim);
+      n *= size_t(v.shape.back());
+    }
     storage.emplace_back(n * qrt::element_size(t.dtype));
     auto& buf = storage.back();
     if (t.dtype == qrt::ElementType::kF32) {
       std::normal_distribution<float> nd;
       for (size_t i = 0; i < n; ++i) { float f = nd(rng); std::memcpy(&buf[i * 4], &f, 4); }
     } else {
-      for (auto& b : buf) b = uint8_t(rng() % 2);  // small values: valid ids, masks
+      // Each element 0 or 1 (valid ids, masks, types): the low byte, little-endian, the rest 0.
+      // (Random 0/1 per byte had made s64 ids like 0x0101000100010000, out of any vocabulary.)
+      const size_t es = qrt::element_size(t.dtype);
+      for (size_t i = 0; i < n; ++i) buf[i * es] = uint8_t(rng() % 2);
     }
     v.data = buf.data();
     inputs.emplace_back(t.name, v);
