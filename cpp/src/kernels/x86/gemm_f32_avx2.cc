@@ -209,13 +209,45 @@ thread_local ThreadScratch g_scratch;
 
 // Rows [0, rows) x [0, kc) of A into micro-panels of MR rows: panel t holds, for each k, its
 // r = min(MR, rows - t*MR) values contiguously ([k][r]).
+// 8 k of a full 6-row panel: a[m * lda + j] -> out[j * 6 + m] (48 contiguous floats), as an 8 x 8
+// register transpose with rows 6 and 7 zero. Row j of the transpose is stored whole at out + 6j
+// in increasing j, so its two zero lanes are overwritten by row j + 1; the last row is stored
+// masked (6 lanes), so nothing past the 48 floats is written.
+inline void pack_a6_k8(const float* a, size_t lda, float* out) {
+  const __m256 r0 = _mm256_loadu_ps(a), r1 = _mm256_loadu_ps(a + lda);
+  const __m256 r2 = _mm256_loadu_ps(a + 2 * lda), r3 = _mm256_loadu_ps(a + 3 * lda);
+  const __m256 r4 = _mm256_loadu_ps(a + 4 * lda), r5 = _mm256_loadu_ps(a + 5 * lda);
+  const __m256 z = _mm256_setzero_ps();
+  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, z, 0x44), s5 = _mm256_shuffle_ps(t4, z, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, z, 0x44), s7 = _mm256_shuffle_ps(t5, z, 0xEE);
+  _mm256_storeu_ps(out + 0, _mm256_permute2f128_ps(s0, s4, 0x20));
+  _mm256_storeu_ps(out + 6, _mm256_permute2f128_ps(s1, s5, 0x20));
+  _mm256_storeu_ps(out + 12, _mm256_permute2f128_ps(s2, s6, 0x20));
+  _mm256_storeu_ps(out + 18, _mm256_permute2f128_ps(s3, s7, 0x20));
+  _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(s0, s4, 0x31));
+  _mm256_storeu_ps(out + 30, _mm256_permute2f128_ps(s1, s5, 0x31));
+  _mm256_storeu_ps(out + 36, _mm256_permute2f128_ps(s2, s6, 0x31));
+  _mm256_maskstore_ps(out + 42, _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0),
+                      _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+
 template <int MR>
 void pack_a(size_t rows, size_t kc, const float* A, size_t lda, float* out) {
   for (size_t m0 = 0; m0 < rows; m0 += MR) {
     size_t r = rows - m0 < MR ? rows - m0 : MR;
     const float* a = A + m0 * lda;
     if (r == MR) {
-      for (size_t k = 0; k < kc; ++k)
+      size_t k = 0;
+      // (Element by element this took 12 % of MobileNetV2's fp32 time: its 1x1 layers with
+      // 16-32 output channels do less GEMM work per A element than the copy.)
+      if constexpr (MR == 6)
+        for (; k + 8 <= kc; k += 8) pack_a6_k8(a + k, lda, out + k * MR);
+      for (; k < kc; ++k)
         for (int m = 0; m < MR; ++m) out[k * MR + m] = a[m * lda + k];
     } else {
       for (size_t k = 0; k < kc; ++k)
