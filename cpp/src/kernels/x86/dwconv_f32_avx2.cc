@@ -1,6 +1,7 @@
-// AVX2 + FMA depthwise convolution (NHWC): same structure as the AVX-512 kernel with ymm — per
-// output pixel the valid tap window once, channels 32 at a time (4 accumulators), then 8 at a
-// time, then a vmaskmovps tail. Accumulators start from the bias; taps in (ky, kx) order.
+// AVX2 + FMA depthwise convolution (NHWC): the AVX-512 kernel's structure with ymm — per output
+// pixel the valid tap window once, channels 32 at a time (4 accumulators), then 8 at a time, then
+// a vmaskmovps tail; two neighbouring pixels with the same window run together (pixel_pair).
+// Accumulators start from the bias; taps in (ky, kx) order.
 #include <immintrin.h>
 
 #include "kernels/dwconv_f32.h"
@@ -51,6 +52,40 @@ inline void pixel_block(const DwConvF32Shape& s, const Window& w, const float* i
   }
 }
 
+// Two output pixels with the same tap window (the input of the second `step` floats further on),
+// NV full vectors of channels each: 2 NV accumulators share each weight load. One pixel alone is
+// bound by the FMA latency (each accumulator a chain of KH x KW dependent FMAs, 4 chains of 4
+// cycles); two pixels fill both FMA pipes. Each output's sum is the one pixel_block computes (from
+// the bias, taps in (ky, kx) order).
+template <int NV>
+inline void pixel_pair(const DwConvF32Shape& s, const Window& w, const float* in_base, long in_off,
+                       long step, const float* wts, const float* bias, __m256 vmin, __m256 vmax,
+                       float* out) {
+  __m256 a0[NV], a1[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) a0[v] = a1[v] = bias ? _mm256_loadu_ps(bias + 8 * v) : _mm256_setzero_ps();
+  const size_t C = s.C;
+  for (size_t ky = w.ky0; ky < w.ky1; ++ky) {
+    long row_off = in_off + static_cast<long>(ky * s.dilation_h * s.W * C);
+    const float* wrow = wts + ky * s.KW * C;
+    for (size_t kx = w.kx0; kx < w.kx1; ++kx) {
+      const float* ip = in_base + (row_off + static_cast<long>(kx * s.dilation_w * C));
+      const float* wp = wrow + kx * C;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        const __m256 wv = _mm256_loadu_ps(wp + 8 * v);
+        a0[v] = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 8 * v), wv, a0[v]);
+        a1[v] = _mm256_fmadd_ps(_mm256_loadu_ps(ip + step + 8 * v), wv, a1[v]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    _mm256_storeu_ps(out + 8 * v, _mm256_min_ps(vmax, _mm256_max_ps(vmin, a0[v])));
+    _mm256_storeu_ps(out + C + 8 * v, _mm256_min_ps(vmax, _mm256_max_ps(vmin, a1[v])));
+  }
+}
+
 }  // namespace
 
 void dwconv_f32_avx2(const DwConvF32Shape& s, const float* input, const float* weights,
@@ -71,6 +106,27 @@ void dwconv_f32_avx2(const DwConvF32Shape& s, const float* input, const float* w
       long off = (iy0 * static_cast<long>(s.W) + ix0) * static_cast<long>(C);
       float* out = output + (oy * OW + ox) * C;
       size_t c = 0;
+      if (ox + 1 < OW) {
+        Window w1 = w;
+        tap_range(ox + 1, s.stride_w, s.dilation_w, s.pad_left, s.W, s.KW, &w1.kx0, &w1.kx1);
+        if (w1.kx0 == w.kx0 && w1.kx1 == w.kx1) {  // same taps: pixels ox and ox + 1 together
+          const long step = static_cast<long>(s.stride_w * C);
+          for (; c + 32 <= C; c += 32)
+            pixel_pair<4>(s, w, input, off + static_cast<long>(c), step, weights + c,
+                          bias ? bias + c : nullptr, vmin, vmax, out + c);
+          for (; c + 8 <= C; c += 8)
+            pixel_pair<1>(s, w, input, off + static_cast<long>(c), step, weights + c,
+                          bias ? bias + c : nullptr, vmin, vmax, out + c);
+          if (c < C) {
+            pixel_block<1, true>(s, w, input, off + static_cast<long>(c), weights + c,
+                                 bias ? bias + c : nullptr, vmin, vmax, out + c, tail);
+            pixel_block<1, true>(s, w, input, off + step + static_cast<long>(c), weights + c,
+                                 bias ? bias + c : nullptr, vmin, vmax, out + C + c, tail);
+          }
+          ++ox;
+          continue;
+        }
+      }
       for (; c + 32 <= C; c += 32)
         pixel_block<4, false>(s, w, input, off + static_cast<long>(c), weights + c,
                               bias ? bias + c : nullptr, vmin, vmax, out + c, tail);
