@@ -22,6 +22,20 @@ inline void tap_range(size_t o, size_t s, size_t d, size_t pad, size_t in, size_
   *k1 = hi > *k0 ? hi : *k0;
 }
 
+// f(input, weights) for each tap of the window, in (ky, kx) order; in_off: the window's origin.
+template <class F>
+__attribute__((always_inline)) inline void for_each_tap(const DwConvF32Shape& s, const Window& w,
+                                                        const float* in_base, long in_off,
+                                                        const float* wts, F&& f) {
+  const size_t C = s.C;
+  for (size_t ky = w.ky0; ky < w.ky1; ++ky) {
+    const long row_off = in_off + static_cast<long>(ky * s.dilation_h * s.W * C);
+    const float* wrow = wts + ky * s.KW * C;
+    for (size_t kx = w.kx0; kx < w.kx1; ++kx)
+      f(in_base + (row_off + static_cast<long>(kx * s.dilation_w * C)), wrow + kx * C);
+  }
+}
+
 template <int NV, bool kTail>
 inline void pixel_block(const DwConvF32Shape& s, const Window& w, const float* in_base, long in_off,
                         const float* wts, const float* bias, __m256 vmin, __m256 vmax, float* out,
@@ -31,17 +45,9 @@ inline void pixel_block(const DwConvF32Shape& s, const Window& w, const float* i
   };
   __m256 acc[NV];
   for (int v = 0; v < NV; ++v) acc[v] = bias ? load(bias + 8 * v, v) : _mm256_setzero_ps();
-  const size_t C = s.C;
-  for (size_t ky = w.ky0; ky < w.ky1; ++ky) {
-    long row_off = in_off + static_cast<long>(ky * s.dilation_h * s.W * C);
-    const float* wrow = wts + ky * s.KW * C;
-    for (size_t kx = w.kx0; kx < w.kx1; ++kx) {
-      const float* ip = in_base + (row_off + static_cast<long>(kx * s.dilation_w * C));
-      const float* wp = wrow + kx * C;
-      for (int v = 0; v < NV; ++v)
-        acc[v] = _mm256_fmadd_ps(load(ip + 8 * v, v), load(wp + 8 * v, v), acc[v]);
-    }
-  }
+  for_each_tap(s, w, in_base, in_off, wts, [&](const float* ip, const float* wp) __attribute__((always_inline)) {
+    for (int v = 0; v < NV; ++v) acc[v] = _mm256_fmadd_ps(load(ip + 8 * v, v), load(wp + 8 * v, v), acc[v]);
+  });
   for (int v = 0; v < NV; ++v) {
     __m256 x = _mm256_min_ps(vmax, _mm256_max_ps(vmin, acc[v]));
     if (kTail && v == NV - 1) {
@@ -65,20 +71,14 @@ inline void pixel_pair(const DwConvF32Shape& s, const Window& w, const float* in
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) a0[v] = a1[v] = bias ? _mm256_loadu_ps(bias + 8 * v) : _mm256_setzero_ps();
   const size_t C = s.C;
-  for (size_t ky = w.ky0; ky < w.ky1; ++ky) {
-    long row_off = in_off + static_cast<long>(ky * s.dilation_h * s.W * C);
-    const float* wrow = wts + ky * s.KW * C;
-    for (size_t kx = w.kx0; kx < w.kx1; ++kx) {
-      const float* ip = in_base + (row_off + static_cast<long>(kx * s.dilation_w * C));
-      const float* wp = wrow + kx * C;
+  for_each_tap(s, w, in_base, in_off, wts, [&](const float* ip, const float* wp) __attribute__((always_inline)) {
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) {
-        const __m256 wv = _mm256_loadu_ps(wp + 8 * v);
-        a0[v] = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 8 * v), wv, a0[v]);
-        a1[v] = _mm256_fmadd_ps(_mm256_loadu_ps(ip + step + 8 * v), wv, a1[v]);
-      }
+    for (int v = 0; v < NV; ++v) {
+      const __m256 wv = _mm256_loadu_ps(wp + 8 * v);
+      a0[v] = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 8 * v), wv, a0[v]);
+      a1[v] = _mm256_fmadd_ps(_mm256_loadu_ps(ip + step + 8 * v), wv, a1[v]);
     }
-  }
+  });
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     _mm256_storeu_ps(out + 8 * v, _mm256_min_ps(vmax, _mm256_max_ps(vmin, a0[v])));

@@ -60,6 +60,23 @@ __attribute__((always_inline)) inline __m256i load_x8(const uint8_t* xp, size_t 
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xp)));
 }
 
+// Requantizes 8 accumulators to u8 at o (a tail vector stores only its `cnt` bytes).
+__attribute__((always_inline)) inline void store_u8x8(const Ctx& k, __m256i acc, __m256 scale, uint8_t* o,
+                                                      bool tail, size_t cnt) {
+  __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), scale);
+  r = _mm256_min_ps(_mm256_max_ps(r, k.lo), k.hi);
+  const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(r), k.ozp);
+  // q is in [0, 255]: the saturating packs are exact.
+  const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+  const __m128i b = _mm_packus_epi16(w16, w16);
+  if (tail) {
+    const uint64_t t = static_cast<uint64_t>(_mm_cvtsi128_si64(b));
+    std::memcpy(o, &t, cnt);
+  } else {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(o), b);
+  }
+}
+
 template <int NV, bool TAIL>
 __attribute__((always_inline)) inline void pixel(const Ctx& k, const uint8_t* x, ptrdiff_t ih0,
                                                  ptrdiff_t iw0, bool interior, const __m256i* base,
@@ -108,20 +125,7 @@ __attribute__((always_inline)) inline void pixel(const Ctx& k, const uint8_t* x,
     }
   }
 #pragma GCC unroll 4
-  for (int v = 0; v < NV; ++v) {
-    __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[v]), scale[v]);
-    r = _mm256_min_ps(_mm256_max_ps(r, k.lo), k.hi);
-    const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(r), k.ozp);
-    // q is in [0, 255]: the saturating packs are exact.
-    const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-    const __m128i b = _mm_packus_epi16(w16, w16);
-    if (TAIL && v == NV - 1) {
-      const uint64_t t = static_cast<uint64_t>(_mm_cvtsi128_si64(b));
-      std::memcpy(yp + c0 + 8 * v, &t, tail_cnt);
-    } else {
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(yp + c0 + 8 * v), b);
-    }
-  }
+  for (int v = 0; v < NV; ++v) store_u8x8(k, acc[v], scale[v], yp + c0 + 8 * v, TAIL && v == NV - 1, tail_cnt);
 }
 
 // Two interior pixels, the second `step` bytes further on in x and p.C further on in y: each
@@ -153,23 +157,10 @@ __attribute__((always_inline)) inline void pixel_pair(const Ctx& k, const uint8_
       }
     }
   }
-  uint8_t* y1 = yp + C;
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
-    for (int j = 0; j < 2; ++j) {
-      __m256 r = _mm256_mul_ps(_mm256_cvtepi32_ps(j ? a1[v] : a0[v]), scale[v]);
-      r = _mm256_min_ps(_mm256_max_ps(r, k.lo), k.hi);
-      const __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(r), k.ozp);
-      const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-      const __m128i b = _mm_packus_epi16(w16, w16);
-      uint8_t* o = (j ? y1 : yp) + c0 + 8 * v;
-      if (TAIL && v == NV - 1) {
-        const uint64_t t = static_cast<uint64_t>(_mm_cvtsi128_si64(b));
-        std::memcpy(o, &t, tail_cnt);
-      } else {
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(o), b);
-      }
-    }
+    store_u8x8(k, a0[v], scale[v], yp + c0 + 8 * v, TAIL && v == NV - 1, tail_cnt);
+    store_u8x8(k, a1[v], scale[v], yp + C + c0 + 8 * v, TAIL && v == NV - 1, tail_cnt);
   }
 }
 
