@@ -60,6 +60,19 @@ __attribute__((always_inline)) inline __m256i load_x8(const uint8_t* xp, size_t 
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xp)));
 }
 
+// f(x at the tap, packed weights of the tap) over an interior window's taps, (kh, kw) order.
+template <class F>
+__attribute__((always_inline)) inline void interior_taps(const Ctx& k, const uint8_t* x, ptrdiff_t ih0,
+                                                         ptrdiff_t iw0, size_t c0, F&& f) {
+  const DwConvU8S8Params& p = *k.p;
+  const uint8_t* xr = x + (static_cast<size_t>(ih0) * p.W + static_cast<size_t>(iw0)) * p.C + c0;
+  const int32_t* wt = k.w + c0;
+  for (size_t kh = 0; kh < p.KH; ++kh, xr += p.dilation_h * p.W * p.C) {
+    const uint8_t* xp = xr;
+    for (size_t kw = 0; kw < p.KW; ++kw, xp += p.dilation_w * p.C, wt += k.cp) f(xp, wt);
+  }
+}
+
 // Requantizes 8 accumulators to u8 at o (a tail vector stores only its `cnt` bytes).
 __attribute__((always_inline)) inline void store_u8x8(const Ctx& k, __m256i acc, __m256 scale, uint8_t* o,
                                                       bool tail, size_t cnt) {
@@ -88,20 +101,15 @@ __attribute__((always_inline)) inline void pixel(const Ctx& k, const uint8_t* x,
   if (interior) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[v] = base[v];
-    const uint8_t* xr = x + (static_cast<size_t>(ih0) * p.W + static_cast<size_t>(iw0)) * C + c0;
-    const int32_t* wt = k.w + c0;
-    for (size_t kh = 0; kh < p.KH; ++kh, xr += p.dilation_h * p.W * C) {
-      const uint8_t* xp = xr;
-      for (size_t kw = 0; kw < p.KW; ++kw, xp += p.dilation_w * C, wt += k.cp) {
+    interior_taps(k, x, ih0, iw0, c0, [&](const uint8_t* xp, const int32_t* wt) __attribute__((always_inline)) {
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) {
-          const __m256i xv = TAIL && v == NV - 1 ? load_x8<true>(xp + 8 * v, tail_cnt)
-                                                 : load_x8<false>(xp + 8 * v, 8);
-          acc[v] = _mm256_add_epi32(
-              acc[v], _mm256_madd_epi16(xv, _mm256_load_si256(reinterpret_cast<const __m256i*>(wt + 8 * v))));
-        }
+      for (int v = 0; v < NV; ++v) {
+        const __m256i xv = TAIL && v == NV - 1 ? load_x8<true>(xp + 8 * v, tail_cnt)
+                                               : load_x8<false>(xp + 8 * v, 8);
+        acc[v] = _mm256_add_epi32(
+            acc[v], _mm256_madd_epi16(xv, _mm256_load_si256(reinterpret_cast<const __m256i*>(wt + 8 * v))));
       }
-    }
+    });
   } else {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[v] = bias[v];
@@ -141,22 +149,17 @@ __attribute__((always_inline)) inline void pixel_pair(const Ctx& k, const uint8_
   __m256i a0[NV], a1[NV];
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) a0[v] = a1[v] = base[v];
-  const uint8_t* xr = x + (static_cast<size_t>(ih0) * p.W + static_cast<size_t>(iw0)) * C + c0;
-  const int32_t* wt = k.w + c0;
-  for (size_t kh = 0; kh < p.KH; ++kh, xr += p.dilation_h * p.W * C) {
-    const uint8_t* xp = xr;
-    for (size_t kw = 0; kw < p.KW; ++kw, xp += p.dilation_w * C, wt += k.cp) {
+  interior_taps(k, x, ih0, iw0, c0, [&](const uint8_t* xp, const int32_t* wt) __attribute__((always_inline)) {
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) {
-        const bool t = TAIL && v == NV - 1;
-        const __m256i wv = _mm256_load_si256(reinterpret_cast<const __m256i*>(wt + 8 * v));
-        const __m256i x0 = t ? load_x8<true>(xp + 8 * v, tail_cnt) : load_x8<false>(xp + 8 * v, 8);
-        const __m256i x1 = t ? load_x8<true>(xp + step + 8 * v, tail_cnt) : load_x8<false>(xp + step + 8 * v, 8);
-        a0[v] = _mm256_add_epi32(a0[v], _mm256_madd_epi16(x0, wv));
-        a1[v] = _mm256_add_epi32(a1[v], _mm256_madd_epi16(x1, wv));
-      }
+    for (int v = 0; v < NV; ++v) {
+      const bool t = TAIL && v == NV - 1;
+      const __m256i wv = _mm256_load_si256(reinterpret_cast<const __m256i*>(wt + 8 * v));
+      const __m256i x0 = t ? load_x8<true>(xp + 8 * v, tail_cnt) : load_x8<false>(xp + 8 * v, 8);
+      const __m256i x1 = t ? load_x8<true>(xp + step + 8 * v, tail_cnt) : load_x8<false>(xp + step + 8 * v, 8);
+      a0[v] = _mm256_add_epi32(a0[v], _mm256_madd_epi16(x0, wv));
+      a1[v] = _mm256_add_epi32(a1[v], _mm256_madd_epi16(x1, wv));
     }
-  }
+  });
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     store_u8x8(k, a0[v], scale[v], yp + c0 + 8 * v, TAIL && v == NV - 1, tail_cnt);
