@@ -2,6 +2,7 @@
 // dtypes of X and W (docs/ARCHITECTURE.md): f32 × f32/f16/bf16 (float GEMM), u8 × s8 with a u8
 // output (static int8, requantized in the GEMM epilogue), f32 × s8 (int8-dynamic: X quantized per
 // run, the GEMM dequantizes to f32) and f32 × s8 with weight_only=1 (weights dequantized at load).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -255,22 +256,47 @@ Status LinearWeights::compute(size_t M, const void* A, size_t lda, void* C, size
     ep = static_epilogue();
   } else {
     // int8-dynamic: one (scale, zero point) for the whole input, chosen from its live range.
+    // Both passes split the rows between the threads (min / max combine in any order, and each
+    // element's conversion is its own, so the bytes do not depend on the thread count).
     const auto& qz = kernels::select_quantize_u8();
     const float* x = static_cast<const float*>(A);
     auto* q = static_cast<uint8_t*>(scratch);
     float* scale = reinterpret_cast<float*>(q + (M * K + 63) / 64 * 64);
+    constexpr size_t kMaxQTasks = 64;
+    const size_t qtasks = std::min({T, M, kMaxQTasks});
+    float los[kMaxQTasks], his[kMaxQTasks];
+    bool finite[kMaxQTasks];
+    pool->parallel_for(qtasks, [&](size_t t) {
+      size_t m0, m1;
+      split_range(M, qtasks, 1, t, &m0, &m1);
+      float lo = 0.f, hi = 0.f;
+      finite[t] = true;
+      for (size_t m = m0; m < m1; ++m) {
+        float l, h;
+        if (!qz.minmax(x + m * lda, K, &l, &h)) {
+          finite[t] = false;
+          break;
+        }
+        lo = std::min(lo, l);
+        hi = std::max(hi, h);
+      }
+      los[t] = lo;
+      his[t] = hi;
+    });
     float lo = 0.f, hi = 0.f;
-    for (size_t m = 0; m < M; ++m) {
-      float l, h;
-      if (!qz.minmax(x + m * lda, K, &l, &h))
-        return InvalidArgument("input contains NaN or Inf; int8-dynamic cannot choose a range");
-      lo = std::min(lo, l);
-      hi = std::max(hi, h);
+    for (size_t t = 0; t < qtasks; ++t) {
+      if (!finite[t]) return InvalidArgument("input contains NaN or Inf; int8-dynamic cannot choose a range");
+      lo = std::min(lo, los[t]);
+      hi = std::max(hi, his[t]);
     }
     float s;
     int32_t z;
     kernels::choose_u8_params(lo, hi, &s, &z);
-    for (size_t m = 0; m < M; ++m) qz.quantize(x + m * lda, K, s, z, q + m * K);
+    pool->parallel_for(qtasks, [&](size_t t) {
+      size_t m0, m1;
+      split_range(M, qtasks, 1, t, &m0, &m1);
+      for (size_t m = m0; m < m1; ++m) qz.quantize(x + m * lda, K, s, z, q + m * K);
+    });
     for (size_t i = 0; i < N; ++i) scale[i] = s * w_scale[i];
     a8 = q;
     lda8 = K;
@@ -279,17 +305,18 @@ Status LinearWeights::compute(size_t M, const void* A, size_t lda, void* C, size
     ep.scale = scale;
     ep.bias_f32 = bias_f32.empty() ? nullptr : bias_f32.data();
   }
+  const bool clamp_f32 = mode != Mode::kStatic && (std::isfinite(act.lo) || std::isfinite(act.hi));
   pool->parallel_for(tasks, [&](size_t t) {
     size_t m0, m1, n0, n1;
     tile(t, &m0, &m1, &n0, &n1);
-    if (m0 < m1 && n0 < n1) qk->run(M, N, K, a8, lda8, packed.p, ep, C, ldc, m0, m1, n0, n1);
+    if (m0 >= m1 || n0 >= n1) return;
+    qk->run(M, N, K, a8, lda8, packed.p, ep, C, ldc, m0, m1, n0, n1);
+    if (clamp_f32)  // the f32 output's activation, on this task's own tile
+      for (size_t m = m0; m < m1; ++m) {
+        float* row = static_cast<float*>(C) + m * ldc;
+        for (size_t i = n0; i < n1; ++i) row[i] = std::min(std::max(row[i], act.lo), act.hi);
+      }
   });
-  if (mode != Mode::kStatic && (std::isfinite(act.lo) || std::isfinite(act.hi))) {
-    for (size_t m = 0; m < M; ++m) {
-      float* row = static_cast<float*>(C) + m * ldc;
-      for (size_t i = 0; i < N; ++i) row[i] = std::min(std::max(row[i], act.lo), act.hi);
-    }
-  }
   return OkStatus();
 }
 

@@ -4,10 +4,12 @@
 // and columns (N > M, or few rows), with column tails inside a panel, one task per thread and
 // (for >= 2^22 multiply-adds) several; and both sides of the "B not L2-resident" threshold.
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "cpu/features.h"
 #include "harness.h"
+#include "kernels/quantize_u8.h"
 #include "ops/op_test_util.h"
 
 using namespace qrt_test;
@@ -96,4 +98,80 @@ QRT_TEST(Runtime, DenseU8L2ThresholdBothSides) {
   qrt::cpu::set_l2_cache_bytes(0);
   for (int threads : {1, 2}) check_dense({128, 768, 2100}, threads, checked);
   std::printf("    %d outputs checked (L2 taken as 256 KiB / 64 MiB; a 1.6 MB weight)\n", checked);
+}
+
+// int8-dynamic Dense (f32 in, s8 per-channel weights, f32 bias, ReLU, f32 out) with 1, 2 and 3
+// threads: the input's range, scale and zero point, its u8 bytes and so the outputs must not
+// depend on how the rows were split (the range and the conversion run split across threads);
+// every output equals the spec — choose_u8_params over the whole input, round(x / s) + z
+// clamped, integer sums, (acc - z * colsum) * s * w_scale + bias, ReLU — up to float rounding of
+// the last two steps. A NaN in the last row is an error at every thread count.
+QRT_TEST(Runtime, DenseDynamicSameBytesAnyThreadsAndSpec) {
+  const int M = 37, K = 45, N = 23;
+  std::mt19937 g(5);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(size_t(M) * K);
+  for (auto& v : x) v = 3.f * nd(g);
+  x[size_t(M - 1) * K + 7] = 11.5f;  // the maximum sits in the last row (the last task's)
+  std::vector<int8_t> w(size_t(N) * K);
+  for (auto& v : w) v = int8_t(int(g() % 255) - 127);
+  std::vector<float> bias(N), wsc(N);
+  for (int n = 0; n < N; ++n) bias[n] = nd(g), wsc[n] = 0.002f + 0.0005f * float(n % 7);
+  auto run = [&](const std::vector<float>& in, int threads) {
+    qrt::format::QuantParams wq;
+    wq.axis = 0;
+    wq.scales = wsc;
+    wq.zero_points.assign(N, 0);
+    ModelBuilder mb;
+    int xi = mb.input("x", DType::kF32, {M, K});
+    int wi = mb.constant<int8_t>("w", DType::kS8, {N, K}, w, wq);
+    int bi = mb.constant_f32("b", {N}, bias);
+    int yi = mb.value("y", DType::kF32);
+    mb.node("Dense", {xi, wi, bi}, {yi}).attrs.push_back(ModelBuilder::attr_str("activation", "relu"));
+    mb.output(yi);
+    return mb.run({{"x", TensorView::of(in.data(), {M, K})}}, threads);
+  };
+  // The spec.
+  float lo = 0.f, hi = 0.f;
+  for (float v : x) lo = std::min(lo, v), hi = std::max(hi, v);
+  float s;
+  int32_t z;
+  qrt::kernels::choose_u8_params(lo, hi, &s, &z);
+  std::vector<int> xq(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    float v = x[i] / s;
+    v = v > float(-z) ? v : float(-z);
+    v = v < float(255 - z) ? v : float(255 - z);
+    xq[i] = z + int(std::nearbyint(v));
+  }
+  std::vector<float> first;
+  int checked = 0;
+  for (int threads : {1, 2, 3}) {
+    auto out = run(x, threads);
+    QRT_ASSERT(out.ok());
+    const float* y = out.value()[0].data<float>();
+    std::vector<float> got(y, y + size_t(M) * N);
+    if (first.empty()) {
+      first = got;
+    } else {
+      QRT_EXPECT(std::memcmp(first.data(), got.data(), got.size() * 4) == 0) << "threads" << threads;
+    }
+    for (int m = 0; m < M; ++m)
+      for (int n = 0; n < N; ++n) {
+        int64_t acc = 0;
+        for (int k = 0; k < K; ++k) acc += int64_t(xq[size_t(m) * K + k] - z) * w[size_t(n) * K + k];
+        const double want = std::max(0.0, double(acc) * double(s) * wsc[n] + bias[n]);
+        QRT_EXPECT(std::fabs(got[size_t(m) * N + n] - want) <= 1e-5 * (1 + std::fabs(want)))
+            << "threads" << threads << "at" << m << n << got[size_t(m) * N + n] << want;
+        ++checked;
+      }
+  }
+  std::vector<float> bad = x;
+  bad[size_t(M - 1) * K + 3] = NAN;
+  for (int threads : {1, 2, 3}) {
+    auto out = run(bad, threads);
+    QRT_EXPECT(!out.ok()) << "threads" << threads;
+    if (!out.ok()) QRT_EXPECT(out.status().message().find("NaN") != std::string::npos) << out.status().message();
+  }
+  std::printf("    %d outputs checked (threads 1, 2, 3; NaN rejected at each)\n", checked);
 }
