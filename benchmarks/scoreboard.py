@@ -8,7 +8,8 @@ makes every baseline and qrt conversion, and measures, at batch 1 and 1 and 2 th
 
 - latency: median and p90; the variants of one model are timed in interleaved rounds (each
   round gives every variant the same time slice, the order alternating), so a change in the
-  machine's load during the run falls on all of them alike;
+  machine's load during the run falls on all of them alike; ratios between variants are the
+  median over rounds of their ratio within each round (``paired_ratio``);
 - load time (open the model → first result ready) and peak RSS above a Python+numpy baseline,
   each in a fresh subprocess (benchmarks/_measure_proc.py) per variant;
 - file size; accuracy against the fp32 PyTorch model (MiniLM: cosine of the embeddings over
@@ -84,7 +85,7 @@ class Profile:
     profile_s: float         # qrt per-op profile time per variant
 
 
-FULL = Profile("full", 3.0, 5, 0.3, {"cnn": 64, "mlp": 256, "text": 200}, 12.0,
+FULL = Profile("full", 3.0, 10, 0.3, {"cnn": 64, "mlp": 256, "text": 200}, 12.0,
                {"cnn": 16, "mlp": 64, "text": 64}, 7, 16, 2.0)
 QUICK = Profile("quick", 0.5, 2, 0.1, {"cnn": 12, "mlp": 64, "text": 40}, 3.0,
                 {"cnn": 4, "mlp": 16, "text": 16}, 1, 4, 0.5)
@@ -426,6 +427,7 @@ def time_interleaved(runners: dict, budget_s: float, rounds: int, warmup_s: floa
     """runners: key -> (Runner, prepared input). Each round gives every runner budget/rounds
     seconds of back-to-back runs; the order alternates between rounds."""
     times = {k: [] for k in runners}
+    per_round = {k: [] for k in runners}
     for k, (r, p) in runners.items():
         r.activate()
         t_end = time.perf_counter() + warmup_s
@@ -440,7 +442,7 @@ def time_interleaved(runners: dict, budget_s: float, rounds: int, warmup_s: floa
             r, p = runners[k]
             r.activate()
             time.sleep(0.02)  # let other engines' spinning worker threads go idle
-            ts = times[k]
+            ts = []
             t_end = time.perf_counter() + block
             n = 0
             while True:
@@ -451,7 +453,24 @@ def time_interleaved(runners: dict, budget_s: float, rounds: int, warmup_s: floa
                 n += 1
                 if t2 >= t_end or n >= 50000:
                     break
-    return {k: _stats(v) for k, v in times.items()}
+            times[k] += ts
+            per_round[k].append(ts)
+    out = {k: _stats(v) for k, v in times.items()}
+    for k in out:
+        out[k]["round_medians_ms"] = [float(np.median(np.asarray(r) * 1e3)) for r in per_round[k]]
+    return out
+
+
+def paired_ratio(a: dict, b: dict, t: str) -> float:
+    """a's latency over b's at t threads: the median over rounds of the two variants' ratio within
+    each round (both timed within seconds of each other), so that a phase in which the whole machine
+    runs slower cancels out; a change of phase between two variants' rounds moves only that round's
+    ratio. Falls back to the ratio of the overall medians for results without per-round data."""
+    la, lb = a["latency"][t], b["latency"][t]
+    ra, rb = la.get("round_medians_ms"), lb.get("round_medians_ms")
+    if ra and rb and len(ra) == len(rb):
+        return float(np.median(np.asarray(ra) / np.asarray(rb)))
+    return la["median_ms"] / lb["median_ms"]
 
 
 def _sqnr(ref: np.ndarray, out: np.ndarray) -> float:
@@ -724,10 +743,14 @@ def summarize(m: dict, threads: list[int]) -> None:
                 continue
             r = v.setdefault("ratios", {})
             if ob:
-                r.setdefault("vs_ort_best_int8", {})[t] = lat["median_ms"] / ob["latency"][t]["median_ms"]
+                r.setdefault("vs_ort_best_int8", {})[t] = paired_ratio(v, ob, t)
             if fp32 and t in fp32["latency"]:
-                r.setdefault("vs_ort_fp32", {})[t] = lat["median_ms"] / fp32["latency"][t]["median_ms"]
+                r.setdefault("vs_ort_fp32", {})[t] = paired_ratio(v, fp32, t)
     m["summary"] = s
+
+
+def _medians_ratio(a: dict, b: dict, t: str) -> float:
+    return a["latency"][t]["median_ms"] / b["latency"][t]["median_ms"]
 
 
 def goals(results: dict, threads: list[int]) -> list[dict]:
@@ -740,9 +763,10 @@ def goals(results: dict, threads: list[int]) -> list[dict]:
             row = {"goal": f"qrt int8 latency <= {GOAL_LATENCY_RATIO}x ORT best int8", "model": m["name"],
                    "threads": int(t), "qrt": qk, "ort": ok_}
             if q and o:
-                ratio = q["latency"][t]["median_ms"] / o["latency"][t]["median_ms"]
+                ratio = paired_ratio(q, o, t)
                 row.update(value=ratio, met=ratio <= GOAL_LATENCY_RATIO,
-                           detail=f"{q['latency'][t]['median_ms']:.3f} / {o['latency'][t]['median_ms']:.3f} ms")
+                           detail=f"{q['latency'][t]['median_ms']:.3f} / {o['latency'][t]['median_ms']:.3f} ms "
+                                  f"(medians; ratio of medians {_medians_ratio(q, o, t):.3f})")
             else:
                 row.update(value=None, met=False, detail="no qrt int8 result" if not q else "no ORT int8 result")
             rows.append(row)
@@ -753,9 +777,10 @@ def goals(results: dict, threads: list[int]) -> list[dict]:
                 row = {"goal": f"qrt int8 >= {GOAL_RESNET_SPEEDUP:g}x faster than ORT fp32", "model": m["name"],
                        "threads": int(t), "qrt": qk, "ort": "ort-fp32"}
                 if q and f and t in f["latency"]:
-                    sp = f["latency"][t]["median_ms"] / q["latency"][t]["median_ms"]
+                    sp = paired_ratio(f, q, t)
                     row.update(value=sp, met=sp >= GOAL_RESNET_SPEEDUP,
-                               detail=f"{f['latency'][t]['median_ms']:.3f} / {q['latency'][t]['median_ms']:.3f} ms")
+                               detail=f"{f['latency'][t]['median_ms']:.3f} / {q['latency'][t]['median_ms']:.3f} ms "
+                                      f"(medians; ratio of medians {_medians_ratio(f, q, t):.3f})")
                 else:
                     row.update(value=None, met=False, detail="no qrt int8 result")
                 rows.append(row)
@@ -905,7 +930,9 @@ def render_doc(results: dict, json_rel: str, png_rel: str) -> str:
 
     # per model
     L.append("### Results\n")
-    L.append("Latency: batch 1, median (p90) in ms over interleaved rounds. Ratios are medians divided by "
+    L.append("Latency: batch 1, median (p90) in ms over interleaved rounds. Ratios (here and in the goals) are "
+             "the median over rounds of the two variants' ratio within one round (timed seconds apart, so a "
+             "slow phase of a shared machine moves both), against "
              "ORT's best int8 (the fastest ONNX Runtime int8 variant whose accuracy passes the floor) and by "
              "ORT fp32 — below 1 is faster. Load: open the model → first result ready, in a fresh process, "
              "1 thread, numpy's OpenBLAS single-threaded (its import-time worker otherwise spins on the other "
@@ -988,7 +1015,10 @@ def render_doc(results: dict, json_rel: str, png_rel: str) -> str:
     L.append("- ONNX Runtime: `intra_op_num_threads`=N, `inter_op_num_threads`=1, sequential execution, "
              "all graph optimisations. PyTorch: `torch.set_num_threads(N)`, eager, `inference_mode`. "
              "qrt: `InferenceSession(path, threads=N)`.")
-    L.append("- Each model's variants are timed in interleaved rounds with the same time slice each; "
+    L.append("- Each model's variants are timed in interleaved rounds with the same time slice each "
+             f"({results.get('profile_settings', {}).get('rounds', '?')} rounds); every ratio is the median of the per-round ratios "
+             "(on a VM that switches between fast and slow phases, a ratio of overall medians moved by "
+             "more than 10 % between two runs of the same binaries); "
              "a variant whose accuracy is below the floor (text: mean cosine < 0.95; CNN/MLP: SQNR < 10 dB) "
              "is not eligible as \"best int8\" for either engine.")
     L.append("- `--quick` uses fewer rounds, calibration and accuracy samples; use the full run for figures "

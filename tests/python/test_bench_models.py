@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +139,47 @@ def test_mobilenet_block_fusion_is_bit_exact_and_shrinks_the_arena(M, tmp_path, 
         mp, p = s.memory_plan(), qrt.InferenceSession(str(out), threads=threads, fuse_ops=False)
         np.testing.assert_array_equal(p.run(None, {"input": x})[0], ref)
         assert {e["tensor"] for e in p.memory_plan()["entries"]} - {e["tensor"] for e in mp["entries"]}
+
+
+@pytest.fixture(scope="module")
+def SB(M):
+    spec = importlib.util.spec_from_file_location("scoreboard", BENCH / "scoreboard.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["scoreboard"] = mod  # its dataclasses look their module up by name
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_scoreboard_ratio_is_paired_by_round(SB):
+    # Round 2 ran in a slow phase for both variants: the per-round ratio stays 0.8 in each round,
+    # while the ratio of the overall medians depends on how the runs fell between the phases.
+    a = {"latency": {"1": {"median_ms": 20.0, "round_medians_ms": [8.0, 16.0, 8.0]}}}
+    b = {"latency": {"1": {"median_ms": 12.0, "round_medians_ms": [10.0, 20.0, 10.0]}}}
+    assert SB.paired_ratio(a, b, "1") == pytest.approx(0.8)
+    assert SB.paired_ratio(b, a, "1") == pytest.approx(1.25)
+    # Without per-round data (older JSON), the ratio of the medians.
+    c = {"latency": {"1": {"median_ms": 30.0}}}
+    assert SB.paired_ratio(a, c, "1") == pytest.approx(20.0 / 30.0)
+
+
+def test_scoreboard_rounds_record_every_variant(SB):
+    class Fake:
+        def __init__(self, s):
+            self.s, self.calls = s, 0
+
+        def activate(self):
+            pass
+
+        def run(self, _):
+            self.calls += 1
+            t = time.perf_counter() + self.s
+            while time.perf_counter() < t:
+                pass
+
+    runners = {"fast": (Fake(0.001), None), "slow": (Fake(0.002), None)}
+    st = SB.time_interleaved(runners, budget_s=0.12, rounds=4, warmup_s=0.0)
+    for k in runners:
+        rm = st[k]["round_medians_ms"]
+        assert len(rm) == 4 and all(x > 0 for x in rm)
+        assert st[k]["runs"] >= 4
+    assert SB.paired_ratio({"latency": {"1": st["fast"]}}, {"latency": {"1": st["slow"]}}, "1") < 0.9
