@@ -28,11 +28,19 @@ bool packed_b_within(const GemmU8S8Kernel& k, const void* packed, size_t N, size
   const size_t nr = static_cast<size_t>(k.nr);
   const auto* p = static_cast<const int8_t*>(packed) + colsum_bytes(N, nr);
   const size_t n = round_up(N, nr) / nr * panel_bytes(K, nr);
-  // |v| <= lim as one unsigned compare per byte (vectorises at baseline SSE2).
-  const unsigned span = 2u * static_cast<unsigned>(lim);
-  unsigned bad = 0;
-  for (size_t i = 0; i < n; ++i) bad |= static_cast<unsigned>(p[i] + lim) > span;
-  return bad == 0;
+  // |v| <= lim  <=>  (uint8_t)(v + lim) <= 2 lim: for 0 <= lim < 128 the values below -lim wrap
+  // to [128 + lim, 255], above 2 lim. So a byte add and a running byte maximum (paddb + pmaxub at
+  // baseline SSE2). Runs on every open: with the sum widened to int (GCC unpacked every byte to
+  // an int32 lane) it was half of opening a 0.7 MB MLP.
+  if (lim >= 128) return true;  // every int8 value
+  if (lim < 0) return false;
+  const uint8_t off = static_cast<uint8_t>(lim);
+  uint8_t mx = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t v = static_cast<uint8_t>(static_cast<uint8_t>(p[i]) + off);
+    mx = v > mx ? v : mx;
+  }
+  return mx <= 2 * lim;
 }
 
 const GemmU8S8Kernel& select_gemm_u8s8() {

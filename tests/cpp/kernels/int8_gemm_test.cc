@@ -643,5 +643,21 @@ QRT_TEST(Int8Gemm, PackedWeightsWithinRange) {
           QRT_EXPECT(qrt::kernels::packed_b_within(*k, pk.data(), N, K, 128)) << k->name;
         }
       }
+    // Every byte value against every limit's edges, at the start, middle and end of the buffer
+    // (the check adds lim in 8 bits: the values below -lim must not wrap into range).
+    const size_t N = 40, K = 37;
+    for (int lim : {0, 1, 63, 64, 65, 100, 126, 127, 128, -1}) {
+      for (int v = -128; v <= 127; ++v) {
+        for (size_t pos : {size_t{0}, N * K / 2, N * K - 1}) {
+          std::vector<int8_t> B(N * K, 0);
+          B[pos] = static_cast<int8_t>(v);
+          AlignedBuffer pk(k->packed_size(N, K));
+          k->pack(N, K, B.data(), K, pk.data());
+          const bool want = lim >= 0 && (v < 0 ? -v : v) <= lim;
+          QRT_EXPECT(qrt::kernels::packed_b_within(*k, pk.data(), N, K, lim) == want)
+              << k->name << " lim " << lim << " v " << v << " pos " << pos;
+        }
+      }
+    }
   }
 }
