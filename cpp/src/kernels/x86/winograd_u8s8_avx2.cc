@@ -11,6 +11,7 @@
 // them at once; a band's V (<= 256 KB) stays in L2 while the panels of U stream.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -43,46 +44,47 @@ size_t work_size(size_t C) { return 16 * pos_stride(band_tiles(C), cpad(C)) * 2;
 
 // U = G' g G'^T per output channel, computed over all input channels at once (rows of C int16
 // that the compiler vectorizes; per element with a gather it took 22 ms of ResNet-18's load), then
-// scattered 4 channels (8 bytes) at a time into the panel layout.
+// gathered 4 channels (8 bytes) at a time into the panel layout.
 void pack(size_t O, size_t C, const int8_t* w, void* packed) {
-  const size_t G = cpad(C) / 4;
+  const size_t Cp = cpad(C), G = Cp / 4;
   auto* u = static_cast<int16_t*>(packed);
-  std::memset(u, 0, packed_size(O, C));
-  std::vector<int16_t> t(12 * C), v(16 * C + 4);  // (v: room for a 4-channel copy past C)
-  for (size_t o = 0; o < O; ++o) {
-    const int8_t* g = w + o * 9 * C;  // g[a * 3 + b][c]
-    for (size_t b = 0; b < 3; ++b) {  // t[i][b] = sum_a G'[i][a] g[a][b]
-      const int8_t *g0 = g + b * C, *g1 = g + (3 + b) * C, *g2 = g + (6 + b) * C;
-      int16_t *t0 = &t[(0 * 3 + b) * C], *t1 = &t[(1 * 3 + b) * C], *t2 = &t[(2 * 3 + b) * C],
-              *t3 = &t[(3 * 3 + b) * C];
-      for (size_t c = 0; c < C; ++c) {
-        const int16_t a0 = g0[c], a1 = g1[c], a2 = g2[c];
-        t0[c] = static_cast<int16_t>(2 * a0);
-        t1[c] = static_cast<int16_t>(a0 + a1 + a2);
-        t2[c] = static_cast<int16_t>(a0 - a1 + a2);
-        t3[c] = static_cast<int16_t>(2 * a2);
+  // v[jj][xi][Cp] for the 8 output channels of one panel, channels past C (and outputs past O)
+  // zero; then each 64-byte group line of U is written once, whole, in order: 8 columns x 4
+  // channels. (Scattering 8 bytes per column into a memset U touched every line 8 times.)
+  std::vector<int16_t> t(12 * C), v(8 * 16 * Cp);
+  for (size_t p0 = 0; p0 < O; p0 += 8) {
+    std::fill(v.begin(), v.end(), int16_t{0});
+    for (size_t jj = 0; jj < 8 && p0 + jj < O; ++jj) {
+      const int8_t* g = w + (p0 + jj) * 9 * C;  // g[a * 3 + b][c]
+      for (size_t b = 0; b < 3; ++b) {  // t[i][b] = sum_a G'[i][a] g[a][b]
+        const int8_t *g0 = g + b * C, *g1 = g + (3 + b) * C, *g2 = g + (6 + b) * C;
+        int16_t *t0 = &t[(0 * 3 + b) * C], *t1 = &t[(1 * 3 + b) * C], *t2 = &t[(2 * 3 + b) * C],
+                *t3 = &t[(3 * 3 + b) * C];
+        for (size_t c = 0; c < C; ++c) {
+          const int16_t a0 = g0[c], a1 = g1[c], a2 = g2[c];
+          t0[c] = static_cast<int16_t>(2 * a0);
+          t1[c] = static_cast<int16_t>(a0 + a1 + a2);
+          t2[c] = static_cast<int16_t>(a0 - a1 + a2);
+          t3[c] = static_cast<int16_t>(2 * a2);
+        }
+      }
+      int16_t* vj = &v[jj * 16 * Cp];
+      for (size_t i = 0; i < 4; ++i) {  // v[4i + j] = sum_b t[i][b] G'[j][b]
+        const int16_t *s0 = &t[(i * 3 + 0) * C], *s1 = &t[(i * 3 + 1) * C], *s2 = &t[(i * 3 + 2) * C];
+        int16_t *v0 = vj + (4 * i + 0) * Cp, *v1 = vj + (4 * i + 1) * Cp, *v2 = vj + (4 * i + 2) * Cp,
+                *v3 = vj + (4 * i + 3) * Cp;
+        for (size_t c = 0; c < C; ++c) {
+          v0[c] = static_cast<int16_t>(2 * s0[c]);
+          v1[c] = static_cast<int16_t>(s0[c] + s1[c] + s2[c]);
+          v2[c] = static_cast<int16_t>(s0[c] - s1[c] + s2[c]);
+          v3[c] = static_cast<int16_t>(2 * s2[c]);
+        }
       }
     }
-    for (size_t i = 0; i < 4; ++i) {  // v[4i + j] = sum_b t[i][b] G'[j][b]
-      const int16_t *s0 = &t[(i * 3 + 0) * C], *s1 = &t[(i * 3 + 1) * C], *s2 = &t[(i * 3 + 2) * C];
-      int16_t *v0 = &v[(4 * i + 0) * C], *v1 = &v[(4 * i + 1) * C], *v2 = &v[(4 * i + 2) * C],
-              *v3 = &v[(4 * i + 3) * C];
-      for (size_t c = 0; c < C; ++c) {
-        v0[c] = static_cast<int16_t>(2 * s0[c]);
-        v1[c] = static_cast<int16_t>(s0[c] + s1[c] + s2[c]);
-        v2[c] = static_cast<int16_t>(s0[c] - s1[c] + s2[c]);
-        v3[c] = static_cast<int16_t>(2 * s2[c]);
-      }
-    }
-    const size_t p = o / 8, jj = o % 8;
-    for (size_t xi = 0; xi < 16; ++xi) {
-      int16_t* dst = u + (p * 16 + xi) * G * 32 + (jj / 4) * 16 + (jj % 4) * 4;
-      const int16_t* src = &v[xi * C];
-      for (size_t c = 0; c < C; c += 4) {
-        const size_t n = C - c < 4 ? C - c : 4;  // (the rest of the group stays zero)
-        std::memcpy(dst + (c / 4) * 32, src + c, n * sizeof(int16_t));
-      }
-    }
+    int16_t* dst = u + (p0 / 8) * 16 * G * 32;
+    for (size_t xi = 0; xi < 16; ++xi)
+      for (size_t g4 = 0; g4 < G; ++g4, dst += 32)
+        for (size_t jj = 0; jj < 8; ++jj) std::memcpy(dst + 4 * jj, &v[(jj * 16 + xi) * Cp + 4 * g4], 8);
   }
 }
 
