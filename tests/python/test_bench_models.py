@@ -176,10 +176,11 @@ def test_scoreboard_rounds_record_every_variant(SB):
             while time.perf_counter() < t:
                 pass
 
-    runners = {"fast": (Fake(0.001), None), "slow": (Fake(0.002), None)}
+    runners = {"fast": (Fake(0.001), None), "slow": (Fake(0.003), None)}
     st = SB.time_interleaved(runners, budget_s=0.12, rounds=4, warmup_s=0.0)
     for k in runners:
         rm = st[k]["round_medians_ms"]
         assert len(rm) == 4 and all(x > 0 for x in rm)
         assert st[k]["runs"] >= 4
-    assert SB.paired_ratio({"latency": {"1": st["fast"]}}, {"latency": {"1": st["slow"]}}, "1") < 0.9
+    # 1/3 when undisturbed; a busy machine only lengthens runs, by more than 1 ms before this fails
+    assert SB.paired_ratio({"latency": {"1": st["fast"]}}, {"latency": {"1": st["slow"]}}, "1") < 0.8
