@@ -461,16 +461,19 @@ def time_interleaved(runners: dict, budget_s: float, rounds: int, warmup_s: floa
     return out
 
 
+def _medians_ratio(a: dict, b: dict, t: str) -> float:
+    return a["latency"][t]["median_ms"] / b["latency"][t]["median_ms"]
+
+
 def paired_ratio(a: dict, b: dict, t: str) -> float:
     """a's latency over b's at t threads: the median over rounds of the two variants' ratio within
     each round (both timed within seconds of each other), so that a phase in which the whole machine
     runs slower cancels out; a change of phase between two variants' rounds moves only that round's
     ratio. Falls back to the ratio of the overall medians for results without per-round data."""
-    la, lb = a["latency"][t], b["latency"][t]
-    ra, rb = la.get("round_medians_ms"), lb.get("round_medians_ms")
+    ra, rb = a["latency"][t].get("round_medians_ms"), b["latency"][t].get("round_medians_ms")
     if ra and rb and len(ra) == len(rb):
         return float(np.median(np.asarray(ra) / np.asarray(rb)))
-    return la["median_ms"] / lb["median_ms"]
+    return _medians_ratio(a, b, t)
 
 
 def _sqnr(ref: np.ndarray, out: np.ndarray) -> float:
@@ -747,10 +750,6 @@ def summarize(m: dict, threads: list[int]) -> None:
             if fp32 and t in fp32["latency"]:
                 r.setdefault("vs_ort_fp32", {})[t] = paired_ratio(v, fp32, t)
     m["summary"] = s
-
-
-def _medians_ratio(a: dict, b: dict, t: str) -> float:
-    return a["latency"][t]["median_ms"] / b["latency"][t]["median_ms"]
 
 
 def goals(results: dict, threads: list[int]) -> list[dict]:
