@@ -809,7 +809,8 @@ class Conv2dOp : public Op {
     const size_t og = static_cast<size_t>(g_.cout / g_.group);
     for (int64_t gi = 0; gi < g_.group; ++gi) {
       im2col_bytes(x.data, N, H, W, OH, OW, gi, col, l0.K, ctx.pool);
-      void* out = static_cast<uint8_t*>(y.data) + gi * og * elem_;
+      // The output's element size, not the input's: u8 in, f32 out (dequantizing epilogue).
+      void* out = static_cast<uint8_t*>(y.data) + gi * og * groups_[gi].out_elem();
       QRT_RETURN_IF_ERROR(groups_[gi].compute(M, col, l0.K, out, static_cast<size_t>(g_.cout),
                                               gemm_scratch, ctx.pool));
     }

@@ -121,6 +121,83 @@ QRT_TEST(Runtime, Conv2dU8MatchesSpecLoops) {
   }
 }
 
+// Grouped u8 convolution (groups neither 1 nor depthwise: one im2col + GEMM per group, each
+// writing its channel slice of the output), with a requantized u8 output and with a dequantized
+// f32 output (the last layer of an int8 region, f32 bias): the f32 case once wrote group g's
+// slice at byte offset g * og instead of g * og * 4 (silently wrong outputs, NaN bit patterns).
+QRT_TEST(Runtime, Conv2dU8GroupedMatchesSpecLoops) {
+  struct Case { int C, O, group, S; };
+  for (Case cs : {Case{8, 8, 2, 1}, Case{8, 8, 4, 2}, Case{12, 6, 3, 1}, Case{16, 32, 4, 1}})
+  for (bool f32_out : {false, true})
+  for (int threads : {1, 2}) {
+    const int NB = 2, H = 9, W = 7, KH = 3, KW = 3, S = cs.S, C = cs.C, O = cs.O;
+    const int cg = C / cs.group, og = O / cs.group;
+    std::mt19937 g(11);
+    std::vector<uint8_t> x(size_t(NB) * H * W * C);
+    for (auto& v : x) v = uint8_t(g() % 256);
+    std::vector<int8_t> w(size_t(O) * KH * KW * cg);
+    for (auto& v : w) v = int8_t(int(g() % 255) - 127);
+    std::vector<float> wsc(O), bias_f(O);
+    std::vector<int32_t> bias(O);
+    for (int o = 0; o < O; ++o) {
+      wsc[o] = 0.002f * float(1 + o % 5);
+      bias[o] = int32_t(g() % 2001) - 1000;
+      bias_f[o] = float(bias[o]) * 0.001f;
+    }
+    const float xs = 0.02f, ys = 0.5f;
+    const int xz = 120, yz = 30;
+    qrt::format::QuantParams wq;
+    wq.axis = 0;
+    wq.scales = wsc;
+    wq.zero_points.assign(O, 0);
+    ModelBuilder mb;
+    int xi = mb.input("x", DType::kU8, {NB, H, W, C}, per_tensor(xs, xz));
+    int wi = mb.constant<int8_t>("w", DType::kS8, {O, KH, KW, cg}, w, wq);
+    int bi = f32_out ? mb.constant_f32("b", {O}, bias_f)
+                     : mb.constant<int32_t>("b", DType::kS32, {O}, bias, qrt::format::QuantParams());
+    int yi = f32_out ? mb.value("y", DType::kF32) : mb.value("y", DType::kU8, per_tensor(ys, yz));
+    auto& n = mb.node("Conv2d", {xi, wi, bi}, {yi});
+    n.attrs = {ModelBuilder::attr_ints("strides", {S, S}), ModelBuilder::attr_ints("pads", {1, 1, 1, 1}),
+               ModelBuilder::attr_int("group", cs.group)};
+    mb.output(yi);
+    auto out = mb.run({{"x", TensorView::of(x.data(), {NB, H, W, C})}}, threads);
+    QRT_ASSERT(out.ok());
+    const int OH = (H + 2 - KH) / S + 1, OW = (W + 2 - KW) / S + 1;
+    QRT_EXPECT(out.value()[0].shape == std::vector<int64_t>({NB, OH, OW, O}));
+    size_t checked = 0;
+    for (int nb = 0; nb < NB; ++nb)
+      for (int oh = 0; oh < OH; ++oh)
+        for (int ow = 0; ow < OW; ++ow)
+          for (int o = 0; o < O; ++o) {
+            const int gi = o / og;
+            int32_t acc = f32_out ? 0 : bias[o];
+            for (int i = 0; i < KH; ++i)
+              for (int j = 0; j < KW; ++j)
+                for (int c = 0; c < cg; ++c) {
+                  int ih = oh * S - 1 + i, iw = ow * S - 1 + j;
+                  int xv = (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                               ? xz : x[((size_t(nb) * H + ih) * W + iw) * C + gi * cg + c];
+                  acc += (xv - xz) * w[((size_t(o) * KH + i) * KW + j) * cg + c];
+                }
+            const size_t at = ((size_t(nb) * OH + oh) * OW + ow) * O + o;
+            if (f32_out) {
+              const float sc = float(double(xs) * wsc[o]);
+              const float ref = float(acc) * sc + bias_f[o];
+              const float got = out.value()[0].data<float>()[at];
+              QRT_EXPECT(std::fabs(got - ref) <= 1e-6f * (1 + std::fabs(ref)))
+                  << "f32 out, C" << C << "O" << O << "group" << cs.group << "at" << at << got << ref;
+            } else {
+              float r = float(acc) * float(double(xs) * wsc[o] / ys);
+              r = std::min(std::max(r, float(-yz)), float(255 - yz));
+              QRT_EXPECT_EQ(int(out.value()[0].data<uint8_t>()[at]), yz + int(std::nearbyint(r)))
+                  << "u8 out, C" << C << "O" << O << "group" << cs.group << "at" << at;
+            }
+            ++checked;
+          }
+    QRT_EXPECT_EQ(checked, size_t(NB) * OH * OW * O);
+  }
+}
+
 // The implicit-GEMM path (gemm_u8s8 run_taps: a padded copy of the input read through tap
 // offsets, one output row per call) against the spec loops, on geometries that take it (C % 4 ==
 // 0, group 1, OW >= 24, small B): padding on every side or none (x read in place), asymmetric
