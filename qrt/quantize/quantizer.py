@@ -199,6 +199,16 @@ def group_params(g: Graph, uf: _UnionFind, tensors: list[str], ranges: dict[str,
     groups: dict[str, list[str]] = {}
     for t in tensors:
         groups.setdefault(uf.find(t), []).append(t)
+    # A u8 Concat's constant inputs (a ViT's class token beside the patch embeddings) are stored
+    # in the group's parameters (apply_static): the group's range covers their values too.
+    members_set = set(tensors)
+    const_ranges: dict[str, list[tuple[float, float]]] = {}
+    for n in g.nodes:
+        if n.op == "Concat" and n.outputs and n.outputs[0] in members_set:
+            for i in n.inputs:
+                c = g.const(i) if i else None
+                if c is not None and c.size:
+                    const_ranges.setdefault(n.outputs[0], []).append((float(c.min()), float(c.max())))
     out: dict[str, QuantParams] = {}
     missing: list[str] = []
     for members in groups.values():
@@ -210,6 +220,7 @@ def group_params(g: Graph, uf: _UnionFind, tensors: list[str], ranges: dict[str,
             qp = hint
         else:
             rs = [ranges[g.tensor(m).source] for m in members if g.tensor(m).source in ranges]
+            rs += [r for m in members for r in const_ranges.get(m, [])]
             if not rs:
                 missing.extend(members)
                 continue
@@ -267,6 +278,15 @@ def apply_static(g: Graph, int8: dict[str, str], qparams: dict[str, QuantParams]
                     qp = P.activation_params(float(c.min()), float(c.max()))
                     from qrt.ir.evaluate import quantize_u8
 
+                    node.inputs[k] = g.add_constant(f"{i}_u8", quantize_u8(c, qp.scale, qp.zero_point), "u8")
+                    g.tensor(node.inputs[k]).quant = qp
+        elif role == "concat":
+            for k, i in enumerate(node.inputs):
+                c = g.const(i) if i else None
+                if c is not None:  # in the output's parameters (group_params counted its range)
+                    from qrt.ir.evaluate import quantize_u8
+
+                    qp = qparams[node.outputs[0]]
                     node.inputs[k] = g.add_constant(f"{i}_u8", quantize_u8(c, qp.scale, qp.zero_point), "u8")
                     g.tensor(node.inputs[k]).quant = qp
         y = node.outputs[0]

@@ -861,6 +861,51 @@ def test_torch_conv1d_model_runs(tmp_path, mode):
 
 
 @needs_runtime
+def test_int8_concat_of_u8_tokens_and_a_constant_class_token(tmp_path):
+    """A ViT-style Concat of a learned class token (a constant after folding) with u8 patch
+    embeddings runs in u8: the constant is stored in the Concat's parameters, whose range covers
+    its values (it once stayed f32 and the runtime refused the file: "input 1 dtype u8 differs
+    from input 0's f32")."""
+    torch = pytest.importorskip("torch")
+    import qrt
+
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch, self.head = nn.Conv2d(3, 16, 4, stride=4), nn.Linear(16, 5)
+            self.cls = nn.Parameter(torch.randn(1, 1, 16) * 3)  # beyond the patches' range
+
+        def forward(self, x):
+            t = self.patch(x).flatten(2).transpose(1, 2)
+            t = torch.cat([self.cls.expand(x.shape[0], -1, -1), t], 1)
+            return self.head(torch.relu(t))
+
+    torch.manual_seed(0)
+    net = Net().eval()
+    x = RNG.standard_normal((1, 3, 16, 16)).astype(np.float32)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    src = tmp_path / "vit.onnx"
+    torch.onnx.export(net, (torch.from_numpy(x),), str(src), opset_version=17, dynamo=False, input_names=["x"])
+    cal = [{"x": RNG.standard_normal((1, 3, 16, 16)).astype(np.float32)} for _ in range(6)] + [{"x": x}]
+    res = build(str(src), mode="int8", calibration=cal, progress=False)
+    tensors = res.model_dict["tensors"]
+    concat = [nd for nd in res.model_dict["nodes"] if nd["op"] == "Concat"]
+    assert len(concat) == 1
+    assert [tensors[i]["dtype"] for i in concat[0]["inputs"]] == ["u8", "u8"], concat
+    assert len({(tensors[i]["quant"]["scales"][0], tensors[i]["quant"]["zero_points"][0])
+                for i in concat[0]["inputs"] + concat[0]["outputs"]}) == 1
+    out = tmp_path / "vit.qmodel"
+    qrt.convert(str(src), out, mode="int8", calibration=cal, progress=False)
+    y = qrt.InferenceSession(str(out)).run(None, {"x": x})[0]
+    # the class token's row is exact up to one u8 step of the shared range
+    err = np.abs(y - ref).max() / np.abs(ref).max()
+    assert err < 0.05, err
+
+
+@needs_runtime
 @pytest.mark.parametrize("groups", [2, 4, 16])
 def test_int8_grouped_conv_with_f32_output_matches_torch(tmp_path, groups):
     """Grouped convolutions (neither 1 nor depthwise) in int8, the last one dequantizing to f32
