@@ -277,6 +277,20 @@ def write_model_bytes(model_dict: dict) -> bytes:
     return bytes(_core.write_model(model_dict))
 
 
+def _open_written(data: bytes):
+    """The runtime's session over the bytes about to be written. A file the runtime refuses is a
+    converter defect; raising here (the runtime's error class, its message) beats writing a
+    .qmodel that fails at every load."""
+    from qrt.errors import QrtError
+    from qrt.runtime import InferenceSession
+
+    try:
+        return InferenceSession(data)
+    except QrtError as e:
+        raise type(e)(f"the converted model does not load in qrt's runtime, nothing was written "
+                      f"(a converter defect: please report it with the model): {e}") from e
+
+
 def convert(model, output_path, mode: str = "int8", calibration=None, method: str = "minmax",
             per_channel: bool = True, exclude=None, allow_float_fallback: bool = False,
             example_inputs=None, percentile: float = 99.99, progress: bool = True,
@@ -314,6 +328,7 @@ def convert(model, output_path, mode: str = "int8", calibration=None, method: st
     if packed:
         res.model_dict["metadata"]["weight_layout"] = layout
     data = write_model_bytes(res.model_dict)
+    session = _open_written(data)
     path = os.fspath(output_path)
     with open(path, "wb") as f:
         f.write(data)
@@ -325,7 +340,7 @@ def convert(model, output_path, mode: str = "int8", calibration=None, method: st
     try:
         from qrt.quantize.accuracy import measure
 
-        measure(res, data, calibration, report)
+        measure(res, data, calibration, report, session)
     except Exception as e:  # accuracy is informative; never fail a conversion over it
         report.notes.append(f"accuracy not measured: {type(e).__name__}: {e}")
     report.notes.append(f"converted in {time.perf_counter() - t0:.1f} s")

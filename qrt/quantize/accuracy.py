@@ -57,7 +57,7 @@ def sample_from(calibration, input_names: list[str]) -> dict[str, np.ndarray] | 
         return None
 
 
-def measure(res, data: bytes | None, calibration, report) -> None:
+def measure(res, data: bytes | None, calibration, report, session=None) -> None:
     g = res.graph
     feeds = sample_from(calibration, list(g.inputs))
     if feeds is None:
@@ -93,7 +93,7 @@ def measure(res, data: bytes | None, calibration, report) -> None:
         try:
             import qrt
 
-            s = qrt.InferenceSession(data)
+            s = session if session is not None else qrt.InferenceSession(data)
             outs = dict(zip(g.outputs, s.run(list(g.outputs), feeds)))
             report.sqnr_source = "qrt runtime"
         except Exception as e:

@@ -246,6 +246,33 @@ def test_unsupported_ops_error_lists_all_of_them():
     assert "Hardmax: 'h'" in str(e.value) and "Trilu: 'r1', 'r2'" in str(e.value)
 
 
+@needs_runtime
+def test_convert_refuses_to_write_a_file_the_runtime_rejects(tmp_path, monkeypatch):
+    """convert() opens the bytes with the runtime before writing: a converter defect surfaces as
+    the runtime's error, at conversion, and leaves no broken file behind."""
+    import qrt
+    import qrt.convert as C
+
+    m = _tiny([helper.make_node("Gemm", ["x", "w"], ["y"], transB=1, name="g")],
+              {"w": RNG.standard_normal((4, 4)).astype(np.float32)})
+    real = C.write_model_bytes
+
+    def corrupting(md):  # as if the converter had emitted an attribute the runtime rejects
+        for nd in md["nodes"]:
+            if nd["op"] == "Dense":
+                nd["attrs"] = dict(nd.get("attrs", {}), activation="bogus")
+        return real(md)
+
+    monkeypatch.setattr(C, "write_model_bytes", corrupting)
+    out = tmp_path / "m.qmodel"
+    with pytest.raises(qrt.InvalidArgumentError, match="does not load in qrt's runtime.*unknown activation"):
+        qrt.convert(m, str(out), mode="fp32", progress=False)
+    assert not out.exists()
+    monkeypatch.setattr(C, "write_model_bytes", real)
+    qrt.convert(m, str(out), mode="fp32", progress=False)
+    assert out.exists()
+
+
 def test_int8_with_dynamic_weight_needs_fallback():
     m = _tiny([helper.make_node("Gemm", ["x", "w"], ["g"], transB=1),
                helper.make_node("Conv", ["x4", "x4w"], ["y4"], name="dynconv")], {})
