@@ -26,8 +26,9 @@ def model_dir() -> str:
 
 def build_torch_model():
     import torch
-    from safetensors.torch import load_file
     from torch import nn
+
+    from models import load_safetensors  # safetensors' reader when installed, else a plain one
 
     cfg = json.load(open(os.path.join(model_dir(), "config.json")))
     H, nh, F, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["intermediate_size"], cfg["layer_norm_eps"]
@@ -69,7 +70,7 @@ def build_torch_model():
             return pooled / pooled.norm(dim=1, keepdim=True).clamp(min=1e-12)
 
     net = MiniLM()
-    sd = load_file(os.path.join(model_dir(), "model.safetensors"))
+    sd = {k: torch.from_numpy(v) for k, v in load_safetensors(os.path.join(model_dir(), "model.safetensors")).items()}
     mapping = {"word.weight": "embeddings.word_embeddings.weight",
                "pos.weight": "embeddings.position_embeddings.weight",
                "tok.weight": "embeddings.token_type_embeddings.weight",
@@ -144,7 +145,10 @@ def corpus(n: int, seed: int = 0) -> list[str]:
         for attr in sorted(dir(mod)):
             obj = getattr(mod, attr, None)
             doc = getattr(obj, "__doc__", None)
-            if isinstance(doc, str) and getattr(obj, "__module__", name) == mod.__name__:
+            # Submodules are skipped: whether `email.utils` is an attribute of `email` depends on
+            # what the process imported before, and the corpus must not.
+            if isinstance(doc, str) and not isinstance(obj, type(sys)) and \
+                    getattr(obj, "__module__", name) == mod.__name__:
                 texts.append(doc)
         for t in texts:
             for s in re.split(r"(?<=[.!?])\s+", " ".join(t.split())):
