@@ -160,7 +160,7 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
 
             _, report.calibration_batches, stats = collect(
                 imported.onnx_model, [], calibration, method, percentile, progress, chan_names)
-            smooth.apply(g, smooth_groups, stats, {})
+            smooth.apply(g, smooth_groups, stats, {}, dynamic=True)
         Q.apply_weight_modes(g, opts, weight_hints)
     tables = Q.quantize_embeddings(g, opts)
     if tables:

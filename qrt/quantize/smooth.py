@@ -11,7 +11,8 @@ per-input-channel shift ``z_j = (max_j + min_j) / 2`` and scale
 and both (X - z) / s and W * s quantize well. The strength ``a`` is picked per input tensor
 from ``ALPHAS`` — or no rewrite at all — by the simulated quantization error (per-tensor u8
 activations, per-channel s8 weights) of the Dense outputs on a bounded reservoir of calibration
-rows, so a layer is only rewritten when that helps it.
+rows (for static int8 cross-validated: ranges fitted on half the rows, error measured on the
+other half), so a layer is only rewritten when that helps it.
 
 Where: Dense nodes with a constant weight whose input comes from a float op (LayerNorm, GELU,
 attention MatMul, possibly through Reshape/Transpose), never one fed by an int8 chain. Dense
@@ -55,9 +56,11 @@ def candidates(g: Graph, exclude, int8: dict | None = None) -> dict[str, list[No
 
 
 def _quant_error(x: np.ndarray, ws: list[np.ndarray], shift_bias: list[np.ndarray] | None,
-                 y_ref: list[np.ndarray]) -> float:
-    """Relative squared error of the Dense outputs with u8 x (its own min/max) and s8 w."""
-    lo, hi = float(x.min(initial=0.0)), float(x.max(initial=0.0))
+                 y_ref: list[np.ndarray], fit: np.ndarray | None = None) -> float:
+    """Relative squared error of the Dense outputs with u8 x and s8 w. The u8 range is that of
+    ``fit`` (x itself when None); values of x outside it clip."""
+    r = x if fit is None else fit
+    lo, hi = float(r.min(initial=0.0)), float(r.max(initial=0.0))
     qp = P.activation_params(lo, hi)
     xq = (np.clip(np.rint(x / qp.scale) + qp.zero_point, 0, 255) - qp.zero_point) * qp.scale
     err = ref = 0.0
@@ -71,26 +74,76 @@ def _quant_error(x: np.ndarray, ws: list[np.ndarray], shift_bias: list[np.ndarra
     return err / max(ref, 1e-30)
 
 
-def choose(x_rows: np.ndarray, lo: np.ndarray, hi: np.ndarray, ws: list[np.ndarray]):
-    """(alpha, z, s) with the least simulated error, or None when no rewrite beats none."""
-    if x_rows.shape[0] == 0:
-        return None
-    y_ref = [x_rows @ w.T for w in ws]
-    best = (_quant_error(x_rows, ws, None, y_ref), None)
+def _shift_scale(lo: np.ndarray, hi: np.ndarray, amax_w: np.ndarray, a: float):
     z = ((lo + hi) / 2).astype(np.float32)
     r = np.maximum((hi - lo) / 2, 1e-5).astype(np.float64)
+    s = np.clip(r ** a / np.maximum(amax_w, 1e-5) ** (1 - a), 1e-4, 1e4).astype(np.float32)
+    return z, s
+
+
+# Fewer reservoir rows than this and static int8 tries no rewrite: the held-out check in choose()
+# needs rows enough on both sides to say anything.
+MIN_ROWS = 8
+FOLDS = 2  # cross-validation folds for static int8 (choose())
+
+
+def choose(x_rows: np.ndarray, lo: np.ndarray, hi: np.ndarray, ws: list[np.ndarray],
+           dynamic: bool = False):
+    """(alpha, z, s) with the least simulated error, or None when no rewrite beats none.
+
+    ``dynamic`` (int8-dynamic): the runtime quantizes each input over its own range, so nothing
+    clips and the candidates are scored on the reservoir rows themselves, with the shift and
+    scale of all the calibration data (``lo``, ``hi``).
+
+    Static int8 fixes the u8 range at calibration, and per-channel ranges fitted to the scored
+    rows always look best on those rows -- with few rows per channel they are too tight for new
+    inputs, which then clip (a 1-D CNN's classifier calibrated on 8 samples went from 44 dB to
+    25 dB SQNR on held-out inputs when the in-sample score chose the rewrite). There each
+    candidate is scored by cross-validation over ``FOLDS`` folds: shift, scale and u8 range
+    fitted on the other rows, the error measured on the fold's; the chosen strength is then
+    applied with ``lo``, ``hi``. all-MiniLM-L6-v2 static int8, mean cosine to fp32 over 300
+    held-out sentences (benchmarks/accuracy_minilm.py), in-sample -> cross-validated: 16
+    calibration sentences 0.9923 -> 0.9955 (minmax), 0.9921 -> 0.9953 (percentile); 64
+    sentences 0.9958 -> 0.9962 (minmax), 0.9957 -> 0.9942 (percentile). For int8-dynamic, where
+    nothing clips, a cross-validated choice moved it by less than 0.0004 either way (64
+    sentences 0.9961 -> 0.9964, 16 sentences 0.9962 -> 0.9961): in-sample stays there.
+    """
+    n = x_rows.shape[0]
+    if n == 0 or (not dynamic and n < MIN_ROWS):
+        return None
     amax_w = np.max([np.abs(w).max(axis=0) for w in ws], axis=0).astype(np.float64)
-    for a in ALPHAS:
-        s = np.clip(r ** a / np.maximum(amax_w, 1e-5) ** (1 - a), 1e-4, 1e4).astype(np.float32)
-        xs = (x_rows - z) / s
-        wss = [(w * s[None, :]).astype(np.float32) for w in ws]
-        e = _quant_error(xs, wss, [w @ z for w in ws], y_ref)
-        if e < best[0]:
-            best = (e, (a, z, s))
-    return best[1]
+
+    def scores(folds, static_range):
+        sc = {None: 0.0, **{a: 0.0 for a in ALPHAS}}
+        for fit, ev, flo, fhi in folds:
+            y_ref = [ev @ w.T for w in ws]
+            sc[None] += _quant_error(ev, ws, None, y_ref, fit=fit if static_range else None)
+            for a in ALPHAS:
+                z, s = _shift_scale(flo, fhi, amax_w, a)
+                wss = [(w * s[None, :]).astype(np.float32) for w in ws]
+                sc[a] += _quant_error((ev - z) / s, wss, [w @ z for w in ws], y_ref,
+                                      fit=(fit - z) / s if static_range else None)
+        return sc
+
+    if dynamic:
+        sc = scores([(x_rows, x_rows, lo, hi)], False)
+    else:
+        k = min(FOLDS, n // 2)
+        parts = [np.arange(n)[i::k] for i in range(k)]
+        folds = []
+        for i in range(k):
+            fit = x_rows[np.setdiff1d(np.arange(n), parts[i])]
+            folds.append((fit, x_rows[parts[i]], fit.min(axis=0), fit.max(axis=0)))
+        sc = scores(folds, True)
+    best = min(ALPHAS, key=lambda a: sc[a])
+    if not sc[best] < sc[None]:
+        return None
+    z, s = _shift_scale(lo, hi, amax_w, best)
+    return best, z, s
 
 
-def apply(g: Graph, groups: dict[str, list[Node]], stats: dict, ranges: dict) -> int:
+def apply(g: Graph, groups: dict[str, list[Node]], stats: dict, ranges: dict,
+          dynamic: bool = False) -> int:
     """Rewrites the chosen groups; adds the exact ranges of the new Dense inputs to ``ranges``
     (keyed by their ``source``). Returns the number of rewritten input tensors."""
     done = 0
@@ -102,7 +155,7 @@ def apply(g: Graph, groups: dict[str, list[Node]], stats: dict, ranges: dict) ->
         ws = [g.const(n.inputs[1]) for n in dense]
         if any(w.shape[1] != lo.shape[0] for w in ws):
             continue
-        pick = choose(rows.astype(np.float32), lo, hi, ws)
+        pick = choose(rows.astype(np.float32), lo, hi, ws, dynamic)
         if pick is None:
             continue
         a, z, s = pick
