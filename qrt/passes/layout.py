@@ -30,7 +30,7 @@ TO_NCHW = [0, 3, 1, 2]
 
 ELEMENTWISE_UNARY = {"Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "Erf", "Gelu", "HardSigmoid",
                      "HardSwish", "Silu", "Exp", "Log", "Neg", "Abs", "Sqrt", "Identity", "Cast"}
-ELEMENTWISE_BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max"}
+ELEMENTWISE_BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max", "PRelu"}
 
 # node name -> why a conv/pool node could not be converted (read by the support check).
 UNCONVERTED_REASON = "_layout_reasons"

@@ -56,6 +56,7 @@ OPERATORS: dict[str, str] = {
     "Slice": "any", "Gather": "any (indices s64/s32)", "Squeeze": "any", "Unsqueeze": "any",
     "Split": "any", "Expand": "any", "Shape": "any -> s64", "Range": "f32, s64, s32",
     "ConstantOfShape": "f32, s64, s32, bool, u8, s8", "Tile": "any",
+    "PRelu": "f32 (slope broadcast to X)",
 }
 
 # Inputs whose values must be known at plan time.

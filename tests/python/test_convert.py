@@ -945,6 +945,37 @@ def test_torch_conv1d_model_runs(tmp_path, mode):
 
 
 @needs_runtime
+@pytest.mark.parametrize("mode", ["fp32", "int8", "fp16"])
+def test_torch_prelu_model_runs_in_nhwc(tmp_path, mode):
+    """nn.PReLU with one slope per channel ([C, 1, 1] in the export) and a single slope, between
+    convolutions: the slope is permuted with the NHWC region (no transposes inside it)."""
+    torch = pytest.importorskip("torch")
+    import qrt
+
+    nn = torch.nn
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.PReLU(16), nn.Conv2d(16, 8, 3),
+                        nn.PReLU(), nn.Conv2d(8, 4, 1)).eval()
+    with torch.no_grad():
+        net[1].weight.uniform_(-0.5, 0.5)  # negative and distinct slopes: a transposed slope shows
+        net[3].weight.fill_(0.1)
+    x = RNG.standard_normal((2, 3, 12, 10)).astype(np.float32)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    src = tmp_path / "p.onnx"
+    torch.onnx.export(net, (torch.from_numpy(x),), str(src), opset_version=17, dynamo=False, input_names=["x"])
+    cal = [{"x": RNG.standard_normal((2, 3, 12, 10)).astype(np.float32)} for _ in range(6)] + [{"x": x}]
+    out = tmp_path / "p.qmodel"
+    qrt.convert(str(src), out, mode=mode, calibration=cal if mode == "int8" else None, progress=False)
+    s = qrt.InferenceSession(str(out))
+    ops = [r["op"] for r in s.kernel_report()]
+    assert ops.count("PRelu") == 2 and ops.count("Transpose") <= 2, ops
+    y = s.run(None, {"x": x})[0]
+    err = np.abs(y - ref).max() / np.abs(ref).max()
+    assert err < {"fp32": 1e-5, "fp16": 3e-3, "int8": 0.05}[mode], err
+
+
+@needs_runtime
 def test_int8_concat_of_u8_tokens_and_a_constant_class_token(tmp_path):
     """A ViT-style Concat of a learned class token (a constant after folding) with u8 patch
     embeddings runs in u8: the constant is stored in the Concat's parameters, whose range covers

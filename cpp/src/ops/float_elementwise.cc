@@ -1,4 +1,4 @@
-// Broadcasting elementwise ops with ONNX semantics: Add Sub Mul Div Pow Mod Min Max Sum, the
+// Broadcasting elementwise ops with ONNX semantics: Add Sub Mul Div Pow Mod Min Max Sum PRelu, the
 // comparisons Equal Less Greater LessOrEqual GreaterOrEqual (-> bool), the logical And Or Xor
 // (bool), Where.
 //   f32 for the arithmetic and comparisons; s64/s32 for Add Sub Mul Div Min Max and the
@@ -9,7 +9,7 @@
 //   divisor's sign, as Python's %) or 1 (the dividend's, as C's %); f32 the same (fmod = 1: C's
 //   fmod; 0: numpy's remainder, which ONNX's reference uses); an integer divisor of 0 is an
 //   error, as in Div. A comparison with a NaN operand is false (Equal included), as in IEEE
-//   arithmetic and ONNX's reference.
+//   arithmetic and ONNX's reference. PRelu (f32): the slope broadcasts to X, not X to it.
 #include <cmath>
 #include <limits>
 
@@ -23,7 +23,7 @@ namespace {
 
 enum class Bin {
   kAdd, kSub, kMul, kDiv, kPow, kMin, kMax, kEqual, kLess, kGreater, kLessEq, kGreaterEq, kAnd, kOr,
-  kXor, kSum, kMod
+  kXor, kSum, kMod, kPRelu
 };
 
 inline bool is_compare(Bin k) {
@@ -81,6 +81,10 @@ class BinaryOp : public Op {
       for (const Shape* sh : shapes) s += (s.empty() ? "" : " and ") + shape_str(*sh);
       return InvalidArgument(c.where() + "shapes " + s + " are not broadcast-compatible");
     }
+    // PRelu's slope broadcasts to X one way (ONNX: unidirectional): the output is X's shape.
+    if (k_ == Bin::kPRelu && out != c.inputs[0]->shape)
+      return InvalidArgument(c.where() + "slope of shape " + shape_str(c.inputs[1]->shape) +
+                             " does not broadcast to X's shape " + shape_str(c.inputs[0]->shape));
     c.outputs[0]->dtype = is_compare(k_) || is_logical(k_) ? DType::kBool : t;
     c.outputs[0]->shape = out;
     if (k_ == Bin::kPow && c.inputs[1]->dtype != DType::kF32)
@@ -114,7 +118,7 @@ class BinaryOp : public Op {
         return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32});
       case Bin::kSub: case Bin::kDiv: case Bin::kMin: case Bin::kMax:
         return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32});
-      case Bin::kPow: case Bin::kSum: return expect_dtype(c, 0, {DType::kF32});
+      case Bin::kPow: case Bin::kSum: case Bin::kPRelu: return expect_dtype(c, 0, {DType::kF32});
       case Bin::kMod:
         return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32});
       case Bin::kEqual:
@@ -242,6 +246,10 @@ class BinaryOp : public Op {
           }
           break;
         }
+        case Bin::kPRelu:
+          // x < 0 ? slope * x : x; a NaN x stays NaN (the comparison is false).
+          broadcast_binary(c.pool, a, sa, b, sb, y, o.shape, [](T x, T z) { return x < T(0) ? T(z * x) : x; });
+          break;
         case Bin::kPow: {
           if constexpr (std::is_same_v<T, float>) {
             const Tensor& e = c.in(1);
@@ -381,6 +389,7 @@ void register_elementwise_ops(OpRegistry& r) {
   r.add("Max", make_factory<BinaryOp>(Bin::kMax));
   r.add("Sum", make_factory<BinaryOp>(Bin::kSum));
   r.add("Mod", make_factory<BinaryOp>(Bin::kMod));
+  r.add("PRelu", make_factory<BinaryOp>(Bin::kPRelu));
   r.add("Equal", make_factory<BinaryOp>(Bin::kEqual));
   r.add("Less", make_factory<BinaryOp>(Bin::kLess));
   r.add("Greater", make_factory<BinaryOp>(Bin::kGreater));

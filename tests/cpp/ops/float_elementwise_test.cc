@@ -154,6 +154,34 @@ QRT_TEST(FloatOps, QuantizedAddRequantizes) {
   QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << "missing quant params" << r.message();
 }
 
+QRT_TEST(FloatOps, PReluBroadcastsTheSlopeToX) {
+  // The slope broadcasts to X one way: per channel ([C, 1, 1] against NCHW, [C] against NHWC),
+  // scalar, and X's own shape. Negative x scale by the slope, NaN stays NaN.
+  const std::vector<std::pair<Shape, Shape>> shapes = {
+      {{2, 3, 4, 5}, {3, 1, 1}}, {{2, 4, 5, 3}, {3}}, {{7}, {1}}, {{2, 3}, {2, 3}}, {{0, 3}, {3}}};
+  uint32_t seed = 100;
+  for (const auto& [sx, ss] : shapes)
+    for (int threads : {1, 3}) {
+      Val x = rand_f32(sx, seed++), sl = rand_f32(ss, seed++, -1.f, 1.f);
+      OpOptions o;
+      o.threads = threads;
+      OpRun r = run_op("PRelu", {x, sl}, {}, o);
+      QRT_ASSERT_OK(r);
+      QRT_EXPECT(r.out[0].shape == sx);
+      QRT_EXPECT_CLOSE_VEC(r.out[0].as<float>(),
+                           ref_binary(x, sl, [](float v, float k) { return v < 0 ? k * v : v; }), 0.f, 0.f);
+    }
+  OpRun r = run_op("PRelu", {f32({2}, {std::nanf(""), -2.f}), f32({1}, {0.5f})});
+  QRT_ASSERT_OK(r);
+  QRT_EXPECT(std::isnan(r.out[0].as<float>()[0]) && r.out[0].as<float>()[1] == -1.f);
+  // X must not grow: a slope of higher rank or a larger dimension is an error naming both shapes.
+  r = run_op("PRelu", {f32({3}, std::vector<float>(3)), f32({2, 3}, std::vector<float>(6))});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument && r.stage == "infer") << r.message();
+  QRT_EXPECT(r.status.message().find("[2, 3]") != std::string::npos) << r.message();
+  r = run_op("PRelu", {i64({1}, {1}), i64({1}, {1})});
+  QRT_EXPECT(r.code() == StatusCode::kUnsupported || r.code() == StatusCode::kInvalidArgument) << r.message();
+}
+
 QRT_TEST(FloatOps, BinaryErrors) {
   OpRun r = run_op("Add", {f32({2, 3}, std::vector<float>(6)), f32({2}, {0, 0})});
   QRT_EXPECT(r.code() == StatusCode::kInvalidArgument && r.stage == "infer") << r.message();
