@@ -57,6 +57,8 @@ OPERATORS: dict[str, str] = {
     "Split": "any", "Expand": "any", "Shape": "any -> s64", "Range": "f32, s64, s32",
     "ConstantOfShape": "f32, s64, s32, bool, u8, s8", "Tile": "any",
     "PRelu": "f32 (slope broadcast to X)",
+    "CumSum": "f32, s64, s32 (axis known at plan time)",
+    "TopK": "f32, s64, s32 -> values, s64 indices (K known at plan time)",
 }
 
 # Inputs whose values must be known at plan time.
@@ -65,7 +67,7 @@ VALUE_INPUTS: dict[str, tuple[int, ...]] = {
     "Expand": (1,), "Tile": (1,), "Range": (0, 1, 2), "ConstantOfShape": (0,),
     "ReduceMean": (1,), "ReduceSum": (1,), "ReduceL2": (1,), "ReduceMax": (1,), "ReduceMin": (1,),
     "Pad": (1, 3), "ReduceProd": (1,), "ReduceL1": (1,), "ReduceSumSquare": (1,), "ReduceLogSum": (1,),
-    "ReduceLogSumExp": (1,), "Resize": (1, 2, 3), "ConvTranspose": (1,),
+    "ReduceLogSumExp": (1,), "Resize": (1, 2, 3), "ConvTranspose": (1,), "CumSum": (1,), "TopK": (1,),
 }
 
 NP_TO_QRT = {

@@ -396,8 +396,36 @@ def space_norm_cases():
     return out
 
 
+def scan_topk_prelu_cases():
+    out = []
+    x = rnd(3, 4, 5)
+    xi = RNG.integers(-50, 50, size=(3, 4, 5))
+    for axis in (0, 1, -1):
+        for excl in (0, 1):
+            for rev in (0, 1):
+                attrs = {"exclusive": excl, "reverse": rev}
+                out.append(Case(f"CumSum_f32_{axis}_{excl}{rev}", "CumSum", [x, i64(axis)], attrs,
+                                rtol=1e-5, atol=1e-6))
+                out.append(Case(f"CumSum_s64_{axis}_{excl}{rev}", "CumSum", [xi, i64(axis)], attrs))
+    out.append(Case("CumSum_s32", "CumSum", [xi.astype(np.int32), np.array(1, np.int32)], {"reverse": 1}))
+    # ties (small integers as floats) must come out by ascending index, as ORT orders them
+    ties = RNG.integers(0, 4, size=(4, 9)).astype(np.float32)
+    for src, name in ((rnd(4, 9, 3), "f32"), (ties, "ties"), (xi, "s64")):
+        for axis in (0, 1, -1):
+            n = src.shape[axis]
+            for k in sorted({1, min(3, n), n}):
+                for largest in (0, 1):
+                    out.append(Case(f"TopK_{name}_{axis}_{k}_{largest}", "TopK", [src, i64(k)],
+                                    {"axis": axis, "largest": largest}, rtol=0, num_outputs=2,
+                                    out_types=[NP_TO_ONNX[src.dtype], TensorProto.INT64]))
+    for xs, ss in (((2, 3, 4, 5), (3, 1, 1)), ((2, 4, 5, 3), (3,)), ((6,), (1,)), ((2, 3), (2, 3))):
+        out.append(Case(f"PRelu_{len(xs)}_{len(ss)}", "PRelu", [rnd(*xs), rnd(*ss, lo=-1, hi=1)], rtol=0))
+    return out
+
+
 CASES = binary_cases() + unary_cases() + norm_cases() + matmul_cases() + reduce_cases() + \
-    misc_cases() + shape_cases() + compare_logic_cases() + resize_cases() + space_norm_cases()
+    misc_cases() + shape_cases() + compare_logic_cases() + resize_cases() + space_norm_cases() + \
+    scan_topk_prelu_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -241,3 +241,39 @@ QRT_TEST(FloatOps, ArgMaxMinNaNTiesEmpty) {
   r = run_op("ArgMax", {f32({0, 3}, {})}, {attr_i("axis", 1)});
   QRT_EXPECT(r.ok() && r.out[0].shape == Shape({0, 1})) << r.message();
 }
+
+QRT_TEST(FloatOps, CumSumAndTopKSemanticsAndErrors) {
+  // CumSum: exclusive / reverse along axis 1 of [2, 3].
+  Val x = f32({2, 3}, {1, 2, 3, 4, 5, 6});
+  OpRun r = run_op("CumSum", {x, ints({1})});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() == std::vector<float>({1, 3, 6, 4, 9, 15})) << r.message();
+  r = run_op("CumSum", {x, ints({-1})}, {attr_i("exclusive", 1), attr_i("reverse", 1)});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() == std::vector<float>({5, 3, 0, 11, 6, 0})) << r.message();
+  r = run_op("CumSum", {x, ints({0})}, {attr_i("reverse", 1)});
+  QRT_EXPECT(r.ok() && r.out[0].as<float>() == std::vector<float>({5, 7, 9, 4, 5, 6})) << r.message();
+  r = run_op("CumSum", {x, ints({2})});
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << r.message();
+  r = run_op("CumSum", {x, i64({1}, {1})});  // axis not known at plan time
+  QRT_EXPECT(r.code() == StatusCode::kUnsupported && r.status.message().find("plan time") != std::string::npos)
+      << r.message();
+  // TopK: ties by ascending index, NaN above every number, both outputs.
+  Val y = f32({1, 6}, {3, NAN, 5, 3, -1, 5});
+  OpOptions two;
+  two.num_outputs = 2;
+  r = run_op("TopK", {y, ints({4})}, {}, two);
+  QRT_ASSERT_OK(r);
+  QRT_EXPECT(r.out[1].as<int64_t>() == std::vector<int64_t>({1, 2, 5, 0})) << "largest";
+  QRT_EXPECT(r.out[0].shape == Shape({1, 4}) && r.out[0].as<float>()[2] == 5.f && r.out[0].as<float>()[3] == 3.f);
+  r = run_op("TopK", {y, ints({3})}, {attr_i("largest", 0)}, two);
+  QRT_ASSERT_OK(r);
+  QRT_EXPECT(r.out[1].as<int64_t>() == std::vector<int64_t>({4, 0, 3})) << "smallest";
+  r = run_op("TopK", {y, ints({0})}, {}, two);
+  QRT_EXPECT(r.ok() && r.out[0].shape == Shape({1, 0})) << r.message();
+  r = run_op("TopK", {y, ints({7})}, {}, two);
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument && r.status.message().find("[0, 6]") != std::string::npos)
+      << r.message();
+  r = run_op("TopK", {y, i64({1}, {2})}, {}, two);  // K not known at plan time
+  QRT_EXPECT(r.code() == StatusCode::kUnsupported) << r.message();
+  r = run_op("TopK", {f32({}, {1.f}), ints({1})}, {}, two);
+  QRT_EXPECT(r.code() == StatusCode::kInvalidArgument) << r.message();
+}
