@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from qrt.ir import Graph
-from qrt.passes import (activation, batchnorm, cleanup, dense, fold_constants, gelu, layernorm,
-                        layout, pad, qdq)
+from qrt.passes import (activation, batchnorm, cleanup, dense, einsum, fold_constants, gelu,
+                        layernorm, layout, pad, qdq)
 
 
 def run_all(g: Graph, *, nhwc: bool = True) -> None:
     """The standard pipeline: fold, simplify, fuse, then move convolutional regions to NHWC."""
     qdq.run(g)
+    einsum.run(g)
     fold_constants.run(g)
     cleanup.run(g)
     pad.run(g)
