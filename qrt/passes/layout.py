@@ -130,9 +130,19 @@ def _convert(g: Graph, node: Node, reasons: dict) -> dict | None:
     cip = int(node.attrs.get("count_include_pad", 0))
     if int(node.attrs.get("ceil_mode", 0)):
         extra = _ceil_extra(in_hw, kernel, strides, pads)
-        if extra is None or (node.op == "AveragePool" and cip and any(extra)):
-            reasons[node.name] = "ceil_mode=1 needs static spatial dims (and count_include_pad=0)"
+        if extra is None:
+            reasons[node.name] = "ceil_mode=1 needs static spatial dims"
             return None
+        if node.op == "AveragePool" and cip and any(extra):
+            # The windows ceil_mode adds hang past the padded input; their divisor counts the
+            # explicit padding but not the overhang (ONNX Runtime, PyTorch). Without explicit
+            # padding that is count_include_pad=0 (PyTorch's AvgPool2d(2, 2, ceil_mode=True));
+            # with it, the runtime's single padding cannot tell the two apart.
+            if any(pads):
+                reasons[node.name] = ("ceil_mode=1 with count_include_pad=1 and explicit padding "
+                                      f"{pads} is not supported")
+                return None
+            cip = 0
         pads = [pads[0], pads[1], pads[2] + extra[0], pads[3] + extra[1]]
     if node.op == "MaxPool":
         return {"op": "MaxPool2d", "attrs": {"kernel": kernel, "strides": strides, "pads": pads}}

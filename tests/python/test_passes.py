@@ -297,6 +297,24 @@ def test_pool_attributes(op, attrs):
     assert_same(m, {"x": f32(1, 3, 7, 6)}, g)
 
 
+def test_avgpool_ceil_mode_counting_padding():
+    """AveragePool ceil_mode=1, count_include_pad=1 (PyTorch's AvgPool2d(2, 2, ceil_mode=True)
+    default): without explicit pads the overhanging windows divide by the elements they cover,
+    i.e. count_include_pad=0; with explicit pads the converter refuses it, naming the pads."""
+    m = make_model([helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
+                                     ceil_mode=1, count_include_pad=1)],
+                   [vi("x", [1, 3, 7, 5])], [vi("y", None)], {})
+    g = converted(m)
+    assert ops(g) == ["Transpose", "AvgPool2d", "Transpose"], g.summary()
+    assert g.nodes[1].attrs["count_include_pad"] == 0
+    assert_same(m, {"x": f32(1, 3, 7, 5)}, g)
+    m = make_model([helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
+                                     pads=[1, 1, 1, 1], ceil_mode=1, count_include_pad=1)],
+                   [vi("x", [1, 3, 8, 8])], [vi("y", None)], {})
+    with pytest.raises(NotImplementedError, match=r"explicit padding \[1, 1, 1, 1\] is not supported"):
+        converted(m)
+
+
 def test_grouped_strided_dilated_conv():
     inits = {"w": f32(6, 2, 3, 3), "b": f32(6)}
     m = make_model([helper.make_node("Conv", ["x", "w", "b"], ["y"], group=3, strides=[2, 1],
