@@ -167,6 +167,35 @@ def test_gelu_lookalike_is_left_alone():
     assert "Gelu" not in ops(converted(m))
 
 
+def _gelu_tanh_nodes(cube, k=0.7978845608):
+    """0.5 * x * (1 + tanh(k * (x + 0.044715 * x**3))) as PyTorch (cube "mul") and GPT-2-style
+    code (cube "pow") export it."""
+    if cube == "pow":
+        c = [helper.make_node("Pow", ["x", "three"], ["x3"])]
+    else:
+        c = [helper.make_node("Mul", ["x", "x"], ["x2"]), helper.make_node("Mul", ["x", "x2"], ["x3"])]
+    return c + [helper.make_node("Mul", ["c044", "x3"], ["t"]),
+                helper.make_node("Add", ["x", "t"], ["u"]),
+                helper.make_node("Mul", ["k", "u"], ["v"]),
+                helper.make_node("Tanh", ["v"], ["th"]),
+                helper.make_node("Add", ["one", "th"], ["a"]),
+                helper.make_node("Mul", ["x", "a"], ["m"]),
+                helper.make_node("Mul", ["half", "m"], ["y"])]
+
+
+@pytest.mark.parametrize("cube", ["mul", "pow"])
+def test_decomposed_tanh_gelu_is_recognised(cube):
+    inits = {"three": np.float32(3), "c044": np.float32(0.044715), "k": np.float32(0.7978845608),
+             "one": np.float32(1), "half": np.float32(0.5)}
+    m = make_model(_gelu_tanh_nodes(cube), [vi("x", [2, 8])], [vi("y", [2, 8])], inits)
+    g = converted(m)
+    assert ops(g) == ["Gelu"] and g.nodes[0].attrs["approximate"] == "tanh"
+    assert_same(m, {"x": f32(2, 8, scale=3)}, g)
+    # a different constant (not sqrt(2/pi)) is not a GELU
+    m = make_model(_gelu_tanh_nodes(cube), [vi("x", [2, 8])], [vi("y", [2, 8])], {**inits, "k": np.float32(0.7)})
+    assert "Gelu" not in ops(converted(m))
+
+
 def _layernorm_model(with_affine=True, axes=(-1,)):
     nodes = [
         helper.make_node("ReduceMean", ["x"], ["mu"], axes=list(axes)),
