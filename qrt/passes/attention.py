@@ -6,6 +6,8 @@ Pattern (``torch.onnx.export`` of a BERT self-attention, opset 17, after the ``d
     kt = Transpose(Reshape(k, [B, S, H, D]), [0, 2, 3, 1])          (or [0, 2, 1, 3] then [0, 1, 3, 2])
     vh = Transpose(Reshape(v, [B, S, H, Dv]), [0, 2, 1, 3])
     s  = MatMul(qh, kt)  [Div(s, c) | Mul(s, c) | Mul(c, s)]  [Add(s, mask) | Add(mask, s)]
+         (or MatMul(qh * c1, kt * c2), as scaled_dot_product_attention exports;
+          or Where(cond, -inf, s) with a constant cond, as masked_fill exports: an additive mask)
     p  = Softmax(s, axis=-1)
     y  = Reshape(Transpose(MatMul(p, vh), [0, 2, 1, 3]), [B, S, H*Dv])
 
@@ -112,16 +114,42 @@ def _mask_ok(g: Graph, mask: str, b: int, h: int, sq: int, skv: int) -> bool:
     return all(m in (1, -1) or f in (-1, m) for m, f in zip(t.shape, full))
 
 
+def _where_mask(g: Graph, w: Node, producers) -> tuple[str, str] | None:
+    """(scores, additive mask) for Where(cond, v, scores) / Where(cond, scores, v) with a constant
+    cond and a scalar v <= -1e30 (masked_fill with -inf or the float minimum): the same softmax
+    as scores + where(cond, v, 0) (resp. where(cond, 0, v)), a constant mask."""
+    cond = g.const(w.inputs[0])
+    if cond is None or cond.dtype != np.bool_:
+        return None
+    for k, other in ((1, 2), (2, 1)):
+        v = scalar_const(g, w.inputs[k])
+        p = producers.get(w.inputs[other])
+        if v is None or not v <= -1e30 or p is None or p.op not in ("MatMul", "Mul", "Div"):
+            continue
+        on = cond if k == 1 else ~cond
+        mask = np.where(on, np.float32(v), np.float32(0)).astype(np.float32)
+        name = g.add_constant(f"{w.name}_additive_mask", mask)
+        return w.inputs[other], name
+    return None
+
+
 def _match(g: Graph, sm: Node, producers, consumers):
     x = sm.inputs[0]
     xs = g.tensor(x).shape
     if xs is None or len(xs) != 4 or int(sm.attrs.get("axis", -1)) not in (-1, 3):
         return None
     chain = [sm]
-    # Softmax input: [Add(., mask)] of [scaled] MatMul.
+    # Softmax input: [Add(., mask) | Where(cond, -inf, .)] of [scaled] MatMul.
     mask = ""
     cur = _producer(g, x, producers, consumers)
-    if cur is not None and cur.op == "Add":
+    if cur is not None and cur.op == "Where":
+        w = _where_mask(g, cur, producers)
+        if w is None:
+            return None
+        s, mask = w
+        chain.append(cur)
+        cur = _producer(g, s, producers, consumers)
+    elif cur is not None and cur.op == "Add":
         a, b = cur.inputs
         pa, pb = producers.get(a), producers.get(b)
         # The scores side is the one computed from the MatMul (directly or through the scale).
@@ -150,8 +178,22 @@ def _match(g: Graph, sm: Node, producers, consumers):
         return None
     qk = cur
     chain.append(qk)
-    q = _split_heads(g, producers.get(qk.inputs[0]), producers, consumers, key=False)
-    k = _split_heads(g, producers.get(qk.inputs[1]), producers, consumers, key=True)
+    # A scale on each operand instead (scaled_dot_product_attention's export multiplies the
+    # head-split Q and K^T by sqrt(scale) each).
+    operands = []
+    for inp in qk.inputs:
+        p = _producer(g, inp, producers, consumers)
+        if p is not None and p.op in ("Mul", "Div"):
+            t = next((i for i in p.inputs if g.const(i) is None), None)
+            f = _scale(g, p, t) if t else None
+            if f is None or not np.isfinite(f):
+                return None
+            scale *= f
+            chain.append(p)
+            inp = t
+        operands.append(inp)
+    q = _split_heads(g, producers.get(operands[0]), producers, consumers, key=False)
+    k = _split_heads(g, producers.get(operands[1]), producers, consumers, key=True)
     if q is None or k is None or q[1:3] != k[1:3]:
         return None
     # Softmax -> MatMul(p, vh) -> Transpose -> Reshape [B, S, H*Dv].

@@ -218,3 +218,51 @@ def test_hf_variant_and_refusal(tmp_path, return_probs):
     got = qrt.InferenceSession(str(out)).run(None, feeds)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, atol=1e-5, rtol=0)
+
+
+class _SDPAttention(torch.nn.Module):
+    """Causal self-attention written three ways: scaled_dot_product_attention (its export scales
+    Q and K^T by sqrt(scale) each and adds a constant causal mask), masked_fill with -inf on the
+    scores (exported as Where), and masked_fill with the float minimum."""
+
+    def __init__(self, form, hidden=32, heads=4):
+        super().__init__()
+        self.form, self.h, self.d = form, heads, hidden // heads
+        self.qkv, self.o = torch.nn.Linear(hidden, 3 * hidden), torch.nn.Linear(hidden, hidden)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.qkv(x).split(c, dim=-1)
+        q, k, v = (z.view(b, t, self.h, self.d).transpose(1, 2) for z in (q, k, v))
+        if self.form == "sdpa":
+            y = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            s = (q @ k.transpose(-1, -2)) / math.sqrt(self.d)
+            causal = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+            fill = float("-inf") if self.form == "fill_inf" else torch.finfo(torch.float32).min
+            y = s.masked_fill(causal, fill).softmax(-1) @ v
+        return self.o(y.transpose(1, 2).reshape(b, t, c))
+
+
+@pytest.mark.parametrize("form", ["sdpa", "fill_inf", "fill_min"])
+def test_causal_attention_exports_fuse(tmp_path, form):
+    torch.manual_seed(2)
+    m = _SDPAttention(form).eval()
+    x = torch.randn(2, 12, 32)
+    path = tmp_path / "a.onnx"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(m, (x,), str(path), input_names=["x"], opset_version=17, dynamo=False)
+    res = build(str(path), mode="fp32", progress=False)
+    ops = _ops(res.graph)
+    assert ops.count("Attention") == 1 and "Softmax" not in ops and "Where" not in ops, ops
+    att = next(n for n in res.graph.nodes if n.op == "Attention")
+    assert att.attrs["scale"] == pytest.approx(1 / math.sqrt(8), rel=1e-6)
+    out = tmp_path / "a.qmodel"
+    qrt.convert(str(path), str(out), mode="fp32", progress=False)
+    with torch.no_grad():
+        want = m(x).numpy()
+    got = qrt.InferenceSession(str(out)).run(None, {"x": x.numpy()})[0]
+    np.testing.assert_allclose(got, want, atol=2e-5, rtol=0)
