@@ -14,4 +14,5 @@ void register_cast_ops(OpRegistry& r);         // float_cast.cc: Cast Identity
 void register_attention_ops(OpRegistry& r);    // float_attention.cc: Attention (qrt op)
 void register_resize_ops(OpRegistry& r);       // float_resize.cc: Resize
 void register_conv_transpose_ops(OpRegistry& r);  // float_conv_transpose.cc: ConvTranspose
+void register_rnn_ops(OpRegistry& r);          // float_rnn.cc: LSTM GRU RNN
 }  // namespace qrt::rt::ops

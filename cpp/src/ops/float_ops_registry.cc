@@ -13,5 +13,6 @@ void register_float_ops(OpRegistry& r) {
   ops::register_attention_ops(r);
   ops::register_resize_ops(r);
   ops::register_conv_transpose_ops(r);
+  ops::register_rnn_ops(r);
 }
 }  // namespace qrt::rt
