@@ -231,6 +231,11 @@ QRT_TEST(FloatRnn, LstmAgainstLoops) {
   big.T = 9, big.B = 5, big.I = 37, big.H = 45, big.dir = "bidirectional", big.peep = true;
   big.lens = {9, 1, 4, 8, 3};
   check(big, 77);
+  // One direction, a step product large enough to split its columns over the pool.
+  RnnSpec wide;
+  wide.T = 3, wide.B = 4, wide.I = 16, wide.H = 128, wide.init_h = wide.init_c = true;
+  wide.lens = {3, 1, 2, 3};
+  check(wide, 80);
   RnnSpec relu;
   relu.acts = "Sigmoid,Relu,Tanh,Sigmoid,Tanh,Relu";
   relu.dir = "bidirectional";
@@ -264,6 +269,13 @@ QRT_TEST(FloatRnn, GruAgainstLoops) {
   check(big, 91);
   big.lbr = 0;
   check(big, 92);
+  RnnSpec wide;  // the z/r step product splits its columns over the pool
+  wide.op = "GRU";
+  wide.T = 3, wide.B = 4, wide.I = 8, wide.H = 192, wide.init_h = true;
+  for (int64_t lbr : {0, 1}) {
+    wide.lbr = lbr;
+    check(wide, 93 + static_cast<uint32_t>(lbr));
+  }
 }
 
 QRT_TEST(FloatRnn, RnnAgainstLoops) {
