@@ -44,7 +44,7 @@ void apply(Act a, float* x, size_t n) {
   switch (a) {
     case Act::kSigmoid: kernels::vsigmoid(x, x, n); break;
     case Act::kTanh: kernels::vtanh(x, x, n); break;
-    case Act::kRelu:
+    case Act::kRelu:  // a NaN stays NaN, as the Relu op
       for (size_t i = 0; i < n; ++i) x[i] = x[i] > 0.f ? x[i] : (x[i] == x[i] ? 0.f : x[i]);
       break;
   }
@@ -219,7 +219,7 @@ class RecurrentOp : public Op {
         return InvalidArgument("sequence_lens[" + std::to_string(b) + "] = " + std::to_string(lens[b]) +
                                " is outside [0, " + std::to_string(T) + "] (seq_length)");
     }
-    Run r{c, x.as<float>(), T, B, lens, has_lens};
+    Run r{c, x.as<float>(), T, B, lens};
     for (int64_t d = 0; d < d_; ++d) prepare_bias(r, d, dir(base, ds, d));
     if (T > 0 && B > 0) project(r, base, ds);
     const bool split_dirs = d_ == 2 && c.pool->threads() > 1;
@@ -245,8 +245,7 @@ class RecurrentOp : public Op {
     const RunContext& c;
     const float* x;
     int64_t T, B;
-    const int64_t* lens;
-    bool has_lens;
+    const int64_t* lens;  // [B], T when the input is absent
   };
 
   bool dir_scratch(uint64_t T, uint64_t B, DirScratch* s) const {
