@@ -33,7 +33,8 @@ These are the ONNX-semantics operators of a `.qmodel` (docs/ARCHITECTURE.md, "Op
 Inputs whose values decide output shapes (Reshape's shape, Slice's starts/ends/axes/steps,
 Squeeze/Unsqueeze axes, Split's split, Expand's shape, Tile's repeats, Range's scalars,
 ConstantOfShape's shape, reduction axes) must be constants or computable at plan time (shape
-arithmetic such as Shape -> Gather -> Concat is folded by the planner).
+arithmetic such as Shape -> Gather -> Concat is folded by the planner). ConvTranspose's W and the
+recurrent layers' (LSTM, GRU, RNN) W and R must be constants: they are rearranged or packed at load.
 
 "ONNX cases" counts the `onnx.backend.test` node cases whose graph uses the operator: passed /
 run, and skipped cases with the reason (another operator of an expanded function body that qrt does

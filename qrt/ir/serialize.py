@@ -16,7 +16,16 @@ from qrt.ir.errors import invalid_argument
 from qrt.ir.tensor import numpy_dtype
 
 
+# The format has no list-of-strings attribute: a recurrent layer's `activations` (the one ONNX
+# attribute of that kind qrt runs) is stored as one comma-separated string, which the runtime's
+# LSTM/GRU/RNN split (docs/ARCHITECTURE.md, "Operators in a .qmodel").
+_JOINED_STRING_ATTRS = {("LSTM", "activations"), ("GRU", "activations"), ("RNN", "activations")}
+
+
 def _attr(node, k, v):
+    if (node.op, k) in _JOINED_STRING_ATTRS and isinstance(v, (list, tuple)) and \
+            all(isinstance(x, str) for x in v):
+        return ",".join(v)
     if isinstance(v, (bool, np.bool_)):
         return int(v)
     if isinstance(v, (int, np.integer)):

@@ -17,8 +17,11 @@ from qrt.ir.tensor import qrt_dtype
 
 EVAL_OPSET = 21  # the canonical forms of the frontend are those of the current opsets
 QRT_OPS = {"Conv2d", "Dense", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "Silu"}
+# onnx.reference's LSTM/GRU/RNN ignore sequence_lens, clip and the activations attribute: a
+# recurrent layer with a constant input is left to the runtime, which folds it at plan time.
 NEVER_FOLD = QRT_OPS | {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
-                        "Multinomial", "Bernoulli", "QuantizeLinear", "DequantizeLinear"}
+                        "Multinomial", "Bernoulli", "QuantizeLinear", "DequantizeLinear",
+                        "LSTM", "GRU", "RNN"}
 MAX_FOLDED_BYTES = 64 << 20  # never materialise huge constants (e.g. Expand of a big shape)
 
 

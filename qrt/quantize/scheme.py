@@ -67,6 +67,6 @@ Less Greater LessOrEqual GreaterOrEqual And Or Xor Not Floor Ceil Round Reciproc
 ReduceMax ReduceMin Size CastLike Mod Sum LogSoftmax GatherElements Pad
 ReduceProd ReduceL1 ReduceSumSquare ReduceLogSum ReduceLogSumExp ArgMax ArgMin
 Elu Selu Celu Softplus Softsign Mish ThresholdedRelu Swish Sin Cos Sign Resize
-InstanceNormalization DepthToSpace SpaceToDepth ConvTranspose PRelu CumSum TopK
+InstanceNormalization DepthToSpace SpaceToDepth ConvTranspose PRelu CumSum TopK LSTM GRU RNN
 Conv2d Dense MaxPool2d AvgPool2d GlobalAvgPool2d QuantizeLinear DequantizeLinear
 """.split())

@@ -59,7 +59,15 @@ OPERATORS: dict[str, str] = {
     "PRelu": "f32 (slope broadcast to X)",
     "CumSum": "f32, s64, s32 (axis known at plan time)",
     "TopK": "f32, s64, s32 -> values, s64 indices (K known at plan time)",
+    "LSTM": "f32 (W, R constant; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
+    "GRU": "f32 (W, R constant; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
+    "RNN": "f32 (W, R constant; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
 }
+
+# Recurrent layers: W and R are packed at load, so they must be constants; the .qmodel stores
+# their `activations` list as one comma-separated string (the format has no string lists), and
+# an absent output before a present one gets a name (qrt/frontends/onnx/ops/recurrent.py).
+RECURRENT = ("LSTM", "GRU", "RNN")
 
 # Inputs whose values must be known at plan time.
 VALUE_INPUTS: dict[str, tuple[int, ...]] = {
@@ -68,6 +76,7 @@ VALUE_INPUTS: dict[str, tuple[int, ...]] = {
     "ReduceMean": (1,), "ReduceSum": (1,), "ReduceL2": (1,), "ReduceMax": (1,), "ReduceMin": (1,),
     "Pad": (1, 3), "ReduceProd": (1,), "ReduceL1": (1,), "ReduceSumSquare": (1,), "ReduceLogSum": (1,),
     "ReduceLogSumExp": (1,), "Resize": (1, 2, 3), "ConvTranspose": (1,), "CumSum": (1,), "TopK": (1,),
+    "LSTM": (1, 2), "GRU": (1, 2), "RNN": (1, 2),
 }
 
 NP_TO_QRT = {
@@ -98,6 +107,8 @@ def _attr_value(node, a):
         return [int(v) for v in a.ints]
     if t == A.FLOATS:
         return [float(v) for v in a.floats]
+    if t == A.STRINGS and node.op_type in RECURRENT and a.name == "activations":
+        return ",".join(v.decode() for v in a.strings)
     if t == A.TENSOR and node.op_type == "ConstantOfShape" and a.name == "value":
         arr = onnx.numpy_helper.to_array(a.t).reshape(-1)
         if arr.size != 1:
@@ -219,7 +230,14 @@ def model_to_qmodel_dict(model, feeds: dict[str, np.ndarray]) -> tuple[dict, dic
                     raise Skip(f"input '{name}' is produced by nothing")
                 ins.append(index[name])
         outs = []
-        for name in n.output:
+        names = list(n.output)
+        if n.op_type in RECURRENT:
+            while names and not names[-1]:
+                names.pop()
+            names = [o or f"{n.name or n.op_type}_unused_output{j}" for j, o in enumerate(names)]
+            for o in names:
+                types.setdefault(o, ("f32", None))
+        for name in names:
             if not name:
                 raise Skip("an absent (empty-named) output")
             dt, _ = types.get(name, (None, None))

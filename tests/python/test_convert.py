@@ -1092,6 +1092,99 @@ def test_torch_conv_transpose_model_runs(tmp_path, mode):
         assert err < tol, err
 
 
+@needs_runtime
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("mode", ["fp32", "fp16", "int8-dynamic", "int8"])
+def test_torch_recurrent_model_runs(tmp_path, mode, kind):
+    """Linear -> nn.LSTM (2 layers, bidirectional, batch_first) or nn.GRU (PyTorch exports
+    linear_before_reset=1) -> Linear, against PyTorch. The recurrent layers run in f32 in every
+    mode (no int8 kernel); the Linear layers around them take the mode's weights. Tolerance
+    (max |error| / max |reference|): fp32 1e-5, fp16 2e-3, int8 modes 0.03 (measured 1e-7, 2e-4,
+    2e-3 - 9e-3)."""
+    torch = pytest.importorskip("torch")
+    import qrt
+
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(6, 12)
+            if kind == "LSTM":
+                self.rnn = nn.LSTM(12, 16, num_layers=2, bidirectional=True, batch_first=True)
+            else:
+                self.rnn = nn.GRU(12, 16, batch_first=True)
+            self.head = nn.Linear(32 if kind == "LSTM" else 16, 5)
+
+        def forward(self, x):
+            y, h = self.rnn(torch.relu(self.inp(x)))
+            return self.head(y), h[0] if kind == "LSTM" else h
+
+    torch.manual_seed(0)
+    net = Net().eval()
+    x = RNG.standard_normal((3, 9, 6)).astype(np.float32)
+    with torch.no_grad():
+        refs = [t.numpy() for t in net(torch.from_numpy(x))]
+    src = tmp_path / "rnn.onnx"
+    torch.onnx.export(net, (torch.from_numpy(x),), str(src), opset_version=17, dynamo=False, input_names=["x"])
+    cal = [{"x": RNG.standard_normal((3, 9, 6)).astype(np.float32)} for _ in range(8)] + [{"x": x}]
+    out = tmp_path / "rnn.qmodel"
+    qrt.convert(str(src), out, mode=mode, calibration=cal if mode == "int8" else None, progress=False)
+    s = qrt.InferenceSession(str(out))
+    rep = s.kernel_report()
+    rec = [r["kernel"] for r in rep if r["op"] == kind]
+    assert len(rec) == (2 if kind == "LSTM" else 1) and all("f32f32" in k for k in rec), rep
+    dense = [r["kernel"] for r in rep if r["op"] == "Dense"]
+    want = {"fp32": "f32f32", "fp16": "f32f16", "int8-dynamic": "u8s8", "int8": "u8s8"}[mode]
+    assert len(dense) == 2 and all(want in k for k in dense), rep
+    tol = {"fp32": 1e-5, "fp16": 2e-3, "int8-dynamic": 0.03, "int8": 0.03}[mode]
+    got = s.run(None, {"x": x})
+    assert len(got) == len(refs)
+    for y, ref in zip(got, refs):
+        assert y.shape == ref.shape
+        err = np.abs(y - ref).max() / np.abs(ref).max()
+        assert err < tol, err
+
+
+@needs_runtime
+def test_torch_rnn_relu_and_onnx_absent_outputs(tmp_path):
+    """nn.RNN(nonlinearity="relu") exports activations=["Relu"] (a string list, stored as one
+    comma-separated string); an ONNX LSTM with outputs ["", "Y_h"] (the absent Y gets a name of
+    its own) and explicit activations: both against their float references."""
+    torch = pytest.importorskip("torch")
+    import qrt
+
+    torch.manual_seed(0)
+    net = torch.nn.RNN(5, 7, nonlinearity="relu", bidirectional=True).eval()
+    x = RNG.standard_normal((6, 2, 5)).astype(np.float32)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x))[0].numpy()
+    src = tmp_path / "rnn_relu.onnx"
+    torch.onnx.export(net, (torch.from_numpy(x),), str(src), opset_version=17, dynamo=False, input_names=["x"])
+    acts = [list(a.strings) for n in onnx.load(str(src)).graph.node if n.op_type == "RNN"
+            for a in n.attribute if a.name == "activations"]
+    assert acts == [[b"Relu", b"Relu"]], acts
+    qrt.convert(str(src), tmp_path / "rnn_relu.qmodel", mode="fp32", progress=False)
+    y = qrt.InferenceSession(str(tmp_path / "rnn_relu.qmodel")).run(None, {"x": x})[0]
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5 * np.abs(ref).max())
+
+    T, B, I, H = 5, 2, 3, 4
+    W = RNG.uniform(-0.5, 0.5, (1, 4 * H, I)).astype(np.float32)
+    R = RNG.uniform(-0.5, 0.5, (1, 4 * H, H)).astype(np.float32)
+    node = helper.make_node("LSTM", ["x", "W", "R"], ["", "Y_h"], hidden_size=H,
+                            activations=["Sigmoid", "Tanh", "Relu"])
+    graph = helper.make_graph([node], "lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [T, B, I])],
+                              [helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(W, "W"), numpy_helper.from_array(R, "R")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    xs = RNG.standard_normal((T, B, I)).astype(np.float32)
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": xs})[0]
+    qrt.convert(model, tmp_path / "lstm.qmodel", mode="fp32", progress=False)
+    s = qrt.InferenceSession(str(tmp_path / "lstm.qmodel"))
+    assert [o.name for o in s.get_outputs()] == ["Y_h"]
+    np.testing.assert_allclose(s.run(None, {"x": xs})[0], want, rtol=1e-5, atol=1e-5)
+
+
 def test_weight_bits_7_narrows_the_weights_and_selects_the_narrow_kernel(tmp_path, digits, float_logits):
     """weight_bits=7: every s8 weight in [-64, 64] with scale max|w| / 64; the runtime equals the
     integer evaluator (the narrow kernel is bit-exact) and, on a CPU whose int8 GEMM has a

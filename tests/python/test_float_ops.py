@@ -46,6 +46,7 @@ class Case:
         self.out_types = out_types  # ONNX element types of the outputs (default: input 0's)
         self.nodes = nodes          # a multi-node graph: list of (op, inputs, outputs, attrs)
         self.num_outputs = num_outputs
+        self.ort_model = None       # an equivalent model for ORT where it lacks the form qrt runs
 
     def model(self):
         ins = [helper.make_tensor_value_info(f"x{i}", NP_TO_ONNX[a.dtype], a.shape)
@@ -423,15 +424,105 @@ def scan_topk_prelu_cases():
     return out
 
 
+def _layout0_twin(case):
+    """ONNX Runtime refuses layout = 1 recurrent layers: the same computation as a layout-0 node
+    between Transposes (X and the initial states in, Y and the final states out)."""
+    op, ins, attrs = case.op, case.inputs, dict(case.attrs, layout=0)
+    names = [f"x{i}" if a is not None else "" for i, a in enumerate(ins)]
+    nodes = [helper.make_node("Transpose", ["x0"], ["xt"], perm=[1, 0, 2])]
+    names[0] = "xt"
+    for i in (5, 6):
+        if i < len(ins) and ins[i] is not None:
+            nodes.append(helper.make_node("Transpose", [f"x{i}"], [f"s{i}"], perm=[1, 0, 2]))
+            names[i] = f"s{i}"
+    outs = [f"t{k}" for k in range(case.num_outputs)]
+    nodes.append(helper.make_node(op, names, outs, **attrs))
+    for k in range(case.num_outputs):
+        perm = [2, 0, 1, 3] if k == 0 else [1, 0, 2]
+        nodes.append(helper.make_node("Transpose", [f"t{k}"], [f"y{k}"], perm=perm))
+    gin = [helper.make_tensor_value_info(f"x{i}", NP_TO_ONNX[a.dtype], a.shape)
+           for i, a in enumerate(ins) if a is not None]
+    gout = [helper.make_tensor_value_info(f"y{k}", TensorProto.FLOAT, None) for k in range(case.num_outputs)]
+    m = helper.make_model(helper.make_graph(nodes, case.name + "_layout0", gin, gout),
+                          opset_imports=[helper.make_opsetid("", OPSET)])
+    m.ir_version = 9
+    return m
+
+
+def rnn_cases():
+    """LSTM, GRU, RNN over directions, layouts 0/1, batch 1 and 3, 1 and 7 steps, with and without
+    the optional inputs (bias, sequence_lens, initial states, peepholes), GRU's
+    linear_before_reset 0/1, clip, input_forget and non-default activations. W and R become
+    constants (onnx_node_util.VALUE_INPUTS). ORT sums in another order and its sigmoid/tanh are
+    its own approximations: 1e-5 / 1e-5 (values are O(1), errors compound over the steps)."""
+    out = []
+    per = {"LSTM": 4, "GRU": 3, "RNN": 1}
+
+    def inputs(op, T, B, I, H, D, layout, full, lens=None):
+        w = RNG.uniform(-0.5, 0.5, size=(D, per[op] * H, I)).astype(np.float32)
+        r = RNG.uniform(-0.5, 0.5, size=(D, per[op] * H, H)).astype(np.float32)
+        x = rnd(*((B, T, I) if layout else (T, B, I)), lo=-1.5, hi=1.5)
+        st = (B, D, H) if layout else (D, B, H)
+        if not full:
+            return [x, w, r]
+        b = RNG.uniform(-0.5, 0.5, size=(D, 2 * per[op] * H)).astype(np.float32)
+        seq = np.asarray(lens if lens is not None else [T] * B, np.int32)
+        ins = [x, w, r, b, seq, rnd(*st, lo=-1, hi=1)]
+        if op == "LSTM":
+            ins += [rnd(*st, lo=-1, hi=1), RNG.uniform(-0.5, 0.5, size=(D, 3 * H)).astype(np.float32)]
+        return ins
+
+    def case(name, op, ins, attrs, n):
+        c = Case(name, op, ins, attrs, rtol=1e-5, atol=1e-5, num_outputs=n)
+        if attrs.get("layout"):
+            c.ort_model = lambda: _layout0_twin(c)
+        return c
+
+    for op in ("LSTM", "GRU", "RNN"):
+        for direction in ("forward", "reverse", "bidirectional"):
+            D = 2 if direction == "bidirectional" else 1
+            for layout in (0, 1):
+                for lbr in ((0, 1) if op == "GRU" else (None,)):
+                    attrs = {"hidden_size": 5, "direction": direction, "layout": layout}
+                    if lbr is not None:
+                        attrs["linear_before_reset"] = lbr
+                    tag = f"{op}_{direction}_layout{layout}" + ("" if lbr is None else f"_lbr{lbr}")
+                    n = 3 if op == "LSTM" else 2
+                    out.append(case(f"{tag}_T1_B1", op, inputs(op, 1, 1, 4, 5, D, layout, False), attrs, n))
+                    out.append(case(f"{tag}_T7_B3_full", op, inputs(op, 7, 3, 4, 5, D, layout, True), attrs, n))
+                    out.append(case(f"{tag}_T7_B3_seqlens", op,
+                                    inputs(op, 7, 3, 4, 5, D, layout, True, lens=[7, 2, 5]), attrs, n))
+    # Wider than the kernels' tiles and vectors, clip, input_forget, other activations.
+    big = {"hidden_size": 37, "direction": "bidirectional"}
+    out.append(Case("LSTM_wide_clip", "LSTM", inputs("LSTM", 6, 3, 29, 37, 2, 0, True, lens=[6, 1, 4]),
+                    {**big, "clip": 0.8}, rtol=1e-5, atol=1e-5, num_outputs=3))
+    out.append(Case("LSTM_input_forget", "LSTM", inputs("LSTM", 5, 2, 6, 8, 1, 0, True),
+                    {"hidden_size": 8, "input_forget": 1}, rtol=1e-5, atol=1e-5, num_outputs=3))
+    out.append(Case("LSTM_activations", "LSTM", inputs("LSTM", 5, 2, 6, 8, 2, 0, True),
+                    {"hidden_size": 8, "direction": "bidirectional",
+                     "activations": ["Sigmoid", "Relu", "Tanh", "Sigmoid", "Tanh", "Relu"]},
+                    rtol=1e-5, atol=1e-5, num_outputs=3))
+    for lbr in (0, 1):
+        out.append(case(f"GRU_wide_clip_lbr{lbr}", "GRU", inputs("GRU", 6, 3, 29, 37, 2, 1, True, lens=[3, 6, 1]),
+                        {**big, "layout": 1, "clip": 0.6, "linear_before_reset": lbr}, 2))
+    out.append(Case("RNN_relu", "RNN", inputs("RNN", 7, 3, 4, 5, 2, 0, True, lens=[1, 7, 4]),
+                    {"hidden_size": 5, "direction": "bidirectional", "activations": ["Relu", "Relu"]},
+                    rtol=1e-5, atol=1e-5, num_outputs=2))
+    out.append(Case("RNN_Y_only", "RNN", inputs("RNN", 7, 3, 4, 5, 1, 0, False), {"hidden_size": 5},
+                    rtol=1e-5, atol=1e-5, num_outputs=1))
+    return out
+
+
 CASES = binary_cases() + unary_cases() + norm_cases() + matmul_cases() + reduce_cases() + \
     misc_cases() + shape_cases() + compare_logic_cases() + resize_cases() + space_norm_cases() + \
-    scan_topk_prelu_cases()
+    scan_topk_prelu_cases() + rnn_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_against_onnxruntime(case):
     model = _with_constants(case, case.model())
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    ort_model = case.ort_model() if case.ort_model else model
+    sess = ort.InferenceSession(ort_model.SerializeToString(), providers=["CPUExecutionProvider"])
     want = sess.run(None, case.feeds())
     for threads in (1, 2):
         got = run_qrt(model, case.feeds(), threads=threads)
