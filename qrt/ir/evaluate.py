@@ -319,6 +319,21 @@ class Evaluator:
             return self._binary_u8(node, ins, np.multiply)
         return self._onnx(node, ins)
 
+    def _op_Relu(self, node: Node, ins):
+        # u8 Relu (quant_ops.cc QReluOp): real max(x, 0) -- q = max(q, zp) with equal input and
+        # output parameters, else requantized; onnx.reference's max(q, 0) would be a no-op.
+        t, y = self.g.tensor(node.inputs[0]), self.g.tensor(node.outputs[0])
+        if t.dtype != "u8" or t.quant is None:
+            return self._onnx(node, ins)
+        qi, qo = t.quant, y.quant if y.quant is not None else t.quant
+        zi, zo = int(qi.zero_point), int(qo.zero_point)
+        q = ins[0].astype(np.int32)
+        if F32(qi.scale) == F32(qo.scale) and zi == zo:
+            return [np.maximum(q, zi).astype(np.uint8)]
+        r = np.maximum(q - zi, 0).astype(F32) * (F32(qi.scale) / F32(qo.scale))
+        r = np.minimum(r, F32(255 - zo))
+        return [(zo + np.rint(r)).astype(np.uint8)]
+
     def _op_Silu(self, node: Node, ins):
         x = ins[0].astype(F32)
         return [(x / (F32(1) + np.exp(-x))).astype(F32)]
