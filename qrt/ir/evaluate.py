@@ -334,6 +334,23 @@ class Evaluator:
         r = np.minimum(r, F32(255 - zo))
         return [(zo + np.rint(r)).astype(np.uint8)]
 
+    def _op_ConvTranspose(self, node: Node, ins):
+        # onnx.reference's ConvTranspose ignores `group`: run one group-1 node per group.
+        group = int(node.attrs.get("group", 1))
+        if group == 1:
+            return self._onnx(node, ins)
+        from qrt.passes.fold_constants import evaluate_node
+
+        x, w = self._as_float(node.inputs[0], ins[0]), self._as_float(node.inputs[1], ins[1])
+        b = self._as_float(node.inputs[2], ins[2]) if len(ins) > 2 else None
+        cg, og = x.shape[1] // group, w.shape[1]
+        one = Node("ConvTranspose", node.name, ["x", "w"] + (["b"] if b is not None else []), node.outputs,
+                   {k: v for k, v in node.attrs.items() if k != "group"})
+        outs = [evaluate_node(one, [x[:, i * cg:(i + 1) * cg], w[i * cg:(i + 1) * cg]]
+                              + ([b[i * og:(i + 1) * og]] if b is not None else []))[0]
+                for i in range(group)]
+        return [np.concatenate(outs, axis=1).astype(F32)]
+
     def _op_Silu(self, node: Node, ins):
         x = ins[0].astype(F32)
         return [(x / (F32(1) + np.exp(-x))).astype(F32)]

@@ -344,6 +344,16 @@ def test_avgpool_ceil_mode_counting_padding():
         converted(m)
 
 
+def test_grouped_conv_transpose_in_the_evaluator():
+    """onnx.reference ignores ConvTranspose's group; the evaluator (per-node accuracy, build()
+    tests) runs one group at a time."""
+    inits = {"w": f32(6, 2, 3, 3), "b": f32(4)}
+    m = make_model([helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], group=2, strides=[2, 2],
+                                     pads=[1, 1, 1, 1], output_padding=[1, 1])],
+                   [vi("x", [1, 6, 5, 4])], [vi("y", None)], inits)
+    assert_same(m, {"x": f32(1, 6, 5, 4)}, converted(m))
+
+
 def test_grouped_strided_dilated_conv():
     inits = {"w": f32(6, 2, 3, 3), "b": f32(6)}
     m = make_model([helper.make_node("Conv", ["x", "w", "b"], ["y"], group=3, strides=[2, 1],
