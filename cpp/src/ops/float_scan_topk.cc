@@ -51,11 +51,7 @@ class CumSumOp : public Op {
     return OkStatus();
   }
   Status run(const RunContext& c) const override {
-    switch (c.in(0).dtype) {
-      case DType::kS64: return run_typed<int64_t>(c);
-      case DType::kS32: return run_typed<int32_t>(c);
-      default: return run_typed<float>(c);
-    }
+    return with_f32_s64_s32(c.in(0).dtype, [&](auto z) { return run_typed<decltype(z)>(c); });
   }
 
  private:
@@ -140,11 +136,7 @@ class TopKOp : public Op {
     return OkStatus();
   }
   Status run(const RunContext& c) const override {
-    switch (c.in(0).dtype) {
-      case DType::kS64: return run_typed<int64_t>(c);
-      case DType::kS32: return run_typed<int32_t>(c);
-      default: return run_typed<float>(c);
-    }
+    return with_f32_s64_s32(c.in(0).dtype, [&](auto z) { return run_typed<decltype(z)>(c); });
   }
 
  private:

@@ -56,6 +56,17 @@ Status check_passthrough_quant(const InferContext& c, size_t in, size_t out);
 // ONNX TensorProto data type code -> qrt dtype (kUndefined for codes qrt lacks).
 DType onnx_dtype(int64_t code);
 
+// Calls f(T{}) with T the element type of an f32 / s64 / s32 tensor (float for any other dtype:
+// the caller's infer() has already restricted it to those three).
+template <typename F>
+Status with_f32_s64_s32(DType t, F&& f) {
+  switch (t) {
+    case DType::kS64: return f(int64_t{});
+    case DType::kS32: return f(int32_t{});
+    default: return f(float{});
+  }
+}
+
 // Factory for an Op class with `Status init(const CreateContext&)`.
 template <typename OpT, typename... Args>
 OpFactory make_factory(Args... args) {
