@@ -45,8 +45,12 @@ TensorInfo info_of(const format::TensorDef& t) {
   return i;
 }
 
-// Ops that pack their constant inputs at creation and never read them again.
-bool packs(const format::NodeDef& n) { return n.op_type == "Dense" || n.op_type == "Conv2d"; }
+// Input k of node n is packed when the op is created and never read again: every input of
+// Dense/Conv2d, W and R (inputs 1 and 2) of the recurrent layers (ops/float_rnn.cc).
+bool packs(const format::NodeDef& n, size_t k) {
+  if (n.op_type == "Dense" || n.op_type == "Conv2d") return true;
+  return (k == 1 || k == 2) && (n.op_type == "LSTM" || n.op_type == "GRU" || n.op_type == "RNN");
+}
 
 // MADV_DONTNEED over the whole pages inside [p, p + n).
 void drop_pages(const void* p, size_t n) {
@@ -81,15 +85,16 @@ class PackedSourceDropper {
         other_use_(def.tensors.size(), 0), packed_use_(new std::atomic<int>[def.tensors.size()]) {
     for (size_t t = 0; t < def.tensors.size(); ++t) packed_use_[t].store(0);
     for (const format::NodeDef& n : def.nodes)
-      for (int32_t i : n.inputs)
-        if (i >= 0) packs(n) ? void(packed_use_[i]++) : void(other_use_[i]++);
+      for (size_t k = 0; k < n.inputs.size(); ++k)
+        if (const int32_t i = n.inputs[k]; i >= 0) packs(n, k) ? void(packed_use_[i]++) : void(other_use_[i]++);
     for (int32_t o : def.outputs) other_use_[o]++;
   }
   // Called after node n's op was created (and packed what it needs); thread-safe.
   void after(const format::NodeDef& n) {
-    if (!enabled_ || !packs(n)) return;
-    for (int32_t i : n.inputs)
-      if (i >= 0 && --packed_use_[i] == 0 && other_use_[i] == 0) drop(def_.tensors[i]);
+    if (!enabled_) return;
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (const int32_t i = n.inputs[k]; i >= 0 && packs(n, k) && --packed_use_[i] == 0 && other_use_[i] == 0)
+        drop(def_.tensors[i]);
   }
 
  private:
@@ -119,14 +124,13 @@ class PackedSourceDropper {
 // folio granularity; shared between processes through the page cache).
 constexpr uint64_t kMappedTableBytes = 1u << 20;
 
-// Tensors read at run time or by ops other than Dense/Conv2d: inputs of non-packing ops and
+// Tensors read at run time or by ops that do not pack them: inputs that packs() leaves out and
 // graph outputs.
 std::vector<char> read_outside_packing(const format::ModelDef& def) {
   std::vector<char> r(def.tensors.size(), 0);
   for (const format::NodeDef& n : def.nodes)
-    if (!packs(n))
-      for (int32_t i : n.inputs)
-        if (i >= 0) r[i] = 1;
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (n.inputs[k] >= 0 && !packs(n, k)) r[n.inputs[k]] = 1;
   for (int32_t o : def.outputs) r[o] = 1;
   return r;
 }
@@ -235,10 +239,10 @@ Result<std::shared_ptr<const Model>> build(std::shared_ptr<const void> storage, 
   // creating every op on this one).
   uint64_t weight_bytes = 0;
   for (const format::NodeDef& n : def.nodes)
-    if (packs(n))
-      for (int32_t i : n.inputs)
-        if (i >= 0 && def.tensors[i].is_constant && !native_packed(def.tensors[i]))
-          weight_bytes += def.tensors[i].nbytes;
+    for (size_t k = 0; k < n.inputs.size(); ++k)
+      if (const int32_t i = n.inputs[k]; i >= 0 && packs(n, k) && def.tensors[i].is_constant &&
+                                         !native_packed(def.tensors[i]))
+        weight_bytes += def.tensors[i].nbytes;
   if (weight_bytes > 0)
     impl->slab = std::make_unique<rt::WeightSlab>(8 * weight_bytes + (64u << 20), weight_bytes >= (8u << 20));
   auto create_ops = [&] {
