@@ -246,7 +246,91 @@ class MaxPoolDil(nn.Module):
         super().__init__()
         self.c=nn.Conv2d(3,8,3); self.p=nn.MaxPool2d(3,1,padding=1,dilation=1); self.a=nn.AvgPool2d(2,2,ceil_mode=True)
     def forward(self,x): return self.a(self.p(F.relu(self.c(x))))
-# name -> (module, input generator)
+class TEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.e=nn.Linear(16,32); self.t=nn.TransformerEncoderLayer(32,4,64,batch_first=True,dropout=0.0); self.o=nn.Linear(32,3)
+    def forward(self,x): return self.o(self.t(self.e(x)))
+
+
+class YoloNeck(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a=nn.Conv2d(3,16,3,2,1); self.b=nn.Conv2d(16,32,3,2,1); self.u=nn.Upsample(scale_factor=2,mode='nearest'); self.c=nn.Conv2d(48,8,1)
+    def forward(self,x):
+        a=F.silu(self.a(x)); b=F.silu(self.b(a)); return torch.sigmoid(self.c(torch.cat([self.u(b),a],1)))
+
+
+class Bilinear(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a=nn.Conv2d(3,8,3,padding=1)
+    def forward(self,x): return F.interpolate(self.a(x),scale_factor=2,mode='bilinear',align_corners=False)
+
+
+class ReflectPad(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a=nn.Conv2d(3,8,3)
+    def forward(self,x): return F.hardswish(self.a(F.pad(x,(1,1,1,1),mode='reflect')))
+
+
+class Speech(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c=nn.Conv1d(40,64,3,padding=1); self.g=nn.GRU(64,32,batch_first=True,bidirectional=True); self.o=nn.Linear(64,30)
+    def forward(self,x):
+        y=F.relu(self.c(x)).transpose(1,2); y,_=self.g(y); return F.log_softmax(self.o(y),-1)
+
+
+class Mixer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.n=nn.LayerNorm(32); self.t=nn.Linear(16,16); self.c=nn.Linear(32,64); self.c2=nn.Linear(64,32)
+    def forward(self,x):
+        x=x+self.t(self.n(x).transpose(1,2)).transpose(1,2); return x+self.c2(F.gelu(self.c(self.n(x))))
+
+
+class GLUNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a=nn.Linear(20,40); self.b=nn.Linear(20,8)
+    def forward(self,x): return F.softplus(self.b(F.glu(self.a(x),-1)))
+
+
+class MaskedMeanPool(nn.Module):
+    """Token ids -> masked mean pooling -> L2 normalise, as sentence encoders end."""
+    def __init__(self):
+        super().__init__()
+        self.e=nn.Embedding(50,24); self.l=nn.Linear(24,24)
+    def forward(self,ids):
+        m=(ids>0).float().unsqueeze(-1); h=torch.tanh(self.l(self.e(ids)))
+        return F.normalize((h*m).sum(1)/m.sum(1).clamp(min=1e-9),dim=-1)
+
+
+class ArgmaxHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l=nn.Linear(10,6)
+    def forward(self,x): y=self.l(x); return y.argmax(-1), y.amax(-1), y.clamp(-0.5,0.5).amin(-1)
+
+
+class EffNetStem(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a=nn.Conv2d(3,16,3,2,1); self.bn=nn.BatchNorm2d(16); self.d=nn.Conv2d(16,16,5,1,2,groups=16); self.p=nn.Conv2d(16,24,1); self.f=nn.Linear(24,10)
+    def forward(self,x):
+        y=F.silu(self.bn(self.a(x))); y=F.silu(self.d(y)); y=self.p(y); return self.f(F.adaptive_avg_pool2d(y,1).flatten(1))
+
+
+class LayerNormNHWC(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a=nn.Conv2d(3,16,3,padding=1); self.n=nn.LayerNorm(16)
+    def forward(self,x): return self.n(self.a(x).permute(0,2,3,1)).permute(0,3,1,2)
+
+
+# name -> (module, input generator[, dynamic axes of input "x", other input shapes to run])
 cases = {
  'prelu': (PReluNet(), lambda: torch.randn(1,3,20,20)),
  'conv1d': (Conv1dNet(), lambda: torch.randn(1,40,50)),
@@ -276,6 +360,19 @@ cases = {
  'convt': (ConvT(), lambda: torch.randn(1,3,8,8)),
  'instnorm': (InstNorm(), lambda: torch.randn(1,3,16,16)),
  'maxpool': (MaxPoolDil(), lambda: torch.randn(1,3,15,15)),
+ # Exported with dynamic axes; also run at the listed other input shapes (a service batching
+ # requests of varying size and length), each against ONNX Runtime at the same shape.
+ 'tencoder': (TEncoder(), lambda: torch.randn(2,10,16)),  # its export bakes batch and length in
+ 'yolo': (YoloNeck(), lambda: torch.randn(1,3,32,32), {0:'b',2:'h',3:'w'}, [(2,3,32,32),(1,3,48,64)]),
+ 'bilinear': (Bilinear(), lambda: torch.randn(1,3,12,12), {0:'b'}, [(3,3,12,12)]),
+ 'reflect': (ReflectPad(), lambda: torch.randn(1,3,12,12), {0:'b'}, [(2,3,12,12)]),
+ 'speech': (Speech(), lambda: torch.randn(1,40,30), {0:'b',2:'t'}, [(2,40,17),(1,40,45)]),
+ 'mixer': (Mixer(), lambda: torch.randn(2,16,32), {0:'b'}, [(5,16,32)]),
+ 'glu': (GLUNet(), lambda: torch.randn(4,20), {0:'b'}, [(1,20),(9,20)]),
+ 'meanpool': (MaskedMeanPool(), lambda: torch.randint(0,50,(2,9)), {0:'b',1:'s'}, [(3,5),(1,20)]),
+ 'argmax': (ArgmaxHead(), lambda: torch.randn(4,10), {0:'b'}, [(7,10)]),
+ 'effnet': (EffNetStem(), lambda: torch.randn(1,3,32,32), {0:'b'}, [(2,3,32,32)]),
+ 'ln_nhwc': (LayerNormNHWC(), lambda: torch.randn(1,3,8,8), {0:'b'}, [(2,3,8,8)]),
 }
 
 # Models qrt refuses on purpose, with the words its error must contain.
@@ -283,17 +380,37 @@ EXPECTED_REFUSALS = {"conv3d": "only 1-D and 2-D Conv"}
 MODES = ["fp32", "int8", "int8-dynamic", "fp16"]
 
 
+def _like(x: torch.Tensor, shape: tuple) -> torch.Tensor:
+    return torch.randint(0, int(x.max()) + 1, shape) if x.dtype == torch.int64 else torch.randn(*shape)
+
+
+def _errors(got: list, ref: list) -> list:
+    errs = []
+    for a, b in zip(got, ref):
+        if a.shape != b.shape:
+            raise AssertionError(f"output shape {a.shape}, ONNX Runtime {b.shape}")
+        if a.dtype.kind == "f":
+            errs.append(float(np.abs(a - b).max() / (np.abs(b).max() + 1e-12)))
+        else:
+            errs.append(int((a != b).sum()))
+    return errs
+
+
 def check(name: str, modes: list[str], work: Path) -> list[dict]:
-    m, gen = cases[name]
+    m, gen, *dyn = cases[name]
+    axes, shapes = dyn if dyn else (None, [])
     m.eval()
     x = gen()
     path = work / f"{name}.onnx"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(m, (x,), str(path), opset_version=17, input_names=["x"], dynamo=False)
+        torch.onnx.export(m, (x,), str(path), opset_version=17, input_names=["x"], dynamo=False,
+                          dynamic_axes={"x": axes} if axes else None)
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    ref = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})
+    ort_sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    inputs = [x] + [_like(x, s) for s in shapes]
+    refs = [ort_sess.run(None, {"x": xi.numpy()}) for xi in inputs]
     rows = []
     for mode in modes:
         calib = [{"x": gen().numpy()} for _ in range(8)] if mode == "int8" else None
@@ -301,14 +418,11 @@ def check(name: str, modes: list[str], work: Path) -> list[dict]:
         try:
             out = work / f"{name}.{mode}.qmodel"
             qrt.convert(str(path), str(out), mode=mode, calibration=calib, progress=False)
-            got = qrt.InferenceSession(str(out)).run(None, {"x": x.numpy()})
-            errs = []
-            for a, b in zip(got, ref):
-                if a.dtype.kind == "f":
-                    errs.append(float(np.abs(a - b).max() / (np.abs(b).max() + 1e-12)))
-                else:
-                    errs.append(int((a != b).sum()))
-            row.update(status="ok", errors=errs)
+            sess = qrt.InferenceSession(str(out))
+            # one error list per output: the worst over the input shapes
+            per_shape = [_errors(sess.run(None, {"x": xi.numpy()}), r) for xi, r in zip(inputs, refs)]
+            row.update(status="ok", errors=[max(col) for col in zip(*per_shape)],
+                       shapes=[list(xi.shape) for xi in inputs])
         except Exception as e:  # the report is the point: every failure is listed
             row.update(status="error", error=f"{type(e).__name__}: {e}".replace("\n", " | "))
         rows.append(row)
@@ -332,7 +446,8 @@ def main() -> int:
                 rows.append(r)
                 if r["status"] == "ok":
                     e = ", ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in r["errors"])
-                    print(f"{r['model']:<12} {r['mode']:<13} ok     {e}")
+                    more = f"   (worst of shapes {r['shapes']})" if len(r["shapes"]) > 1 else ""
+                    print(f"{r['model']:<12} {r['mode']:<13} ok     {e}{more}")
                     if r["mode"] == "fp32" and any(isinstance(v, float) and v > 1e-4 for v in r["errors"]):
                         bad.append(r)
                 else:
