@@ -121,7 +121,8 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
         report.notes.append(
             f"{bf16_attention} Attention node(s) with precision bf16: on CPUs with AMX-BF16 their "
             "two products use bf16-rounded Q, K, V and softmax weights (fp32 sums), elsewhere "
-            "fp32; exclude them (by name or 'Attention') to keep fp32")
+            "fp32; the accuracy figures include that rounding (the AMX case, the larger error); "
+            "exclude them (by name or 'Attention') to keep fp32 everywhere")
     int8 = None
     smooth_groups = {}
     use_smooth = mode in ("int8", "int8-dynamic") and calibration is not None and SMOOTH
