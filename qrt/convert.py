@@ -302,7 +302,7 @@ def convert(model, output_path, mode: str = "int8", calibration=None, method: st
         (then ``example_inputs`` is required; exported with torch.onnx.export, opset 17).
     mode: "int8" (static: u8 activations calibrated, s8 per-channel weights, s32 bias),
         "int8-dynamic" (Dense: s8 weights, activations quantized per run), "int8-weight"
-        (Dense: s8 weights, f32 compute), "fp16", "bf16" (Conv2d/Dense weights), "fp32".
+        (Dense: s8 weights, f32 compute), "fp16", "bf16" (Conv2d/Dense weights and LSTM/GRU/RNN W, R), "fp32".
     calibration: for "int8": an iterable of {input_name: ndarray}, one such dict, or an .npz
         path. Not needed when the model carries QuantizeLinear/DequantizeLinear everywhere.
     method: "minmax" | "percentile" (with ``percentile``) | "entropy" | "mse".

@@ -332,10 +332,17 @@ def _quantize_compute(g: Graph, node: Node, qparams, opts: Options, weight_hints
 
 # -- the other modes ---------------------------------------------------------------------------
 def apply_weight_modes(g: Graph, opts: Options, weight_hints) -> None:
-    """int8-dynamic / int8-weight (Dense only), fp16 / bf16 (Conv2d and Dense weights), fp32."""
+    """int8-dynamic / int8-weight (Dense only), fp16 / bf16 (Conv2d, Dense and the recurrent
+    layers' W and R), fp32."""
     is_excluded = excluded_matcher(g, opts.exclude)
     problems: list[tuple[Node, str]] = []
     for node in g.nodes:
+        if node.op in RECURRENT_OPS and opts.mode in ("fp16", "bf16"):
+            if is_excluded(node):
+                node.float_reason = "excluded by the user (exclude=...)"
+            else:
+                _low_precision_recurrent(g, node, opts.mode)
+            continue
         if node.op not in ("Conv2d", "Dense"):
             node.float_reason = None if opts.mode in ("fp32",) else "runs in f32 in this mode"
             continue
@@ -362,6 +369,27 @@ def apply_weight_modes(g: Graph, opts: Options, weight_hints) -> None:
             node.attrs["weight_only"] = 1
     _unsupported_fallback(problems, opts)
     g.prune()
+
+
+RECURRENT_OPS = ("LSTM", "GRU", "RNN")
+
+
+def _low_precision_recurrent(g: Graph, node: Node, mode: str) -> None:
+    """W and R (inputs 1 and 2) of an LSTM / GRU / RNN stored as f16 / bf16; the runtime computes
+    in f32 on the rounded weights (biases, states and gates stay f32). A layer whose W or R is not
+    a constant, or would overflow f16, stays f32 with the reason."""
+    names = node.inputs[1:3]
+    ws = [g.const(n) for n in names]
+    if any(w is None for w in ws):
+        node.float_reason = "recurrent weights W / R are not constants"
+        return
+    if mode == "fp16" and any(np.abs(w).max(initial=0) > 65504 for w in ws):
+        node.float_reason = "recurrent weights exceed the f16 range"
+        return
+    for k, (n, w) in enumerate(zip(names, ws), start=1):
+        data = w.astype(np.float16) if mode == "fp16" else P.to_bf16(w)
+        node.inputs[k] = g.add_constant(f"{n}_{mode}", data, "f16" if mode == "fp16" else "bf16")
+    node.float_reason = None
 
 
 # Gather tables at least this large (elements) are stored in low precision.
@@ -423,6 +451,8 @@ def node_reports(g: Graph, mode: str, int8: dict[str, str] | None = None) -> lis
             m = "int8" if node.name in int8 else "f32"
         elif node.op in ("Conv2d", "Dense") and not node.float_reason and mode != "fp32":
             m = mode
+        elif node.op in RECURRENT_OPS and dts.get("weight") in ("f16", "bf16"):
+            m = {"f16": "fp16", "bf16": "bf16"}[dts["weight"]]
         else:
             m = "f32"
         out.append(NodeReport(node.name, node.op, m, dts, node.float_reason))

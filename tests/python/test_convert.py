@@ -1131,13 +1131,13 @@ def test_torch_conv_transpose_model_runs(tmp_path, mode):
 
 @needs_runtime
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
-@pytest.mark.parametrize("mode", ["fp32", "fp16", "int8-dynamic", "int8"])
+@pytest.mark.parametrize("mode", ["fp32", "fp16", "bf16", "int8-dynamic", "int8"])
 def test_torch_recurrent_model_runs(tmp_path, mode, kind):
     """Linear -> nn.LSTM (2 layers, bidirectional, batch_first) or nn.GRU (PyTorch exports
-    linear_before_reset=1) -> Linear, against PyTorch. The recurrent layers run in f32 in every
-    mode (no int8 kernel); the Linear layers around them take the mode's weights. Tolerance
-    (max |error| / max |reference|): fp32 1e-5, fp16 2e-3, int8 modes 0.03 (measured 1e-7, 2e-4,
-    2e-3 - 9e-3)."""
+    linear_before_reset=1) -> Linear, against PyTorch. The recurrent layers keep f32 weights in
+    the int8 modes (no int8 kernel) and take f16 / bf16 W and R in those modes; the Linear layers
+    around them take the mode's weights. Tolerance (max |error| / max |reference|): fp32 1e-5,
+    fp16 2e-3, bf16 2e-2, int8 modes 0.03 (measured 1e-7, 2e-4, 3e-3, 2e-3 - 9e-3)."""
     torch = pytest.importorskip("torch")
     import qrt
 
@@ -1170,17 +1170,85 @@ def test_torch_recurrent_model_runs(tmp_path, mode, kind):
     s = qrt.InferenceSession(str(out))
     rep = s.kernel_report()
     rec = [r["kernel"] for r in rep if r["op"] == kind]
-    assert len(rec) == (2 if kind == "LSTM" else 1) and all("f32f32" in k for k in rec), rep
+    want_rec = {"fp16": "f32f16", "bf16": "f32bf16"}.get(mode, "f32f32")
+    assert len(rec) == (2 if kind == "LSTM" else 1) and all(want_rec in k for k in rec), rep
     dense = [r["kernel"] for r in rep if r["op"] == "Dense"]
-    want = {"fp32": "f32f32", "fp16": "f32f16", "int8-dynamic": "u8s8", "int8": "u8s8"}[mode]
+    want = {"fp32": "f32f32", "fp16": "f32f16", "bf16": "f32bf16", "int8-dynamic": "u8s8", "int8": "u8s8"}[mode]
     assert len(dense) == 2 and all(want in k for k in dense), rep
-    tol = {"fp32": 1e-5, "fp16": 2e-3, "int8-dynamic": 0.03, "int8": 0.03}[mode]
+    tol = {"fp32": 1e-5, "fp16": 2e-3, "bf16": 2e-2, "int8-dynamic": 0.03, "int8": 0.03}[mode]
     got = s.run(None, {"x": x})
     assert len(got) == len(refs)
     for y, ref in zip(got, refs):
         assert y.shape == ref.shape
         err = np.abs(y - ref).max() / np.abs(ref).max()
         assert err < tol, err
+
+
+@needs_runtime
+@pytest.mark.parametrize("mode", ["fp16", "bf16"])
+def test_recurrent_half_weights_are_exactly_the_rounded_weights(tmp_path, mode):
+    """fp16 / bf16 store an LSTM's and a GRU's W and R rounded (the file's recurrent weights
+    shrink by half) and compute in f32 on them: the output equals ONNX Runtime's f32 run of the
+    same model with those weights rounded, to f32 rounding (1e-5), while the unrounded model is
+    further off (the check would catch weights left f32 or rounded twice). The report marks the
+    layers with the mode; excluding one keeps it f32 with the user's reason."""
+    torch = pytest.importorskip("torch")
+    ort = pytest.importorskip("onnxruntime")
+    import onnx
+    from onnx import numpy_helper
+
+    import qrt
+    from qrt.quantize.params import to_bf16
+
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(24, 40, batch_first=True)
+            self.gru = nn.GRU(40, 32, batch_first=True, bidirectional=True)
+
+        def forward(self, x):
+            return self.gru(self.lstm(x)[0])[0]
+
+    torch.manual_seed(1)
+    x = RNG.standard_normal((2, 11, 24)).astype(np.float32)
+    src = tmp_path / "rec.onnx"
+    torch.onnx.export(Net().eval(), (torch.from_numpy(x),), str(src), opset_version=17, dynamo=False,
+                      input_names=["x"])
+    m = onnx.load(str(src))
+    rounded = onnx.load(str(src))
+    rec_weights = {i for n in m.graph.node if n.op_type in ("LSTM", "GRU") for i in n.input[1:3]}
+    assert len(rec_weights) == 4
+    f32_bytes = 0
+    for init in rounded.graph.initializer:
+        if init.name in rec_weights:
+            w = numpy_helper.to_array(init)
+            f32_bytes += w.nbytes
+            low = (w.astype(np.float16).astype(np.float32) if mode == "fp16"
+                   else (to_bf16(w).astype(np.uint32) << 16).view(np.float32))
+            init.CopyFrom(numpy_helper.from_array(low, init.name))
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    want = ort.InferenceSession(rounded.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    exact = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+    out = tmp_path / "rec.qmodel"
+    res = qrt.convert(str(src), out, mode=mode, progress=False)
+    got = qrt.InferenceSession(str(out)).run(None, {"x": x})[0]
+    scale = np.abs(want).max()
+    err = np.abs(got - want).max() / scale
+    assert err < 1e-5, err
+    assert np.abs(exact - want).max() / scale > 10 * max(err, 1e-7)
+    modes = {n.op: n.mode for n in res.nodes if n.op in ("LSTM", "GRU")}
+    assert modes == {"LSTM": mode, "GRU": mode}, modes
+    out32 = tmp_path / "rec32.qmodel"
+    qrt.convert(str(src), out32, mode="fp32", progress=False)
+    assert out32.stat().st_size - out.stat().st_size >= f32_bytes // 2 - 1024
+
+    kept = qrt.convert(str(src), tmp_path / "rec_ex.qmodel", mode=mode, exclude=["LSTM"], progress=False)
+    lstm = [n for n in kept.nodes if n.op == "LSTM"][0]
+    assert lstm.mode == "f32" and "excluded" in lstm.float_reason
 
 
 @needs_runtime

@@ -1,6 +1,7 @@
 // Recurrent layers with ONNX semantics, f32: LSTM, GRU, RNN.
 //   X [T, B, I] (layout 0) or [B, T, I] (layout 1); W [D, G·H, I] and R [D, G·H, H] constant
-//   (packed at load); optional B [D, 2·G·H], sequence_lens [B] (s32), initial_h [D, B, H]
+//   (packed at load; f32, or both f16 or both bf16: the fp16 / bf16 conversion modes, computed in
+//   f32 on the rounded weights by the matching GEMM kernel); optional B [D, 2·G·H], sequence_lens [B] (s32), initial_h [D, B, H]
 //   ([B, D, H] with layout 1), initial_c (LSTM) like initial_h, P [D, 3·H] (LSTM peepholes)
 //   -> Y [T, D, B, H] ([B, T, D, H]), Y_h [D, B, H] ([B, D, H]), Y_c (LSTM) like Y_h.
 // G = 4 (LSTM gates i, o, f, c), 3 (GRU z, r, h), 1 (RNN); D = 2 for direction "bidirectional".
@@ -110,8 +111,8 @@ class RecurrentOp : public Op {
     for (auto [t, name] : {std::pair{w, "W (input 1)"}, std::pair{r, "R (input 2)"}}) {
       if (!t->is_constant || (!t->data && shape_numel(t->shape) != 0))
         return Unsupported(c.where() + name + " must be a constant (weights are packed at load)");
-      if (t->dtype != DType::kF32)
-        return Unsupported(c.where() + name + " of dtype " + dt_name(t->dtype) + " (f32 only)");
+      if (t->dtype != DType::kF32 && t->dtype != DType::kF16 && t->dtype != DType::kBF16)
+        return Unsupported(c.where() + name + " of dtype " + dt_name(t->dtype) + " (f32, f16 or bf16)");
       if (t->shape.size() != 3)
         return InvalidArgument(c.where() + name + " must have rank 3, got " + shape_str(t->shape));
     }
@@ -129,19 +130,25 @@ class RecurrentOp : public Op {
       return InvalidArgument(c.where() + "W (input 1) must have shape [" + std::to_string(d_) + ", " +
                              std::to_string(gates * h_) + ", input_size], got " + shape_str(w->shape));
     i_ = w->shape[2];
+    // One GEMM kernel packs and runs both (the f16 / bf16 kernels widen the weights to f32 in
+    // the micro-kernel: same f32 arithmetic on the rounded weights).
+    if (w->dtype != r->dtype)
+      return Unsupported(c.where() + "W and R must have one dtype, got " + dt_name(w->dtype) + " and " +
+                         dt_name(r->dtype));
 
-    const kernels::GemmF32Kernel& k = kernels::select_gemm_f32(DType::kF32);
+    const kernels::GemmF32Kernel& k = kernels::select_gemm_f32(w->dtype);
     gemm_ = &k;
     const size_t GH = static_cast<size_t>(gates * h_), H = static_cast<size_t>(h_), I = static_cast<size_t>(i_);
-    const float* wd = reinterpret_cast<const float*>(w->data);
-    const float* rd = reinterpret_cast<const float*>(r->data);
+    const size_t esz = format::dtype_size(w->dtype);
+    const uint8_t* wd = static_cast<const uint8_t*>(w->data);
+    const uint8_t* rd = static_cast<const uint8_t*>(r->data);
     for (int64_t d = 0; d < d_; ++d) {
       PackedDir pd;
       if (I > 0) {
         pd.w = PackedBuffer(k.packed_size(GH, I));
-        k.pack(GH, I, wd + d * GH * I, I, pd.w.p);
+        k.pack(GH, I, wd + d * GH * I * esz, I, pd.w.p);
       }
-      const float* rdd = rd + d * GH * H;
+      const uint8_t* rdd = rd + d * GH * H * esz;
       // GRU: the h gate's rows multiply r ⊙ h (or are scaled by r afterwards), so they are
       // their own GEMM; the z and r rows share one.
       const size_t nr = k_ == Cell::kGRU ? 2 * H : GH;
@@ -149,7 +156,7 @@ class RecurrentOp : public Op {
       k.pack(nr, H, rdd, H, pd.r.p);
       if (k_ == Cell::kGRU) {
         pd.rh = PackedBuffer(k.packed_size(H, H));
-        k.pack(H, H, rdd + 2 * H * H, H, pd.rh.p);
+        k.pack(H, H, rdd + 2 * H * H * esz, H, pd.rh.p);
       }
       packed_bytes_ += pd.w.n + pd.r.n + pd.rh.n;
       dirs_.push_back(std::move(pd));

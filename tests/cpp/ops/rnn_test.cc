@@ -4,7 +4,9 @@
 // valid step, outputs past its length are zero); and the errors for bad shapes and attributes.
 #include <cmath>
 #include <functional>
+#include <tuple>
 
+#include "kernels/gemm_f32.h"
 #include "ops/float_op_direct_util.h"
 
 using namespace qrt_test::ops;
@@ -181,15 +183,33 @@ std::vector<Val> input_list(const RnnSpec& s, const Inputs& in) {
   return v;
 }
 
-void check(const RnnSpec& s, uint32_t seed) {
-  const Inputs in = make_inputs(s, seed);
+// W or R stored as f16 / bf16 (what the fp16 / bf16 conversion modes write) and the same values
+// as f32: the op must compute on exactly the rounded weights.
+std::pair<Val, Val> lowp(const Val& v, DType t) {
+  const std::vector<float> x = v.as<float>();
+  std::vector<uint16_t> h(x.size());
+  std::vector<float> back(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    h[i] = t == DType::kF16 ? qrt::kernels::f32_to_f16(x[i]) : qrt::kernels::f32_to_bf16(x[i]);
+    back[i] = t == DType::kF16 ? qrt::kernels::f16_to_f32(h[i]) : qrt::kernels::bf16_to_f32(h[i]);
+  }
+  return {known(make_val(t, v.shape, h)), known(f32(v.shape, back))};
+}
+
+void check(const RnnSpec& s, uint32_t seed, DType wdt = DType::kF32) {
+  Inputs in = make_inputs(s, seed);
+  Inputs run_in = in;
+  if (wdt != DType::kF32) {
+    std::tie(run_in.W, in.W) = lowp(in.W, wdt);
+    std::tie(run_in.R, in.R) = lowp(in.R, wdt);
+  }
   const auto want = reference(s, in);
   const size_t nout = s.op == "LSTM" ? 3 : 2;
   for (int threads : {1, 2, 3}) {
     OpOptions o;
     o.threads = threads;
     o.num_outputs = nout;
-    OpRun r = run_op(s.op, input_list(s, in), attrs_of(s), o);
+    OpRun r = run_op(s.op, input_list(s, run_in), attrs_of(s), o);
     QRT_ASSERT_OK(r);
     const int64_t D = s.dir == "bidirectional" ? 2 : 1;
     const Shape ys = s.layout ? Shape{s.B, s.T, D, s.H} : Shape{s.T, D, s.B, s.H};
@@ -202,7 +222,7 @@ void check(const RnnSpec& s, uint32_t seed) {
       size_t bad = 0, first = 0;
       for (size_t e = 0; e < got.size() && e < want[k].size(); ++e)
         if (!close(got[e], want[k][e], 2e-5f, 2e-5f) && bad++ == 0) first = e;
-      QRT_EXPECT(bad == 0) << s.op << s.dir << "layout" << s.layout << "T" << s.T << "B" << s.B << "I" << s.I
+      QRT_EXPECT(bad == 0) << s.op << static_cast<int>(wdt) << s.dir << "layout" << s.layout << "T" << s.T << "B" << s.B << "I" << s.I
                            << "H" << s.H << "lens" << s.lens.size() << "lbr" << s.lbr << "clip" << s.clip
                            << "output" << k << "threads" << threads << ":" << bad << "bad, first at" << first
                            << "got" << (bad ? got[first] : 0.f) << "want" << (bad ? want[k][first] : 0.f);
@@ -292,6 +312,30 @@ QRT_TEST(FloatRnn, RnnAgainstLoops) {
       s.acts = "Relu";
       check(s, seed += 10);
     }
+}
+
+QRT_TEST(FloatRnn, HalfPrecisionWeights) {
+  // The f16 / bf16 GEMM kernels widen the weights exactly, so the tolerance is f32's.
+  uint32_t seed = 4000;
+  for (DType t : {DType::kF16, DType::kBF16})
+    for (const char* op : {"LSTM", "GRU", "RNN"})
+      for (const char* dir : {"forward", "bidirectional"}) {
+        RnnSpec s;
+        s.op = op;
+        s.dir = dir;
+        s.lbr = s.op == "GRU" ? 1 : 0;
+        s.T = 6, s.B = 2, s.I = 19, s.H = 33, s.init_h = true;
+        check(s, seed += 10, t);
+      }
+  // W and R of different dtypes are refused by name.
+  RnnSpec s;
+  Inputs in = make_inputs(s, 5);
+  in.W = lowp(in.W, DType::kF16).first;
+  OpOptions o;
+  o.num_outputs = 3;
+  OpRun r = run_op("LSTM", input_list(s, in), attrs_of(s), o);
+  QRT_EXPECT(!r.status.ok() && r.status.message().find("W and R must have one dtype") != std::string::npos)
+      << r.status.to_string();
 }
 
 QRT_TEST(FloatRnn, EmptyDimensions) {
