@@ -1,7 +1,10 @@
 // int8 kernel benchmarks: the vpdpbusd peak of one core (register-only loop), every gemm_u8s8
 // variant on transformer shapes (K x N in 768x768, 768x3072, 3072x768, 1024x1024; M = 1, 16, 128)
-// with the requantizing epilogue, and quantize_u8 throughput. Single thread; each figure is the
-// best of several timed batches. GOPS counts 2*M*N*K (one multiply + one add per MAC).
+// with the requantizing epilogue (QRT_BENCH_F32OUT=1: the dequantizing one, f32 out, as a Dense
+// that feeds float ops), narrow-weight twins on B clamped to their range, and quantize_u8
+// throughput. Single thread; each figure is the best of several timed batches. GOPS counts
+// 2*M*N*K (one multiply + one add per MAC). Environment: QRT_BENCH_SHAPES, QRT_BENCH_M,
+// QRT_BENCH_THREADS, QRT_BENCH_KERNELS, QRT_BENCH_COLD (see below).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -256,7 +259,7 @@ QRT_BENCHMARK(int8_gemm) {
     ep.bias = bias.data();
     ep.scale = scale.data();
     ep.out_zero_point = 128;
-    if (std::getenv("QRT_BENCH_F32OUT")) ep.kind = kernels::GemmU8S8Epilogue::Kind::kDequantF32;
+    if (std::getenv("QRT_BENCH_F32OUT")) ep.kind = kernels::GemmU8S8Epilogue::Kind::kDequantF32;  // C sized for it
     // Narrow-weight twins (reached at run time through `narrow` when the packed weights allow)
     // run on the same shapes with B clamped into their range, as a model with weight_bits=7 has.
     std::vector<const kernels::GemmU8S8Kernel*> ks;
