@@ -330,6 +330,17 @@ class LayerNormNHWC(nn.Module):
     def forward(self,x): return self.n(self.a(x).permute(0,2,3,1)).permute(0,3,1,2)
 
 
+class InPlaceWrites(nn.Module):
+    """Slice assignment and scatter_: exported as ScatterND / ScatterElements."""
+    def __init__(self):
+        super().__init__()
+        self.a=nn.Linear(8,8)
+    def forward(self,x):
+        y=self.a(x).clone(); y[:,2]=0.0; y[0]=y[0]*2
+        idx=torch.argsort(y,dim=-1)[:,:2]
+        return y.scatter(-1, idx, torch.ones_like(idx, dtype=y.dtype))
+
+
 # name -> (module, input generator[, dynamic axes of input "x", other input shapes to run])
 cases = {
  'prelu': (PReluNet(), lambda: torch.randn(1,3,20,20)),
@@ -373,6 +384,7 @@ cases = {
  'argmax': (ArgmaxHead(), lambda: torch.randn(4,10), {0:'b'}, [(7,10)]),
  'effnet': (EffNetStem(), lambda: torch.randn(1,3,32,32), {0:'b'}, [(2,3,32,32)]),
  'ln_nhwc': (LayerNormNHWC(), lambda: torch.randn(1,3,8,8), {0:'b'}, [(2,3,8,8)]),
+ 'inplace': (InPlaceWrites(), lambda: torch.randn(6,8), {0:'b'}, [(3,8)]),
 }
 
 # Models qrt refuses on purpose, with the words its error must contain.

@@ -285,6 +285,10 @@ QRT_BENCHMARK(int8_gemm) {
           copies.push_back(std::aligned_alloc(64, pbytes));
           std::memcpy(copies.back(), packed, pbytes);
         }
+      // QRT_BENCH_COLD_C=1: likewise for C (each call writes lines that are not in any cache).
+      std::vector<std::vector<uint8_t>> cold_c;
+      if (std::getenv("QRT_BENCH_COLD_C"))
+        while (cold_c.size() * C.size() < (64u << 20)) cold_c.emplace_back(C.size(), 0);
       size_t call = 0;
       for (size_t T : Ts) {
         if (T > 1 && k != &kernels::select_gemm_u8s8()) continue;
@@ -295,7 +299,8 @@ QRT_BENCHMARK(int8_gemm) {
           const double t = time_best(
               [&] {
                 run_split(pool.get(), *k, M, s.N, s.K, [&](size_t m0, size_t m1, size_t n0, size_t n1) {
-                  k->run(M, s.N, s.K, A.data(), s.K, copies[call % copies.size()], ep, C.data(), s.N,
+                  k->run(M, s.N, s.K, A.data(), s.K, copies[call % copies.size()], ep,
+                         cold_c.empty() ? C.data() : cold_c[call % cold_c.size()].data(), s.N,
                          m0, m1, n0, n1);
                 });
                 ++call;

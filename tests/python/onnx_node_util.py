@@ -62,6 +62,8 @@ OPERATORS: dict[str, str] = {
     "LSTM": "f32 (W, R constant: f32, or f16 / bf16 from the fp16 / bf16 modes; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
     "GRU": "f32 (W, R constant: f32, or f16 / bf16 from the fp16 / bf16 modes; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
     "RNN": "f32 (W, R constant: f32, or f16 / bf16 from the fp16 / bf16 modes; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
+    "ScatterND": "any (reduction none); f32, s64, s32 (add, mul, max, min); indices s64/s32",
+    "ScatterElements": "any (reduction none); f32, s64, s32 (add, mul, max, min); indices s64/s32",
 }
 
 # Recurrent layers: W and R are packed at load, so they must be constants; the .qmodel stores

@@ -224,6 +224,35 @@ def test_pad_and_gather_elements_errors():
         run_qrt(m, {"x0": x})
 
 
+def test_scatter_index_out_of_range_is_an_error():
+    """A bad index from a runtime input is an error naming it (never a write outside the output);
+    a bad constant index is refused at plan time."""
+    x = rnd(3, 4)
+
+    def model(op, idx_shape, upd_shape, attrs, const_idx=None):
+        node = helper.make_node(op, ["x0", "x1", "x2"], ["y0"], **attrs)
+        vi = [helper.make_tensor_value_info("x0", TensorProto.FLOAT, x.shape),
+              helper.make_tensor_value_info("x2", TensorProto.FLOAT, upd_shape)]
+        inits = []
+        if const_idx is None:
+            vi.insert(1, helper.make_tensor_value_info("x1", TensorProto.INT64, idx_shape))
+        else:
+            inits = [helper.make_tensor("x1", TensorProto.INT64, const_idx.shape, const_idx.flatten().tolist())]
+        g = helper.make_graph([node], "s", vi, [helper.make_tensor_value_info("y0", TensorProto.FLOAT, None)], inits)
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)])
+
+    m = model("ScatterND", [2, 1], [2, 4], {})
+    for bad in (3, -4, 1 << 40):
+        with pytest.raises(ValueError, match=f"index {bad} is out of range"):
+            run_qrt(m, {"x0": x, "x1": np.array([[0], [bad]], np.int64), "x2": rnd(2, 4)})
+    m = model("ScatterElements", [1, 2], [1, 2], {"axis": 1})
+    with pytest.raises(ValueError, match="index 4 is out of range for axis 1 of size 4"):
+        run_qrt(m, {"x0": x, "x1": np.array([[0, 4]], np.int64), "x2": rnd(1, 2)})
+    m = model("ScatterND", None, [1, 4], {}, const_idx=np.array([[5]], np.int64))
+    with pytest.raises(Exception, match="index 5 is out of range"):
+        run_qrt(m, {"x0": x, "x2": rnd(1, 4)})
+
+
 def _with_constants(case, model):
     if case.name != "ShapeChain":
         return model
@@ -513,9 +542,42 @@ def rnn_cases():
     return out
 
 
+def scatter_cases():
+    """ScatterND / ScatterElements: slices and single elements, negative and repeated indices
+    (a later update wins for "none"; reductions combine all), s32 indices, integer data,
+    degenerate shapes. Indices are runtime inputs (checked in run()), as an export's are."""
+    out = []
+    for red in ("none", "add", "mul", "max", "min"):
+        x = rnd(4, 3, 5)
+        for name, idx in (("slices", np.array([[1], [-1]], np.int64)),
+                          ("rows", np.array([[0, 2], [3, -3], [0, 2]], np.int64)),
+                          ("elems", np.array([[[1, 1, 4], [2, 0, -5]]], np.int64))):
+            upd_shape = idx.shape[:-1] + x.shape[idx.shape[-1]:]
+            if red == "none" and name == "rows":  # ORT's order for repeated indices is its own
+                idx = idx[:2]
+                upd_shape = idx.shape[:-1] + x.shape[idx.shape[-1]:]
+            out.append(Case(f"ScatterND_{name}_{red}", "ScatterND", [x, idx, rnd(*upd_shape)],
+                            {"reduction": red}, rtol=1e-6))
+        xi = RNG.integers(-9, 9, size=(5, 6))
+        idx = np.array([[0, 1, 2], [4, -1, 0]], np.int64)
+        for axis in (0, 1, -1):
+            ix = idx if red != "none" else np.array([[0, 1, 2], [4, -1, 3]], np.int64)
+            out.append(Case(f"ScatterElements_{axis}_{red}", "ScatterElements", [rnd(5, 6), ix, rnd(*ix.shape)],
+                            {"axis": axis, "reduction": red}, rtol=1e-6))
+        out.append(Case(f"ScatterElements_s64_{red}", "ScatterElements",
+                        [xi, idx.astype(np.int32), RNG.integers(-9, 9, size=idx.shape)],
+                        {"axis": 1, "reduction": red}))
+    out.append(Case("ScatterND_bool_none", "ScatterND",
+                    [RNG.integers(0, 2, size=(3, 4)).astype(bool), np.array([[2]], np.int64),
+                     np.ones((1, 4), bool)], {}))
+    out.append(Case("ScatterND_empty_updates", "ScatterND",
+                    [rnd(3, 4), np.zeros((0, 1), np.int64), rnd(0, 4)], {}))
+    return out
+
+
 CASES = binary_cases() + unary_cases() + norm_cases() + matmul_cases() + reduce_cases() + \
     misc_cases() + shape_cases() + compare_logic_cases() + resize_cases() + space_norm_cases() + \
-    scan_topk_prelu_cases() + rnn_cases()
+    scan_topk_prelu_cases() + rnn_cases() + scatter_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -15,5 +15,6 @@ void register_attention_ops(OpRegistry& r);    // float_attention.cc: Attention 
 void register_resize_ops(OpRegistry& r);       // float_resize.cc: Resize
 void register_conv_transpose_ops(OpRegistry& r);  // float_conv_transpose.cc: ConvTranspose
 void register_scan_topk_ops(OpRegistry& r);    // float_scan_topk.cc: CumSum TopK
+void register_scatter_ops(OpRegistry& r);      // scatter.cc: ScatterND ScatterElements
 void register_rnn_ops(OpRegistry& r);          // float_rnn.cc: LSTM GRU RNN
 }  // namespace qrt::rt::ops

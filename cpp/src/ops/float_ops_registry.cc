@@ -14,6 +14,7 @@ void register_float_ops(OpRegistry& r) {
   ops::register_resize_ops(r);
   ops::register_conv_transpose_ops(r);
   ops::register_scan_topk_ops(r);
+  ops::register_scatter_ops(r);
   ops::register_rnn_ops(r);
 }
 }  // namespace qrt::rt
