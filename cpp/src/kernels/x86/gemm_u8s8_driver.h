@@ -95,29 +95,9 @@ void tile_rows(const GemmArgs& a, size_t np) {
 }
 
 // The panel-outer, rows-inner walk of drive() for blocks of 3+ rows, NPR panels per tile call.
-// C rows [m, m + r) of panels [p, p + np) into L1 (prefetcht0, one per 64-byte line). The tiles
-// of a panel walk down the rows, so each writes lines a row stride apart that no hardware
-// prefetcher predicts; when C is not in cache (an activation written once per run: the arena
-// of a model whose weights and activations exceed L2) every tile's first stores missed to L3 or
-// DRAM inside the k-loop's shadow. Issued one tile ahead. Measured: M=128, K=384, N=1536, f32
-// out, C not in cache (QRT_BENCH_COLD_C) — see docs/KERNELS_INT8.md.
-template <class K>
-__attribute__((always_inline)) inline void prefetch_c(const GemmArgs& a, size_t elem, uint8_t* c0,
-                                                      size_t m, size_t r, size_t p, size_t np) {
-  const size_t b0 = p * K::kNr * elem;
-  const size_t n1 = std::min(a.n_end, (p + np) * K::kNr);
-  if (n1 * elem <= b0) return;
-  const size_t b1 = n1 * elem;
-  for (size_t i = 0; i < r; ++i) {
-    const uint8_t* row = c0 + (m + i) * a.ldc * elem;
-    for (size_t b = b0 & ~size_t(63); b < b1; b += 64) __builtin_prefetch(row + b, 1, 3);
-  }
-}
-
 template <class K, int NPR, class At>
 void panel_loop(GemmArgs& a, At&& at, size_t rows, size_t nb, size_t m_begin, size_t m_end,
-                size_t p_begin, size_t p_end, const int8_t* panels, size_t pf_step, uint8_t* c0,
-                size_t elem) {
+                size_t p_begin, size_t p_end, const int8_t* panels, size_t pf_step) {
   static_assert(NPR == 1 || PfLines<K>::value == 0, "next-panel prefetch assumes one panel per tile");
   for (size_t p = p_begin; p < p_end; p += NPR) {
     const size_t np = std::min<size_t>(NPR, p_end - p);
@@ -131,16 +111,11 @@ void panel_loop(GemmArgs& a, At&& at, size_t rows, size_t nb, size_t m_begin, si
     // 21 x 6 + 2): a block of r rows does 4r vpdpbusd per 256 bytes of B, so small blocks are
     // bound by reading the panel from L2.
     const size_t base = rows / nb, extra = rows % nb;
-    auto block_rows = [&](size_t i, size_t m) { return std::min(m_end - m, base + (i < extra ? 1 : 0)); };
     size_t m = m_begin;
     for (size_t i = 0; i < nb; ++i) {
-      const size_t r = block_rows(i, m);
+      const size_t r = std::min(m_end - m, base + (i < extra ? 1 : 0));
       at(m, p);
       next_pf();
-      if (i + 1 < nb)
-        prefetch_c<K>(a, elem, c0, m + r, block_rows(i + 1, m + r), p, np);
-      else if (p + NPR < p_end)
-        prefetch_c<K>(a, elem, c0, m_begin, block_rows(0, m_begin), p + NPR, std::min<size_t>(NPR, p_end - p - NPR));
       m += r;
       switch (r) {
         case 1: tile_rows<K, 1, NPR>(a, np); break;
@@ -217,10 +192,9 @@ void drive(size_t N, size_t K_, const uint8_t* A, size_t lda, const void* packed
                                                                   : 8));
   const bool pf_on = kPf && (p_end - p_begin) * a.pstride > cpu::l2_resident_limit();
   const size_t pf_step = pf_on ? (K_ / 16) * a.pf_lines * 64 : 0;  // bytes one tile prefetches
-  uint8_t* c0 = static_cast<uint8_t*>(C);
   if (tap_off && NpTaps<K>::value != NpRows<K>::value)
-    return panel_loop<K, NpTaps<K>::value>(a, at, rows, nb, m_begin, m_end, p_begin, p_end, panels, 0, c0, elem);
-  panel_loop<K, NpRows<K>::value>(a, at, rows, nb, m_begin, m_end, p_begin, p_end, panels, pf_step, c0, elem);
+    return panel_loop<K, NpTaps<K>::value>(a, at, rows, nb, m_begin, m_end, p_begin, p_end, panels, 0);
+  panel_loop<K, NpRows<K>::value>(a, at, rows, nb, m_begin, m_end, p_begin, p_end, panels, pf_step);
 }
 
 }  // namespace
