@@ -4,7 +4,7 @@
 // that feeds float ops), narrow-weight twins on B clamped to their range, and quantize_u8
 // throughput. Single thread; each figure is the best of several timed batches. GOPS counts
 // 2*M*N*K (one multiply + one add per MAC). Environment: QRT_BENCH_SHAPES, QRT_BENCH_M,
-// QRT_BENCH_THREADS, QRT_BENCH_KERNELS, QRT_BENCH_COLD (see below).
+// QRT_BENCH_THREADS, QRT_BENCH_KERNELS, QRT_BENCH_COLD and QRT_BENCH_COLD_C (see below).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
