@@ -163,6 +163,10 @@ def build(model, mode: str = "int8", calibration=None, method: str = "minmax",
                 imported.onnx_model, [], calibration, method, percentile, progress, chan_names)
             smooth.apply(g, smooth_groups, stats, {}, dynamic=True)
         Q.apply_weight_modes(g, opts, weight_hints)
+    recurrent = Q.quantize_recurrent(g, opts)
+    if recurrent:
+        report.notes.append(f"{len(recurrent)} recurrent layer(s) (LSTM/GRU/RNN) with s8 W and R; "
+                            "their inputs and states are quantized per call (dynamic), gates in f32")
     tables = Q.quantize_embeddings(g, opts)
     if tables:
         kind = {"fp16": "f16", "bf16": "bf16"}.get(mode, "s8 (one scale per row)")
@@ -301,7 +305,7 @@ def convert(model, output_path, mode: str = "int8", calibration=None, method: st
     model: path to an .onnx file, its bytes, an ``onnx.ModelProto`` or a ``torch.nn.Module``
         (then ``example_inputs`` is required; exported with torch.onnx.export, opset 17).
     mode: "int8" (static: u8 activations calibrated, s8 per-channel weights, s32 bias),
-        "int8-dynamic" (Dense: s8 weights, activations quantized per run), "int8-weight"
+        "int8-dynamic" (Dense and LSTM/GRU/RNN: s8 weights, activations quantized per run), "int8-weight"
         (Dense: s8 weights, f32 compute), "fp16", "bf16" (Conv2d/Dense weights and LSTM/GRU/RNN W, R), "fp32".
     calibration: for "int8": an iterable of {input_name: ndarray}, one such dict, or an .npz
         path. Not needed when the model carries QuantizeLinear/DequantizeLinear everywhere.

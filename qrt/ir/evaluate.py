@@ -265,6 +265,19 @@ class Evaluator:
             y = y + b.astype(F32)
         return [_apply_act_f32(y.astype(F32), node)]
 
+    def _recurrent(self, node: Node, ins):
+        wt, rt = self.g.tensor(node.inputs[1]), self.g.tensor(node.inputs[2])
+        if wt.dtype != "s8":
+            return self._onnx(node, ins)
+        from qrt.ir import evaluate_recurrent
+
+        gh = int(ins[1].shape[1])
+        scales = [np.broadcast_to(np.asarray(t.quant.scales, F32), (gh,)) for t in (wt, rt)]
+        outs = evaluate_recurrent.run(node.op, node.attrs, ins, scales[0], scales[1])
+        return outs[: len(node.outputs)]
+
+    _op_LSTM = _op_GRU = _op_RNN = _recurrent
+
     def _op_MaxPool2d(self, node: Node, ins):
         x = ins[0]
         fill = np.iinfo(np.uint8).min if x.dtype == np.uint8 else -np.inf

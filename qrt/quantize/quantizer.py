@@ -392,6 +392,42 @@ def _low_precision_recurrent(g: Graph, node: Node, mode: str) -> None:
     node.float_reason = None
 
 
+def quantize_recurrent(g: Graph, opts: Options) -> list[str]:
+    """int8 and int8-dynamic: W and R of LSTM / GRU / RNN as s8, symmetric, one scale per row of
+    G·hidden (axis 1, shared by the two directions of a bidirectional layer); the runtime
+    quantizes X and each step's state to u8 per call (ops/float_rnn.cc), so the layer's inputs,
+    outputs and gate arithmetic stay f32. Returns the names of the nodes changed."""
+    if opts.mode not in ("int8", "int8-dynamic"):
+        return []
+    is_excluded = excluded_matcher(g, opts.exclude)
+    done = []
+    for node in g.nodes:
+        if node.op not in RECURRENT_OPS:
+            continue
+        if is_excluded(node):
+            node.float_reason = "excluded by the user (exclude=...)"
+            continue
+        ws = [g.const(n) for n in node.inputs[1:3]]
+        if any(w is None or g.tensor(n).dtype != "f32" for w, n in zip(ws, node.inputs[1:3])):
+            node.float_reason = "recurrent weights W / R are not f32 constants"
+            continue
+        if not all(np.all(np.isfinite(w)) for w in ws):
+            node.float_reason = "recurrent weights contain NaN or Inf"
+            continue
+        for k, (n, w) in enumerate(zip(node.inputs[1:3], ws), start=1):
+            amax = np.abs(w).max(axis=(0, 2)) if w.size else np.zeros(w.shape[1], np.float32)
+            scales = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+            q = np.clip(np.rint(w / scales[None, :, None]), -127, 127).astype(np.int8)
+            name = g.add_constant(f"{n}_s8", q, "s8")
+            g.tensor(name).quant = QuantParams(scales=[float(v) for v in scales],
+                                               zero_points=[0] * len(scales), axis=1)
+            node.inputs[k] = name
+        node.float_reason = None
+        done.append(node.name)
+    g.prune()
+    return done
+
+
 # Gather tables at least this large (elements) are stored in low precision.
 EMBEDDING_MIN_ELEMENTS = 1 << 16
 
@@ -439,7 +475,8 @@ def node_reports(g: Graph, mode: str, int8: dict[str, str] | None = None) -> lis
         if node.op in ("QuantizeLinear", "DequantizeLinear", "AffineQuantize"):
             continue
         dts = {}
-        for role, i in zip(("input", "weight", "bias"), node.inputs):
+        roles = ("input", "weight", "recurrent_weight", "bias") if node.op in RECURRENT_OPS else ("input", "weight", "bias")
+        for role, i in zip(roles, node.inputs):
             if i:
                 dts[role] = g.tensor(i).dtype
         dts["output"] = g.tensor(node.outputs[0]).dtype
@@ -447,12 +484,13 @@ def node_reports(g: Graph, mode: str, int8: dict[str, str] | None = None) -> lis
             m = "bf16"
         elif node.op == "Gather" and node.attrs.get("dequantize"):
             m = {"s8": "int8-weight", "f16": "fp16", "bf16": "bf16"}.get(dts.get("input", ""), "f32")
+        elif node.op in RECURRENT_OPS and dts.get("weight") in ("f16", "bf16", "s8"):
+            # s8: the layer quantizes its inputs per call whatever the mode (dynamic)
+            m = {"f16": "fp16", "bf16": "bf16", "s8": "int8-dynamic"}[dts["weight"]]
         elif int8 is not None:
             m = "int8" if node.name in int8 else "f32"
         elif node.op in ("Conv2d", "Dense") and not node.float_reason and mode != "fp32":
             m = mode
-        elif node.op in RECURRENT_OPS and dts.get("weight") in ("f16", "bf16"):
-            m = {"f16": "fp16", "bf16": "bf16"}[dts["weight"]]
         else:
             m = "f32"
         out.append(NodeReport(node.name, node.op, m, dts, node.float_reason))

@@ -59,9 +59,9 @@ OPERATORS: dict[str, str] = {
     "PRelu": "f32 (slope broadcast to X)",
     "CumSum": "f32, s64, s32 (axis known at plan time)",
     "TopK": "f32, s64, s32 -> values, s64 indices (K known at plan time)",
-    "LSTM": "f32 (W, R constant: f32, or f16 / bf16 from the fp16 / bf16 modes; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
-    "GRU": "f32 (W, R constant: f32, or f16 / bf16 from the fp16 / bf16 modes; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
-    "RNN": "f32 (W, R constant: f32, or f16 / bf16 from the fp16 / bf16 modes; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
+    "LSTM": "f32 (W, R constant: f32, f16 / bf16 or s8 with per-row scales from the converter's modes; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
+    "GRU": "f32 (W, R constant: f32, f16 / bf16 or s8 with per-row scales from the converter's modes; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
+    "RNN": "f32 (W, R constant: f32, f16 / bf16 or s8 with per-row scales from the converter's modes; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
     "ScatterND": "any (reduction none); f32, s64, s32 (add, mul, max, min); indices s64/s32",
     "ScatterElements": "any (reduction none); f32, s64, s32 (add, mul, max, min); indices s64/s32",
 }

@@ -26,8 +26,11 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "kernels/gemm_f32.h"
+#include "kernels/gemm_u8s8.h"
+#include "kernels/quantize_u8.h"
 #include "kernels/vmath.h"
 #include "ops/common.h"
 #include "ops/float_ops.h"
@@ -53,7 +56,8 @@ void apply(Act a, float* x, size_t n) {
 
 // Byte offsets of one direction's scratch arrays (floats, each 64-byte aligned).
 struct DirScratch {
-  size_t proj = 0, h = 0, c = 0, gates = 0, gh = 0, tmp = 0, xbias = 0, rbias = 0, bytes = 0;
+  size_t proj = 0, h = 0, c = 0, gates = 0, gh = 0, tmp = 0, xbias = 0, rbias = 0, hq = 0, escale = 0,
+         bytes = 0;
 };
 
 // Sizes are products of input dimensions: computed in 64 bits with an explicit overflow check
@@ -111,8 +115,8 @@ class RecurrentOp : public Op {
     for (auto [t, name] : {std::pair{w, "W (input 1)"}, std::pair{r, "R (input 2)"}}) {
       if (!t->is_constant || (!t->data && shape_numel(t->shape) != 0))
         return Unsupported(c.where() + name + " must be a constant (weights are packed at load)");
-      if (t->dtype != DType::kF32 && t->dtype != DType::kF16 && t->dtype != DType::kBF16)
-        return Unsupported(c.where() + name + " of dtype " + dt_name(t->dtype) + " (f32, f16 or bf16)");
+      if (t->dtype != DType::kF32 && t->dtype != DType::kF16 && t->dtype != DType::kBF16 && t->dtype != DType::kS8)
+        return Unsupported(c.where() + name + " of dtype " + dt_name(t->dtype) + " (f32, f16, bf16 or s8)");
       if (t->shape.size() != 3)
         return InvalidArgument(c.where() + name + " must have rank 3, got " + shape_str(t->shape));
     }
@@ -136,9 +140,10 @@ class RecurrentOp : public Op {
       return Unsupported(c.where() + "W and R must have one dtype, got " + dt_name(w->dtype) + " and " +
                          dt_name(r->dtype));
 
+    const size_t GH = static_cast<size_t>(gates * h_), H = static_cast<size_t>(h_), I = static_cast<size_t>(i_);
+    if (w->dtype == DType::kS8) return init_s8(c, w, r);
     const kernels::GemmF32Kernel& k = kernels::select_gemm_f32(w->dtype);
     gemm_ = &k;
-    const size_t GH = static_cast<size_t>(gates * h_), H = static_cast<size_t>(h_), I = static_cast<size_t>(i_);
     const size_t esz = format::dtype_size(w->dtype);
     const uint8_t* wd = static_cast<const uint8_t*>(w->data);
     const uint8_t* rd = static_cast<const uint8_t*>(r->data);
@@ -157,6 +162,50 @@ class RecurrentOp : public Op {
       if (k_ == Cell::kGRU) {
         pd.rh = PackedBuffer(k.packed_size(H, H));
         k.pack(H, H, rdd + 2 * H * H * esz, H, pd.rh.p);
+      }
+      packed_bytes_ += pd.w.n + pd.r.n + pd.rh.n;
+      dirs_.push_back(std::move(pd));
+    }
+    return OkStatus();
+  }
+
+  // s8 W and R (the int8 modes): symmetric, zero points 0, one scale per tensor or one per row
+  // of G·H (axis 1, shared by the two directions). Every product then quantizes its f32 input
+  // (X for the projection, the state h — or r ⊙ h for GRU's h gate — at each step) to u8 with
+  // one (scale, zero point) from its live range, as int8-dynamic Dense does, and the GEMM's
+  // dequantizing epilogue returns f32: the gate arithmetic is unchanged.
+  Status init_s8(const CreateContext& c, const format::TensorDef* w, const format::TensorDef* r) {
+    const size_t GH = static_cast<size_t>(g_ * h_), H = static_cast<size_t>(h_), I = static_cast<size_t>(i_);
+    for (auto [t, name, sc] : {std::tuple{w, "W (input 1)", &wscale_}, std::tuple{r, "R (input 2)", &rscale_}}) {
+      const format::QuantParams& q = t->quant;
+      if (q.scales.size() != 1 && !(q.scales.size() == GH && q.axis == 1))
+        return InvalidArgument(c.where() + "s8 " + name + " needs one scale, or " + std::to_string(GH) +
+                               " along axis 1, got " + std::to_string(q.scales.size()));
+      for (int32_t z : q.zero_points)
+        if (z != 0) return InvalidArgument(c.where() + "s8 " + name + " must be symmetric (zero point 0)");
+      for (float v : q.scales)
+        if (!(v > 0.f) || !std::isfinite(v))
+          return InvalidArgument(c.where() + "s8 " + name + " has a scale that is not finite and positive");
+      sc->assign(GH, q.scales[0]);
+      if (q.scales.size() == GH) sc->assign(q.scales.begin(), q.scales.end());
+    }
+    const kernels::GemmU8S8Kernel& k = kernels::select_gemm_u8s8();
+    qk_ = &k;
+    const int8_t* wd = reinterpret_cast<const int8_t*>(w->data);
+    const int8_t* rd = reinterpret_cast<const int8_t*>(r->data);
+    for (int64_t d = 0; d < d_; ++d) {
+      PackedDir pd;
+      if (I > 0) {
+        pd.w = PackedBuffer(k.packed_size(GH, I));
+        k.pack(GH, I, wd + d * GH * I, I, pd.w.p);
+      }
+      const int8_t* rdd = rd + d * GH * H;
+      const size_t nr = k_ == Cell::kGRU ? 2 * H : GH;
+      pd.r = PackedBuffer(k.packed_size(nr, H));
+      k.pack(nr, H, rdd, H, pd.r.p);
+      if (k_ == Cell::kGRU) {
+        pd.rh = PackedBuffer(k.packed_size(H, H));
+        k.pack(H, H, rdd + 2 * H * H, H, pd.rh.p);
       }
       packed_bytes_ += pd.w.n + pd.r.n + pd.rh.n;
       dirs_.push_back(std::move(pd));
@@ -207,8 +256,11 @@ class RecurrentOp : public Op {
     if (!dir_scratch(static_cast<uint64_t>(T), static_cast<uint64_t>(B), &ds))
       return InvalidArgument(w + "X " + shape_str(xs) + " with hidden_size " + std::to_string(h_) +
                              " needs more scratch memory than can be addressed");
+    uint64_t xq = 0;
+    if (qk_ && !shared_q_bytes(static_cast<uint64_t>(T), static_cast<uint64_t>(B), &xq))
+      return InvalidArgument(w + "X " + shape_str(xs) + " needs more scratch memory than can be addressed");
     c.scratch_bytes = static_cast<size_t>(ds.bytes) * static_cast<size_t>(d_) +
-                      (static_cast<size_t>(B) * sizeof(int64_t) + 63) / 64 * 64;
+                      (static_cast<size_t>(B) * sizeof(int64_t) + 63) / 64 * 64 + static_cast<size_t>(xq);
     return OkStatus();
   }
 
@@ -226,19 +278,23 @@ class RecurrentOp : public Op {
         return InvalidArgument("sequence_lens[" + std::to_string(b) + "] = " + std::to_string(lens[b]) +
                                " is outside [0, " + std::to_string(T) + "] (seq_length)");
     }
-    Run r{c, x.as<float>(), T, B, lens};
+    uint8_t* shared = base + ds.bytes * static_cast<size_t>(d_) + (static_cast<size_t>(B) * sizeof(int64_t) + 63) / 64 * 64;
+    Run r{c, x.as<float>(), T, B, lens, shared};
     for (int64_t d = 0; d < d_; ++d) prepare_bias(r, d, dir(base, ds, d));
-    if (T > 0 && B > 0) project(r, base, ds);
+    if (T > 0 && B > 0) QRT_RETURN_IF_ERROR(project(r, base, ds));
     const bool split_dirs = d_ == 2 && c.pool->threads() > 1;
     if (split_dirs) {
-      c.pool->parallel_for(2, [&](size_t d) { recur(r, static_cast<int64_t>(d), dir(base, ds, d), nullptr); });
+      Status st[2];
+      c.pool->parallel_for(2, [&](size_t d) { st[d] = recur(r, static_cast<int64_t>(d), dir(base, ds, d), nullptr); });
+      QRT_RETURN_IF_ERROR(st[0]);
+      QRT_RETURN_IF_ERROR(st[1]);
     } else {
-      for (int64_t d = 0; d < d_; ++d) recur(r, d, dir(base, ds, d), c.pool);
+      for (int64_t d = 0; d < d_; ++d) QRT_RETURN_IF_ERROR(recur(r, d, dir(base, ds, d), c.pool));
     }
     return OkStatus();
   }
 
-  std::string kernel_name() const override { return gemm_ ? gemm_->name : ""; }
+  std::string kernel_name() const override { return gemm_ ? gemm_->name : qk_ ? qk_->name : ""; }
   size_t packed_bytes() const override { return packed_bytes_; }
 
  private:
@@ -247,13 +303,24 @@ class RecurrentOp : public Op {
   };
   struct Dir {
     float *proj, *h, *c, *gates, *gh, *tmp, *xbias, *rbias;
+    uint8_t* hq;    // s8 weights: the step's quantized GEMM input [B, H]
+    float* escale;  // s8 weights: the step's epilogue scales [G·H]
   };
   struct Run {
     const RunContext& c;
     const float* x;
     int64_t T, B;
     const int64_t* lens;  // [B], T when the input is absent
+    uint8_t* shared;      // s8 weights: quantized X [T·B, I], then its epilogue scales [G·H]
   };
+
+  // s8 weights: X quantized once for both directions, and the projection's epilogue scales.
+  bool shared_q_bytes(uint64_t T, uint64_t B, uint64_t* bytes) const {
+    uint64_t tb = 0, n = 0;
+    if (!mul_ok(T, B, &tb) || !mul_ok(tb, static_cast<uint64_t>(i_), &n)) return false;
+    *bytes = (n + 63) / 64 * 64 + (static_cast<uint64_t>(g_ * h_) * 4 + 63) / 64 * 64;
+    return *bytes <= (uint64_t(1) << 46);
+  }
 
   bool dir_scratch(uint64_t T, uint64_t B, DirScratch* s) const {
     const uint64_t H = static_cast<uint64_t>(h_), GH = static_cast<uint64_t>(g_) * H;
@@ -272,6 +339,8 @@ class RecurrentOp : public Op {
     take(k_ == Cell::kGRU ? B * H : 0, &s->tmp);
     take(GH, &s->xbias);
     take(H, &s->rbias);
+    take(qk_ ? (B * H + 3) / 4 : 0, &s->hq);
+    take(qk_ ? GH : 0, &s->escale);
     if (off > (uint64_t(1) << 46)) return false;
     s->bytes = static_cast<size_t>(off);
     return true;
@@ -280,7 +349,7 @@ class RecurrentOp : public Op {
   static Dir dir(uint8_t* base, const DirScratch& s, size_t d) {
     uint8_t* p = base + s.bytes * d;
     auto f = [p](size_t off) { return reinterpret_cast<float*>(p + off); };
-    return {f(s.proj), f(s.h), f(s.c), f(s.gates), f(s.gh), f(s.tmp), f(s.xbias), f(s.rbias)};
+    return {f(s.proj), f(s.h), f(s.c), f(s.gates), f(s.gh), f(s.tmp), f(s.xbias), f(s.rbias), p + s.hq, f(s.escale)};
   }
 
   // xbias: what the projection adds (Wb + Rb, but only Wbh for GRU's h gate when
@@ -305,10 +374,38 @@ class RecurrentOp : public Op {
     }
   }
 
+  // u8 q = quantized a [n] with one (scale, zero point) from its range; false on NaN / Inf.
+  static bool quantize_dynamic(const float* a, size_t n, uint8_t* q, float* scale, int32_t* zp) {
+    const kernels::QuantizeU8Kernel& qz = kernels::select_quantize_u8();
+    float lo = 0.f, hi = 0.f;
+    if (n && !qz.minmax(a, n, &lo, &hi)) return false;
+    kernels::choose_u8_params(std::min(lo, 0.f), std::max(hi, 0.f), scale, zp);
+    if (n) qz.quantize(a, n, *scale, *zp, q);
+    return true;
+  }
+  static kernels::GemmU8S8Epilogue dequant_epilogue(int32_t zp, const float* scale, const float* bias) {
+    kernels::GemmU8S8Epilogue ep;
+    ep.kind = kernels::GemmU8S8Epilogue::Kind::kDequantF32;
+    ep.a_zero_point = zp;
+    ep.scale = scale;
+    ep.bias_f32 = bias;
+    return ep;
+  }
+
   // proj[row] = X[row]·Wᵀ + xbias for all T·B rows of every direction (rows in X's order).
-  void project(const Run& r, uint8_t* base, const DirScratch& ds) const {
+  Status project(const Run& r, uint8_t* base, const DirScratch& ds) const {
     const size_t M = static_cast<size_t>(r.T * r.B), N = static_cast<size_t>(g_ * h_), K = static_cast<size_t>(i_);
     const size_t threads = static_cast<size_t>(r.c.pool->threads());
+    kernels::GemmU8S8Epilogue ep;
+    if (qk_) {
+      float sx;
+      int32_t zx;
+      float* escale = reinterpret_cast<float*>(r.shared + (M * K + 63) / 64 * 64);
+      if (!quantize_dynamic(r.x, M * K, r.shared, &sx, &zx))
+        return InvalidArgument(std::string(cell_name(k_)) + ": X contains NaN or Inf; s8 weights cannot choose its range");
+      for (size_t n = 0; n < N; ++n) escale[n] = sx * wscale_[n];
+      ep = dequant_epilogue(zx, escale, nullptr);
+    }
     // Row blocks of at least ~64K multiply-adds, enough of them to feed the pool.
     size_t mb = M;
     if (threads > 1) {
@@ -323,29 +420,51 @@ class RecurrentOp : public Op {
         for (size_t m = m0; m < m1; ++m) std::memcpy(s.proj + m * N, s.xbias, N * sizeof(float));
         return;
       }
+      if (qk_) {
+        kernels::GemmU8S8Epilogue e = ep;
+        e.bias_f32 = s.xbias;
+        qk_->run(M, N, K, r.shared, K, dirs_[d].w.p, e, s.proj, N, m0, m1, 0, N);
+        return;
+      }
       gemm_->run(M, N, K, r.x, K, dirs_[d].w.p, s.xbias, -INFINITY, INFINITY, s.proj, N, m0, m1, 0, N);
     };
     const size_t tasks = blocks * static_cast<size_t>(d_);
     if (tasks == 1) task(0);
     else r.c.pool->parallel_for(tasks, task);
+    return OkStatus();
   }
 
   // C[B, N] = A[B, K]·Wᵀ + bias; columns split over `pool` (null: inline) when the product is
   // large enough to pay for the hand-off (each step of a long sequence calls this).
-  void step_gemm(ThreadPool* pool, size_t M, size_t N, size_t K, const float* A, const void* packed,
-                 const float* bias, float* C) const {
+  // s8 weights: rows [row0, row0 + N) of R, whose scales start at rscale_[row0]; A is quantized
+  // into s.hq first (false: A holds NaN or Inf).
+  bool step_gemm(ThreadPool* pool, size_t M, size_t N, size_t K, const float* A, const void* packed,
+                 const float* bias, float* C, const Dir& s, size_t row0) const {
     const size_t threads = pool ? static_cast<size_t>(pool->threads()) : 1;
-    const size_t nr = static_cast<size_t>(gemm_->nr);
+    const size_t nr = static_cast<size_t>(qk_ ? qk_->nr : gemm_->nr);
+    kernels::GemmU8S8Epilogue ep;
+    if (qk_) {
+      float sa;
+      int32_t za;
+      if (!quantize_dynamic(A, M * K, s.hq, &sa, &za)) return false;
+      for (size_t n = 0; n < N; ++n) s.escale[n] = sa * rscale_[row0 + n];
+      ep = dequant_epilogue(za, s.escale, bias);
+    }
+    auto part = [&](size_t n0, size_t n1) {
+      if (qk_) qk_->run(M, N, K, s.hq, K, packed, ep, C, N, 0, M, n0, n1);
+      else gemm_->run(M, N, K, A, K, packed, bias, -INFINITY, INFINITY, C, N, 0, M, n0, n1);
+    };
     if (threads <= 1 || M * N * K < 262144 || N < 2 * nr) {
-      gemm_->run(M, N, K, A, K, packed, bias, -INFINITY, INFINITY, C, N, 0, M, 0, N);
-      return;
+      part(0, N);
+      return true;
     }
     const size_t parts = std::min(threads, (N + nr - 1) / nr);
     pool->parallel_for(parts, [&](size_t p) {
       size_t n0, n1;
       split_range(N, parts, nr, p, &n0, &n1);
-      if (n0 < n1) gemm_->run(M, N, K, A, K, packed, bias, -INFINITY, INFINITY, C, N, 0, M, n0, n1);
+      if (n0 < n1) part(n0, n1);
     });
+    return true;
   }
 
   float clamp(float v) const { return std::min(std::max(v, -clip_), clip_); }
@@ -355,7 +474,9 @@ class RecurrentOp : public Op {
   }
 
   // One direction over all time steps.
-  void recur(const Run& r, int64_t d, const Dir& s, ThreadPool* pool) const {
+  Status recur(const Run& r, int64_t d, const Dir& s, ThreadPool* pool) const {
+    const Status nonfinite = InvalidArgument(std::string(cell_name(k_)) +
+                                             ": the state contains NaN or Inf; s8 weights cannot choose its range");
     const RunContext& c = r.c;
     const int64_t T = r.T, B = r.B, D = d_;
     const size_t H = static_cast<size_t>(h_), GH = static_cast<size_t>(g_) * H, Bz = static_cast<size_t>(B);
@@ -383,7 +504,7 @@ class RecurrentOp : public Op {
       auto active = [&](int64_t b) { return st < r.lens[b]; };
       auto time_of = [&](int64_t b) { return rev ? r.lens[b] - 1 - st : st; };
       if (k_ == Cell::kLSTM) {
-        step_gemm(pool, Bz, GH, H, s.h, pk.r.p, nullptr, s.gates);
+        if (!step_gemm(pool, Bz, GH, H, s.h, pk.r.p, nullptr, s.gates, s, 0)) return nonfinite;
         for (int64_t b = 0; b < B; ++b) {
           if (!active(b)) continue;
           const int64_t t = time_of(b);
@@ -418,7 +539,7 @@ class RecurrentOp : public Op {
           std::memcpy(y + y_at(t, b), h, H * sizeof(float));
         }
       } else if (k_ == Cell::kRNN) {
-        step_gemm(pool, Bz, H, H, s.h, pk.r.p, nullptr, s.gates);
+        if (!step_gemm(pool, Bz, H, H, s.h, pk.r.p, nullptr, s.gates, s, 0)) return nonfinite;
         for (int64_t b = 0; b < B; ++b) {
           if (!active(b)) continue;
           const int64_t t = time_of(b);
@@ -432,8 +553,8 @@ class RecurrentOp : public Op {
         }
       } else {
         // GRU: z, r from one GEMM; the h gate needs r first when linear_before_reset = 0.
-        step_gemm(pool, Bz, 2 * H, H, s.h, pk.r.p, nullptr, s.gates);
-        if (lbr_) step_gemm(pool, Bz, H, H, s.h, pk.rh.p, s.rbias, s.gh);
+        if (!step_gemm(pool, Bz, 2 * H, H, s.h, pk.r.p, nullptr, s.gates, s, 0)) return nonfinite;
+        if (lbr_ && !step_gemm(pool, Bz, H, H, s.h, pk.rh.p, s.rbias, s.gh, s, 2 * H)) return nonfinite;
         for (int64_t b = 0; b < B; ++b) {
           float* tmp = s.tmp + static_cast<size_t>(b) * H;
           if (!active(b)) {
@@ -451,7 +572,7 @@ class RecurrentOp : public Op {
             for (size_t j = 0; j < H; ++j) tmp[j] = g[H + j] * h[j];
           }
         }
-        if (!lbr_) step_gemm(pool, Bz, H, H, s.tmp, pk.rh.p, nullptr, s.gh);
+        if (!lbr_ && !step_gemm(pool, Bz, H, H, s.tmp, pk.rh.p, nullptr, s.gh, s, 2 * H)) return nonfinite;
         for (int64_t b = 0; b < B; ++b) {
           if (!active(b)) continue;
           const int64_t t = time_of(b);
@@ -481,6 +602,7 @@ class RecurrentOp : public Op {
       if (c.num_outputs > 2)
         std::memcpy(c.out(2).as<float>() + state_at(b), s.c + static_cast<size_t>(b) * H, H * sizeof(float));
     }
+    return OkStatus();
   }
 
   size_t acts_per_dir() const { return k_ == Cell::kLSTM ? 3 : k_ == Cell::kGRU ? 2 : 1; }
@@ -529,6 +651,8 @@ class RecurrentOp : public Op {
   float clip_ = 0.f;
   std::vector<Act> acts_;
   const kernels::GemmF32Kernel* gemm_ = nullptr;
+  const kernels::GemmU8S8Kernel* qk_ = nullptr;  // s8 W and R
+  std::vector<float> wscale_, rscale_;            // their scales per row of G·H
   std::vector<PackedDir> dirs_;
   size_t packed_bytes_ = 0;
 };
