@@ -394,7 +394,8 @@ def _low_precision_recurrent(g: Graph, node: Node, mode: str) -> None:
 
 def quantize_recurrent(g: Graph, opts: Options) -> list[str]:
     """int8 and int8-dynamic: W and R of LSTM / GRU / RNN as s8, symmetric, one scale per row of
-    G·hidden (axis 1, shared by the two directions of a bidirectional layer); the runtime
+    G·hidden (axis 1, shared by the two directions of a bidirectional layer), in [-127, 127] or
+    with weight_bits=7 in [-64, 64] (the exact vpmaddubsw kernel on AVX2); the runtime
     quantizes X and each step's state to u8 per call (ops/float_rnn.cc), so the layer's inputs,
     outputs and gate arithmetic stay f32. Returns the names of the nodes changed."""
     if opts.mode not in ("int8", "int8-dynamic"):
@@ -415,9 +416,10 @@ def quantize_recurrent(g: Graph, opts: Options) -> list[str]:
             node.float_reason = "recurrent weights contain NaN or Inf"
             continue
         for k, (n, w) in enumerate(zip(node.inputs[1:3], ws), start=1):
+            qmax = opts.weight_qmax
             amax = np.abs(w).max(axis=(0, 2)) if w.size else np.zeros(w.shape[1], np.float32)
-            scales = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
-            q = np.clip(np.rint(w / scales[None, :, None]), -127, 127).astype(np.int8)
+            scales = np.where(amax > 0, amax / qmax, 1.0).astype(np.float32)
+            q = np.clip(np.rint(w / scales[None, :, None]), -qmax, qmax).astype(np.int8)
             name = g.add_constant(f"{n}_s8", q, "s8")
             g.tensor(name).quant = QuantParams(scales=[float(v) for v in scales],
                                                zero_points=[0] * len(scales), axis=1)

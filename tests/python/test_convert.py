@@ -1311,6 +1311,45 @@ def test_recurrent_int8_runtime_equals_evaluator(tmp_path, mode):
 
 
 @needs_runtime
+def test_recurrent_int8_weight_bits_7(tmp_path):
+    """weight_bits=7 puts recurrent s8 weights in [-64, 64] too, and the runtime then runs them
+    on the same kernel as the model's 7-bit Dense (on AVX2 without VNNI the exact vpmaddubsw
+    variant, elsewhere the selected one); outputs stay within the int8 tolerance."""
+    torch = pytest.importorskip("torch")
+    import qrt
+
+    torch.manual_seed(3)
+    lstm, head = torch.nn.LSTM(16, 48, batch_first=True), torch.nn.Linear(48, 4)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm, self.head = lstm, head
+
+        def forward(self, x):
+            return self.head(self.lstm(x)[0])
+
+    net = Net().eval()
+    x = RNG.standard_normal((1, 12, 16)).astype(np.float32)
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x)).numpy()
+    src = tmp_path / "l.onnx"
+    torch.onnx.export(net, (torch.from_numpy(x),), str(src), opset_version=17, dynamo=False, input_names=["x"])
+    out = tmp_path / "l.qmodel"
+    res = build(str(src), mode="int8-dynamic", weight_bits=7, progress=False)
+    lstm_node = [n for n in res.graph.nodes if n.op == "LSTM"][0]
+    for k in (1, 2):
+        q = res.graph.tensor(lstm_node.inputs[k]).data
+        assert np.abs(q.astype(np.int32)).max() == 64
+    qrt.convert(str(src), out, mode="int8-dynamic", weight_bits=7, progress=False)
+    s = qrt.InferenceSession(str(out))
+    rep = {r["op"]: r["kernel"] for r in s.kernel_report()}
+    assert rep["LSTM"] == rep["Dense"], rep
+    got = s.run(None, {"x": x})[0]
+    assert np.abs(got - ref).max() / np.abs(ref).max() < 0.05
+
+
+@needs_runtime
 def test_torch_rnn_relu_and_onnx_absent_outputs(tmp_path):
     """nn.RNN(nonlinearity="relu") exports activations=["Relu"] (a string list, stored as one
     comma-separated string); an ONNX LSTM with outputs ["", "Y_h"] (the absent Y gets a name of

@@ -210,6 +210,18 @@ class RecurrentOp : public Op {
       packed_bytes_ += pd.w.n + pd.r.n + pd.rh.n;
       dirs_.push_back(std::move(pd));
     }
+    // Weights that all fit a faster variant's narrower range (the converter's weight_bits=7) run
+    // on it; the packed layout is the same (as LinearWeights does for Dense).
+    if (k.narrow) {
+      bool all = true;
+      for (const PackedDir& pd : dirs_) {
+        const int lim = k.narrow->b_abs_max;
+        all = all && (I == 0 || kernels::packed_b_within(k, pd.w.p, GH, I, lim)) &&
+              kernels::packed_b_within(k, pd.r.p, k_ == Cell::kGRU ? 2 * H : GH, H, lim) &&
+              (k_ != Cell::kGRU || kernels::packed_b_within(k, pd.rh.p, H, H, lim));
+      }
+      if (all) qk_ = k.narrow;
+    }
     return OkStatus();
   }
 
