@@ -198,18 +198,19 @@ std::pair<Val, Val> lowp(const Val& v, DType t) {
 
 // W or R as s8 with one symmetric scale per row of G·H shared by the directions (what the int8
 // modes write), and its dequantized values as f32.
-std::pair<Val, Val> s8_rows(const Val& v) {
+std::pair<Val, Val> s8_rows(const Val& v, int qmax = 127) {
   const std::vector<float> x = v.as<float>();
   const int64_t D = v.shape[0], N = v.shape[1], K = v.shape[2];
   std::vector<float> sc(static_cast<size_t>(N), 0.f), back(x.size());
   std::vector<int8_t> q(x.size());
   for (int64_t d = 0; d < D; ++d)
     for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k) sc[n] = std::max(sc[n], std::fabs(x[(d * N + n) * K + k]) / 127.f);
+      for (int64_t k = 0; k < K; ++k) sc[n] = std::max(sc[n], std::fabs(x[(d * N + n) * K + k]) / qmax);
   for (float& f : sc) f = f > 0.f ? f : 1.f;
   for (size_t i = 0; i < x.size(); ++i) {
     const float s = sc[(i / K) % N];
-    q[i] = static_cast<int8_t>(std::lrint(std::min(std::max(x[i] / s, -127.f), 127.f)));
+    const float m = static_cast<float>(qmax);
+    q[i] = static_cast<int8_t>(std::lrint(std::min(std::max(x[i] / s, -m), m)));
     back[i] = q[i] * s;
   }
   Val qv = known(make_val(DType::kS8, v.shape, q));
@@ -221,12 +222,13 @@ std::pair<Val, Val> s8_rows(const Val& v) {
 
 // wdt kS8: the op quantizes X and each step's state to u8 (8-bit activations), so it is compared
 // with the f32 recurrence on the dequantized weights within `tol` instead of f32's 2e-5.
-void check(const RnnSpec& s, uint32_t seed, DType wdt = DType::kF32, float tol = 2e-5f) {
+// qmax 64: weights in [-64, 64], which the op runs on the narrow kernel where there is one.
+void check(const RnnSpec& s, uint32_t seed, DType wdt = DType::kF32, float tol = 2e-5f, int qmax = 127) {
   Inputs in = make_inputs(s, seed);
   Inputs run_in = in;
   if (wdt == DType::kS8) {
-    std::tie(run_in.W, in.W) = s8_rows(in.W);
-    std::tie(run_in.R, in.R) = s8_rows(in.R);
+    std::tie(run_in.W, in.W) = s8_rows(in.W, qmax);
+    std::tie(run_in.R, in.R) = s8_rows(in.R, qmax);
   } else if (wdt != DType::kF32) {
     std::tie(run_in.W, in.W) = lowp(in.W, wdt);
     std::tie(run_in.R, in.R) = lowp(in.R, wdt);
@@ -383,7 +385,7 @@ QRT_TEST(FloatRnn, Int8Weights) {
         s.lbr = lbr;
         s.T = 7, s.B = 3, s.I = 21, s.H = 35, s.init_h = true;
         s.lens = {7, 4, 1};
-        check(s, seed += 10, DType::kS8, std::string(op) == "RNN" ? 0.06f : 0.03f);
+        for (int qmax : {127, 64}) check(s, seed += 10, DType::kS8, std::string(op) == "RNN" ? 0.06f : 0.03f, qmax);
       }
   RnnSpec wide;  // a step product large enough to split its columns over the pool
   wide.T = 3, wide.B = 4, wide.I = 16, wide.H = 128;
