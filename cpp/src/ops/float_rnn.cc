@@ -140,10 +140,23 @@ class RecurrentOp : public Op {
       return Unsupported(c.where() + "W and R must have one dtype, got " + dt_name(w->dtype) + " and " +
                          dt_name(r->dtype));
 
-    const size_t GH = static_cast<size_t>(gates * h_), H = static_cast<size_t>(h_), I = static_cast<size_t>(i_);
     if (w->dtype == DType::kS8) return init_s8(c, w, r);
     const kernels::GemmF32Kernel& k = kernels::select_gemm_f32(w->dtype);
     gemm_ = &k;
+    pack_dirs(k, w, r);
+    return OkStatus();
+  }
+
+  // W and R of every direction packed for kernel k (GemmF32Kernel or GemmU8S8Kernel). GRU: the
+  // h gate's rows multiply r ⊙ h (or are scaled by r afterwards), so they are their own GEMM;
+  // the z and r rows share one.
+  static const void* weights_arg(const uint8_t* p, const kernels::GemmF32Kernel&) { return p; }
+  static const int8_t* weights_arg(const uint8_t* p, const kernels::GemmU8S8Kernel&) {
+    return reinterpret_cast<const int8_t*>(p);
+  }
+  template <class Kernel>
+  void pack_dirs(const Kernel& k, const format::TensorDef* w, const format::TensorDef* r) {
+    const size_t GH = static_cast<size_t>(g_ * h_), H = static_cast<size_t>(h_), I = static_cast<size_t>(i_);
     const size_t esz = format::dtype_size(w->dtype);
     const uint8_t* wd = static_cast<const uint8_t*>(w->data);
     const uint8_t* rd = static_cast<const uint8_t*>(r->data);
@@ -151,22 +164,19 @@ class RecurrentOp : public Op {
       PackedDir pd;
       if (I > 0) {
         pd.w = PackedBuffer(k.packed_size(GH, I));
-        k.pack(GH, I, wd + d * GH * I * esz, I, pd.w.p);
+        k.pack(GH, I, weights_arg(wd + d * GH * I * esz, k), I, pd.w.p);
       }
       const uint8_t* rdd = rd + d * GH * H * esz;
-      // GRU: the h gate's rows multiply r ⊙ h (or are scaled by r afterwards), so they are
-      // their own GEMM; the z and r rows share one.
       const size_t nr = k_ == Cell::kGRU ? 2 * H : GH;
       pd.r = PackedBuffer(k.packed_size(nr, H));
-      k.pack(nr, H, rdd, H, pd.r.p);
+      k.pack(nr, H, weights_arg(rdd, k), H, pd.r.p);
       if (k_ == Cell::kGRU) {
         pd.rh = PackedBuffer(k.packed_size(H, H));
-        k.pack(H, H, rdd + 2 * H * H * esz, H, pd.rh.p);
+        k.pack(H, H, weights_arg(rdd + 2 * H * H * esz, k), H, pd.rh.p);
       }
       packed_bytes_ += pd.w.n + pd.r.n + pd.rh.n;
       dirs_.push_back(std::move(pd));
     }
-    return OkStatus();
   }
 
   // s8 W and R (the int8 modes): symmetric, zero points 0, one scale per tensor or one per row
@@ -191,25 +201,7 @@ class RecurrentOp : public Op {
     }
     const kernels::GemmU8S8Kernel& k = kernels::select_gemm_u8s8();
     qk_ = &k;
-    const int8_t* wd = reinterpret_cast<const int8_t*>(w->data);
-    const int8_t* rd = reinterpret_cast<const int8_t*>(r->data);
-    for (int64_t d = 0; d < d_; ++d) {
-      PackedDir pd;
-      if (I > 0) {
-        pd.w = PackedBuffer(k.packed_size(GH, I));
-        k.pack(GH, I, wd + d * GH * I, I, pd.w.p);
-      }
-      const int8_t* rdd = rd + d * GH * H;
-      const size_t nr = k_ == Cell::kGRU ? 2 * H : GH;
-      pd.r = PackedBuffer(k.packed_size(nr, H));
-      k.pack(nr, H, rdd, H, pd.r.p);
-      if (k_ == Cell::kGRU) {
-        pd.rh = PackedBuffer(k.packed_size(H, H));
-        k.pack(H, H, rdd + 2 * H * H, H, pd.rh.p);
-      }
-      packed_bytes_ += pd.w.n + pd.r.n + pd.rh.n;
-      dirs_.push_back(std::move(pd));
-    }
+    pack_dirs(k, w, r);
     // Weights that all fit a faster variant's narrower range (the converter's weight_bits=7) run
     // on it; the packed layout is the same (as LinearWeights does for Dense).
     if (k.narrow) {

@@ -33,12 +33,18 @@ Result<Reduction> parse_reduction(const CreateContext& c) {
   return InvalidArgument(c.where() + "reduction must be none, add, mul, max or min, got '" + r + "'");
 }
 
-Status check_reduction_dtype(const InferContext& c, Reduction r) {
+// data: any dtype (none) or f32 / s64 / s32 (the reductions); indices s64 / s32; updates: data's.
+Status check_dtypes(const InferContext& c, Reduction r) {
   if (r == Reduction::kNone) {
     if (elem_size(c.inputs[0]->dtype) == 0) return InvalidArgument(c.where() + "data has undefined dtype");
-    return OkStatus();
+  } else {
+    QRT_RETURN_IF_ERROR(expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32}));
   }
-  return expect_dtype(c, 0, {DType::kF32, DType::kS64, DType::kS32});
+  QRT_RETURN_IF_ERROR(expect_dtype(c, 1, {DType::kS64, DType::kS32}, /*onnx_forbids=*/true));
+  if (c.inputs[2]->dtype != c.inputs[0]->dtype)
+    return InvalidArgument(c.where() + "updates dtype " + dt_name(c.inputs[2]->dtype) + " differs from data's " +
+                           dt_name(c.inputs[0]->dtype));
+  return OkStatus();
 }
 
 int64_t index_at(const void* p, DType t, size_t i) {
@@ -89,14 +95,10 @@ class ScatterNDOp : public Op {
     return OkStatus();
   }
   Status infer(InferContext& c) const override {
-    QRT_RETURN_IF_ERROR(check_reduction_dtype(c, red_));
-    QRT_RETURN_IF_ERROR(expect_dtype(c, 1, {DType::kS64, DType::kS32}, /*onnx_forbids=*/true));
+    QRT_RETURN_IF_ERROR(check_dtypes(c, red_));
     const ValueInfo* x = c.inputs[0];
     const ValueInfo* idx = c.inputs[1];
     const ValueInfo* up = c.inputs[2];
-    if (up->dtype != x->dtype)
-      return InvalidArgument(c.where() + "updates dtype " + dt_name(up->dtype) + " differs from data's " +
-                             dt_name(x->dtype));
     const size_t r = x->shape.size(), q = idx->shape.size();
     if (r == 0 || q == 0)
       return InvalidArgument(c.where() + "data and indices must have rank >= 1, got " + shape_str(x->shape) +
@@ -166,14 +168,10 @@ class ScatterElementsOp : public Op {
     return OkStatus();
   }
   Status infer(InferContext& c) const override {
-    QRT_RETURN_IF_ERROR(check_reduction_dtype(c, red_));
-    QRT_RETURN_IF_ERROR(expect_dtype(c, 1, {DType::kS64, DType::kS32}, /*onnx_forbids=*/true));
+    QRT_RETURN_IF_ERROR(check_dtypes(c, red_));
     const ValueInfo* x = c.inputs[0];
     const ValueInfo* idx = c.inputs[1];
     const ValueInfo* up = c.inputs[2];
-    if (up->dtype != x->dtype)
-      return InvalidArgument(c.where() + "updates dtype " + dt_name(up->dtype) + " differs from data's " +
-                             dt_name(x->dtype));
     const int64_t rank = static_cast<int64_t>(x->shape.size());
     if (rank == 0) return InvalidArgument(c.where() + "data must have rank >= 1, got a scalar");
     if (idx->shape.size() != x->shape.size() || up->shape != idx->shape)
