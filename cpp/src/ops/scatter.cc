@@ -183,13 +183,9 @@ class ScatterElementsOp : public Op {
       if (d != a && idx->shape[d] > x->shape[d])
         return InvalidArgument(c.where() + "indices " + shape_str(idx->shape) + " exceed data " +
                                shape_str(x->shape) + " in dimension " + std::to_string(d));
-    if (idx->data) {  // known now: report a bad index at plan time
-      const int64_t dim = x->shape[static_cast<size_t>(a)];
-      for (size_t i = 0, n = shape_numel(idx->shape); i < n; ++i) {
-        const int64_t v = index_at(idx->data, idx->dtype, i);
-        if (v < -dim || v >= dim) return out_of_range(c.where(), v, dim, "axis " + std::to_string(a));
-      }
-    }
+    if (idx->data)  // known now: report a bad index at plan time
+      QRT_RETURN_IF_ERROR(check_indices(c.where(), idx->data, idx->dtype, shape_numel(idx->shape),
+                                        x->shape[static_cast<size_t>(a)], a));
     c.outputs[0]->dtype = x->dtype;
     c.outputs[0]->shape = x->shape;
     return OkStatus();
@@ -203,10 +199,7 @@ class ScatterElementsOp : public Op {
     const int64_t a = axis_ < 0 ? axis_ + rank : axis_;
     const int64_t dim = x.shape[static_cast<size_t>(a)];
     const size_t n = it.numel();
-    for (size_t i = 0; i < n; ++i) {  // validate all before writing anything
-      const int64_t v = index_at(it.data, it.dtype, i);
-      if (v < -dim || v >= dim) return out_of_range("ScatterElements: ", v, dim, "axis " + std::to_string(a));
-    }
+    QRT_RETURN_IF_ERROR(check_indices("ScatterElements: ", it.data, it.dtype, n, dim, a));  // before any write
     copy_data(x, y);
     if (n == 0) return OkStatus();
     const std::vector<int64_t> xs = strides_of(x.shape);
@@ -229,6 +222,14 @@ class ScatterElementsOp : public Op {
   }
 
  private:
+  static Status check_indices(const std::string& where, const void* p, DType t, size_t n, int64_t dim,
+                              int64_t axis) {
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t v = index_at(p, t, i);
+      if (v < -dim || v >= dim) return out_of_range(where, v, dim, "axis " + std::to_string(axis));
+    }
+    return OkStatus();
+  }
   int64_t axis_ = 0;
   Reduction red_ = Reduction::kNone;
 };
