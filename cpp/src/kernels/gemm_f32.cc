@@ -127,6 +127,14 @@ const GemmF32Kernel& select_gemm_f32(format::DType weight_dtype) {
   return *v.back();
 }
 
+const GemmF32Kernel& select_gemm_f32_exact_a(format::DType weight_dtype) {
+  const auto& v = gemm_f32_variants(weight_dtype);
+  QRT_CHECK(!v.empty());
+  for (const GemmF32Kernel* k : v)
+    if (!k->rounds_a_to_bf16 && cpu::isa_enabled(k->isa)) return *k;
+  return *v.back();  // the reference keeps A in f32
+}
+
 const std::vector<const GemmF32NNKernel*>& gemm_f32_nn_variants() {
   static const std::vector<const GemmF32NNKernel*> v = runnable<GemmF32NNKernel>({
 #if QRT_ENABLE_AVX512

@@ -57,6 +57,9 @@ const std::vector<const GemmF32Kernel*>& gemm_f32_variants(format::DType weight_
 // The best variant allowed by the CPU and the QRT_ISA cap; never fails for kF32/kF16/kBF16
 // (falls back to the reference); QRT_CHECK-fails for any other dtype.
 const GemmF32Kernel& select_gemm_f32(format::DType weight_dtype);
+// The best enabled variant that keeps A in f32 (rounds_a_to_bf16 false): the f32 product on the
+// stored weights, for callers whose activations feed back into later products (recurrent state).
+const GemmF32Kernel& select_gemm_f32_exact_a(format::DType weight_dtype);
 
 // Unpacked activation x activation product for batched MatMul (attention):
 //   C[m][n] = sum_k A[m*lda + k] * B[k*ldb + n]     (B is K x N row-major)

@@ -135,13 +135,15 @@ class RecurrentOp : public Op {
                              std::to_string(gates * h_) + ", input_size], got " + shape_str(w->shape));
     i_ = w->shape[2];
     // One GEMM kernel packs and runs both (the f16 / bf16 kernels widen the weights to f32 in
-    // the micro-kernel: same f32 arithmetic on the rounded weights).
+    // the micro-kernel: same f32 arithmetic on the rounded weights). Not the bf16 kernels that
+    // round A (vdpbf16ps, AMX): the state feeds every later step, so its rounding would compound
+    // over the sequence, and at the few rows of a step they are not faster.
     if (w->dtype != r->dtype)
       return Unsupported(c.where() + "W and R must have one dtype, got " + dt_name(w->dtype) + " and " +
                          dt_name(r->dtype));
 
     if (w->dtype == DType::kS8) return init_s8(c, w, r);
-    const kernels::GemmF32Kernel& k = kernels::select_gemm_f32(w->dtype);
+    const kernels::GemmF32Kernel& k = kernels::select_gemm_f32_exact_a(w->dtype);
     gemm_ = &k;
     pack_dirs(k, w, r);
     return OkStatus();
