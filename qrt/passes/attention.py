@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from qrt.ir import Graph, Node
+from qrt.passes import mha
 from qrt.passes.util import scalar_const
 
 
@@ -222,6 +223,25 @@ def _match(g: Graph, sm: Node, producers, consumers):
 
 
 def run(g: Graph) -> int:
+    """Fuses every self-attention in the pattern above, first rewriting nn.MultiheadAttention's
+    export form into it (``mha``; a rewrite is kept only if its layer then fuses). Returns the
+    number of Attention nodes made."""
+    found = 0
+    for site in mha.find_sites(g):
+        saved = list(g.nodes), dict(g.tensors)
+        try:
+            ok = mha.rewrite_site(g, site)
+        except ValueError:  # a cycle (toposort) or a non-constant bias: not this form
+            ok = False
+        n = _fuse_all(g) if ok else 0
+        if not ok or site["qkv"][0] in g.tensors:  # the layer did not fuse: undo the rewrite
+            g.nodes, g.tensors = saved
+            continue
+        found += n
+    return found + _fuse_all(g)
+
+
+def _fuse_all(g: Graph) -> int:
     found = 0
     for sm in [n for n in g.nodes if n.op == "Softmax"]:
         if sm not in g.nodes:

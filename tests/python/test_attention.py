@@ -266,3 +266,119 @@ def test_causal_attention_exports_fuse(tmp_path, form):
         want = m(x).numpy()
     got = qrt.InferenceSession(str(out)).run(None, {"x": x.numpy()})[0]
     np.testing.assert_allclose(got, want, atol=2e-5, rtol=0)
+
+
+# nn.MultiheadAttention (inside nn.TransformerEncoderLayer) as both exporters write it: the `mha`
+# rewrite turns each layer into the head-split form above, so every layer fuses.
+def _mha_encoder(batch_first: bool, layers: int = 2, d: int = 32, heads: int = 4):
+    nn = torch.nn
+    torch.manual_seed(3)
+    layer = nn.TransformerEncoderLayer(d, heads, 2 * d, batch_first=batch_first, dropout=0.0)
+    return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False).eval()
+
+
+def _mha_export(m, x, path, exporter, dynamic, causal=False):
+    import warnings
+
+    class Wrap(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = m
+
+        def forward(self, x):
+            if not causal:
+                return self.m(x)
+            n = x.shape[1] if self.m.layers[0].self_attn.batch_first else x.shape[0]
+            return self.m(x, mask=torch.nn.Transformer.generate_square_subsequent_mask(n), is_causal=True)
+
+    w = Wrap().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if exporter == "dynamo":
+            dims = {0: torch.export.Dim.AUTO, 1: torch.export.Dim.AUTO} if dynamic else None
+            torch.onnx.export(w, (x,), str(path), dynamo=True, input_names=["x"], verbose=False,
+                              dynamic_shapes=(dims,) if dims else None)
+        else:
+            torch.onnx.export(w, (x,), str(path), dynamo=False, opset_version=17, input_names=["x"])
+    return w
+
+
+def _mha_op_counts(path):
+    from collections import Counter
+
+    return Counter(r["op"] for r in qrt.InferenceSession(str(path)).kernel_report())
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("causal", [False, True])
+def test_multihead_attention_fuses_and_matches_torch(tmp_path, batch_first, causal):
+    m = _mha_encoder(batch_first)
+    x = torch.randn(2, 9, 32) if batch_first else torch.randn(9, 2, 32)
+    w = _mha_export(m, x, tmp_path / "enc.onnx", "torchscript", dynamic=False, causal=causal)
+    out = tmp_path / "enc.qmodel"
+    qrt.convert(str(tmp_path / "enc.onnx"), str(out), mode="fp32", progress=False)
+    ops = _mha_op_counts(out)
+    assert ops["Attention"] == 2, ops
+    # Nothing of the packed projection's plumbing is left: per layer 2 + 2 Dense for the
+    # projections (q, k, v, out), 2 for the FFN; no Gather / Squeeze / Unsqueeze.
+    assert ops["Dense"] == 12 and not ops["Gather"] and not ops["Squeeze"] and not ops["Unsqueeze"], ops
+    with torch.no_grad():
+        want = w(x).numpy()
+    got = qrt.InferenceSession(str(out)).run(None, {"x": x.numpy()})[0]
+    assert np.abs(got - want).max() < 2e-5
+
+
+def test_multihead_attention_int8_modes_close_to_float(tmp_path):
+    m = _mha_encoder(True)
+    x = torch.randn(1, 16, 32)
+    w = _mha_export(m, x, tmp_path / "enc.onnx", "torchscript", dynamic=False)
+    with torch.no_grad():
+        want = w(x).numpy()
+    calib = [{"x": torch.randn(1, 16, 32).numpy()} for _ in range(8)]
+    for mode in ("int8", "int8-dynamic", "bf16"):
+        out = tmp_path / f"enc.{mode}.qmodel"
+        res = qrt.convert(str(tmp_path / "enc.onnx"), str(out), mode=mode, calibration=calib, progress=False)
+        assert _mha_op_counts(out)["Attention"] == 2
+        got = qrt.InferenceSession(str(out)).run(None, {"x": x.numpy()})[0]
+        # LayerNorm outputs of unit scale: 8-bit activations leave a few 1e-2.
+        assert np.abs(got - want).max() < 0.1, mode
+        assert all(n.op != "Gather" for n in res.nodes)
+
+
+def test_multihead_attention_dynamo_export_runs_at_other_shapes(tmp_path):
+    pytest.importorskip("onnxscript")  # the torch.export-based exporter needs it
+    m = _mha_encoder(False)
+    w = _mha_export(m, torch.randn(8, 2, 32), tmp_path / "enc.onnx", "dynamo", dynamic=True)
+    out = tmp_path / "enc.qmodel"
+    qrt.convert(str(tmp_path / "enc.onnx"), str(out), mode="fp32", progress=False)
+    assert _mha_op_counts(out)["Attention"] == 2
+    sess = qrt.InferenceSession(str(out))
+    for shape in ((8, 2, 32), (5, 3, 32), (17, 1, 32)):
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            want = w(x).numpy()
+        assert np.abs(sess.run(None, {"x": x.numpy()})[0] - want).max() < 2e-5, shape
+
+
+def test_cross_attention_is_left_unfused_and_correct(tmp_path):
+    # Query and key/value from different tensors: the projections are not one packed Dense on
+    # one input, so the rewrite does not apply; the model still converts and matches.
+    nn = torch.nn
+
+    class Cross(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.MultiheadAttention(32, 4, batch_first=True)
+
+        def forward(self, x):
+            return self.a(x, x[:, :5] * 2.0, x[:, :5] * 2.0, need_weights=False)[0]
+
+    torch.manual_seed(4)
+    m = Cross().eval()
+    x = torch.randn(2, 9, 32)
+    torch.onnx.export(m, (x,), str(tmp_path / "c.onnx"), dynamo=False, opset_version=17, input_names=["x"])
+    qrt.convert(str(tmp_path / "c.onnx"), str(tmp_path / "c.qmodel"), mode="fp32", progress=False)
+    with torch.no_grad():
+        want = m(x).numpy()
+    got = qrt.InferenceSession(str(tmp_path / "c.qmodel")).run(None, {"x": x.numpy()})[0]
+    assert np.abs(got - want).max() < 2e-5
