@@ -115,22 +115,35 @@ def _mask_ok(g: Graph, mask: str, b: int, h: int, sq: int, skv: int) -> bool:
     return all(m in (1, -1) or f in (-1, m) for m, f in zip(t.shape, full))
 
 
-def _where_mask(g: Graph, w: Node, producers) -> tuple[str, str] | None:
-    """(scores, additive mask) for Where(cond, v, scores) / Where(cond, scores, v) with a constant
-    cond and a scalar v <= -1e30 (masked_fill with -inf or the float minimum): the same softmax
-    as scores + where(cond, v, 0) (resp. where(cond, 0, v)), a constant mask."""
+def _where_mask(g: Graph, w: Node, producers) -> tuple[str, str, list[Node]] | None:
+    """(scores, additive mask, nodes computing the mask) for Where(cond, v, scores) /
+    Where(cond, scores, v) with a bool cond and a scalar v <= -1e30 (masked_fill with -inf or the
+    float minimum): the same softmax as scores + where(cond, v, 0) (resp. where(cond, 0, v)). A
+    constant cond gives a constant mask; a computed one (a causal mask whose size follows the
+    run-time length, e.g. Trilu of the sequence length, as torch.export writes is_causal) a
+    Where node that computes the mask at run time."""
     cond = g.const(w.inputs[0])
-    if cond is None or cond.dtype != np.bool_:
+    if cond is None and g.tensor(w.inputs[0]).dtype != "bool":
+        return None
+    if cond is not None and cond.dtype != np.bool_:
         return None
     for k, other in ((1, 2), (2, 1)):
         v = scalar_const(g, w.inputs[k])
         p = producers.get(w.inputs[other])
         if v is None or not v <= -1e30 or p is None or p.op not in ("MatMul", "Mul", "Div"):
             continue
-        on = cond if k == 1 else ~cond
-        mask = np.where(on, np.float32(v), np.float32(0)).astype(np.float32)
-        name = g.add_constant(f"{w.name}_additive_mask", mask)
-        return w.inputs[other], name
+        if cond is not None:
+            on = cond if k == 1 else ~cond
+            mask = np.where(on, np.float32(v), np.float32(0)).astype(np.float32)
+            return w.inputs[other], g.add_constant(f"{w.name}_additive_mask", mask), []
+        ct = g.tensor(w.inputs[0])
+        vals = [g.add_constant(f"{w.name}_masked", np.array(v, dtype=np.float32)),
+                g.add_constant(f"{w.name}_kept", np.array(0.0, dtype=np.float32))]
+        mask = g.new_tensor(f"{w.name}_additive_mask", dtype="f32", shape=ct.shape,
+                            dim_names=ct.dim_names).name
+        node = Node("Where", g.unique_name(f"{w.name}_additive_mask"),
+                    [w.inputs[0]] + (vals if k == 1 else vals[::-1]), [mask])
+        return w.inputs[other], mask, [node]
     return None
 
 
@@ -141,13 +154,13 @@ def _match(g: Graph, sm: Node, producers, consumers):
         return None
     chain = [sm]
     # Softmax input: [Add(., mask) | Where(cond, -inf, .)] of [scaled] MatMul.
-    mask = ""
+    mask, extra = "", []
     cur = _producer(g, x, producers, consumers)
     if cur is not None and cur.op == "Where":
         w = _where_mask(g, cur, producers)
         if w is None:
             return None
-        s, mask = w
+        s, mask, extra = w
         chain.append(cur)
         cur = _producer(g, s, producers, consumers)
     elif cur is not None and cur.op == "Add":
@@ -218,8 +231,62 @@ def _match(g: Graph, sm: Node, producers, consumers):
     if mask and not _mask_ok(g, mask, qs[0], h, qs[1], ks[1]):
         return None
     chain += q[3] + k[3] + v[3] + [pv, tr, rs]
+    # What the chain's tensors hold, dimension by dimension, for Shape nodes that outlive them:
+    # (source, axis) of the projection inputs q/k/v [B, S, H*D], or a constant.
+    def dims(x, order):
+        tok = {"B": (x, 0), "S": (x, 1), "H": h, "D": d if x != v[0] else dv}
+        return [tok[c] for c in order]
+    layouts = {}
+    for x, split in ((q[0], q[3]), (k[0], k[3]), (v[0], v[3])):
+        for n in split:
+            o = n.outputs[0]
+            rank4 = g.tensor(o).shape
+            if n.op == "Reshape":
+                layouts[o] = dims(x, "BSHD")
+            elif _perm(n) in ([0, 2, 3, 1], [0, 1, 3, 2]):
+                layouts[o] = dims(x, "BHDS")
+            elif rank4 is not None:
+                layouts[o] = dims(x, "BHSD")
+    for p in chain:
+        if p.op in ("Mul", "Div") and p is not chain[-1] and p.outputs[0] in (qk.inputs[0], qk.inputs[1]):
+            src = next((i for i in p.inputs if i in layouts), None)
+            if src is not None:
+                layouts[p.outputs[0]] = layouts[src]
     return dict(q=q[0], k=k[0], v=v[0], mask=mask, heads=h, scale=scale, chain=chain, name=qk.name,
-                out=rs.outputs[0])
+                out=rs.outputs[0], extra=extra, layouts=layouts)
+
+
+def _shape_stand_ins(g: Graph, m: dict) -> tuple[list[Node], set[int]]:
+    """Shape nodes reading a tensor of the fused chain that are still needed after it (e.g. a
+    causal mask sized from the head-split query, as torch.export writes is_causal) are rebuilt
+    from the shapes of the projections q/k/v: Concat of slices of Shape(q) and constants, which
+    the runtime folds at plan time. Returns the new nodes and the ids of the Shape nodes they
+    replace."""
+    dead = {o for n in m["chain"] for o in n.outputs}
+    new, replaced, src_shapes = [], set(), {}
+    for n in g.nodes:
+        if n.op != "Shape" or n.inputs[0] not in dead or n.inputs[0] not in m["layouts"]:
+            continue
+        toks = m["layouts"][n.inputs[0]]
+        start, end = int(n.attrs.get("start", 0)), n.attrs.get("end")
+        toks = toks[start:None if end is None else int(end)]
+        pieces = []
+        for t in toks:
+            if isinstance(t, tuple):
+                x, axis = t
+                if x not in src_shapes:
+                    src_shapes[x] = g.new_tensor(f"{x}_shape", dtype="s64", shape=[3]).name
+                    new.append(Node("Shape", g.unique_name(f"{x}_shape"), [x], [src_shapes[x]]))
+                piece = g.new_tensor(f"{n.name}_dim", dtype="s64", shape=[1]).name
+                new.append(Node("Slice", g.unique_name(f"{n.name}_dim"),
+                                [src_shapes[x], g.add_constant("dim_start", np.array([axis], np.int64)),
+                                 g.add_constant("dim_end", np.array([axis + 1], np.int64))], [piece]))
+                pieces.append(piece)
+            else:
+                pieces.append(g.add_constant(f"{n.name}_dim", np.array([int(t)], np.int64)))
+        new.append(Node("Concat", n.name, pieces, [n.outputs[0]], {"axis": 0}))
+        replaced.add(id(n))
+    return new, replaced
 
 
 def run(g: Graph) -> int:
@@ -257,9 +324,23 @@ def _fuse_all(g: Graph) -> int:
         # In place of the final Reshape (its inputs are all computed before it), then drop the
         # chain and whatever only fed it (the reshape-shape arithmetic).
         dead = {id(n) for n in m["chain"]}
-        g.nodes = [fused if n is m["chain"][-1] else n for n in g.nodes if
-                   id(n) not in dead or n is m["chain"][-1]]
+        stand_ins, replaced = _shape_stand_ins(g, m)
+        nodes = []
+        for n in g.nodes:
+            if id(n) in replaced:
+                continue
+            if n is m["chain"][-1]:
+                nodes += m["extra"] + [fused]  # the run-time mask, if any, right before it
+            elif id(n) not in dead:
+                nodes.append(n)
+        # The stand-ins read only q/k/v (computed before the chain): first, toposort places them.
+        g.nodes = stand_ins + nodes
         g.prune()
+        try:
+            g.toposort()
+        except ValueError:  # something outside the chain still reads a tensor of it
+            g.nodes, g.tensors = saved_nodes, saved_tensors
+            continue
         if not _valid(g):
             g.nodes, g.tensors = saved_nodes, saved_tensors
             continue

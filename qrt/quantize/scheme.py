@@ -68,6 +68,6 @@ ReduceMax ReduceMin Size CastLike Mod Sum LogSoftmax GatherElements Pad
 ReduceProd ReduceL1 ReduceSumSquare ReduceLogSum ReduceLogSumExp ArgMax ArgMin
 Elu Selu Celu Softplus Softsign Mish ThresholdedRelu Swish Sin Cos Sign Resize
 InstanceNormalization DepthToSpace SpaceToDepth ConvTranspose PRelu CumSum TopK LSTM GRU RNN
-ScatterND ScatterElements
+ScatterND ScatterElements Trilu
 Conv2d Dense MaxPool2d AvgPool2d GlobalAvgPool2d QuantizeLinear DequantizeLinear
 """.split())

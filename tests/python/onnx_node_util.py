@@ -64,6 +64,7 @@ OPERATORS: dict[str, str] = {
     "RNN": "f32 (W, R constant: f32, f16 / bf16 or s8 with per-row scales from the converter's modes; activations Sigmoid, Tanh, Relu; sequence_lens s32)",
     "ScatterND": "any (reduction none); f32, s64, s32 (add, mul, max, min); indices s64/s32",
     "ScatterElements": "any (reduction none); f32, s64, s32 (add, mul, max, min); indices s64/s32",
+    "Trilu": "any but u8/s8 (k may be computed at run time)",
 }
 
 # Recurrent layers: W and R are packed at load, so they must be constants; the .qmodel stores

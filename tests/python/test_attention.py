@@ -382,3 +382,25 @@ def test_cross_attention_is_left_unfused_and_correct(tmp_path):
         want = m(x).numpy()
     got = qrt.InferenceSession(str(tmp_path / "c.qmodel")).run(None, {"x": x.numpy()})[0]
     assert np.abs(got - want).max() < 2e-5
+
+
+def test_causal_mask_sized_at_run_time_fuses(tmp_path):
+    # torch.export writes is_causal with a run-time length as Trilu -> Equal -> Where -> Add on
+    # the scores, the mask sized from Shape of the head-split query: the Where becomes the
+    # additive mask input (computed at run time), the Shape reads the projection's shape.
+    pytest.importorskip("onnxscript")
+    m = _mha_encoder(True)
+    w = _mha_export(m, torch.randn(2, 8, 32), tmp_path / "enc.onnx", "dynamo", dynamic=True, causal=True)
+    ops = {}
+    for mode in ("fp32", "int8-dynamic"):
+        out = tmp_path / f"enc.{mode}.qmodel"
+        qrt.convert(str(tmp_path / "enc.onnx"), str(out), mode=mode, progress=False)
+        ops[mode] = _mha_op_counts(out)
+        sess = qrt.InferenceSession(str(out))
+        for shape in ((2, 8, 32), (1, 13, 32), (3, 5, 32)):
+            x = torch.randn(*shape)
+            with torch.no_grad():
+                want = w(x).numpy()
+            err = np.abs(sess.run(None, {"x": x.numpy()})[0] - want).max()
+            assert err < (2e-5 if mode == "fp32" else 0.1), (mode, shape, err)
+    assert ops["fp32"]["Attention"] == 2 and ops["fp32"]["Trilu"] == 2, ops

@@ -17,6 +17,12 @@
 //                                0), reflect (mirror without repeating the edge), edge (repeat
 //                                it) or wrap (periodic). reflect needs pads below the dimension
 //                                and edge / reflect / wrap a non-empty one.
+//   Trilu(input, k?; upper)      any dtype but u8/s8 (a quantized zero is the zero point, not
+//                                0), rank >= 2: keeps the elements on and above (upper = 1, the
+//                                default) or on and below (upper = 0) the k-th diagonal of each
+//                                trailing matrix and zeroes the rest; k (s64 scalar, default 0)
+//                                may be computed at run time. Exports of causal masks with a
+//                                run-time length (scaled_dot_product_attention(is_causal=True)).
 #include <cmath>
 
 #include "ops/broadcast.h"
@@ -293,6 +299,65 @@ class TileOp : public Op {
 };
 
 
+class TriluOp : public Op {
+ public:
+  Status init(const CreateContext& c) {
+    QRT_RETURN_IF_ERROR(check_arity(c, 1, 2, 1, 1));
+    int64_t upper = 1;
+    QRT_ASSIGN_OR_RETURN(upper, c.attr_int("upper", 1));
+    if (upper != 0 && upper != 1)
+      return InvalidArgument(c.where() + "upper must be 0 or 1, got " + std::to_string(upper));
+    upper_ = upper == 1;
+    return OkStatus();
+  }
+  Status infer(InferContext& c) const override {
+    const ValueInfo* x = c.inputs[0];
+    if (elem_size(x->dtype) == 0) return InvalidArgument(c.where() + "input has undefined dtype");
+    if (is_quant(x->dtype))
+      return Unsupported(c.where() + "input is " + dt_name(x->dtype) +
+                         " (quantized: its zero is the zero point; only float, integer and bool "
+                         "inputs are implemented)");
+    if (x->shape.size() < 2)
+      return InvalidArgument(c.where() + "input must have rank >= 2, got shape " + shape_str(x->shape));
+    if (c.inputs.size() > 1 && c.inputs[1]) {
+      const ValueInfo* k = c.inputs[1];
+      if (k->dtype != DType::kS64 || k->numel() != 1)
+        return InvalidArgument(c.where() + "k (input 1) must be an s64 scalar, got " + dt_name(k->dtype) +
+                               " " + shape_str(k->shape));
+    }
+    c.outputs[0]->dtype = x->dtype;
+    c.outputs[0]->shape = x->shape;
+    return OkStatus();
+  }
+  Status run(const RunContext& c) const override {
+    const Tensor& x = c.in(0);
+    Tensor& y = c.out(0);
+    const int64_t k = c.has_in(1) ? tensor_ints(c.in(1))[0] : 0;
+    const size_t es = elem_size(x.dtype);
+    const int64_t rows = x.shape[x.shape.size() - 2], cols = x.shape.back();
+    const size_t mats = rows * cols == 0 ? 0 : x.numel() / static_cast<size_t>(rows * cols);
+    const char* in = static_cast<const char*>(x.data);
+    char* out = static_cast<char*>(y.data);
+    const size_t row_bytes = static_cast<size_t>(cols) * es;
+    for (size_t m = 0; m < mats; ++m) {
+      for (int64_t i = 0; i < rows; ++i) {
+        // Kept columns: j - i >= k (upper) or j - i <= k (lower), clamped to [0, cols].
+        const int64_t lo = upper_ ? std::min(std::max<int64_t>(i + k, 0), cols) : 0;
+        const int64_t hi = upper_ ? cols : std::min(std::max<int64_t>(i + k + 1, 0), cols);
+        const size_t off = (m * static_cast<size_t>(rows) + static_cast<size_t>(i)) * row_bytes;
+        const size_t b = static_cast<size_t>(lo) * es, e = static_cast<size_t>(std::max(hi, lo)) * es;
+        if (out != in) std::memcpy(out + off + b, in + off + b, e - b);
+        std::memset(out + off, 0, b);
+        std::memset(out + off + e, 0, row_bytes - e);
+      }
+    }
+    return OkStatus();
+  }
+
+ private:
+  bool upper_ = true;
+};
+
 struct PadPlan {
   // Per output dim: the input index each output index reads, -1 for the constant.
   std::vector<std::vector<int64_t>> src;
@@ -454,6 +519,7 @@ void register_generate_ops(OpRegistry& r) {
   r.add("ConstantOfShape", make_factory<ConstantOfShapeOp>());
   r.add("Expand", make_factory<ExpandOp>());
   r.add("Tile", make_factory<TileOp>());
+  r.add("Trilu", make_factory<TriluOp>());
 }
 
 }  // namespace qrt::rt::ops
