@@ -23,6 +23,7 @@
 //                                trailing matrix and zeroes the rest; k (s64 scalar, default 0)
 //                                may be computed at run time. Exports of causal masks with a
 //                                run-time length (scaled_dot_product_attention(is_causal=True)).
+#include <algorithm>
 #include <cmath>
 
 #include "ops/broadcast.h"
@@ -332,9 +333,10 @@ class TriluOp : public Op {
   Status run(const RunContext& c) const override {
     const Tensor& x = c.in(0);
     Tensor& y = c.out(0);
-    const int64_t k = c.has_in(1) ? tensor_ints(c.in(1))[0] : 0;
     const size_t es = elem_size(x.dtype);
     const int64_t rows = x.shape[x.shape.size() - 2], cols = x.shape.back();
+    // Beyond +-(rows + cols) every k keeps all or nothing; clamped so that i + k cannot overflow.
+    const int64_t k = std::clamp<int64_t>(c.has_in(1) ? tensor_ints(c.in(1))[0] : 0, -rows - cols, rows + cols);
     const size_t mats = rows * cols == 0 ? 0 : x.numel() / static_cast<size_t>(rows * cols);
     const char* in = static_cast<const char*>(x.data);
     char* out = static_cast<char*>(y.data);
