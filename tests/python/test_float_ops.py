@@ -575,9 +575,24 @@ def scatter_cases():
     return out
 
 
+def trilu_cases():
+    """Trilu: upper and lower, k from far below to far above the diagonal (a k of 2**62 must not
+    overflow the index arithmetic), batched, rectangular, empty, integer and bool data; k is a
+    run-time input."""
+    out = []
+    for upper in (0, 1):
+        for k in (-(1 << 62), -4, -1, 0, 2, 7, 1 << 62):
+            out.append(Case(f"Trilu_u{upper}_k{k}", "Trilu", [rnd(2, 3, 5, 4), i64(k)], {"upper": upper}))
+        out.append(Case(f"Trilu_u{upper}_nok", "Trilu", [rnd(6, 3)], {"upper": upper}))
+        out.append(Case(f"Trilu_u{upper}_s64", "Trilu", [RNG.integers(-9, 9, size=(4, 4)), i64(1)], {"upper": upper}))
+        out.append(Case(f"Trilu_u{upper}_bool", "Trilu", [np.ones((3, 5), bool), i64(-1)], {"upper": upper}))
+        out.append(Case(f"Trilu_u{upper}_empty", "Trilu", [rnd(2, 0, 3), i64(0)], {"upper": upper}))
+    return out
+
+
 CASES = binary_cases() + unary_cases() + norm_cases() + matmul_cases() + reduce_cases() + \
     misc_cases() + shape_cases() + compare_logic_cases() + resize_cases() + space_norm_cases() + \
-    scan_topk_prelu_cases() + rnn_cases() + scatter_cases()
+    scan_topk_prelu_cases() + rnn_cases() + scatter_cases() + trilu_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
