@@ -74,14 +74,32 @@ for isa in ref neon neondot; do
 done
 echo "aarch64 ISA levels under qemu:$LEVELS"
 
+# The levels run two at a time (qemu-user emulates one guest thread per host thread; 2 cores),
+# each into its own log, read in level order afterwards.
+run_level() {
+  local isa=$1 t0=$SECONDS
+  QRT_ISA=$isa run $FILTER >"$BUILD/qemu-$isa.log" 2>&1
+  echo $? >"$BUILD/qemu-$isa.rc"
+  echo $((SECONDS - t0)) >"$BUILD/qemu-$isa.secs"
+}
+RUNNING=0
+for isa in $LEVELS; do
+  rm -f "$BUILD/qemu-$isa.rc"
+  run_level "$isa" &
+  RUNNING=$((RUNNING + 1))
+  if [[ $RUNNING -ge 2 ]]; then
+    wait -n
+    RUNNING=$((RUNNING - 1))
+  fi
+done
+wait
+
 FAILED=""
 for isa in $LEVELS; do
-  T0=$SECONDS
   LOG="$BUILD/qemu-$isa.log"
-  QRT_ISA=$isa run $FILTER >"$LOG" 2>&1
-  rc=$?
+  rc="$(cat "$BUILD/qemu-$isa.rc" 2>/dev/null || echo 99)"
   closing="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$LOG" | tail -n 1)"
-  echo "--- aarch64 QRT_ISA=$isa: ${closing:-no closing line (crashed?)} | exit $rc | $((SECONDS - T0)) s"
+  echo "--- aarch64 QRT_ISA=$isa: ${closing:-no closing line (crashed?)} | exit $rc | $(cat "$BUILD/qemu-$isa.secs" 2>/dev/null) s"
   if [[ $rc -ne 0 || -z "$closing" ]]; then
     FAILED="$FAILED $isa"
     grep -E '^FAIL |^    [^ ]+:[0-9]+: ' "$LOG" | head -n 30

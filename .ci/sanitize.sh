@@ -67,17 +67,35 @@ for isa in $CANDIDATES; do
 done
 echo "ISA levels to run:$LEVELS"
 
+# The levels run $JOBS at a time (each run is mostly one thread; on 2 cores this halves the
+# step), each into its own log; the results are then read in level order.
+run_level() {
+  local isa=$1 t0=$SECONDS
+  QRT_ISA=$isa "$BUILD/qrt_tests" $FILTER >"$BUILD/sanitize-$isa.log" 2>&1
+  echo $? >"$BUILD/sanitize-$isa.rc"
+  echo $((SECONDS - t0)) >"$BUILD/sanitize-$isa.secs"
+}
+RUNNING=0
+for isa in $LEVELS; do
+  rm -f "$BUILD/sanitize-$isa.rc"
+  run_level "$isa" &
+  RUNNING=$((RUNNING + 1))
+  if [[ $RUNNING -ge $JOBS ]]; then
+    wait -n
+    RUNNING=$((RUNNING - 1))
+  fi
+done
+wait
+
 FAILED=""
 for isa in $LEVELS; do
-  T0=$SECONDS
   LOG="$BUILD/sanitize-$isa.log"
-  QRT_ISA=$isa "$BUILD/qrt_tests" $FILTER >"$LOG" 2>&1
-  rc=$?
+  rc="$(cat "$BUILD/sanitize-$isa.rc" 2>/dev/null || echo 99)"
   # The closing line of the harness; a sanitizer abort leaves none.
   closing="$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$LOG" | tail -n 1)"
   reports="$(grep -cE '^(==[0-9]+==ERROR|SUMMARY: (Address|Undefined|Leak)Sanitizer)|runtime error:' "$LOG")"
   echo "--- QRT_ISA=$isa: $(head -n 1 "$LOG" | sed 's/^cpu: .*; //') | ${closing:-no closing line} |" \
-       "exit $rc | sanitizer reports: $reports | $((SECONDS - T0)) s"
+       "exit $rc | sanitizer reports: $reports | $(cat "$BUILD/sanitize-$isa.secs" 2>/dev/null) s"
   if [[ $rc -ne 0 || "$reports" -ne 0 || -z "$closing" ]]; then
     FAILED="$FAILED $isa"
     grep -E '^FAIL |runtime error:|==ERROR|SUMMARY:' "$LOG" | head -n 20
