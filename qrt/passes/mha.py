@@ -117,7 +117,7 @@ def find_sites(g: Graph) -> list[dict]:
         if p.attrs.get("activation", "none") != "none":
             continue
         xs = _shape(g, p.inputs[0])
-        if xs is None or len(xs) != 3 or not _same(xs[2], wt.shape[1]):
+        if xs is None or len(xs) != 3 or not _same(xs[2], wt.shape[1]) or g.tensor(p.inputs[0]).dtype != "f32":
             continue
         r = w.only(p.outputs[0], "Reshape")
         if r is None:
@@ -256,7 +256,9 @@ def _output_side(w: _Walk, t2: str, e: int):
 
 def rewrite_site(g: Graph, site: dict) -> bool:
     """Rewrites one site (see the module docstring); False (graph untouched) when the output
-    side or the k^T form does not match. The old nodes are left for ``g.prune()``."""
+    side, the k^T form or the input does not match. The replaced nodes are removed, what only
+    fed them is left for ``g.prune()``; the caller restores the graph if the layer then does not
+    fuse."""
     w = _Walk(g)
     h, d, e = site["heads"], site["head_dim"], site["e"]
     t0, t1, t2 = site["qkv"]
@@ -280,15 +282,20 @@ def rewrite_site(g: Graph, site: dict) -> bool:
     proj = site["proj"]
     tr, r1, o, r2 = out_nodes[:4]
     r1_out = r1.outputs[0]
+    xs = proj.inputs[0]
+    shp = _shape(g, xs)  # [L, B, E] (find_sites checked the rank)
+    pre = w.producers.get(xs)
+    batch_first_in = pre is not None and pre.op == "Transpose" and _perm(pre) == [1, 0, 2]
+    if batch_first_in:
+        xb = _shape(g, pre.inputs[0])
+        if xb is None or len(xb) != 3 or g.tensor(pre.inputs[0]).dtype != "f32":
+            return False
     # The replaced producers go first, so the new nodes are the only writers of t0..t2 / k^T /
     # the layer's output and the output projection keeps its name (exclusions refer to it).
     replaced = site["chain"] + out_nodes + (kt_merged[0] if kt_merged is not None else [])
     ids = {id(n) for n in replaced}
     g.nodes = [n for n in g.nodes if id(n) not in ids]
-    xs = proj.inputs[0]
-    shp = _shape(g, xs)
-    pre = w.producers.get(xs)
-    if pre is not None and pre.op == "Transpose" and _perm(pre) == [1, 0, 2]:
+    if batch_first_in:
         x = pre.inputs[0]  # batch_first: the layer's own input
     else:
         x = _transpose(g, xs, [1, 0, 2], _permuted(g, xs, f"{proj.name}_bf", [shp[1], shp[0], shp[2]]),
