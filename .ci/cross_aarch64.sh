@@ -76,23 +76,10 @@ echo "aarch64 ISA levels under qemu:$LEVELS"
 
 # The levels run two at a time (qemu-user emulates one guest thread per host thread; 2 cores),
 # each into its own log, read in level order afterwards.
-run_level() {
-  local isa=$1 t0=$SECONDS
-  QRT_ISA=$isa run $FILTER >"$BUILD/qemu-$isa.log" 2>&1
-  echo $? >"$BUILD/qemu-$isa.rc"
-  echo $((SECONDS - t0)) >"$BUILD/qemu-$isa.secs"
-}
-RUNNING=0
-for isa in $LEVELS; do
-  rm -f "$BUILD/qemu-$isa.rc"
-  run_level "$isa" &
-  RUNNING=$((RUNNING + 1))
-  if [[ $RUNNING -ge 2 ]]; then
-    wait -n
-    RUNNING=$((RUNNING - 1))
-  fi
-done
-wait
+# shellcheck source=levels.sh
+source "$ROOT/.ci/levels.sh"
+level_cmd() { QRT_ISA=$1 run $FILTER; }
+run_levels 2 "$BUILD/qemu" $LEVELS
 
 FAILED=""
 for isa in $LEVELS; do

@@ -69,23 +69,10 @@ echo "ISA levels to run:$LEVELS"
 
 # The levels run $JOBS at a time (each run is mostly one thread; on 2 cores this halves the
 # step), each into its own log; the results are then read in level order.
-run_level() {
-  local isa=$1 t0=$SECONDS
-  QRT_ISA=$isa "$BUILD/qrt_tests" $FILTER >"$BUILD/sanitize-$isa.log" 2>&1
-  echo $? >"$BUILD/sanitize-$isa.rc"
-  echo $((SECONDS - t0)) >"$BUILD/sanitize-$isa.secs"
-}
-RUNNING=0
-for isa in $LEVELS; do
-  rm -f "$BUILD/sanitize-$isa.rc"
-  run_level "$isa" &
-  RUNNING=$((RUNNING + 1))
-  if [[ $RUNNING -ge $JOBS ]]; then
-    wait -n
-    RUNNING=$((RUNNING - 1))
-  fi
-done
-wait
+# shellcheck source=levels.sh
+source "$ROOT/.ci/levels.sh"
+level_cmd() { QRT_ISA=$1 "$BUILD/qrt_tests" $FILTER; }
+run_levels "$JOBS" "$BUILD/sanitize" $LEVELS
 
 FAILED=""
 for isa in $LEVELS; do

@@ -238,14 +238,13 @@ def _match(g: Graph, sm: Node, producers, consumers):
         return [tok[c] for c in order]
     layouts = {}
     for x, split in ((q[0], q[3]), (k[0], k[3]), (v[0], v[3])):
-        for n in split:
+        for n in split:  # Reshape [B, S, H, D], Transpose [0, 2, 1, 3], k^T's Transposes
             o = n.outputs[0]
-            rank4 = g.tensor(o).shape
             if n.op == "Reshape":
                 layouts[o] = dims(x, "BSHD")
             elif _perm(n) in ([0, 2, 3, 1], [0, 1, 3, 2]):
                 layouts[o] = dims(x, "BHDS")
-            elif rank4 is not None:
+            else:
                 layouts[o] = dims(x, "BHSD")
     for p in chain:
         if p.op in ("Mul", "Div") and p is not chain[-1] and p.outputs[0] in (qk.inputs[0], qk.inputs[1]):

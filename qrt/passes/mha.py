@@ -87,13 +87,10 @@ def _head_split(w: _Walk, gi: Node, e: int):
     t = w.only(r1.outputs[0], "Transpose")
     if t is None or _perm(t) != [1, 0, 2]:
         return None
-    kt = w.only(t.outputs[0], "Transpose")  # torch.export, static shapes: k^T straight away
-    if kt is not None and _perm(kt) == [0, 2, 1]:
-        r2 = w.only(kt.outputs[0], "Reshape")
-        s2 = None if r2 is None else _shape(g, r2.outputs[0])
-        if s2 is None or len(s2) != 4 or s2[1] <= 0 or s2[2] != d or s2[1] * d != e:
-            return None
-        return r2.outputs[0], s2[1], d, [r1, t, kt, r2], "bhdl"
+    kt = _kt_tail(w, t.outputs[0], d)  # torch.export, static shapes: k^T straight away
+    if kt is not None:
+        nodes, out, h = kt
+        return (out, h, d, [r1, t] + nodes, "bhdl") if h * d == e else None
     r2 = w.only(t.outputs[0], "Reshape")
     if r2 is None:
         return None
@@ -196,26 +193,30 @@ def _reshape(g: Graph, x: str, dims: list[int], hint: str, shape, out: str | Non
     return out
 
 
+def _kt_tail(w: _Walk, bhld: str, d: int):
+    """Reshape(Transpose(x, [0, 2, 1]), [B, H, D, L]) for x = ``bhld`` [B*H, L, D]: (nodes,
+    output, H) or None."""
+    t = w.only(bhld, "Transpose")
+    if t is None or _perm(t) != [0, 2, 1]:
+        return None
+    r = w.only(t.outputs[0], "Reshape")
+    s = None if r is None else _shape(w.g, r.outputs[0])
+    if s is None or len(s) != 4 or s[1] <= 0 or s[2] != d:
+        return None
+    return [t, r], r.outputs[0], s[1]
+
+
 def _kt_merged(w: _Walk, t1: str, h: int, d: int):
     """torch.export's k^T: Reshape(Transpose(Reshape(t1, [B*H, L, D]), [0, 2, 1]), [B, H, D, L])
     -> (nodes, output) or None."""
-    g = w.g
     r1 = w.only(t1, "Reshape")
-    if r1 is None:
-        return None
-    s1 = _shape(g, r1.outputs[0])
+    s1 = None if r1 is None else _shape(w.g, r1.outputs[0])
     if s1 is None or len(s1) != 3 or s1[2] != d:
         return None
-    t = w.only(r1.outputs[0], "Transpose")
-    if t is None or _perm(t) != [0, 2, 1]:
+    tail = _kt_tail(w, r1.outputs[0], d)
+    if tail is None or tail[2] != h:
         return None
-    r2 = w.only(t.outputs[0], "Reshape")
-    if r2 is None:
-        return None
-    s2 = _shape(g, r2.outputs[0])
-    if s2 is None or len(s2) != 4 or s2[1] != h or s2[2] != d:
-        return None
-    return [r1, t, r2], r2.outputs[0]
+    return [r1] + tail[0], tail[1]
 
 
 def _output_side(w: _Walk, t2: str, e: int):
@@ -266,19 +267,18 @@ def rewrite_site(g: Graph, site: dict) -> bool:
     if out is None:
         return False
     pv, out_nodes, final, batch_first = out
-    kt_readers = w.readers(t1)
-    kt_merged = None
-    if site["k_form"] == "bhdl":
-        pass
-    elif len(kt_readers) != 1:
-        return False
-    elif kt_readers[0].op == "Transpose":
-        if _perm(kt_readers[0]) != [0, 1, 3, 2]:
+    kt_merged = None  # k^T's own nodes when torch.export merged the heads for it
+    if site["k_form"] == "bhld":  # k^T is made from t1 [B, H, L, D]
+        kt_readers = w.readers(t1)
+        if len(kt_readers) != 1:
             return False
-    else:
-        kt_merged = _kt_merged(w, t1, h, d)
-        if kt_merged is None:
-            return False
+        if kt_readers[0].op == "Transpose":
+            if _perm(kt_readers[0]) != [0, 1, 3, 2]:
+                return False
+        else:
+            kt_merged = _kt_merged(w, t1, h, d)
+            if kt_merged is None:
+                return False
     proj = site["proj"]
     tr, r1, o, r2 = out_nodes[:4]
     r1_out = r1.outputs[0]
